@@ -1,0 +1,277 @@
+//! Domain names: parsing, normalisation and comparison in one place.
+
+use std::fmt;
+
+/// Longest label, in octets (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+/// Longest name in presentation form without the trailing dot, in octets (RFC 1035 §2.3.4:
+/// 255 octets on the wire, which is 253 characters of text).
+pub const MAX_NAME_LEN: usize = 253;
+
+/// Why a string is not a usable domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty (or only a dot).
+    #[error("empty domain name")]
+    Empty,
+    /// A label is empty, as in `a..b` or `.a` (RFC 1035 §2.3.1).
+    #[error("empty label at byte {offset}")]
+    EmptyLabel {
+        /// Byte offset of the empty label in the input.
+        offset: usize,
+    },
+    /// A label is longer than 63 octets (RFC 1035 §2.3.4).
+    #[error("label at byte {offset} is {len} octets long (at most 63 allowed)")]
+    LabelTooLong {
+        /// Byte offset of the label in the input.
+        offset: usize,
+        /// Its length in octets.
+        len: usize,
+    },
+    /// The whole name is longer than 253 octets (RFC 1035 §2.3.4).
+    #[error("name is {len} octets long (at most 253 allowed)")]
+    TooLong {
+        /// Its length in octets (after conversion to A-labels).
+        len: usize,
+    },
+    /// A U-label could not be converted to an A-label (RFC 5891, UTS #46).
+    #[error("internationalised name cannot be converted to A-labels: {reason}")]
+    Idna {
+        /// What the IDNA conversion reported.
+        reason: String,
+    },
+    /// The name contains a byte that can never appear in a host name on the wire here
+    /// (whitespace, a control character or a backslash).
+    #[error("invalid character {ch:?} at byte {offset}")]
+    InvalidChar {
+        /// The character.
+        ch: char,
+        /// Its byte offset in the input.
+        offset: usize,
+    },
+}
+
+/// A normalised domain name: ASCII lower case, A-labels, no trailing dot, validated lengths.
+///
+/// Comparison and hashing are therefore case-insensitive with respect to the input. Labels may
+/// contain any printable ASCII other than `.` and `\` (DNS allows it, and SPF and DKIM names such
+/// as `_domainkey` and `_spf` are not host names).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(String);
+
+impl Name {
+    /// Parses and normalises a name: strips one trailing dot, converts U-labels to A-labels
+    /// (UTS #46 non-transitional processing), lower-cases ASCII and checks label and name
+    /// lengths (RFC 1035 §2.3.4).
+    pub fn parse(input: &str) -> Result<Name, NameError> {
+        let trimmed = input.strip_suffix('.').unwrap_or(input);
+        if trimmed.is_empty() {
+            return Err(NameError::Empty);
+        }
+        // Byte-level checks on the input first, so offsets refer to what the user wrote.
+        let mut offset = 0;
+        for label in trimmed.split('.') {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel { offset });
+            }
+            if label.is_ascii() && label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong {
+                    offset,
+                    len: label.len(),
+                });
+            }
+            offset += label.len() + 1;
+        }
+        if let Some((offset, ch)) = trimmed
+            .char_indices()
+            .find(|&(_, c)| c.is_ascii_control() || c.is_whitespace() || c == '\\')
+        {
+            return Err(NameError::InvalidChar { ch, offset });
+        }
+        let ascii = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna {
+                reason: e.to_string(),
+            })?
+        };
+        Self::check_ascii(ascii)
+    }
+
+    fn check_ascii(ascii: String) -> Result<Name, NameError> {
+        if ascii.is_empty() {
+            return Err(NameError::Empty);
+        }
+        let mut offset = 0;
+        for label in ascii.split('.') {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel { offset });
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong {
+                    offset,
+                    len: label.len(),
+                });
+            }
+            offset += label.len() + 1;
+        }
+        if ascii.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong { len: ascii.len() });
+        }
+        Ok(Name(ascii))
+    }
+
+    /// The normalised text, without trailing dot.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The fully qualified form, with a trailing dot (as zone files and DNS tools print it).
+    pub fn to_fqdn(&self) -> String {
+        format!("{}.", self.0)
+    }
+
+    /// The labels, left to right.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        let v: Vec<&str> = self.0.split('.').collect();
+        v.into_iter()
+    }
+
+    /// Number of labels.
+    pub fn label_count(&self) -> usize {
+        self.0.bytes().filter(|&b| b == b'.').count() + 1
+    }
+
+    /// The name with its leftmost label removed, or `None` for a single-label name.
+    pub fn parent(&self) -> Option<Name> {
+        self.0.split_once('.').map(|(_, rest)| Name(rest.to_owned()))
+    }
+
+    /// True when `self` equals `other` or lies below it (`mail.example.com` is a subdomain of
+    /// `example.com`; `badexample.com` is not).
+    pub fn is_subdomain_of(&self, other: &Name) -> bool {
+        self.0 == other.0
+            || (self.0.len() > other.0.len()
+                && self.0.ends_with(other.0.as_str())
+                && self.0.as_bytes()[self.0.len() - other.0.len() - 1] == b'.')
+    }
+
+    /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
+    pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
+        Name::parse(&format!("{prefix}.{}", self.0))
+    }
+
+    /// The rightmost `n` labels as a name (`n` ≥ 1), or the whole name when it has fewer.
+    pub fn suffix(&self, n: usize) -> Name {
+        let count = self.label_count();
+        if n >= count {
+            return self.clone();
+        }
+        let skip = count - n.max(1);
+        let mut idx = 0;
+        for _ in 0..skip {
+            idx += self.0[idx..].find('.').map_or(0, |p| p + 1);
+        }
+        Name(self.0[idx..].to_owned())
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({})", self.0)
+    }
+}
+
+impl std::str::FromStr for Name {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Name::parse(s)
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_and_trailing_dot() {
+        assert_eq!(Name::parse("ExAmple.COM.").unwrap().as_str(), "example.com");
+        assert_eq!(
+            Name::parse("example.com").unwrap(),
+            Name::parse("EXAMPLE.com.").unwrap()
+        );
+    }
+
+    #[test]
+    fn converts_u_labels() {
+        assert_eq!(
+            Name::parse("bücher.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_names() {
+        assert_eq!(Name::parse(""), Err(NameError::Empty));
+        assert_eq!(Name::parse("."), Err(NameError::Empty));
+        assert_eq!(
+            Name::parse("a..b"),
+            Err(NameError::EmptyLabel { offset: 2 })
+        );
+        let long = "a".repeat(64);
+        assert_eq!(
+            Name::parse(&format!("x.{long}.com")),
+            Err(NameError::LabelTooLong { offset: 2, len: 64 })
+        );
+        let name = vec!["abcdefghi"; 26].join(".");
+        assert_eq!(name.len(), 259);
+        assert_eq!(Name::parse(&name), Err(NameError::TooLong { len: 259 }));
+        assert!(matches!(
+            Name::parse("a b.com"),
+            Err(NameError::InvalidChar { ch: ' ', offset: 1 })
+        ));
+    }
+
+    #[test]
+    fn accepts_limits_exactly() {
+        let label = "a".repeat(63);
+        assert!(Name::parse(&format!("{label}.com")).is_ok());
+        let name = format!("{}.{}", vec!["abcdefghi"; 24].join("."), "a".repeat(13));
+        assert_eq!(name.len(), 253);
+        assert!(Name::parse(&name).is_ok());
+    }
+
+    #[test]
+    fn subdomain_and_parent() {
+        let a = Name::parse("mail.example.com").unwrap();
+        let b = Name::parse("example.com").unwrap();
+        let c = Name::parse("badexample.com").unwrap();
+        assert!(a.is_subdomain_of(&b));
+        assert!(b.is_subdomain_of(&b));
+        assert!(!c.is_subdomain_of(&b));
+        assert!(!b.is_subdomain_of(&a));
+        assert_eq!(a.parent(), Some(b.clone()));
+        assert_eq!(Name::parse("com").unwrap().parent(), None);
+        assert_eq!(a.suffix(2), b);
+        assert_eq!(a.suffix(9), a);
+        assert_eq!(a.label_count(), 3);
+        assert_eq!(a.labels().rev().next(), Some("com"));
+        assert_eq!(
+            b.prepend("_dmarc").unwrap().as_str(),
+            "_dmarc.example.com"
+        );
+    }
+}

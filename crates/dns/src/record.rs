@@ -1,0 +1,216 @@
+//! Queries, record types and record data.
+
+use crate::Name;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The record types mailstamp asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordType {
+    /// IPv4 address (RFC 1035 §3.4.1).
+    A,
+    /// IPv6 address (RFC 3596).
+    Aaaa,
+    /// Mail exchanger (RFC 1035 §3.3.9).
+    Mx,
+    /// Text strings (RFC 1035 §3.3.14): SPF, DKIM keys, DMARC policies.
+    Txt,
+    /// Domain name pointer, for reverse lookups (RFC 1035 §3.3.12).
+    Ptr,
+    /// Canonical name (RFC 1035 §3.3.1).
+    Cname,
+}
+
+impl RecordType {
+    /// Every type, in a stable order.
+    pub const ALL: [RecordType; 6] = [
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Mx,
+        RecordType::Txt,
+        RecordType::Ptr,
+        RecordType::Cname,
+    ];
+
+    /// The mnemonic as DNS tools print it (`TXT`, `AAAA`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Mx => "MX",
+            RecordType::Txt => "TXT",
+            RecordType::Ptr => "PTR",
+            RecordType::Cname => "CNAME",
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A record type mnemonic that mailstamp does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown record type {0:?} (expected one of A, AAAA, MX, TXT, PTR, CNAME)")]
+pub struct UnknownRecordType(pub String);
+
+impl std::str::FromStr for RecordType {
+    type Err = UnknownRecordType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownRecordType(s.to_owned()))
+    }
+}
+
+/// A DNS question: a name and a type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Query {
+    /// The name asked about.
+    pub name: Name,
+    /// The record type asked for.
+    pub rtype: RecordType,
+}
+
+impl Query {
+    /// A query for `name` of type `rtype`.
+    pub fn new(name: Name, rtype: RecordType) -> Query {
+        Query { name, rtype }
+    }
+
+    /// A TXT query.
+    pub fn txt(name: Name) -> Query {
+        Query::new(name, RecordType::Txt)
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.rtype)
+    }
+}
+
+/// The character-strings of one TXT record, as received (RFC 1035 §3.3.14).
+///
+/// A TXT record is a sequence of strings of at most 255 octets each. SPF (RFC 7208 §3.3) and
+/// DKIM (RFC 6376 §3.6.2.2) join them with nothing in between: use [`Txt::joined`]. The bytes
+/// need not be UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Txt {
+    strings: Vec<Vec<u8>>,
+}
+
+impl Txt {
+    /// A TXT record made of these character-strings.
+    pub fn new<I, S>(strings: I) -> Txt
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Vec<u8>>,
+    {
+        Txt {
+            strings: strings.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The character-strings as received.
+    pub fn strings(&self) -> &[Vec<u8>] {
+        &self.strings
+    }
+
+    /// The one documented way to join the strings of a record: concatenated with no separator,
+    /// as RFC 7208 §3.3 and RFC 6376 §3.6.2.2 require.
+    pub fn joined(&self) -> Vec<u8> {
+        self.strings.concat()
+    }
+
+    /// The joined value as text, with invalid UTF-8 replaced by U+FFFD (for display only).
+    pub fn joined_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.joined()).into_owned()
+    }
+}
+
+/// Record data of the types mailstamp asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RData {
+    /// An IPv4 address.
+    A(Ipv4Addr),
+    /// An IPv6 address.
+    Aaaa(Ipv6Addr),
+    /// A mail exchanger.
+    Mx {
+        /// Preference (lower is preferred).
+        preference: u16,
+        /// The exchange host; the root name `.` (null MX, RFC 7505) is represented as `None`.
+        exchange: Option<Name>,
+    },
+    /// A TXT record.
+    Txt(Txt),
+    /// A PTR record's target.
+    Ptr(Name),
+    /// A CNAME record's target.
+    Cname(Name),
+}
+
+impl RData {
+    /// The record type of this data.
+    pub fn rtype(&self) -> RecordType {
+        match self {
+            RData::A(_) => RecordType::A,
+            RData::Aaaa(_) => RecordType::Aaaa,
+            RData::Mx { .. } => RecordType::Mx,
+            RData::Txt(_) => RecordType::Txt,
+            RData::Ptr(_) => RecordType::Ptr,
+            RData::Cname(_) => RecordType::Cname,
+        }
+    }
+}
+
+impl fmt::Display for RData {
+    /// Presentation format, as in a zone file (TXT strings quoted and escaped).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RData::A(a) => write!(f, "{a}"),
+            RData::Aaaa(a) => write!(f, "{a}"),
+            RData::Mx {
+                preference,
+                exchange: Some(x),
+            } => write!(f, "{preference} {}", x.to_fqdn()),
+            RData::Mx {
+                preference,
+                exchange: None,
+            } => write!(f, "{preference} ."),
+            RData::Ptr(n) | RData::Cname(n) => f.write_str(&n.to_fqdn()),
+            RData::Txt(t) => {
+                for (i, s) in t.strings().iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    f.write_str("\"")?;
+                    for &b in s {
+                        match b {
+                            b'"' | b'\\' => write!(f, "\\{}", b as char)?,
+                            0x20..=0x7e => write!(f, "{}", b as char)?,
+                            _ => write!(f, "\\{b:03}")?,
+                        }
+                    }
+                    f.write_str("\"")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One resource record of an answer: its owner, time to live and data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Record {
+    /// The owner name (for a CNAME chain, the name each record belongs to).
+    pub name: Name,
+    /// Time to live in seconds.
+    pub ttl: u32,
+    /// The data.
+    pub data: RData,
+}
