@@ -145,7 +145,9 @@ impl Name {
 
     /// The name with its leftmost label removed, or `None` for a single-label name.
     pub fn parent(&self) -> Option<Name> {
-        self.0.split_once('.').map(|(_, rest)| Name(rest.to_owned()))
+        self.0
+            .split_once('.')
+            .map(|(_, rest)| Name(rest.to_owned()))
     }
 
     /// True when `self` equals `other` or lies below it (`mail.example.com` is a subdomain of
@@ -268,10 +270,7 @@ mod tests {
         assert_eq!(a.suffix(2), b);
         assert_eq!(a.suffix(9), a);
         assert_eq!(a.label_count(), 3);
-        assert_eq!(a.labels().rev().next(), Some("com"));
-        assert_eq!(
-            b.prepend("_dmarc").unwrap().as_str(),
-            "_dmarc.example.com"
-        );
+        assert_eq!(a.labels().next_back(), Some("com"));
+        assert_eq!(b.prepend("_dmarc").unwrap().as_str(), "_dmarc.example.com");
     }
 }

@@ -9,18 +9,26 @@ pub const MAX_CNAME_CHAIN: usize = 8;
 /// Default TTL of records added without one.
 const DEFAULT_TTL: u32 = 300;
 
-/// How a name fails.
+/// What a marker makes a query answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Failed(FailureKind),
+    NxDomain,
+    NoData,
+}
+
+/// A marker: how queries for a name answer when the name has no record of the asked type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct FailureRule {
-    kind: FailureKind,
-    /// `None`: every type that has no record at this name fails; `Some`: only these types.
+struct Rule {
+    outcome: Outcome,
+    /// `None`: every type that has no record at this name; `Some`: only these types.
     only: Option<Vec<RecordType>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Entry {
     records: Vec<(u32, RData)>,
-    failures: Vec<FailureRule>,
+    rules: Vec<Rule>,
 }
 
 /// An in-memory set of records and failure markers.
@@ -35,7 +43,10 @@ struct Entry {
 /// * a wildcard owner `*.parent` answers for names below `parent` that do not exist
 ///   (RFC 4592, simplified: the closest existing ancestor stops the search);
 /// * a failure marker ([`Zone::fail`], [`Zone::fail_type`]) turns queries into
-///   [`Answer::Failed`].
+///   [`Answer::Failed`]; an NXDOMAIN or NODATA marker ([`Zone::nxdomain`],
+///   [`Zone::nxdomain_type`], [`Zone::nodata_type`]) forces that answer. Markers apply only to
+///   types the name has no record of, and are checked before a CNAME at the name is followed;
+///   when several apply, the first one added wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Zone {
     entries: BTreeMap<Name, Entry>,
@@ -85,14 +96,43 @@ impl Zone {
     /// Makes every query for `name` of a type that has no record there fail with `kind`.
     /// Types that do have records keep answering them (the OpenSPF `TIMEOUT` marker).
     pub fn fail(&mut self, name: &Name, kind: FailureKind) {
-        self.entry(name).failures.push(FailureRule { kind, only: None });
+        self.rule(name, Outcome::Failed(kind), None);
     }
 
     /// Makes queries for `name` of type `rtype` fail with `kind`.
     pub fn fail_type(&mut self, name: &Name, rtype: RecordType, kind: FailureKind) {
-        self.entry(name).failures.push(FailureRule {
-            kind,
-            only: Some(vec![rtype]),
+        self.rule(name, Outcome::Failed(kind), Some(rtype));
+    }
+
+    /// Makes every query for `name` of a type that has no record there answer NXDOMAIN, even
+    /// when names below it exist (which a real server should not do, RFC 8020, but record mode
+    /// must be able to replay what a server said).
+    pub fn nxdomain(&mut self, name: &Name) {
+        self.rule(name, Outcome::NxDomain, None);
+    }
+
+    /// Makes queries for `name` of type `rtype` answer NXDOMAIN (when the name has no record
+    /// of that type).
+    pub fn nxdomain_type(&mut self, name: &Name, rtype: RecordType) {
+        self.rule(name, Outcome::NxDomain, Some(rtype));
+    }
+
+    /// Makes queries for `name` of type `rtype` answer NODATA (when the name has no record of
+    /// that type), without following a CNAME at the name.
+    pub fn nodata_type(&mut self, name: &Name, rtype: RecordType) {
+        self.rule(name, Outcome::NoData, Some(rtype));
+    }
+
+    /// Makes `name` exist without adding records: queries for it answer NODATA instead of
+    /// NXDOMAIN (unless records or markers say otherwise).
+    pub fn add_name(&mut self, name: &Name) {
+        self.entry(name);
+    }
+
+    fn rule(&mut self, name: &Name, outcome: Outcome, only: Option<RecordType>) {
+        self.entry(name).rules.push(Rule {
+            outcome,
+            only: only.map(|t| vec![t]),
         });
     }
 
@@ -105,7 +145,7 @@ impl Zone {
                     mine.records.push((ttl, data));
                 }
             }
-            mine.failures.extend(entry.failures);
+            mine.rules.extend(entry.rules);
         }
     }
 
@@ -114,7 +154,8 @@ impl Zone {
         self.entries.values().map(|e| e.records.len()).sum()
     }
 
-    /// The owner names that carry records or failure markers, in sorted order.
+    /// The owner names that carry records or markers (or were added with [`Zone::add_name`]),
+    /// in sorted order.
     pub fn names(&self) -> impl Iterator<Item = &Name> {
         self.entries.keys()
     }
@@ -134,12 +175,16 @@ impl Zone {
     }
 
     /// The failure markers stored at exactly `name`: the kind and, when the marker is limited,
-    /// the types it applies to (`None`: every type without records).
+    /// the types it applies to (`None`: every type without records). NXDOMAIN and NODATA
+    /// markers are not listed.
     pub fn failures_at(&self, name: &Name) -> Vec<(FailureKind, Option<Vec<RecordType>>)> {
         self.entries.get(name).map_or_else(Vec::new, |e| {
-            e.failures
+            e.rules
                 .iter()
-                .map(|f| (f.kind, f.only.clone()))
+                .filter_map(|r| match r.outcome {
+                    Outcome::Failed(kind) => Some((kind, r.only.clone())),
+                    Outcome::NxDomain | Outcome::NoData => None,
+                })
                 .collect()
         })
     }
@@ -196,14 +241,21 @@ impl Zone {
                 chain.extend(matching);
                 return Answer::Records(chain);
             }
-            for rule in &entry.failures {
-                let applies = match &rule.only {
-                    None => true,
-                    Some(types) => types.contains(&query.rtype),
-                };
-                if applies {
-                    return Answer::Failed(rule.kind);
+            let rule = entry.rules.iter().find(|rule| match &rule.only {
+                None => true,
+                Some(types) => types.contains(&query.rtype),
+            });
+            match rule.map(|r| r.outcome) {
+                Some(Outcome::Failed(kind)) => return Answer::Failed(kind),
+                Some(Outcome::NxDomain) => return Answer::NxDomain,
+                Some(Outcome::NoData) => {
+                    return if chain.is_empty() {
+                        Answer::NoData
+                    } else {
+                        Answer::Records(chain)
+                    };
                 }
+                None => {}
             }
             if query.rtype != RecordType::Cname
                 && let Some((ttl, RData::Cname(target))) = entry
@@ -289,6 +341,32 @@ mod tests {
             z.answer(&Query::new(n("s.example"), RecordType::A)),
             Answer::NoData
         );
+    }
+
+    #[test]
+    fn nxdomain_nodata_markers_and_empty_names() {
+        let mut z = Zone::new();
+        z.add_txt(&n("sub.parent.example"), ["x"]);
+        z.nxdomain(&n("parent.example"));
+        assert_eq!(z.answer(&Query::txt(n("parent.example"))), Answer::NxDomain);
+        z.add(&n("alias.example"), RData::Cname(n("sub.parent.example")));
+        z.nodata_type(&n("alias.example"), RecordType::Txt);
+        z.nxdomain_type(&n("alias.example"), RecordType::A);
+        assert_eq!(z.answer(&Query::txt(n("alias.example"))), Answer::NoData);
+        assert_eq!(
+            z.answer(&Query::new(n("alias.example"), RecordType::A)),
+            Answer::NxDomain
+        );
+        assert_eq!(
+            z.answer(&Query::new(n("alias.example"), RecordType::Cname))
+                .records()
+                .len(),
+            1
+        );
+        z.add_name(&n("empty.example"));
+        assert_eq!(z.answer(&Query::txt(n("empty.example"))), Answer::NoData);
+        assert!(z.failures_at(&n("parent.example")).is_empty());
+        assert!(z.names().any(|x| x == &n("empty.example")));
     }
 
     #[test]
