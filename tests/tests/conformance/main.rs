@@ -1,0 +1,3 @@
+//! Conformance runs over the shared corpora (`../shared/conformance`, see PROVENANCE.md).
+
+mod fixtures;
