@@ -11,4 +11,5 @@
 #![warn(missing_docs)]
 
 pub mod fixture;
+pub mod envelope;
 pub mod mailbox;
