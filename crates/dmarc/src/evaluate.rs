@@ -1,0 +1,1024 @@
+//! Identifier Alignment, policy selection and the verdict (RFC 9989 §4.4, §4.10.2, §5.3).
+
+use crate::discovery::{
+    Discovering, Discovery, EarlyStop, PolicyDiscovery, PolicySource, TraceEntry,
+};
+use crate::record::{Alignment, Policy, PolicyTag, Record};
+use crate::result::{Disposition, DmarcProblem, DmarcResult, MechanismResult, Stage};
+use crate::walk::{Walk, WalkSet, dmarc_name};
+use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RecordType, Step};
+use serde::{Serialize, Serializer, ser::SerializeStruct};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+/// The underlying mechanism of an identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    /// SPF: the MAIL FROM identity (or HELO for a null reverse-path), RFC 9989 §4.4.2.
+    Spf,
+    /// DKIM: the `d=` of a signature, RFC 9989 §4.4.1.
+    Dkim,
+}
+
+impl Mechanism {
+    /// `spf` or `dkim`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::Spf => "spf",
+            Mechanism::Dkim => "dkim",
+        }
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A domain checked by SPF or DKIM and the result of that check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifier {
+    /// The result of the check.
+    pub result: MechanismResult,
+    /// The domain: the SPF domain, or the DKIM signing domain (`d=`).
+    pub domain: Name,
+}
+
+/// The inputs of an evaluation besides the Author Domain: plain results and domains.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identifiers {
+    /// The SPF check of the MAIL FROM identity (RFC 9989 §3.2.4).
+    pub spf: Option<Identifier>,
+    /// One entry per DKIM signature checked.
+    pub dkim: Vec<Identifier>,
+}
+
+impl Identifiers {
+    /// No identifiers.
+    pub fn new() -> Identifiers {
+        Identifiers::default()
+    }
+
+    /// Sets the SPF result for `domain`, the domain SPF checked.
+    pub fn with_spf(mut self, result: MechanismResult, domain: Name) -> Identifiers {
+        self.spf = Some(Identifier { result, domain });
+        self
+    }
+
+    /// Sets the SPF result from the SMTP envelope: the MAIL FROM domain, or for a null
+    /// reverse-path (`mail_from_domain` is `None`) the HELO identity, which is what SPF checked
+    /// then (RFC 7208 §2.4, RFC 9989 §3.2.4).
+    pub fn with_spf_envelope(
+        self,
+        result: MechanismResult,
+        mail_from_domain: Option<Name>,
+        helo: Name,
+    ) -> Identifiers {
+        self.with_spf(result, mail_from_domain.unwrap_or(helo))
+    }
+
+    /// Adds a DKIM signature's result and signing domain (`d=`).
+    pub fn with_dkim(mut self, result: MechanismResult, domain: Name) -> Identifiers {
+        self.dkim.push(Identifier { result, domain });
+        self
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (Mechanism, &Identifier)> {
+        self.spf
+            .iter()
+            .map(|i| (Mechanism::Spf, i))
+            .chain(self.dkim.iter().map(|i| (Mechanism::Dkim, i)))
+    }
+
+    /// Identifiers whose alignment can matter: passing ones, and temperror ones.
+    fn early_stop(&self) -> EarlyStop {
+        let counts = |i: &&Identifier| {
+            matches!(i.result, MechanismResult::Pass | MechanismResult::TempError)
+        };
+        EarlyStop {
+            spf: self
+                .spf
+                .iter()
+                .filter(counts)
+                .map(|i| i.domain.clone())
+                .next(),
+            dkim: self
+                .dkim
+                .iter()
+                .filter(counts)
+                .map(|i| i.domain.clone())
+                .collect(),
+        }
+    }
+}
+
+/// What to do when the RFC5322.From field yields several domains (RFC 9989 §5.3.1, §11.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MultipleAuthors {
+    /// DMARC validation is not possible: result `none` (RFC 9989 §5.3.1; the default).
+    #[default]
+    Refuse,
+    /// Evaluate each domain and apply the strictest policy among the checks that fail (RFC 9989
+    /// §11.5, the approach of RFC 7489). More than `limit` domains: result `none`, the
+    /// evaluation being incomplete.
+    EvaluateEach {
+        /// Most domains evaluated.
+        limit: usize,
+    },
+}
+
+/// Receiver choices for an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EvaluationOptions {
+    /// Several Author Domains.
+    pub multiple_authors: MultipleAuthors,
+    /// Always finish the Author Domain's tree walk, so that its Organizational Domain is known
+    /// even when alignment does not need it (RFC 9989 §4.10.2 lists when there is "no need").
+    /// Costs DNS queries; useful for diagnostics.
+    pub complete_walk: bool,
+}
+
+/// Everything an evaluation needs.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationRequest {
+    /// The domains of the RFC5322.From field, normalised ([`Name`] is: lower case, A-labels, no
+    /// trailing dot). Duplicates count once.
+    pub author_domains: Vec<Name>,
+    /// The SPF and DKIM results.
+    pub identifiers: Identifiers,
+    /// How to find the policy.
+    pub discovery: Discovery,
+    /// Receiver choices.
+    pub options: EvaluationOptions,
+}
+
+/// Why an identifier does not count towards a `pass`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+#[non_exhaustive]
+pub enum NotAlignedReason {
+    /// The mechanism did not pass, so the domain is not an Authenticated Identifier (RFC 9989
+    /// §4.4.1, §4.4.2; Appendix B.1: "alignment cannot exist" without a pass).
+    NotAuthenticated,
+    /// Strict mode (`adkim=s`/`aspf=s`) and the domains are not identical (RFC 9989 §3.2.10.2).
+    StrictMismatch,
+    /// Relaxed mode and the Organizational Domains differ (RFC 9989 §3.2.10.1).
+    DifferentOrganizationalDomain,
+    /// The Organizational Domain could not be determined: a DNS query failed.
+    DnsFailure {
+        /// The name queried.
+        #[serde(serialize_with = "crate::ser::name")]
+        name: Name,
+        /// How it failed.
+        #[serde(serialize_with = "crate::ser::failure")]
+        kind: FailureKind,
+    },
+}
+
+impl fmt::Display for NotAlignedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotAlignedReason::NotAuthenticated => f.write_str("not authenticated"),
+            NotAlignedReason::StrictMismatch => {
+                f.write_str("strict alignment and the domains differ")
+            }
+            NotAlignedReason::DifferentOrganizationalDomain => {
+                f.write_str("different organizational domain")
+            }
+            NotAlignedReason::DnsFailure { name, kind } => {
+                write!(f, "organizational domain unknown: {name} {kind}")
+            }
+        }
+    }
+}
+
+/// The alignment of one identifier with the Author Domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentifierAlignment {
+    /// SPF or DKIM.
+    pub mechanism: Mechanism,
+    /// The identifier's domain.
+    #[serde(serialize_with = "crate::ser::name")]
+    pub domain: Name,
+    /// The mechanism's result.
+    pub result: MechanismResult,
+    /// True when the mechanism passed (the domain is an Authenticated Identifier).
+    pub authenticated: bool,
+    /// The record's mode for this mechanism (`adkim`/`aspf`).
+    pub mode: Alignment,
+    /// Whether the domain is aligned with the Author Domain; `None` when not evaluated (the
+    /// mechanism did not pass and cannot, or the Organizational Domain is unknown).
+    pub aligned: Option<bool>,
+    /// The identifier's Organizational Domain, when it was determined.
+    #[serde(serialize_with = "crate::ser::opt_name")]
+    pub organizational_domain: Option<Name>,
+    /// Why it does not count towards `pass`; `None` when it does.
+    pub why_not: Option<NotAlignedReason>,
+}
+
+impl IdentifierAlignment {
+    /// True when this identifier makes DMARC pass.
+    pub fn is_aligned_pass(&self) -> bool {
+        self.authenticated && self.aligned == Some(true)
+    }
+}
+
+/// The outcome of a DMARC evaluation.
+#[derive(Debug, Clone)]
+pub struct DmarcVerdict {
+    /// The result.
+    pub result: DmarcResult,
+    /// What the Domain Owner asks for: the requested policy after testing mode, `none` unless
+    /// the result is `fail`.
+    pub disposition: Disposition,
+    /// Why the result is not `pass`.
+    pub problem: Option<DmarcProblem>,
+    /// The Author Domain evaluated (`None` when there was not exactly one).
+    pub author_domain: Option<Name>,
+    /// Policy discovery: the record, where it was found, the Organizational Domain, the walk.
+    pub discovery: Option<Arc<PolicyDiscovery>>,
+    /// The tag whose policy applies (`p`, `sp` or `np`), for a `fail`.
+    pub policy_tag: Option<PolicyTag>,
+    /// The policy that tag requests, before testing mode, for a `fail`.
+    pub requested_policy: Option<Policy>,
+    /// True when the record has `t=y`: the disposition is one level below the requested policy
+    /// (RFC 9989 §4.7).
+    pub testing: bool,
+    /// Whether the Author Domain exists, when the `np` test was needed (RFC 9989 §3.2.13).
+    pub author_domain_exists: Option<bool>,
+    /// Every identifier and its alignment.
+    pub alignment: Vec<IdentifierAlignment>,
+    /// Tree walks done for identifiers' Organizational Domains (RFC 9989 §4.10.2).
+    pub walks: Vec<Walk>,
+    /// Queries asked after discovery (identifier walks, existence test), in order. The
+    /// discovery's own queries are in [`PolicyDiscovery::trace`].
+    pub trace: Vec<TraceEntry>,
+    /// With several Author Domains evaluated one by one, each verdict (the fields above then
+    /// repeat the deciding one).
+    pub authors: Vec<DmarcVerdict>,
+}
+
+impl DmarcVerdict {
+    fn bare(result_problem: DmarcProblem, author: Option<Name>) -> DmarcVerdict {
+        DmarcVerdict {
+            result: result_problem.result(),
+            disposition: Disposition::None,
+            problem: Some(result_problem),
+            author_domain: author,
+            discovery: None,
+            policy_tag: None,
+            requested_policy: None,
+            testing: false,
+            author_domain_exists: None,
+            alignment: Vec::new(),
+            walks: Vec::new(),
+            trace: Vec::new(),
+            authors: Vec::new(),
+        }
+    }
+
+    /// The applicable record.
+    pub fn record(&self) -> Option<&Arc<Record>> {
+        self.discovery.as_ref().and_then(|d| d.record())
+    }
+
+    /// The DMARC Policy Domain: where the record was found.
+    pub fn policy_domain(&self) -> Option<&Name> {
+        self.discovery
+            .as_ref()
+            .and_then(|d| d.policy.as_ref())
+            .map(|p| &p.domain)
+    }
+
+    /// The Author Domain's Organizational Domain, when determined.
+    pub fn organizational_domain(&self) -> Option<&Name> {
+        self.discovery
+            .as_ref()
+            .and_then(|d| d.organizational_domain.as_ref())
+    }
+
+    /// Every query of the evaluation: discovery first, then the rest.
+    pub fn all_queries(&self) -> impl Iterator<Item = &TraceEntry> {
+        self.discovery
+            .iter()
+            .flat_map(|d| d.trace.iter())
+            .chain(self.trace.iter())
+    }
+}
+
+impl Serialize for DmarcVerdict {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("DmarcVerdict", 16)?;
+        st.serialize_field("result", &self.result)?;
+        st.serialize_field("disposition", &self.disposition)?;
+        st.serialize_field("problem", &self.problem)?;
+        st.serialize_field(
+            "author_domain",
+            &self.author_domain.as_ref().map(Name::as_str),
+        )?;
+        st.serialize_field("record", &self.record())?;
+        st.serialize_field("policy_domain", &self.policy_domain().map(Name::as_str))?;
+        st.serialize_field(
+            "policy_source",
+            &self
+                .discovery
+                .as_ref()
+                .and_then(|d| d.policy.as_ref())
+                .map(|p| p.source),
+        )?;
+        st.serialize_field(
+            "organizational_domain",
+            &self.organizational_domain().map(Name::as_str),
+        )?;
+        st.serialize_field("discovery", &self.discovery)?;
+        st.serialize_field("policy_tag", &self.policy_tag)?;
+        st.serialize_field("requested_policy", &self.requested_policy)?;
+        st.serialize_field("testing", &self.testing)?;
+        st.serialize_field("author_domain_exists", &self.author_domain_exists)?;
+        st.serialize_field("alignment", &self.alignment)?;
+        st.serialize_field("walks", &self.walks)?;
+        st.serialize_field("trace", &self.trace)?;
+        if !self.authors.is_empty() {
+            st.serialize_field("authors", &self.authors)?;
+        }
+        st.end()
+    }
+}
+
+/// How far the alignment of one identifier is known.
+#[derive(Debug, Clone)]
+enum Decision {
+    Aligned {
+        org: Option<Name>,
+    },
+    NotAligned {
+        why: NotAlignedReason,
+        org: Option<Name>,
+    },
+    /// Relaxed, under the Author Domain's Organizational Domain: needs a walk from `domain`.
+    NeedWalk,
+    /// The mechanism did not pass and is not temperror: not evaluated.
+    Skipped,
+}
+
+/// Alignment in progress: identifier walks sharing a cache of `_dmarc` answers.
+#[derive(Debug)]
+struct Aligning {
+    policy: Arc<PolicyDiscovery>,
+    decisions: Vec<Decision>,
+    walks: WalkSet,
+}
+
+/// The existence test of the Author Domain, waiting for its answer.
+#[derive(Debug)]
+struct Existence {
+    verdict: DmarcVerdict,
+    record: Arc<Record>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Discover(Discovering),
+    Align(Aligning),
+    Exists(Existence),
+    Done(DmarcVerdict),
+}
+
+/// One Author Domain's evaluation.
+#[derive(Debug)]
+struct Single {
+    author: Name,
+    ids: Identifiers,
+    phase: Phase,
+    trace: Vec<TraceEntry>,
+}
+
+enum Poll {
+    Queries(Vec<Query>),
+    Done(DmarcVerdict),
+}
+
+impl Single {
+    fn poll(&mut self) -> Poll {
+        loop {
+            let phase = std::mem::replace(
+                &mut self.phase,
+                Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy, None)),
+            );
+            match phase {
+                Phase::Discover(mut d) => {
+                    if let Some(q) = d.next_query() {
+                        let q = q.clone();
+                        self.phase = Phase::Discover(d);
+                        return Poll::Queries(vec![q]);
+                    }
+                    let policy = Arc::new(d.finish());
+                    self.phase = start(&self.author, &self.ids, policy);
+                }
+                Phase::Align(mut a) => {
+                    let queries = a.walks.queries();
+                    if !queries.is_empty() {
+                        self.phase = Phase::Align(a);
+                        return Poll::Queries(queries);
+                    }
+                    self.phase = a.conclude(&self.author, &self.ids);
+                }
+                Phase::Exists(e) => {
+                    let query = Query::new(self.author.clone(), RecordType::A);
+                    self.phase = Phase::Exists(e);
+                    return Poll::Queries(vec![query]);
+                }
+                Phase::Done(mut v) => {
+                    v.trace.append(&mut self.trace);
+                    return Poll::Done(v);
+                }
+            }
+        }
+    }
+
+    fn feed(&mut self, queries: &[Query], answers: Vec<Answer>) {
+        let mut answers = answers.into_iter();
+        let phase = std::mem::replace(
+            &mut self.phase,
+            Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy, None)),
+        );
+        self.phase = match phase {
+            Phase::Discover(mut d) => {
+                d.feed(answers.next().unwrap_or(Answer::Failed(FailureKind::Other)));
+                Phase::Discover(d)
+            }
+            Phase::Align(mut a) => {
+                for query in queries {
+                    let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
+                    a.walks.answer(query.name.clone(), &answer);
+                    self.trace.push(TraceEntry {
+                        stage: Stage::OrganizationalDomain,
+                        query: query.clone(),
+                        answer,
+                    });
+                }
+                Phase::Align(a)
+            }
+            Phase::Exists(e) => {
+                let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
+                let phase = e.conclude(&self.author, &answer);
+                if let Some(query) = queries.first() {
+                    self.trace.push(TraceEntry {
+                        stage: Stage::AuthorDomainExistence,
+                        query: query.clone(),
+                        answer,
+                    });
+                }
+                phase
+            }
+            done @ Phase::Done(_) => done,
+        };
+    }
+}
+
+/// The first step after discovery: verdicts that need no alignment, or the alignment plan.
+fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phase {
+    let Some(found) = &policy.policy else {
+        let problem = match policy.failure() {
+            Some((domain, kind)) => DmarcProblem::DnsFailure {
+                stage: Stage::PolicyDiscovery,
+                name: dmarc_name(domain).unwrap_or_else(|| domain.clone()),
+                kind,
+            },
+            None => DmarcProblem::NoPolicy,
+        };
+        let mut v = DmarcVerdict::bare(problem, Some(author.clone()));
+        v.discovery = Some(policy);
+        return Phase::Done(v);
+    };
+    if found.record.effective.is_none() {
+        let mut v = DmarcVerdict::bare(
+            DmarcProblem::InvalidPolicyRecord {
+                domain: found.domain.clone(),
+            },
+            Some(author.clone()),
+        );
+        v.testing = found.record.testing;
+        v.discovery = Some(policy);
+        return Phase::Done(v);
+    }
+    let record = Arc::clone(&found.record);
+    let author_org = policy.organizational_domain.as_ref();
+    let psl = policy.discovery.psl();
+    let author_failure = policy.failure();
+    let mut walks = WalkSet::default();
+    let decisions = ids
+        .iter()
+        .map(|(mech, id)| {
+            if !matches!(
+                id.result,
+                MechanismResult::Pass | MechanismResult::TempError
+            ) {
+                return Decision::Skipped;
+            }
+            let mode = mode_of(&record, mech);
+            if id.domain == *author {
+                return Decision::Aligned {
+                    org: author_org.cloned(),
+                };
+            }
+            if mode == Alignment::Strict {
+                return Decision::NotAligned {
+                    why: NotAlignedReason::StrictMismatch,
+                    org: None,
+                };
+            }
+            let Some(org) = author_org else {
+                let (domain, kind) = author_failure
+                    .map(|(d, k)| (d.clone(), k))
+                    .unwrap_or_else(|| (author.clone(), FailureKind::Other));
+                return Decision::NotAligned {
+                    why: NotAlignedReason::DnsFailure {
+                        name: dmarc_name(&domain).unwrap_or(domain),
+                        kind,
+                    },
+                    org: None,
+                };
+            };
+            if let Some(list) = psl {
+                let id_org = list.organizational_domain(&id.domain);
+                return if id_org == *org {
+                    Decision::Aligned { org: Some(id_org) }
+                } else {
+                    Decision::NotAligned {
+                        why: NotAlignedReason::DifferentOrganizationalDomain,
+                        org: Some(id_org),
+                    }
+                };
+            }
+            if id.domain == *org {
+                // A walk from an Organizational Domain ends on itself (RFC 9989 §4.10.2).
+                return Decision::Aligned {
+                    org: Some(org.clone()),
+                };
+            }
+            if !id.domain.is_subdomain_of(org) {
+                // Its Organizational Domain is a suffix of itself, so it cannot be `org`.
+                return Decision::NotAligned {
+                    why: NotAlignedReason::DifferentOrganizationalDomain,
+                    org: None,
+                };
+            }
+            walks.add(&id.domain);
+            Decision::NeedWalk
+        })
+        .collect();
+    if !walks.is_empty() {
+        walks.seed(&policy.walk);
+    }
+    Phase::Align(Aligning {
+        policy,
+        decisions,
+        walks,
+    })
+}
+
+fn mode_of(record: &Record, mech: Mechanism) -> Alignment {
+    match mech {
+        Mechanism::Spf => record.spf_alignment,
+        Mechanism::Dkim => record.dkim_alignment,
+    }
+}
+
+impl Aligning {
+    /// All walks are done: the alignment of every identifier, the result, and the policy.
+    fn conclude(self, author: &Name, ids: &Identifiers) -> Phase {
+        let Aligning {
+            policy,
+            decisions,
+            walks,
+            ..
+        } = self;
+        let walks: Vec<Walk> = walks.finish();
+        let author_org = policy.organizational_domain.clone();
+        let Some(found) = policy.policy.as_ref() else {
+            // `start` never builds an alignment without a policy.
+            return Phase::Done(DmarcVerdict::bare(
+                DmarcProblem::NoPolicy,
+                Some(author.clone()),
+            ));
+        };
+        let record = Arc::clone(&found.record);
+        let source = found.source;
+
+        let mut alignment = Vec::with_capacity(decisions.len());
+        for ((mech, id), decision) in ids.iter().zip(decisions) {
+            let decision = match decision {
+                Decision::NeedWalk => match walks.iter().find(|w| w.start == id.domain) {
+                    Some(walk) => match (walk.failure(), walk.organizational_domain()) {
+                        (Some((domain, kind)), _) => Decision::NotAligned {
+                            why: NotAlignedReason::DnsFailure {
+                                name: dmarc_name(domain).unwrap_or_else(|| domain.clone()),
+                                kind,
+                            },
+                            org: None,
+                        },
+                        (None, Some(org)) if Some(&org) == author_org.as_ref() => {
+                            Decision::Aligned { org: Some(org) }
+                        }
+                        (None, org) => Decision::NotAligned {
+                            why: NotAlignedReason::DifferentOrganizationalDomain,
+                            org,
+                        },
+                    },
+                    None => Decision::Skipped,
+                },
+                other => other,
+            };
+            alignment.push(identifier_alignment(mech, id, &record, decision));
+        }
+        decide(author, policy, alignment, walks, record, source)
+    }
+}
+
+fn identifier_alignment(
+    mechanism: Mechanism,
+    id: &Identifier,
+    record: &Record,
+    decision: Decision,
+) -> IdentifierAlignment {
+    let authenticated = id.result.is_pass();
+    let (aligned, organizational_domain, mut why_not) = match decision {
+        Decision::Aligned { org } => (Some(true), org, None),
+        Decision::NotAligned {
+            why: why @ NotAlignedReason::DnsFailure { .. },
+            org,
+        } => (None, org, Some(why)),
+        Decision::NotAligned { why, org } => (Some(false), org, Some(why)),
+        Decision::NeedWalk | Decision::Skipped => {
+            (None, None, Some(NotAlignedReason::NotAuthenticated))
+        }
+    };
+    if !authenticated && why_not.is_none() {
+        why_not = Some(NotAlignedReason::NotAuthenticated);
+    }
+    IdentifierAlignment {
+        mechanism,
+        domain: id.domain.clone(),
+        result: id.result,
+        authenticated,
+        mode: mode_of(record, mechanism),
+        aligned,
+        organizational_domain,
+        why_not,
+    }
+}
+
+/// Pass, fail or temperror from the alignments; for a fail, the policy (maybe after the
+/// existence test).
+fn decide(
+    author: &Name,
+    policy: Arc<PolicyDiscovery>,
+    alignment: Vec<IdentifierAlignment>,
+    walks: Vec<Walk>,
+    record: Arc<Record>,
+    source: PolicySource,
+) -> Phase {
+    let mut verdict = DmarcVerdict {
+        result: DmarcResult::Pass,
+        disposition: Disposition::None,
+        problem: None,
+        author_domain: Some(author.clone()),
+        discovery: Some(policy),
+        policy_tag: None,
+        requested_policy: None,
+        testing: record.testing,
+        author_domain_exists: None,
+        alignment,
+        walks,
+        trace: Vec::new(),
+        authors: Vec::new(),
+    };
+    if verdict
+        .alignment
+        .iter()
+        .any(IdentifierAlignment::is_aligned_pass)
+    {
+        return Phase::Done(verdict);
+    }
+    // No aligned pass. An identifier whose alignment could not be determined, or a temperror
+    // that would align, leaves the result open (RFC 9989 §5.3.6).
+    let undetermined = verdict.alignment.iter().find_map(|a| match &a.why_not {
+        Some(NotAlignedReason::DnsFailure { name, kind })
+            if matches!(a.result, MechanismResult::Pass | MechanismResult::TempError) =>
+        {
+            Some((name.clone(), *kind))
+        }
+        _ => None,
+    });
+    if let Some((name, kind)) = undetermined {
+        verdict.result = DmarcResult::TempError;
+        verdict.problem = Some(DmarcProblem::DnsFailure {
+            stage: Stage::OrganizationalDomain,
+            name,
+            kind,
+        });
+        return Phase::Done(verdict);
+    }
+    if verdict
+        .alignment
+        .iter()
+        .any(|a| a.result == MechanismResult::TempError && a.aligned == Some(true))
+    {
+        verdict.result = DmarcResult::TempError;
+        verdict.problem = Some(DmarcProblem::MechanismTempError);
+        return Phase::Done(verdict);
+    }
+    let problem = if verdict.alignment.iter().any(|a| a.authenticated) {
+        DmarcProblem::NotAligned
+    } else {
+        DmarcProblem::NoAuthenticatedIdentifier
+    };
+    verdict.result = problem.result();
+    verdict.problem = Some(problem);
+    let Some(effective) = record.effective else {
+        return Phase::Done(verdict);
+    };
+    match source {
+        PolicySource::AuthorDomain => {
+            apply(&mut verdict, PolicyTag::P, effective.domain);
+            Phase::Done(verdict)
+        }
+        PolicySource::OrganizationalDomain | PolicySource::PublicSuffixDomain
+            if effective.subdomain == effective.nonexistent =>
+        {
+            apply(&mut verdict, PolicyTag::Sp, effective.subdomain);
+            Phase::Done(verdict)
+        }
+        PolicySource::OrganizationalDomain | PolicySource::PublicSuffixDomain => {
+            Phase::Exists(Existence { verdict, record })
+        }
+    }
+}
+
+fn apply(verdict: &mut DmarcVerdict, tag: PolicyTag, policy: Policy) {
+    verdict.policy_tag = Some(tag);
+    verdict.requested_policy = Some(policy);
+    let applied = if verdict.testing {
+        policy.one_level_below()
+    } else {
+        policy
+    };
+    verdict.disposition = applied.into();
+}
+
+impl Existence {
+    /// RFC 9989 §3.2.13 and Appendix A.4: NXDOMAIN means the Author Domain does not exist
+    /// (`np`); any other answer that is not an error means it exists (`sp`).
+    fn conclude(self, author: &Name, answer: &Answer) -> Phase {
+        let Existence {
+            mut verdict,
+            record,
+        } = self;
+        let Some(effective) = record.effective else {
+            return Phase::Done(verdict);
+        };
+        match answer {
+            Answer::Failed(kind) => {
+                verdict.result = DmarcResult::TempError;
+                verdict.problem = Some(DmarcProblem::DnsFailure {
+                    stage: Stage::AuthorDomainExistence,
+                    name: author.clone(),
+                    kind: *kind,
+                });
+            }
+            Answer::NxDomain => {
+                verdict.author_domain_exists = Some(false);
+                apply(&mut verdict, PolicyTag::Np, effective.nonexistent);
+            }
+            Answer::NoData | Answer::Records(_) => {
+                verdict.author_domain_exists = Some(true);
+                apply(&mut verdict, PolicyTag::Sp, effective.subdomain);
+            }
+        }
+        Phase::Done(verdict)
+    }
+}
+
+/// An evaluation waiting for DNS answers. Drive it with [`mailstamp_dns::resolve_sync`] or the
+/// async driver of the `mailstamp` crate.
+#[derive(Debug)]
+pub struct Evaluating {
+    current: Single,
+    queries: Vec<Query>,
+    remaining: VecDeque<Name>,
+    finished: Vec<DmarcVerdict>,
+    identifiers: Identifiers,
+    discovery: Discovery,
+    options: EvaluationOptions,
+    multi: Option<usize>,
+}
+
+/// Evaluates DMARC for a message (RFC 9989 §5.3): policy discovery for the Author Domain, then
+/// Identifier Alignment of the SPF and DKIM identifiers, then the policy to apply.
+///
+/// ```
+/// use mailstamp_dmarc::{evaluate, Disposition, DmarcResult, EvaluationRequest, Identifiers,
+///     MechanismResult};
+/// use mailstamp_dns::{resolve_sync, Name, Zone};
+///
+/// let mut zone = Zone::new();
+/// zone.add_txt(&Name::parse("_dmarc.example.com")?, ["v=DMARC1; p=reject"]);
+/// let request = EvaluationRequest {
+///     author_domains: vec![Name::parse("example.com")?],
+///     identifiers: Identifiers::new()
+///         .with_spf(MechanismResult::Pass, Name::parse("bounce.example.com")?)
+///         .with_dkim(MechanismResult::Fail, Name::parse("example.com")?),
+///     ..EvaluationRequest::default()
+/// };
+/// let verdict = resolve_sync(evaluate(request), &zone);
+/// assert_eq!(verdict.result, DmarcResult::Pass); // relaxed SPF alignment
+///
+/// let request = EvaluationRequest {
+///     author_domains: vec![Name::parse("example.com")?],
+///     identifiers: Identifiers::new().with_spf(MechanismResult::Pass, Name::parse("evil.test")?),
+///     ..EvaluationRequest::default()
+/// };
+/// let verdict = resolve_sync(evaluate(request), &zone);
+/// assert_eq!((verdict.result, verdict.disposition), (DmarcResult::Fail, Disposition::Reject));
+/// # Ok::<(), mailstamp_dns::NameError>(())
+/// ```
+pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
+    let EvaluationRequest {
+        author_domains,
+        identifiers,
+        discovery,
+        options,
+    } = request;
+    let mut authors: Vec<Name> = Vec::with_capacity(author_domains.len());
+    for d in author_domains {
+        if !authors.contains(&d) {
+            authors.push(d);
+        }
+    }
+    let count = authors.len();
+    let multi = match (count, options.multiple_authors) {
+        (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None)),
+        (1, _) => None,
+        (_, MultipleAuthors::Refuse) => {
+            return Step::Done(DmarcVerdict::bare(
+                DmarcProblem::MultipleAuthorDomains { count, limit: None },
+                None,
+            ));
+        }
+        (_, MultipleAuthors::EvaluateEach { limit }) if count > limit => {
+            return Step::Done(DmarcVerdict::bare(
+                DmarcProblem::MultipleAuthorDomains {
+                    count,
+                    limit: Some(limit),
+                },
+                None,
+            ));
+        }
+        (_, MultipleAuthors::EvaluateEach { .. }) => Some(count),
+    };
+    let mut remaining: VecDeque<Name> = authors.into();
+    let Some(first) = remaining.pop_front() else {
+        return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None));
+    };
+    let current = single(first, &identifiers, &discovery, options);
+    Evaluating {
+        current,
+        queries: Vec::new(),
+        remaining,
+        finished: Vec::new(),
+        identifiers,
+        discovery,
+        options,
+        multi,
+    }
+    .step()
+}
+
+/// Evaluates identifiers against a policy already discovered (for example cached by the
+/// caller), RFC 9989 §5.3.3-§5.3.6. Returns [`Step::Done`] at once when no DNS is needed: strict
+/// alignment, identifiers identical to the Author Domain or outside its Organizational Domain.
+/// Otherwise the identifiers' tree walks (and the `np` existence test) follow.
+pub fn evaluate_with(
+    policy: &Arc<PolicyDiscovery>,
+    identifiers: &Identifiers,
+) -> Step<Evaluating, DmarcVerdict> {
+    let author = policy.author_domain.clone();
+    let phase = match start(&author, identifiers, Arc::clone(policy)) {
+        Phase::Align(a) if a.walks.is_empty() => a.conclude(&author, identifiers),
+        other => other,
+    };
+    match phase {
+        Phase::Done(v) => Step::Done(v),
+        other => wrap(author, identifiers, policy, other),
+    }
+}
+
+fn wrap(
+    author: Name,
+    identifiers: &Identifiers,
+    policy: &Arc<PolicyDiscovery>,
+    phase: Phase,
+) -> Step<Evaluating, DmarcVerdict> {
+    Evaluating {
+        current: Single {
+            author,
+            ids: identifiers.clone(),
+            phase,
+            trace: Vec::new(),
+        },
+        queries: Vec::new(),
+        remaining: VecDeque::new(),
+        finished: Vec::new(),
+        identifiers: identifiers.clone(),
+        discovery: policy.discovery.clone(),
+        options: EvaluationOptions::default(),
+        multi: None,
+    }
+    .step()
+}
+
+fn single(
+    author: Name,
+    ids: &Identifiers,
+    discovery: &Discovery,
+    options: EvaluationOptions,
+) -> Single {
+    let early = (!options.complete_walk).then(|| ids.early_stop());
+    Single {
+        phase: Phase::Discover(Discovering::new(author.clone(), discovery.clone(), early)),
+        author,
+        ids: ids.clone(),
+        trace: Vec::new(),
+    }
+}
+
+impl Evaluating {
+    fn step(mut self) -> Step<Evaluating, DmarcVerdict> {
+        loop {
+            match self.current.poll() {
+                Poll::Queries(q) => {
+                    self.queries = q;
+                    return Step::Lookup(self);
+                }
+                Poll::Done(verdict) => {
+                    let Some(count) = self.multi else {
+                        return Step::Done(verdict);
+                    };
+                    self.finished.push(verdict);
+                    match self.remaining.pop_front() {
+                        Some(next) => {
+                            self.current =
+                                single(next, &self.identifiers, &self.discovery, self.options);
+                        }
+                        None => {
+                            debug_assert_eq!(self.finished.len(), count);
+                            return Step::Done(combine(std::mem::take(&mut self.finished)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Several Author Domains: the strictest failing verdict decides (RFC 9989 §11.5); otherwise
+/// temperror, permerror, pass, none in that order.
+fn combine(verdicts: Vec<DmarcVerdict>) -> DmarcVerdict {
+    let rank = |v: &DmarcVerdict| match v.result {
+        DmarcResult::Fail => (4, v.disposition),
+        DmarcResult::TempError => (3, v.disposition),
+        DmarcResult::PermError => (2, v.disposition),
+        DmarcResult::Pass => (1, v.disposition),
+        DmarcResult::None => (0, v.disposition),
+    };
+    let mut best: Option<&DmarcVerdict> = None;
+    for v in &verdicts {
+        if best.is_none_or(|b| rank(v) > rank(b)) {
+            best = Some(v);
+        }
+    }
+    let mut out = match best {
+        Some(b) => b.clone(),
+        None => DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None),
+    };
+    out.authors = verdicts;
+    out
+}
+
+impl Lookup for Evaluating {
+    type Output = DmarcVerdict;
+
+    fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    fn resume(mut self, answers: Vec<Answer>) -> Step<Self, DmarcVerdict> {
+        let queries = std::mem::take(&mut self.queries);
+        self.current.feed(&queries, answers);
+        self.step()
+    }
+}

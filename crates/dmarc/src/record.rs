@@ -1,0 +1,1143 @@
+//! The DMARC Policy Record: tags, values and the parser (RFC 9989 §4.7, §4.8).
+
+use mailstamp_dns::Name;
+use serde::Serialize;
+use std::fmt;
+
+/// A Domain Owner Assessment Policy: the `p`, `sp` and `np` values (RFC 9989 §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// `none`: the Domain Owner offers no expression of preference.
+    None,
+    /// `quarantine`: failing mail is suspicious.
+    Quarantine,
+    /// `reject`: failing mail is a clear indication that the use of the domain is not valid.
+    Reject,
+}
+
+impl Policy {
+    /// The token as written in a record (`none`, `quarantine`, `reject`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::None => "none",
+            Policy::Quarantine => "quarantine",
+            Policy::Reject => "reject",
+        }
+    }
+
+    /// The policy one level below this one, as `t=y` (testing mode) asks: `reject` becomes
+    /// `quarantine`, `quarantine` becomes `none`, `none` stays `none` (RFC 9989 §4.7, tag `t`).
+    pub fn one_level_below(self) -> Policy {
+        match self {
+            Policy::Reject => Policy::Quarantine,
+            Policy::Quarantine | Policy::None => Policy::None,
+        }
+    }
+
+    /// Parses a `dmarc-request` value; ABNF strings are case-insensitive (RFC 5234 §2.3).
+    fn parse(value: &[u8]) -> Option<Policy> {
+        if value.eq_ignore_ascii_case(b"none") {
+            Some(Policy::None)
+        } else if value.eq_ignore_ascii_case(b"quarantine") {
+            Some(Policy::Quarantine)
+        } else if value.eq_ignore_ascii_case(b"reject") {
+            Some(Policy::Reject)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The value is not `none`, `quarantine` or `reject`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown DMARC policy {0:?} (expected none, quarantine or reject)")]
+pub struct UnknownPolicy(pub String);
+
+impl std::str::FromStr for Policy {
+    type Err = UnknownPolicy;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Policy::parse(s.as_bytes()).ok_or_else(|| UnknownPolicy(s.to_owned()))
+    }
+}
+
+/// Identifier Alignment mode: the `adkim` and `aspf` values (RFC 9989 §3.2.10, §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Alignment {
+    /// `r`: the two domains have the same Organizational Domain (the default).
+    #[default]
+    Relaxed,
+    /// `s`: the two domains are identical.
+    Strict,
+}
+
+impl Alignment {
+    /// `relaxed` or `strict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alignment::Relaxed => "relaxed",
+            Alignment::Strict => "strict",
+        }
+    }
+
+    fn parse(value: &[u8]) -> Option<Alignment> {
+        if value.eq_ignore_ascii_case(b"r") {
+            Some(Alignment::Relaxed)
+        } else if value.eq_ignore_ascii_case(b"s") {
+            Some(Alignment::Strict)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Alignment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `psd` flag (RFC 9989 §4.7): whether the record's domain is a Public Suffix Domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum PsdFlag {
+    /// `psd=y`: the domain is a PSD; the Organizational Domain is one label below it.
+    #[serde(rename = "y")]
+    Yes,
+    /// `psd=n`: the domain is not a PSD and is the Organizational Domain for itself and its
+    /// subdomains.
+    #[serde(rename = "n")]
+    No,
+    /// `psd=u` (the default): not a PSD; may or may not be an Organizational Domain.
+    #[default]
+    #[serde(rename = "u")]
+    Unknown,
+}
+
+impl PsdFlag {
+    /// The tag value: `y`, `n` or `u`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PsdFlag::Yes => "y",
+            PsdFlag::No => "n",
+            PsdFlag::Unknown => "u",
+        }
+    }
+
+    /// True for `y` and `n`: a record with either stops the DNS Tree Walk (RFC 9989 §4.10,
+    /// steps 2 and 6).
+    pub fn stops_walk(self) -> bool {
+        matches!(self, PsdFlag::Yes | PsdFlag::No)
+    }
+
+    fn parse(value: &[u8]) -> Option<PsdFlag> {
+        match value {
+            [b'y' | b'Y'] => Some(PsdFlag::Yes),
+            [b'n' | b'N'] => Some(PsdFlag::No),
+            [b'u' | b'U'] => Some(PsdFlag::Unknown),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PsdFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Failure reporting options, the `fo` tag (RFC 9989 §4.7). Meaningful only with `ruf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct FailureOptions {
+    /// `0`: report when all underlying mechanisms fail to produce an aligned pass (default).
+    pub all_fail: bool,
+    /// `1`: report when any underlying mechanism fails to produce an aligned pass.
+    pub any_fail: bool,
+    /// `d`: report DKIM signatures that fail evaluation, aligned or not.
+    pub dkim: bool,
+    /// `s`: report SPF failures, aligned or not.
+    pub spf: bool,
+}
+
+impl Default for FailureOptions {
+    fn default() -> Self {
+        FailureOptions {
+            all_fail: true,
+            any_fail: false,
+            dkim: false,
+            spf: false,
+        }
+    }
+}
+
+impl FailureOptions {
+    /// Parses `dmarc-fo`: colon-separated `0`, `1`, `d`, `s`; `0` and `1` are mutually exclusive
+    /// and no option appears twice.
+    fn parse(value: &[u8]) -> Option<FailureOptions> {
+        let mut fo = FailureOptions {
+            all_fail: false,
+            any_fail: false,
+            dkim: false,
+            spf: false,
+        };
+        for part in value.split(|&b| b == b':') {
+            let slot = match trim(part) {
+                b"0" => &mut fo.all_fail,
+                b"1" => &mut fo.any_fail,
+                [b'd' | b'D'] => &mut fo.dkim,
+                [b's' | b'S'] => &mut fo.spf,
+                _ => return None,
+            };
+            if *slot {
+                return None;
+            }
+            *slot = true;
+        }
+        if fo.all_fail && fo.any_fail {
+            return None;
+        }
+        if !fo.all_fail && !fo.any_fail {
+            // "d" or "s" alone: the generic option keeps its default.
+            fo.all_fail = true;
+        }
+        Some(fo)
+    }
+}
+
+/// One reporting URI of `rua` or `ruf` (RFC 9989 §4.6, §4.8).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ReportUri {
+    /// The URI without any obsolete size suffix.
+    pub uri: String,
+    /// The scheme in lower case (`mailto`, `https`, ...). Only `mailto` must be supported by
+    /// receivers; others may be ignored.
+    pub scheme: String,
+    /// The host that receives the reports: the domain of a `mailto:` address, or the host of
+    /// the authority component; `None` when there is none or it is not a domain name.
+    #[serde(serialize_with = "crate::ser::opt_name")]
+    pub destination: Option<Name>,
+    /// The obsolete `!size` suffix of RFC 7489 (for example `!10m`), which RFC 9989 §4.8 says
+    /// to ignore. Kept only to show it.
+    pub obsolete_size: Option<String>,
+    /// Byte offset of the URI in the record text.
+    pub offset: usize,
+}
+
+impl ReportUri {
+    /// True for `mailto:` URIs, the scheme every reporting receiver must support.
+    pub fn is_mailto(&self) -> bool {
+        self.scheme == "mailto"
+    }
+
+    /// Parses one URI (already separated from its neighbours and trimmed).
+    fn parse(raw: &[u8], offset: usize) -> Result<ReportUri, NoteKind> {
+        let (uri, size) = match raw.iter().rposition(|&b| b == b'!') {
+            Some(bang) => {
+                let size = raw.get(bang + 1..).unwrap_or_default();
+                if !is_obsolete_size(size) {
+                    return Err(NoteKind::InvalidUri);
+                }
+                (
+                    raw.get(..bang).unwrap_or_default(),
+                    Some(String::from_utf8_lossy(size).into_owned()),
+                )
+            }
+            None => (raw, None),
+        };
+        let colon = uri
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(NoteKind::InvalidUri)?;
+        let (scheme, rest) = (
+            uri.get(..colon).unwrap_or_default(),
+            uri.get(colon + 1..).unwrap_or_default(),
+        );
+        let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if !scheme_ok || rest.is_empty() || !uri_chars_ok(rest) {
+            return Err(NoteKind::InvalidUri);
+        }
+        let scheme = String::from_utf8_lossy(scheme).to_ascii_lowercase();
+        let destination = if scheme == "mailto" {
+            mailto_host(rest)
+        } else {
+            authority_host(rest)
+        };
+        Ok(ReportUri {
+            uri: String::from_utf8_lossy(uri).into_owned(),
+            scheme,
+            destination,
+            obsolete_size: size,
+            offset,
+        })
+    }
+}
+
+impl fmt::Display for ReportUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.uri)
+    }
+}
+
+/// `obs-dmarc-report-size` without the `!`: `1*DIGIT [ "k" / "m" / "g" / "t" ]`.
+fn is_obsolete_size(size: &[u8]) -> bool {
+    let digits = match size.last() {
+        Some(b'k' | b'm' | b'g' | b't' | b'K' | b'M' | b'G' | b'T') => {
+            size.get(..size.len() - 1).unwrap_or_default()
+        }
+        _ => size,
+    };
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// Characters RFC 3986 allows in a URI after the scheme (with `%` followed by two hex digits).
+fn uri_chars_ok(rest: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = rest.get(i) {
+        match b {
+            b'%' => {
+                let hex = rest.get(i + 1..i + 3).unwrap_or_default();
+                if hex.len() != 2 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => {}
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' | b'#' | b'[' | b']' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
+}
+
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b == b'%'
+            && let Some(h) = input.get(i + 1..i + 3)
+            && let Ok(s) = std::str::from_utf8(h)
+            && let Ok(v) = u8::from_str_radix(s, 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+/// The domain of the (first) address of a `mailto:` URI (RFC 6068).
+fn mailto_host(rest: &[u8]) -> Option<Name> {
+    let to = rest.split(|&b| b == b'?').next().unwrap_or_default();
+    let to = percent_decode(to);
+    let first = to.split(|&b| b == b',').next().unwrap_or_default();
+    let at = first.iter().rposition(|&b| b == b'@')?;
+    let host = std::str::from_utf8(first.get(at + 1..)?).ok()?;
+    Name::parse(host).ok()
+}
+
+/// The host of the authority component (`scheme://[userinfo@]host[:port]/...`).
+fn authority_host(rest: &[u8]) -> Option<Name> {
+    let after = rest.strip_prefix(b"//")?;
+    let end = after
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(after.len());
+    let authority = after.get(..end)?;
+    let host_port = match authority.iter().rposition(|&b| b == b'@') {
+        Some(at) => authority.get(at + 1..)?,
+        None => authority,
+    };
+    if host_port.first() == Some(&b'[') {
+        return None; // IP literal
+    }
+    let host = match host_port.iter().position(|&b| b == b':') {
+        Some(c) => host_port.get(..c)?,
+        None => host_port,
+    };
+    Name::parse(std::str::from_utf8(host).ok()?).ok()
+}
+
+/// What a [`RecordNote`] says about a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NoteKind {
+    /// A tag this implementation does not know; ignored ("unknown tags MUST be ignored",
+    /// RFC 9989 §4.7, §4.8).
+    UnknownTag,
+    /// `pct`, `rf` or `ri`: defined by RFC 7489, removed by RFC 9989 (Appendix C.5.2; registry
+    /// status "historic", §9.3); accepted and ignored.
+    RemovedTag,
+    /// The value does not match the tag's ABNF (RFC 9989 §4.8); the tag is ignored and its
+    /// default applies. For `p`, `sp` and `np` see RFC 9989 §4.10.1.
+    InvalidValue,
+    /// The tag appeared before; the first occurrence is used.
+    DuplicateTag,
+    /// The text between two `;` is not `name=value` with an alphabetic name (RFC 9989 §4.8);
+    /// ignored.
+    MalformedTag,
+    /// One URI of `rua`/`ruf` is not a URI (RFC 3986, RFC 9989 §4.8); that URI is ignored.
+    InvalidUri,
+    /// A URI carries the obsolete `!size` suffix of RFC 7489; the size is ignored (RFC 9989
+    /// §4.8, Appendix C.4).
+    ObsoleteSizeLimit,
+    /// The record has no `p` tag (RFC 9989 §4.7, §4.10.1).
+    MissingPolicy,
+    /// `fo` is present without `ruf`; its content is ignored (RFC 9989 §4.7).
+    FailureOptionsWithoutRuf,
+}
+
+impl NoteKind {
+    /// A short description.
+    pub fn description(self) -> &'static str {
+        match self {
+            NoteKind::UnknownTag => "unknown tag ignored",
+            NoteKind::RemovedTag => "tag removed by RFC 9989 (was RFC 7489); ignored",
+            NoteKind::InvalidValue => "invalid value; tag ignored",
+            NoteKind::DuplicateTag => "duplicate tag; first occurrence used",
+            NoteKind::MalformedTag => "malformed tag ignored",
+            NoteKind::InvalidUri => "invalid reporting URI ignored",
+            NoteKind::ObsoleteSizeLimit => "obsolete !size suffix ignored",
+            NoteKind::MissingPolicy => "no p tag",
+            NoteKind::FailureOptionsWithoutRuf => "fo ignored: no ruf tag",
+        }
+    }
+}
+
+/// A remark about one tag of a record that was otherwise accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct RecordNote {
+    /// What is wrong or notable.
+    pub kind: NoteKind,
+    /// The tag name as written (lower case), or the raw text of a malformed tag.
+    pub tag: String,
+    /// Byte offset in the record text.
+    pub offset: usize,
+}
+
+impl fmt::Display for RecordNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (byte {})",
+            self.tag,
+            self.kind.description(),
+            self.offset
+        )
+    }
+}
+
+/// Why a TXT record is not a DMARC Policy Record at all. Such records are discarded during
+/// discovery (RFC 9989 §4.10, steps 2 and 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The record is empty (or only whitespace and separators).
+    Empty,
+    /// The first tag is not `v` (RFC 9989 §4.7: "This tag MUST be the first tag").
+    VersionNotFirst,
+    /// `v` is present but its value is not exactly `DMARC1` (case-sensitive, RFC 9989 §4.7).
+    WrongVersion,
+}
+
+/// A TXT record that is not a DMARC Policy Record, with the offending tag and byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
+#[error("not a DMARC record: {} (tag {tag:?} at byte {offset})", match .kind {
+    ParseErrorKind::Empty => "empty record",
+    ParseErrorKind::VersionNotFirst => "the first tag must be v=DMARC1",
+    ParseErrorKind::WrongVersion => "the version must be exactly DMARC1",
+})]
+pub struct ParseError {
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// The offending tag (empty for [`ParseErrorKind::Empty`]).
+    pub tag: String,
+    /// Byte offset of the offending tag.
+    pub offset: usize,
+}
+
+/// The policies a record asks for once RFC 9989 §4.10.1 has been applied to missing and invalid
+/// `p`, `sp` and `np` tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct EffectivePolicy {
+    /// For the domain the record was found at (`p`).
+    pub domain: Policy,
+    /// For existing subdomains (`sp`, else `p`).
+    pub subdomain: Policy,
+    /// For non-existent subdomains (`np`, else `sp`, else `p`).
+    pub nonexistent: Policy,
+    /// True when the record had no valid `p` or an invalid `sp`/`np` and, because it has a
+    /// valid `rua`, is treated as if it said `p=none` (RFC 9989 §4.10.1).
+    pub treated_as_none: bool,
+}
+
+/// Which tag of a record gave a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyTag {
+    /// `p`: the record is the Author Domain's own.
+    P,
+    /// `sp`: the Author Domain is an existing subdomain of the record's domain.
+    Sp,
+    /// `np`: the Author Domain is a non-existent subdomain of the record's domain.
+    Np,
+}
+
+impl PolicyTag {
+    /// `p`, `sp` or `np`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyTag::P => "p",
+            PolicyTag::Sp => "sp",
+            PolicyTag::Np => "np",
+        }
+    }
+}
+
+impl fmt::Display for PolicyTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed DMARC Policy Record (RFC 9989 §4.7).
+///
+/// Parsing is lenient where RFC 9989 §4.8 asks for it: unknown tags, malformed tags and invalid
+/// values are ignored (and listed in [`Record::notes`]), defaults apply. Only a record that does
+/// not begin with `v=DMARC1` is refused ([`ParseError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// The record text as received (invalid UTF-8 replaced by U+FFFD).
+    pub text: String,
+    /// The Domain Owner Assessment Policy (`p`); `None` when absent or invalid.
+    pub policy: Option<Policy>,
+    /// The policy for existing subdomains (`sp`); `None` when absent or invalid.
+    pub subdomain_policy: Option<Policy>,
+    /// The policy for non-existent subdomains (`np`); `None` when absent or invalid.
+    pub nonexistent_policy: Option<Policy>,
+    /// DKIM Identifier Alignment mode (`adkim`, default relaxed).
+    pub dkim_alignment: Alignment,
+    /// SPF Identifier Alignment mode (`aspf`, default relaxed).
+    pub spf_alignment: Alignment,
+    /// Failure reporting options (`fo`, default `0`).
+    pub failure_options: FailureOptions,
+    /// Aggregate report destinations (`rua`), the syntactically valid ones.
+    pub aggregate_report_uris: Vec<ReportUri>,
+    /// Failure report destinations (`ruf`), the syntactically valid ones.
+    pub failure_report_uris: Vec<ReportUri>,
+    /// The `psd` flag (default `u`).
+    pub psd: PsdFlag,
+    /// Testing mode (`t=y`; default `n`).
+    pub testing: bool,
+    /// Remarks about ignored, removed, unknown and invalid tags.
+    pub notes: Vec<RecordNote>,
+    /// The policies after RFC 9989 §4.10.1; `None` when the record has no usable policy (no
+    /// valid `p`, or an invalid `sp`/`np`, and no valid `rua`): then DMARC does not apply.
+    pub effective: Option<EffectivePolicy>,
+}
+
+/// Whitespace allowed around tags and values (DKIM tag-list FWS, RFC 6376 §3.2).
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| !is_ws(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| !is_ws(b)).map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
+/// `trim`, also returning how many bytes were removed at the front.
+fn trim_with_offset(s: &[u8]) -> (&[u8], usize) {
+    let start = s.iter().position(|&b| !is_ws(b)).unwrap_or(s.len());
+    (trim(s), start)
+}
+
+/// `dmarc-value`: printable ASCII except `;` (RFC 9989 §4.8).
+fn value_chars_ok(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| matches!(b, 0x20..=0x3a | 0x3c..=0x7e | b'\t' | b'\r' | b'\n'))
+}
+
+/// One `name=value` element of the tag list.
+struct RawTag<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    offset: usize,
+    value_offset: usize,
+}
+
+/// Splits the record into tags: `Ok(tag)` or `Err((text, offset))` for a malformed element.
+fn tags(text: &[u8]) -> impl Iterator<Item = Result<RawTag<'_>, (&[u8], usize)>> {
+    let mut pos = 0usize;
+    text.split(|&b| b == b';').filter_map(move |segment| {
+        let seg_start = pos;
+        pos += segment.len() + 1;
+        let (trimmed, lead) = trim_with_offset(segment);
+        if trimmed.is_empty() {
+            return None;
+        }
+        let offset = seg_start + lead;
+        let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
+            return Some(Err((trimmed, offset)));
+        };
+        let name = trim(trimmed.get(..eq).unwrap_or_default());
+        let raw_value = trimmed.get(eq + 1..).unwrap_or_default();
+        let (value, value_lead) = trim_with_offset(raw_value);
+        if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
+            return Some(Err((trimmed, offset)));
+        }
+        Some(Ok(RawTag {
+            name,
+            value,
+            offset,
+            value_offset: offset + eq + 1 + value_lead,
+        }))
+    })
+}
+
+/// The tags RFC 9989 defines, plus the three it removed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    P,
+    Sp,
+    Np,
+    Adkim,
+    Aspf,
+    Fo,
+    Rua,
+    Ruf,
+    Psd,
+    T,
+    Removed,
+    V,
+}
+
+impl Known {
+    fn of(name: &[u8]) -> Option<Known> {
+        let lower = |s: &[u8]| name.eq_ignore_ascii_case(s);
+        Some(if lower(b"p") {
+            Known::P
+        } else if lower(b"sp") {
+            Known::Sp
+        } else if lower(b"np") {
+            Known::Np
+        } else if lower(b"adkim") {
+            Known::Adkim
+        } else if lower(b"aspf") {
+            Known::Aspf
+        } else if lower(b"fo") {
+            Known::Fo
+        } else if lower(b"rua") {
+            Known::Rua
+        } else if lower(b"ruf") {
+            Known::Ruf
+        } else if lower(b"psd") {
+            Known::Psd
+        } else if lower(b"t") {
+            Known::T
+        } else if lower(b"pct") || lower(b"rf") || lower(b"ri") {
+            Known::Removed
+        } else if lower(b"v") {
+            Known::V
+        } else {
+            return None;
+        })
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// `sp` and `np` tags that were present but invalid.
+#[derive(Default)]
+struct Defects {
+    sp_invalid: bool,
+    np_invalid: bool,
+}
+
+impl Record {
+    /// Parses the joined text of one TXT record (RFC 9989 §4.7, §4.8).
+    ///
+    /// Returns [`ParseError`] only when the text is not a DMARC Policy Record (it does not
+    /// begin with `v=DMARC1`). Everything else is accepted with defaults, and described in
+    /// [`Record::notes`]. Never panics, whatever the bytes.
+    pub fn parse(text: &[u8]) -> Result<Record, ParseError> {
+        let mut iter = tags(text);
+        match iter.next() {
+            None => {
+                return Err(ParseError {
+                    kind: ParseErrorKind::Empty,
+                    tag: String::new(),
+                    offset: 0,
+                });
+            }
+            Some(Err((raw, offset))) => {
+                return Err(ParseError {
+                    kind: ParseErrorKind::VersionNotFirst,
+                    tag: lossy_tag(raw),
+                    offset,
+                });
+            }
+            Some(Ok(tag)) => {
+                if !tag.name.eq_ignore_ascii_case(b"v") {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::VersionNotFirst,
+                        tag: lossy_tag(tag.name),
+                        offset: tag.offset,
+                    });
+                }
+                if tag.value != b"DMARC1" {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::WrongVersion,
+                        tag: "v".to_owned(),
+                        offset: tag.offset,
+                    });
+                }
+            }
+        }
+
+        let mut record = Record {
+            text: String::from_utf8_lossy(text).into_owned(),
+            policy: None,
+            subdomain_policy: None,
+            nonexistent_policy: None,
+            dkim_alignment: Alignment::Relaxed,
+            spf_alignment: Alignment::Relaxed,
+            failure_options: FailureOptions::default(),
+            aggregate_report_uris: Vec::new(),
+            failure_report_uris: Vec::new(),
+            psd: PsdFlag::Unknown,
+            testing: false,
+            notes: Vec::new(),
+            effective: None,
+        };
+        let mut seen: u16 = Known::V.bit();
+        let mut defects = Defects::default();
+        let mut fo_offset = None;
+
+        for tag in iter {
+            let tag = match tag {
+                Ok(tag) => tag,
+                Err((raw, offset)) => {
+                    record.note(NoteKind::MalformedTag, lossy_tag(raw), offset);
+                    continue;
+                }
+            };
+            let name = String::from_utf8_lossy(tag.name).to_ascii_lowercase();
+            let Some(known) = Known::of(tag.name) else {
+                record.note(NoteKind::UnknownTag, name, tag.offset);
+                continue;
+            };
+            if seen & known.bit() != 0 && known != Known::Removed {
+                record.note(NoteKind::DuplicateTag, name, tag.offset);
+                continue;
+            }
+            seen |= known.bit();
+            if known == Known::Removed {
+                record.note(NoteKind::RemovedTag, name, tag.offset);
+                continue;
+            }
+            let valid_chars = value_chars_ok(tag.value);
+            let ok = valid_chars && record.apply(known, &tag);
+            if !ok {
+                match known {
+                    Known::Sp => defects.sp_invalid = true,
+                    Known::Np => defects.np_invalid = true,
+                    _ => {}
+                }
+                record.note(NoteKind::InvalidValue, name, tag.value_offset);
+            } else if known == Known::Fo {
+                fo_offset = Some(tag.offset);
+            }
+        }
+
+        if seen & Known::P.bit() == 0 {
+            record.note(NoteKind::MissingPolicy, "p".to_owned(), text.len());
+        }
+        if let Some(offset) = fo_offset
+            && seen & Known::Ruf.bit() == 0
+        {
+            record.note(NoteKind::FailureOptionsWithoutRuf, "fo".to_owned(), offset);
+        }
+        record.effective = record.resolve(&defects);
+        Ok(record)
+    }
+
+    fn note(&mut self, kind: NoteKind, tag: String, offset: usize) {
+        self.notes.push(RecordNote { kind, tag, offset });
+    }
+
+    /// Applies one known tag; false when its value is invalid.
+    fn apply(&mut self, known: Known, tag: &RawTag<'_>) -> bool {
+        let v = tag.value;
+        match known {
+            Known::P => Policy::parse(v).map(|p| self.policy = Some(p)).is_some(),
+            Known::Sp => Policy::parse(v)
+                .map(|p| self.subdomain_policy = Some(p))
+                .is_some(),
+            Known::Np => Policy::parse(v)
+                .map(|p| self.nonexistent_policy = Some(p))
+                .is_some(),
+            Known::Adkim => Alignment::parse(v)
+                .map(|a| self.dkim_alignment = a)
+                .is_some(),
+            Known::Aspf => Alignment::parse(v)
+                .map(|a| self.spf_alignment = a)
+                .is_some(),
+            Known::Fo => FailureOptions::parse(v)
+                .map(|f| self.failure_options = f)
+                .is_some(),
+            Known::Psd => PsdFlag::parse(v).map(|p| self.psd = p).is_some(),
+            Known::T => match v {
+                [b'y' | b'Y'] => {
+                    self.testing = true;
+                    true
+                }
+                [b'n' | b'N'] => true,
+                _ => false,
+            },
+            Known::Rua | Known::Ruf => {
+                let uris = self.uri_list(v, tag.value_offset);
+                let valid = !uris.is_empty();
+                if known == Known::Rua {
+                    self.aggregate_report_uris = uris;
+                } else {
+                    self.failure_report_uris = uris;
+                }
+                valid
+            }
+            Known::Removed | Known::V => true,
+        }
+    }
+
+    /// Parses `dmarc-urilist`, keeping the valid URIs and noting the others.
+    fn uri_list(&mut self, value: &[u8], value_offset: usize) -> Vec<ReportUri> {
+        let mut uris = Vec::new();
+        let mut pos = value_offset;
+        for part in value.split(|&b| b == b',') {
+            let (uri, lead) = trim_with_offset(part);
+            let offset = pos + lead;
+            pos += part.len() + 1;
+            match ReportUri::parse(uri, offset) {
+                Ok(parsed) => {
+                    if parsed.obsolete_size.is_some() {
+                        self.note(NoteKind::ObsoleteSizeLimit, lossy_tag(uri), offset);
+                    }
+                    uris.push(parsed);
+                }
+                Err(kind) => self.note(kind, lossy_tag(uri), offset),
+            }
+        }
+        uris
+    }
+
+    /// RFC 9989 §4.10.1 on missing and invalid policy tags.
+    fn resolve(&self, defects: &Defects) -> Option<EffectivePolicy> {
+        // An absent or invalid p leaves `policy` empty.
+        let defective = self.policy.is_none() || defects.sp_invalid || defects.np_invalid;
+        if defective {
+            if self.aggregate_report_uris.is_empty() {
+                return None;
+            }
+            // "act as if a record containing p=none was retrieved": p is none; invalid sp/np
+            // were ignored (RFC 9989 §4.8), valid ones stand.
+            let sp = self.subdomain_policy.unwrap_or(Policy::None);
+            return Some(EffectivePolicy {
+                domain: Policy::None,
+                subdomain: sp,
+                nonexistent: self.nonexistent_policy.unwrap_or(sp),
+                treated_as_none: true,
+            });
+        }
+        let p = self.policy.unwrap_or(Policy::None);
+        let sp = self.subdomain_policy.unwrap_or(p);
+        Some(EffectivePolicy {
+            domain: p,
+            subdomain: sp,
+            nonexistent: self.nonexistent_policy.unwrap_or(sp),
+            treated_as_none: false,
+        })
+    }
+
+    /// The effective policy for one [`PolicyTag`], if the record has a usable policy.
+    pub fn policy_for(&self, tag: PolicyTag) -> Option<Policy> {
+        self.effective.map(|e| match tag {
+            PolicyTag::P => e.domain,
+            PolicyTag::Sp => e.subdomain,
+            PolicyTag::Np => e.nonexistent,
+        })
+    }
+}
+
+fn lossy_tag(raw: &[u8]) -> String {
+    const MAX: usize = 64;
+    let cut = raw.get(..MAX).unwrap_or(raw);
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if raw.len() > MAX {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Record {
+        Record::parse(s.as_bytes()).unwrap()
+    }
+
+    fn kinds(r: &Record) -> Vec<(NoteKind, &str)> {
+        r.notes.iter().map(|n| (n.kind, n.tag.as_str())).collect()
+    }
+
+    #[test]
+    fn rfc9989_4_7_full_record() {
+        let r = parse(
+            "v=DMARC1; p=reject; sp=quarantine; np=none; adkim=s; aspf=s; fo=1:d; \
+             rua=mailto:agg@example.com; ruf=mailto:fail@example.com; psd=n; t=y",
+        );
+        assert_eq!(r.policy, Some(Policy::Reject));
+        assert_eq!(r.subdomain_policy, Some(Policy::Quarantine));
+        assert_eq!(r.nonexistent_policy, Some(Policy::None));
+        assert_eq!(r.dkim_alignment, Alignment::Strict);
+        assert_eq!(r.spf_alignment, Alignment::Strict);
+        assert!(r.failure_options.any_fail && r.failure_options.dkim);
+        assert!(!r.failure_options.all_fail && !r.failure_options.spf);
+        assert_eq!(r.aggregate_report_uris[0].uri, "mailto:agg@example.com");
+        assert_eq!(
+            r.aggregate_report_uris[0]
+                .destination
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "example.com"
+        );
+        assert_eq!(r.failure_report_uris.len(), 1);
+        assert_eq!(r.psd, PsdFlag::No);
+        assert!(r.testing);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        let e = r.effective.unwrap();
+        assert_eq!(
+            (e.domain, e.subdomain, e.nonexistent),
+            (Policy::Reject, Policy::Quarantine, Policy::None)
+        );
+    }
+
+    #[test]
+    fn rfc9989_4_7_defaults() {
+        let r = parse("v=DMARC1; p=quarantine");
+        assert_eq!(r.dkim_alignment, Alignment::Relaxed);
+        assert_eq!(r.spf_alignment, Alignment::Relaxed);
+        assert_eq!(r.psd, PsdFlag::Unknown);
+        assert!(!r.testing);
+        assert_eq!(r.failure_options, FailureOptions::default());
+        let e = r.effective.unwrap();
+        assert_eq!(e.subdomain, Policy::Quarantine);
+        assert_eq!(e.nonexistent, Policy::Quarantine);
+    }
+
+    #[test]
+    fn rfc9989_4_7_np_falls_back_to_sp_then_p() {
+        let e = parse("v=DMARC1; p=none; sp=reject").effective.unwrap();
+        assert_eq!(e.nonexistent, Policy::Reject);
+        let e = parse("v=DMARC1; p=quarantine; np=reject")
+            .effective
+            .unwrap();
+        assert_eq!(e.subdomain, Policy::Quarantine);
+        assert_eq!(e.nonexistent, Policy::Reject);
+    }
+
+    #[test]
+    fn rfc9989_4_7_version_must_be_first_and_exact() {
+        let e = Record::parse(b"p=none; v=DMARC1").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::VersionNotFirst);
+        assert_eq!((e.tag.as_str(), e.offset), ("p", 0));
+        let e = Record::parse(b"v=dmarc1; p=none").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::WrongVersion);
+        let e = Record::parse(b"v=DMARC2; p=none").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::WrongVersion);
+        let e = Record::parse(b"v=spf1 -all").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::WrongVersion);
+        assert_eq!(
+            Record::parse(b"  ; ;").unwrap_err().kind,
+            ParseErrorKind::Empty
+        );
+        assert_eq!(
+            Record::parse(b"DMARC1").unwrap_err().kind,
+            ParseErrorKind::VersionNotFirst
+        );
+        // Whitespace around "=" is allowed (`equals`), and "v" is an ABNF string.
+        assert!(Record::parse(b"V = DMARC1 ;p=none").is_ok());
+        assert!(Record::parse(b"v=DMARC1").is_ok());
+    }
+
+    #[test]
+    fn rfc9989_4_8_removed_tags_accepted_with_note() {
+        let r = parse("v=DMARC1; p=reject; pct=50; rf=afrf; ri=3600");
+        assert_eq!(r.policy, Some(Policy::Reject));
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (NoteKind::RemovedTag, "pct"),
+                (NoteKind::RemovedTag, "rf"),
+                (NoteKind::RemovedTag, "ri"),
+            ]
+        );
+        assert_eq!(r.notes[0].offset, 20);
+        // pct=0 does not turn into testing mode: t= is its replacement (Appendix A.6).
+        assert!(!parse("v=DMARC1; p=reject; pct=0").testing);
+    }
+
+    #[test]
+    fn rfc9989_4_8_unknown_and_malformed_tags_ignored() {
+        let r = parse("v=DMARC1; p=reject; foo=bar; junk; 9x=1; =v");
+        assert_eq!(r.policy, Some(Policy::Reject));
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (NoteKind::UnknownTag, "foo"),
+                (NoteKind::MalformedTag, "junk"),
+                (NoteKind::MalformedTag, "9x=1"),
+                (NoteKind::MalformedTag, "=v"),
+            ]
+        );
+        assert_eq!(r.notes[1].offset, 29);
+    }
+
+    #[test]
+    fn rfc9989_4_8_invalid_values_default() {
+        let r = parse("v=DMARC1; p=reject; adkim=x; aspf=; psd=maybe; t=yes; fo=0:1");
+        assert_eq!(r.dkim_alignment, Alignment::Relaxed);
+        assert_eq!(r.psd, PsdFlag::Unknown);
+        assert!(!r.testing);
+        assert_eq!(r.failure_options, FailureOptions::default());
+        let k = kinds(&r);
+        assert!(k.contains(&(NoteKind::InvalidValue, "adkim")));
+        assert!(k.contains(&(NoteKind::MalformedTag, "aspf=")));
+        assert!(k.contains(&(NoteKind::InvalidValue, "psd")));
+        assert!(k.contains(&(NoteKind::InvalidValue, "t")));
+        assert!(k.contains(&(NoteKind::InvalidValue, "fo")));
+        let adkim = r.notes.iter().find(|n| n.tag == "adkim").unwrap();
+        assert_eq!(adkim.offset, 26, "offset of the value");
+    }
+
+    #[test]
+    fn rfc9989_4_10_1_missing_p_without_rua_has_no_policy() {
+        let r = parse("v=DMARC1; sp=reject");
+        assert_eq!(r.effective, None);
+        assert!(kinds(&r).contains(&(NoteKind::MissingPolicy, "p")));
+        let r = parse("v=DMARC1; p=rejected");
+        assert_eq!(r.effective, None);
+    }
+
+    #[test]
+    fn rfc9989_4_10_1_missing_p_with_rua_is_none() {
+        let r = parse("v=DMARC1; rua=mailto:d@example.com");
+        let e = r.effective.unwrap();
+        assert!(e.treated_as_none);
+        assert_eq!(
+            (e.domain, e.subdomain, e.nonexistent),
+            (Policy::None, Policy::None, Policy::None)
+        );
+        // Invalid sp with a valid rua: p becomes none, the invalid sp is ignored.
+        let r = parse("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@example.com");
+        let e = r.effective.unwrap();
+        assert!(e.treated_as_none);
+        assert_eq!((e.domain, e.subdomain), (Policy::None, Policy::None));
+        // Without a valid rua, an invalid np means no DMARC processing.
+        assert_eq!(parse("v=DMARC1; p=reject; np=x").effective, None);
+        assert_eq!(parse("v=DMARC1; p=reject; np=x; rua=nope").effective, None);
+    }
+
+    #[test]
+    fn rfc9989_4_8_report_uris() {
+        let r = parse(
+            "v=DMARC1; p=none; rua=mailto:a@example.com!10m , mailto:b@Example.NET, bad uri,\
+             https://reports.example.org:8443/x",
+        );
+        let uris = &r.aggregate_report_uris;
+        assert_eq!(uris.len(), 3);
+        assert_eq!(uris[0].uri, "mailto:a@example.com");
+        assert_eq!(uris[0].obsolete_size.as_deref(), Some("10m"));
+        assert_eq!(
+            uris[1].destination.as_ref().unwrap().as_str(),
+            "example.net"
+        );
+        assert_eq!(uris[2].scheme, "https");
+        assert_eq!(
+            uris[2].destination.as_ref().unwrap().as_str(),
+            "reports.example.org"
+        );
+        let k = kinds(&r);
+        assert!(k.contains(&(NoteKind::ObsoleteSizeLimit, "mailto:a@example.com!10m")));
+        assert!(k.contains(&(NoteKind::InvalidUri, "bad uri")));
+        assert!(!k.iter().any(|(kind, _)| *kind == NoteKind::InvalidValue));
+        let bad = parse("v=DMARC1; p=none; rua=mailto:a@example.com!big");
+        assert!(bad.aggregate_report_uris.is_empty());
+        assert!(kinds(&bad).contains(&(NoteKind::InvalidValue, "rua")));
+    }
+
+    #[test]
+    fn duplicate_tags_keep_the_first() {
+        let r = parse("v=DMARC1; p=reject; p=none");
+        assert_eq!(r.policy, Some(Policy::Reject));
+        assert_eq!(kinds(&r), vec![(NoteKind::DuplicateTag, "p")]);
+    }
+
+    #[test]
+    fn policy_values_are_case_insensitive() {
+        assert_eq!(parse("v=DMARC1; p=REJECT").policy, Some(Policy::Reject));
+        assert_eq!(
+            parse("v=DMARC1; p=none; np=Quarantine").nonexistent_policy,
+            Some(Policy::Quarantine)
+        );
+        assert_eq!("Reject".parse::<Policy>(), Ok(Policy::Reject));
+        assert!("rej".parse::<Policy>().is_err());
+    }
+
+    #[test]
+    fn nul_and_binary_bytes_never_panic() {
+        assert!(Record::parse(b"v=DMARC1\0; p=none").is_err());
+        let r = Record::parse(b"v=DMARC1; p=re\0ject; rua=mailto:\xff@x.com").unwrap();
+        assert_eq!(r.policy, None);
+        assert!(r.aggregate_report_uris.is_empty());
+        let r = Record::parse(b"v=DMARC1; p=none; \xff\xfe=1").unwrap();
+        assert_eq!(r.notes[0].kind, NoteKind::MalformedTag);
+    }
+
+    #[test]
+    fn t_tag_one_level_below() {
+        assert_eq!(Policy::Reject.one_level_below(), Policy::Quarantine);
+        assert_eq!(Policy::Quarantine.one_level_below(), Policy::None);
+        assert_eq!(Policy::None.one_level_below(), Policy::None);
+    }
+
+    #[test]
+    fn fo_without_ruf_noted() {
+        let r = parse("v=DMARC1; p=none; fo=1");
+        assert!(kinds(&r).contains(&(NoteKind::FailureOptionsWithoutRuf, "fo")));
+        let r = parse("v=DMARC1; p=none; fo=d:s");
+        assert!(r.failure_options.all_fail && r.failure_options.dkim && r.failure_options.spf);
+        assert!(FailureOptions::parse(b"d:d").is_none());
+    }
+}
