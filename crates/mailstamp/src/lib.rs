@@ -3,13 +3,24 @@
 //!
 //! * [`fixture`]: offline DNS data. Master zone files and OpenSPF-style YAML load into a
 //!   [`mailstamp_dns::Zone`]; the OpenSPF and mail-auth test-suite formats load into
-//!   scenarios.
+//!   scenarios; record mode's answers are written back as YAML.
+//! * [`Resolver`]: answers queries from an offline zone or the live DNS (hickory-resolver:
+//!   system configuration or explicit nameservers, timeouts, TCP fallback), through a
+//!   TTL-honouring cache shared by all its clones, with an observer hook and record mode.
+//! * [`drive`]: runs any sans-I/O evaluation ([`mailstamp_dns::Step`]) to its end against a
+//!   resolver, answering each step's queries concurrently.
 //!
 //! This crate does **not** implement SPF, DKIM or DMARC itself: those are the sans-I/O crates
 //! (`mailstamp-spf`, `mailstamp-dkim`, `mailstamp-dmarc`), which never touch I/O.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod fixture;
+pub use resolver::{
+    Clock, DEFAULT_NEGATIVE_TTL, DnsEvent, DnsSource, FAILURE_TTL, LiveConfig, MAX_CACHE_TTL,
+    Observer, Resolver, ResolverBuilder, ResolverError, drive, system_clock,
+};
+
 pub mod envelope;
+pub mod fixture;
 pub mod mailbox;
+mod resolver;

@@ -1,0 +1,394 @@
+//! The resolver every mailstamp evaluation shares: one source of answers (an offline
+//! [`Zone`] or the live DNS through hickory-resolver), a TTL-honouring cache, an observer
+//! hook and record mode.
+
+mod live;
+
+pub use live::LiveConfig;
+
+use mailstamp_dns::{Answer, Lookup, Query, Step, Zone};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+use tokio::sync::OnceCell;
+
+/// How long an NXDOMAIN or NODATA answer is cached when the server sent no SOA to say (and for
+/// offline zones), in seconds. RFC 2308 §5 bounds negative caching by the SOA; 300 s is a
+/// common resolver default.
+pub const DEFAULT_NEGATIVE_TTL: u32 = 300;
+
+/// How long a failed lookup (timeout, SERVFAIL, ...) is cached, in seconds. RFC 2308 §7
+/// allows caching server failures for up to five minutes; a short time keeps one evaluation
+/// from waiting on the same dead server again while letting the next one retry.
+pub const FAILURE_TTL: u32 = 30;
+
+/// Longest time anything is cached, in seconds, whatever the TTL says.
+pub const MAX_CACHE_TTL: u32 = 86_400;
+
+/// A clock: the current time as Unix seconds.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Something that watches the resolver's traffic (the CLI's `-v` prints every event).
+pub type Observer = Arc<dyn Fn(&DnsEvent<'_>) + Send + Sync>;
+
+/// What the resolver does, as seen by an [`Observer`].
+#[derive(Debug, Clone, Copy)]
+pub enum DnsEvent<'a> {
+    /// A query is being sent to the source (not answered from the cache).
+    Sent {
+        /// The question.
+        query: &'a Query,
+    },
+    /// A query got its answer.
+    Answered {
+        /// The question.
+        query: &'a Query,
+        /// The answer.
+        answer: &'a Answer,
+        /// True when the answer came from the cache.
+        cached: bool,
+    },
+}
+
+/// Why a resolver could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolverError {
+    /// The system resolver configuration (`/etc/resolv.conf`) could not be read.
+    #[error("cannot read the system DNS configuration: {0}")]
+    SystemConfig(String),
+    /// hickory-resolver refused the configuration.
+    #[error("cannot set up the DNS resolver: {0}")]
+    Setup(String),
+}
+
+/// Where answers come from.
+#[derive(Debug, Clone)]
+pub enum DnsSource {
+    /// An offline zone (fixtures): no network at all.
+    Zone(Zone),
+    /// The live DNS, through hickory-resolver.
+    Live(LiveConfig),
+}
+
+enum Backend {
+    Zone(Zone),
+    Live(Box<live::Live>),
+}
+
+struct Cached {
+    answer: Answer,
+    /// Unix seconds after which the entry is stale.
+    expires: u64,
+}
+
+type Slot = Arc<OnceCell<Cached>>;
+
+struct Inner {
+    backend: Backend,
+    cache: Mutex<HashMap<Query, Slot>>,
+    clock: Clock,
+    observer: Option<Observer>,
+    recording: Option<Mutex<Vec<(Query, Answer)>>>,
+}
+
+/// The resolver: answers [`Query`]s from one [`DnsSource`] through a cache shared by every
+/// clone.
+///
+/// Cloning is cheap (an [`Arc`]); all clones share the cache, so everything one process
+/// evaluates benefits from every answer. Entries live as long as the answer's TTL (the
+/// smallest TTL of its records), [`DEFAULT_NEGATIVE_TTL`] or the SOA's for NXDOMAIN and
+/// NODATA, [`FAILURE_TTL`] for failures, and never more than [`MAX_CACHE_TTL`]. Concurrent
+/// asks for the same query wait for one lookup.
+///
+/// ```
+/// use mailstamp::{Resolver, fixture};
+/// use mailstamp_dns::{Name, Query};
+///
+/// let zone = fixture::parse_yaml_str("example.org:\n  - TXT: v=spf1 -all\n", "inline.yml")?;
+/// let resolver = Resolver::offline(zone);
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let answer = runtime.block_on(resolver.answer(&Query::txt(Name::parse("example.org")?)));
+/// assert_eq!(answer.txts().next().map(|t| t.joined()), Some(b"v=spf1 -all".to_vec()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.inner.backend {
+            Backend::Zone(_) => "zone",
+            Backend::Live(_) => "live",
+        };
+        f.debug_struct("Resolver")
+            .field("source", &source)
+            .field("recording", &self.inner.recording.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Resolver`]: the source, and optionally a clock, an observer and record mode.
+pub struct ResolverBuilder {
+    source: DnsSource,
+    clock: Option<Clock>,
+    observer: Option<Observer>,
+    record: bool,
+}
+
+impl std::fmt::Debug for ResolverBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolverBuilder")
+            .field("source", &self.source)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The system clock, in Unix seconds (0 if the clock is before 1970).
+pub fn system_clock() -> u64 {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the I/O crate's one sanctioned clock read, used for cache expiry"
+    )]
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl ResolverBuilder {
+    /// The clock the cache uses to expire entries (Unix seconds); by default
+    /// [`system_clock`]. Tests pass a fake clock to watch TTLs expire.
+    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Calls `observer` for every query sent and every answer given.
+    pub fn observer(mut self, observer: impl Fn(&DnsEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Record mode: keep every answer the source gives (records, NXDOMAIN, NODATA and
+    /// failures alike) for [`Resolver::recording`].
+    pub fn record(mut self, on: bool) -> Self {
+        self.record = on;
+        self
+    }
+
+    /// Builds the resolver. A live source reads the system configuration here when no
+    /// nameserver is given.
+    pub fn build(self) -> Result<Resolver, ResolverError> {
+        let backend = match self.source {
+            DnsSource::Zone(z) => Backend::Zone(z),
+            DnsSource::Live(config) => Backend::Live(Box::new(live::Live::new(&config)?)),
+        };
+        Ok(Resolver {
+            inner: Arc::new(Inner {
+                backend,
+                cache: Mutex::new(HashMap::new()),
+                clock: self.clock.unwrap_or_else(|| Arc::new(system_clock)),
+                observer: self.observer,
+                recording: self.record.then(|| Mutex::new(Vec::new())),
+            }),
+        })
+    }
+}
+
+impl Resolver {
+    /// A builder for a resolver over `source`.
+    pub fn builder(source: DnsSource) -> ResolverBuilder {
+        ResolverBuilder {
+            source,
+            clock: None,
+            observer: None,
+            record: false,
+        }
+    }
+
+    /// A resolver answering from `zone` only, with the system clock and no observer.
+    pub fn offline(zone: Zone) -> Resolver {
+        Resolver {
+            inner: Arc::new(Inner {
+                backend: Backend::Zone(zone),
+                cache: Mutex::new(HashMap::new()),
+                clock: Arc::new(system_clock),
+                observer: None,
+                recording: None,
+            }),
+        }
+    }
+
+    /// True when answers come from an offline zone.
+    pub fn is_offline(&self) -> bool {
+        matches!(self.inner.backend, Backend::Zone(_))
+    }
+
+    fn notify(&self, event: &DnsEvent<'_>) {
+        if let Some(observer) = &self.inner.observer {
+            observer(event);
+        }
+    }
+
+    /// The cache slot for `query`: a fresh one when absent or stale.
+    fn slot(&self, query: &Query, now: u64) -> Slot {
+        let mut cache = self
+            .inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let fresh = cache
+            .get(query)
+            .filter(|slot| slot.get().is_none_or(|c| c.expires > now))
+            .cloned();
+        fresh.unwrap_or_else(|| {
+            let slot = Slot::default();
+            cache.insert(query.clone(), slot.clone());
+            slot
+        })
+    }
+
+    /// Answers one query, from the cache when a fresh answer is there.
+    pub async fn answer(&self, query: &Query) -> Answer {
+        let slot = self.slot(query, (self.inner.clock)());
+        let fetched = AtomicBool::new(false);
+        let cached = slot
+            .get_or_init(|| async {
+                fetched.store(true, Ordering::Relaxed);
+                self.notify(&DnsEvent::Sent { query });
+                let (answer, ttl) = self.fetch(query).await;
+                if let Some(rec) = &self.inner.recording {
+                    rec.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((query.clone(), answer.clone()));
+                }
+                let expires =
+                    (self.inner.clock)().saturating_add(u64::from(ttl.min(MAX_CACHE_TTL)));
+                Cached { answer, expires }
+            })
+            .await;
+        let answer = cached.answer.clone();
+        self.notify(&DnsEvent::Answered {
+            query,
+            answer: &answer,
+            cached: !fetched.load(Ordering::Relaxed),
+        });
+        answer
+    }
+
+    /// Answers several queries concurrently; the answers come back in query order.
+    pub async fn answer_all(&self, queries: &[Query]) -> Vec<Answer> {
+        type Pending<'f> = Pin<Box<dyn Future<Output = Answer> + Send + 'f>>;
+        let mut futures: Vec<(Pending<'_>, Option<Answer>)> = queries
+            .iter()
+            .map(|q| (Box::pin(self.answer(q)) as Pending<'_>, None))
+            .collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (future, slot) in &mut futures {
+                if slot.is_none() {
+                    match future.as_mut().poll(cx) {
+                        Poll::Ready(answer) => *slot = Some(answer),
+                        Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+        futures
+            .into_iter()
+            .map(|(_, a)| a.unwrap_or(Answer::Failed(mailstamp_dns::FailureKind::Other)))
+            .collect()
+    }
+
+    /// Asks the source, without the cache. Returns the answer and how long it may be cached.
+    async fn fetch(&self, query: &Query) -> (Answer, u32) {
+        match &self.inner.backend {
+            Backend::Zone(zone) => {
+                let answer = zone.answer(query);
+                let ttl = ttl_of(&answer, None);
+                (answer, ttl)
+            }
+            Backend::Live(live) => live.lookup(query).await,
+        }
+    }
+
+    /// In record mode, every answer the source gave so far, in the order received (answers
+    /// served from the cache are not repeated); `None` when record mode is off.
+    pub fn recording(&self) -> Option<Vec<(Query, Answer)>> {
+        self.inner
+            .recording
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// Drops every cached answer.
+    pub fn clear_cache(&self) {
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// How long `answer` may be cached: the smallest record TTL, the negative TTL for NXDOMAIN and
+/// NODATA (`negative`, else [`DEFAULT_NEGATIVE_TTL`]), [`FAILURE_TTL`] for failures.
+pub(crate) fn ttl_of(answer: &Answer, negative: Option<u32>) -> u32 {
+    match answer {
+        Answer::Records(records) => records.iter().map(|r| r.ttl).min().unwrap_or(0),
+        Answer::NxDomain | Answer::NoData => negative.unwrap_or(DEFAULT_NEGATIVE_TTL),
+        Answer::Failed(_) => FAILURE_TTL,
+    }
+}
+
+/// Drives a sans-I/O evaluation to its end, answering the queries of each step concurrently
+/// through `resolver` (and its cache).
+///
+/// ```
+/// use mailstamp::{Resolver, drive};
+/// use mailstamp_dns::{Answer, Lookup, Name, Query, Step, Zone};
+///
+/// /// Asks one TXT question and reports whether it got records.
+/// struct HasTxt(Vec<Query>);
+/// impl Lookup for HasTxt {
+///     type Output = bool;
+///     fn queries(&self) -> &[Query] { &self.0 }
+///     fn resume(self, answers: Vec<Answer>) -> Step<Self, bool> {
+///         Step::Done(matches!(answers.first(), Some(Answer::Records(_))))
+///     }
+/// }
+///
+/// let mut zone = Zone::new();
+/// zone.add_txt(&Name::parse("example.org")?, ["hello"]);
+/// let resolver = Resolver::offline(zone);
+/// let step = Step::Lookup(HasTxt(vec![Query::txt(Name::parse("example.org")?)]));
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// assert!(runtime.block_on(drive(step, &resolver)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn drive<L: Lookup>(mut step: Step<L, L::Output>, resolver: &Resolver) -> L::Output {
+    loop {
+        match step {
+            Step::Done(out) => return out,
+            Step::Lookup(pending) => {
+                let answers = resolver.answer_all(pending.queries()).await;
+                step = pending.resume(answers);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! Offline tests of the resolver: cache, clock, observer, record mode, concurrency, drive.
+
+use super::*;
+use mailstamp_dns::{FailureKind, Name, RData, RecordType};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+
+fn n(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+fn zone() -> Zone {
+    let mut z = Zone::new();
+    z.insert(
+        &n("short.example"),
+        10,
+        RData::Txt(mailstamp_dns::Txt::new(["a"])),
+    );
+    z.insert(
+        &n("long.example"),
+        1000,
+        RData::Txt(mailstamp_dns::Txt::new(["b"])),
+    );
+    z.fail(&n("down.example"), FailureKind::ServFail);
+    z
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A resolver over `zone()` with a fake clock, counting the queries that reach the source.
+fn counting() -> (Resolver, Arc<AtomicU64>, Arc<AtomicUsize>) {
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let (clock, counter) = (now.clone(), sent.clone());
+    let resolver = Resolver::builder(DnsSource::Zone(zone()))
+        .clock(move || clock.load(Ordering::SeqCst))
+        .observer(move |e| {
+            if let DnsEvent::Sent { .. } = e {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    (resolver, now, sent)
+}
+
+#[test]
+fn cache_honours_record_ttls_with_a_fake_clock() {
+    let (resolver, now, sent) = counting();
+    let rt = rt();
+    let short = Query::txt(n("short.example"));
+    let long = Query::txt(n("long.example"));
+    rt.block_on(resolver.answer(&short));
+    rt.block_on(resolver.answer(&long));
+    assert_eq!(sent.load(Ordering::SeqCst), 2);
+    now.fetch_add(9, Ordering::SeqCst);
+    rt.block_on(resolver.answer(&short));
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        2,
+        "still fresh after 9 s of a 10 s TTL"
+    );
+    now.fetch_add(1, Ordering::SeqCst);
+    rt.block_on(resolver.answer(&short));
+    rt.block_on(resolver.answer(&long));
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        3,
+        "expired at 10 s; the 1000 s one is fresh"
+    );
+    // Clones share the cache.
+    let clone = resolver.clone();
+    rt.block_on(clone.answer(&long));
+    assert_eq!(sent.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn rfc2308_negative_and_failure_ttls() {
+    let (resolver, now, sent) = counting();
+    let rt = rt();
+    let nx = Query::txt(n("nowhere.example"));
+    let down = Query::txt(n("down.example"));
+    assert_eq!(rt.block_on(resolver.answer(&nx)), Answer::NxDomain);
+    assert_eq!(
+        rt.block_on(resolver.answer(&down)),
+        Answer::Failed(FailureKind::ServFail)
+    );
+    now.fetch_add(u64::from(FAILURE_TTL), Ordering::SeqCst);
+    rt.block_on(resolver.answer(&nx));
+    rt.block_on(resolver.answer(&down));
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        3,
+        "the failure expired, NXDOMAIN did not"
+    );
+    now.fetch_add(u64::from(DEFAULT_NEGATIVE_TTL), Ordering::SeqCst);
+    rt.block_on(resolver.answer(&nx));
+    assert_eq!(sent.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn observer_sees_queries_and_cached_answers() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = events.clone();
+    let resolver = Resolver::builder(DnsSource::Zone(zone()))
+        .observer(move |e| {
+            let line = match e {
+                DnsEvent::Sent { query } => format!("sent {query}"),
+                DnsEvent::Answered {
+                    query,
+                    answer,
+                    cached,
+                } => format!("{query} -> {} cached={cached}", answer.kind_str()),
+            };
+            log.lock().unwrap().push(line);
+        })
+        .build()
+        .unwrap();
+    let rt = rt();
+    let q = Query::txt(n("long.example"));
+    rt.block_on(resolver.answer(&q));
+    rt.block_on(resolver.answer(&q));
+    assert_eq!(
+        *events.lock().unwrap(),
+        vec![
+            "sent long.example TXT",
+            "long.example TXT -> records cached=false",
+            "long.example TXT -> records cached=true",
+        ]
+    );
+}
+
+#[test]
+fn answer_all_keeps_query_order_and_asks_once_per_query() {
+    let (resolver, _, sent) = counting();
+    let queries = vec![
+        Query::txt(n("long.example")),
+        Query::new(n("long.example"), RecordType::A),
+        Query::txt(n("down.example")),
+        Query::txt(n("long.example")),
+    ];
+    let answers = rt().block_on(resolver.answer_all(&queries));
+    assert_eq!(answers.len(), 4);
+    assert!(matches!(answers[0], Answer::Records(_)));
+    assert_eq!(answers[1], Answer::NoData);
+    assert_eq!(answers[2], Answer::Failed(FailureKind::ServFail));
+    assert_eq!(answers[3], answers[0]);
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        3,
+        "the repeated query waits for the first"
+    );
+    assert!(rt().block_on(resolver.answer_all(&[])).is_empty());
+}
+
+#[test]
+fn record_mode_keeps_every_source_answer_and_replays() {
+    let resolver = Resolver::builder(DnsSource::Zone(zone()))
+        .record(true)
+        .build()
+        .unwrap();
+    let queries = [
+        Query::txt(n("long.example")),
+        Query::txt(n("long.example")),
+        Query::txt(n("nowhere.example")),
+        Query::new(n("long.example"), RecordType::Mx),
+        Query::txt(n("down.example")),
+    ];
+    let rt = rt();
+    let live: Vec<Answer> = queries
+        .iter()
+        .map(|q| rt.block_on(resolver.answer(q)))
+        .collect();
+    let recording = resolver.recording().unwrap();
+    assert_eq!(
+        recording.len(),
+        4,
+        "the cached repeat is not recorded twice"
+    );
+    let text = crate::fixture::recording_to_yaml(&recording);
+    let replay = Resolver::offline(crate::fixture::parse_yaml_str(&text, "rec.yml").unwrap());
+    let replayed: Vec<Answer> = queries
+        .iter()
+        .map(|q| rt.block_on(replay.answer(q)))
+        .collect();
+    assert_eq!(live, replayed, "{text}");
+    assert!(Resolver::offline(Zone::new()).recording().is_none());
+}
+
+/// A two-step evaluation: asks for a TXT record naming another name, then for that name's A.
+struct Chase {
+    queries: Vec<Query>,
+    first: bool,
+}
+
+impl Lookup for Chase {
+    type Output = Answer;
+    fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+    fn resume(self, answers: Vec<Answer>) -> Step<Self, Answer> {
+        let answer = answers
+            .into_iter()
+            .next()
+            .unwrap_or(Answer::Failed(FailureKind::Other));
+        if !self.first {
+            return Step::Done(answer);
+        }
+        let target = answer
+            .txts()
+            .next()
+            .and_then(|t| Name::parse(&t.joined_lossy()).ok());
+        match target {
+            Some(t) => Step::Lookup(Chase {
+                queries: vec![Query::new(t, RecordType::A)],
+                first: false,
+            }),
+            None => Step::Done(answer),
+        }
+    }
+}
+
+#[test]
+fn drive_runs_every_step() {
+    let mut z = Zone::new();
+    z.add_txt(&n("pointer.example"), ["target.example"]);
+    z.add(
+        &n("target.example"),
+        RData::A(std::net::Ipv4Addr::new(192, 0, 2, 9)),
+    );
+    let resolver = Resolver::offline(z);
+    let step = Step::Lookup(Chase {
+        queries: vec![Query::txt(n("pointer.example"))],
+        first: true,
+    });
+    let out = rt().block_on(drive(step, &resolver));
+    assert_eq!(out.data_of(RecordType::A).count(), 1);
+}
+
+#[test]
+fn answer_all_future_is_send_for_multi_thread_runtimes() {
+    fn is_send<T: Send>(_: &T) {}
+    let resolver = Resolver::offline(zone());
+    let queries = [Query::txt(n("long.example"))];
+    let fut = resolver.answer_all(&queries);
+    is_send(&fut);
+    let answers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
+        .block_on(fut);
+    assert_eq!(answers.len(), 1);
+}
