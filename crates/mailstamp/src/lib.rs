@@ -20,6 +20,7 @@ pub use resolver::{
     Observer, Resolver, ResolverBuilder, ResolverError, drive, system_clock,
 };
 
+pub mod corpus;
 pub mod envelope;
 pub mod fixture;
 pub mod mailbox;
