@@ -5,7 +5,7 @@ use std::fmt;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::keyword::Keyword;
 use crate::lex::Cursor;
-use crate::write::{self, Folder, Form, LINE_WIDTH, Sep};
+use crate::write::{self, Folder, Form, LINE_WIDTH, Sep, Units};
 
 /// The field name, as RFC 8601 §2.2 spells it.
 pub const AUTHENTICATION_RESULTS: &str = "Authentication-Results";
@@ -200,17 +200,13 @@ impl AuthenticationResults {
         let start = AUTHENTICATION_RESULTS.len() + 2;
         let units = self.units();
         // Length on one line: units joined by spaces, except that `;` is glued.
-        let single: usize = units
-            .iter()
-            .map(|(_, u)| if u == ";" { 1 } else { u.len() + 1 })
-            .sum::<usize>()
-            .saturating_sub(1);
-        let one_line = start + single <= LINE_WIDTH;
-        let mut folder = Folder::new(start);
-        for (starts_resinfo, unit) in &units {
-            let sep = if *unit == ";" {
+        let spaces = units.iter().filter(|(_, u)| *u != ";").count();
+        let one_line = start + units.len() + spaces.saturating_sub(1) <= LINE_WIDTH;
+        let mut folder = Folder::new(start, units.len() + 8 * spaces);
+        for (starts_resinfo, unit) in units.iter() {
+            let sep = if unit == ";" {
                 Sep::Glue
-            } else if *starts_resinfo && !one_line {
+            } else if starts_resinfo && !one_line {
                 Sep::Newline {
                     indent: RESINFO_INDENT,
                 }
@@ -231,47 +227,39 @@ impl AuthenticationResults {
 
     /// The written units, each flagged when it starts a resinfo; `;` separators are units of
     /// their own so the folder can glue them.
-    fn units(&self) -> Vec<(bool, String)> {
-        let mut units = vec![(false, write::value(&self.authserv_id, Form::Value))];
+    fn units(&self) -> Units {
+        let mut u = Units::new();
+        u.value(&self.authserv_id, Form::Value).end(false);
         if let Some(v) = self.version {
-            units.push((false, v.to_string()));
+            u.text(&v.to_string()).end(false);
         }
         if self.results.is_empty() {
-            units.push((false, ";".to_owned()));
-            units.push((false, "none".to_owned()));
+            u.text(";").end(false);
+            u.text("none").end(false);
         }
         for r in &self.results {
-            units.push((false, ";".to_owned()));
-            let mut spec = r.method.to_string();
+            u.text(";").end(false);
+            u.text(r.method.as_str());
             if let Some(v) = r.method_version {
-                spec.push('/');
-                spec.push_str(&v.to_string());
+                u.text("/").text(&v.to_string());
             }
-            spec.push('=');
-            spec.push_str(r.result.as_str());
-            units.push((true, spec));
+            u.text("=").text(r.result.as_str()).end(true);
             if let Some(c) = &r.comment {
-                units.push((false, write::comment(c)));
+                u.comment(c).end(false);
             }
             if let Some(reason) = &r.reason {
-                units.push((
-                    false,
-                    format!("reason={}", write::value(reason, Form::Value)),
-                ));
+                u.text("reason=").value(reason, Form::Value).end(false);
             }
             for p in &r.properties {
-                units.push((
-                    false,
-                    format!(
-                        "{}.{}={}",
-                        p.ptype,
-                        p.name,
-                        write::value(&p.value, Form::PValue)
-                    ),
-                ));
+                u.text(p.ptype.as_str())
+                    .text(".")
+                    .text(p.name.as_str())
+                    .text("=")
+                    .value(&p.value, Form::PValue)
+                    .end(false);
             }
         }
-        units
+        u
     }
 
     /// Parses a field value (the text after `Authentication-Results:`; a trailing CRLF is
@@ -301,9 +289,7 @@ impl fmt::Display for AuthenticationResults {
 /// True when the cursor is at `method [CFWS] ("=" / "/")`, i.e. the field has no authserv-id.
 fn at_methodspec(c: &mut Cursor<'_>) -> bool {
     let start = c.pos();
-    let found = c.keyword("a method").is_ok()
-        && c.skip_cfws().is_ok()
-        && matches!(c.peek(), Some(b'=' | b'/'));
+    let found = c.skip_keyword() && c.skip_cfws().is_ok() && matches!(c.peek(), Some(b'=' | b'/'));
     c.set_pos(start);
     found
 }

@@ -77,6 +77,18 @@ impl Keyword {
         Keyword(Cow::Borrowed(s))
     }
 
+    /// A keyword from octets the parser has already checked (keyword octets only, length in
+    /// range), lower-cased; the common ones are not allocated.
+    pub(crate) fn from_checked_bytes(bytes: &[u8]) -> Keyword {
+        if let Some(k) = COMMON
+            .iter()
+            .find(|k| k.as_bytes().eq_ignore_ascii_case(bytes))
+        {
+            return Keyword(Cow::Borrowed(k));
+        }
+        Keyword::from_valid(String::from_utf8_lossy(bytes).to_ascii_lowercase())
+    }
+
     /// A keyword the parser has already checked and lower-cased.
     pub(crate) fn from_valid(s: String) -> Keyword {
         debug_assert!(check(&s).is_ok() && !s.bytes().any(|b| b.is_ascii_uppercase()));
@@ -88,6 +100,41 @@ impl Keyword {
         &self.0
     }
 }
+
+/// Keywords that most fields hold, shared instead of allocated when parsed.
+const COMMON: &[&str] = &[
+    "spf",
+    "dkim",
+    "dmarc",
+    "arc",
+    "iprev",
+    "auth",
+    "pass",
+    "fail",
+    "none",
+    "neutral",
+    "policy",
+    "softfail",
+    "temperror",
+    "permerror",
+    "smtp",
+    "header",
+    "mailfrom",
+    "helo",
+    "d",
+    "i",
+    "s",
+    "a",
+    "b",
+    "from",
+    "reason",
+    "client-ip",
+    "envelope-from",
+    "receiver",
+    "identity",
+    "mechanism",
+    "problem",
+];
 
 /// True for the octets a [`Keyword`] may hold.
 pub(crate) fn is_keyword_byte(b: u8) -> bool {
@@ -210,6 +257,18 @@ mod tests {
             })
         );
         assert!(Keyword::new(&long[1..]).is_ok());
+    }
+
+    #[test]
+    fn common_keywords_are_valid_lower_case() {
+        for k in COMMON {
+            assert_eq!(Keyword::new(k).unwrap().as_str(), *k);
+            assert_eq!(
+                Keyword::from_checked_bytes(k.to_uppercase().as_bytes()).as_str(),
+                *k
+            );
+        }
+        assert_eq!(Keyword::from_checked_bytes(b"X-Tls").as_str(), "x-tls");
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl<'a> Cursor<'a> {
                     self.bump();
                     depth -= 1;
                     if depth == 0 {
-                        return Ok(String::from_utf8_lossy(&text).into_owned());
+                        return Ok(into_string(text));
                     }
                     text.push(b')');
                 }
@@ -209,7 +209,7 @@ impl<'a> Cursor<'a> {
                 }
                 Some(b'"') => {
                     self.bump();
-                    return Ok(String::from_utf8_lossy(&text).into_owned());
+                    return Ok(into_string(text));
                 }
                 Some(b'\\') => {
                     self.bump();
@@ -261,25 +261,36 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A keyword (letters, digits, `-`, `_`), lower-cased.
-    pub(crate) fn keyword(&mut self, what: &'static str) -> Result<Keyword, ParseError> {
+    /// Skips a run of keyword octets and returns where it started.
+    fn keyword_run(&mut self) -> usize {
         let start = self.pos;
         while self.peek().is_some_and(is_keyword_byte) {
             self.bump();
         }
+        start
+    }
+
+    /// True (and moves past it) when a keyword is at the current position.
+    pub(crate) fn skip_keyword(&mut self) -> bool {
+        self.keyword_run() < self.pos
+    }
+
+    /// A keyword (letters, digits, `-`, `_`), lower-cased.
+    pub(crate) fn keyword(&mut self, what: &'static str) -> Result<Keyword, ParseError> {
+        let start = self.keyword_run();
         let bytes = self.input.get(start..self.pos).unwrap_or_default();
         if bytes.is_empty() {
             return Err(self.expected(what));
         }
-        let text = String::from_utf8_lossy(bytes).to_ascii_lowercase();
         if bytes.len() > MAX_KEYWORD_LEN {
-            let keyword = text.get(..MAX_KEYWORD_LEN).unwrap_or_default().to_owned();
+            let keyword = String::from_utf8_lossy(bytes.get(..MAX_KEYWORD_LEN).unwrap_or_default())
+                .to_ascii_lowercase();
             return Err(ParseError::new(
                 ParseErrorKind::KeywordTooLong { keyword },
                 start,
             ));
         }
-        Ok(Keyword::from_valid(text))
+        Ok(Keyword::from_checked_bytes(bytes))
     }
 
     /// True when the current octet is an ASCII digit.
@@ -302,6 +313,14 @@ impl<'a> Cursor<'a> {
             let shown: String = digits.chars().take(24).collect();
             ParseError::new(ParseErrorKind::VersionTooLarge { digits: shown }, start)
         })
+    }
+}
+
+/// The octets as text, without copying when they are UTF-8 (U+FFFD for octets that are not).
+fn into_string(octets: Vec<u8>) -> String {
+    match String::from_utf8(octets) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::keyword::Keyword;
 use crate::lex::Cursor;
-use crate::write::{self, Folder, Form, LINE_WIDTH, Sep};
+use crate::write::{Folder, Form, Sep, Units};
 
 /// The field name, as RFC 7208 §9.1 spells it.
 pub const RECEIVED_SPF: &str = "Received-SPF";
@@ -222,18 +222,23 @@ impl ReceivedSpf {
     /// RFC 7208 §9.1's examples. Values follow the [writing rules](crate#writing): a dot-atom
     /// or a quoted-string.
     pub fn to_value(&self) -> String {
-        let mut units = vec![self.result.as_str().to_owned()];
+        let mut units = Units::new();
+        units.text(self.result.as_str()).end(false);
         if let Some(c) = &self.comment {
-            units.push(write::comment(c));
+            units.comment(c).end(false);
         }
         for (k, v) in &self.pairs {
-            units.push(format!("{k}={};", write::value(v, Form::DotAtom)));
+            units
+                .text(k.as_str())
+                .text("=")
+                .value(v, Form::DotAtom)
+                .text(";")
+                .end(false);
         }
-        let mut folder = Folder::new(RECEIVED_SPF.len() + 2);
-        for unit in &units {
+        let mut folder = Folder::new(RECEIVED_SPF.len() + 2, units.len() + 16);
+        for (_, unit) in units.iter() {
             folder.push(Sep::Space { indent: INDENT }, unit);
         }
-        debug_assert!(LINE_WIDTH > RECEIVED_SPF.len());
         folder.finish()
     }
 

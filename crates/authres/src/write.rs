@@ -53,27 +53,44 @@ pub(crate) enum Form {
     DotAtom,
 }
 
-/// Applies the character rule (rules 1 to 4 of the module documentation).
-pub(crate) fn encode_text(s: &str, in_comment: bool) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_VALUE_LEN));
+/// True for the characters the character rule keeps as they are.
+fn is_kept(c: char, in_comment: bool) -> bool {
+    (' '..='~').contains(&c) && !(in_comment && matches!(c, '(' | ')' | '\\' | ';' | '"'))
+}
+
+/// Appends `s` to `out` under the character rule (rules 1 to 4 of the module documentation).
+pub(crate) fn encode_into(out: &mut String, s: &str, in_comment: bool) {
+    if s.len() <= MAX_VALUE_LEN && s.chars().all(|c| is_kept(c, in_comment)) {
+        out.push_str(s);
+        return;
+    }
+    let mut written = 0usize;
     for c in s.chars() {
-        let special = in_comment && matches!(c, '(' | ')' | '\\' | ';' | '"');
-        if (' '..='~').contains(&c) && !special {
-            if out.len() >= MAX_VALUE_LEN {
+        if is_kept(c, in_comment) {
+            if written >= MAX_VALUE_LEN {
                 break;
             }
             out.push(c);
+            written += 1;
         } else {
             let mut buf = [0u8; 4];
             let octets = c.encode_utf8(&mut buf).as_bytes();
-            if out.len() + 3 * octets.len() > MAX_VALUE_LEN {
+            if written + 3 * octets.len() > MAX_VALUE_LEN {
                 break;
             }
             for b in octets {
                 let _ = write!(out, "%{b:02X}");
             }
+            written += 3 * octets.len();
         }
     }
+}
+
+/// Applies the character rule to `s`.
+#[cfg(test)]
+pub(crate) fn encode_text(s: &str, in_comment: bool) -> String {
+    let mut out = String::new();
+    encode_into(&mut out, s, in_comment);
     out
 }
 
@@ -139,9 +156,8 @@ fn is_bare_address(s: &str) -> bool {
         && is_domain_name(domain)
 }
 
-/// Writes `s` as a quoted-string: `"` and `\` become quoted-pairs (RFC 5322 §3.2.4).
-pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+/// Appends `s` as a quoted-string: `"` and `\` become quoted-pairs (RFC 5322 §3.2.4).
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         if matches!(c, '"' | '\\') {
@@ -150,23 +166,94 @@ pub(crate) fn quote(s: &str) -> String {
         out.push(c);
     }
     out.push('"');
+}
+
+/// `s` as a quoted-string.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
     out
 }
 
 /// A free-form string, encoded by the character rule and written bare or quoted.
+#[cfg(test)]
 pub(crate) fn value(s: &str, form: Form) -> String {
-    let text = encode_text(s, false);
-    let bare = match form {
-        Form::Value => is_token(&text),
-        Form::PValue => is_token(&text) || is_bare_address(&text),
-        Form::DotAtom => is_dot_atom(&text),
-    };
-    if bare { text } else { quote(&text) }
+    let mut units = Units::new();
+    units.value(s, form);
+    units.buf
 }
 
-/// A comment, `(` text `)`, with the text encoded by the comment rule.
-pub(crate) fn comment(s: &str) -> String {
-    format!("({})", encode_text(s, true))
+/// The written units of a field, in one buffer. A unit is written with [`Units::text`],
+/// [`Units::value`] and [`Units::comment`] calls and closed with [`Units::end`]. Units never
+/// contain line breaks; every space in a unit lies inside a quoted string or comment.
+pub(crate) struct Units {
+    buf: String,
+    scratch: String,
+    /// Each unit: whether it starts a resinfo, and its byte range in `buf`.
+    spans: Vec<(bool, usize, usize)>,
+    open: usize,
+}
+
+impl Units {
+    pub(crate) fn new() -> Units {
+        Units {
+            buf: String::with_capacity(256),
+            scratch: String::new(),
+            spans: Vec::with_capacity(24),
+            open: 0,
+        }
+    }
+
+    /// Appends literal text (keywords, `=`, digits) to the open unit.
+    pub(crate) fn text(&mut self, s: &str) -> &mut Units {
+        self.buf.push_str(s);
+        self
+    }
+
+    /// Appends a free-form string to the open unit: the character rule, then bare when `form`
+    /// allows, quoted otherwise.
+    pub(crate) fn value(&mut self, s: &str, form: Form) -> &mut Units {
+        self.scratch.clear();
+        encode_into(&mut self.scratch, s, false);
+        let text = self.scratch.as_str();
+        let bare = match form {
+            Form::Value => is_token(text),
+            Form::PValue => is_token(text) || is_bare_address(text),
+            Form::DotAtom => is_dot_atom(text),
+        };
+        if bare {
+            self.buf.push_str(text);
+        } else {
+            quote_into(&mut self.buf, text);
+        }
+        self
+    }
+
+    /// Appends a comment, `(` text `)`, with the text encoded by the comment rule.
+    pub(crate) fn comment(&mut self, s: &str) -> &mut Units {
+        self.buf.push('(');
+        encode_into(&mut self.buf, s, true);
+        self.buf.push(')');
+        self
+    }
+
+    /// Closes the open unit.
+    pub(crate) fn end(&mut self, starts_resinfo: bool) {
+        self.spans.push((starts_resinfo, self.open, self.buf.len()));
+        self.open = self.buf.len();
+    }
+
+    /// The units, each with its flag.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (bool, &str)> {
+        self.spans
+            .iter()
+            .map(|&(flag, from, to)| (flag, self.buf.get(from..to).unwrap_or_default()))
+    }
+
+    /// Total length of the written text.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 /// How a unit is joined to what precedes it.
@@ -196,9 +283,9 @@ pub(crate) struct Folder {
 
 impl Folder {
     /// A folder whose first line already holds `start_col` columns (the field name and `: `).
-    pub(crate) fn new(start_col: usize) -> Folder {
+    pub(crate) fn new(start_col: usize, capacity: usize) -> Folder {
         Folder {
-            out: String::new(),
+            out: String::with_capacity(capacity),
             col: start_col,
             fresh: true,
         }
@@ -365,12 +452,15 @@ mod tests {
 
     #[test]
     fn comments_never_hold_separators() {
-        assert_eq!(comment("a (b); c"), "(a %28b%29%3B c)");
+        let mut units = Units::new();
+        units.comment("a (b); c");
+        units.end(false);
+        assert_eq!(units.iter().next(), Some((false, "(a %28b%29%3B c)")));
     }
 
     #[test]
     fn rfc5322_2_2_3_folder_folds_between_units_and_inside_quotes() {
-        let mut f = Folder::new(20);
+        let mut f = Folder::new(20, 0);
         f.push(Sep::Space { indent: "  " }, "a=1");
         for _ in 0..20 {
             f.push(Sep::Space { indent: "  " }, "bb=22");
@@ -383,7 +473,7 @@ mod tests {
             assert!(!line.trim().is_empty());
             assert!(i == 0 || line.starts_with("  bb"), "{line:?}");
         }
-        let mut f = Folder::new(0);
+        let mut f = Folder::new(0, 0);
         let words = vec!["word"; 40].join(" ");
         f.push(Sep::Glue, &format!("\"{words}\""));
         let out = f.finish();
