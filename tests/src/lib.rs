@@ -37,7 +37,11 @@ pub fn conformance_dir() -> PathBuf {
 /// When the file does not exist.
 pub fn conformance_file(relative: &str) -> PathBuf {
     let path = conformance_dir().join(relative);
-    assert!(path.exists(), "conformance file missing: {}", path.display());
+    assert!(
+        path.exists(),
+        "conformance file missing: {}",
+        path.display()
+    );
     path
 }
 
