@@ -1,0 +1,25 @@
+//! One module per command, each with `Args` (clap) and
+//! `run(&Args, &Context) -> anyhow::Result<Exit>`.
+//!
+//! Adding a command: a module here, a variant of [`Command`] and an arm in [`run`].
+
+use crate::context::Context;
+use crate::exit::Exit;
+use clap::Subcommand;
+
+pub mod dns;
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what mailstamp's resolver sees for a name: NXDOMAIN, NODATA, a failure, or the
+    /// records with their TTLs (TXT strings as received and joined).
+    Dns(dns::Args),
+}
+
+/// Runs a command.
+pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
+    match command {
+        Command::Dns(args) => dns::run(args, ctx),
+    }
+}
