@@ -1,3 +1,4 @@
 //! Conformance runs over the shared corpora (`../shared/conformance`, see PROVENANCE.md).
 
 mod fixtures;
+mod received_spf;
