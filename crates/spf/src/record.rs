@@ -1,0 +1,878 @@
+//! The typed SPF record (RFC 7208 §4.5, §4.6, §5, §6, §12) and its parser.
+
+use crate::macros::{DomainSpec, DomainSpecError, MacroContext, MacroError, MacroString};
+use crate::result::Qualifier;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// The version section every SPF record begins with (RFC 7208 §4.5).
+pub const VERSION: &str = "v=spf1";
+
+/// True when a TXT record's text is an SPF record: it begins with `v=spf1` (ASCII case
+/// ignored) followed by a space or the end of the record (RFC 7208 §4.5). `v=spf10` is not.
+pub fn is_spf_record(text: &[u8]) -> bool {
+    match text.get(..VERSION.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(VERSION.as_bytes()) => {
+            matches!(text.get(VERSION.len()), None | Some(b' '))
+        }
+        _ => false,
+    }
+}
+
+/// Prefix lengths of `a` and `mx` (RFC 7208 §5.6 `dual-cidr-length`); `None` means the
+/// default (/32 for IPv4, /128 for IPv6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DualCidr {
+    /// The IPv4 prefix length, 0..=32.
+    pub v4: Option<u8>,
+    /// The IPv6 prefix length, 0..=128.
+    pub v6: Option<u8>,
+}
+
+impl DualCidr {
+    /// The IPv4 prefix length in effect.
+    pub fn v4_len(self) -> u8 {
+        self.v4.unwrap_or(32)
+    }
+
+    /// The IPv6 prefix length in effect.
+    pub fn v6_len(self) -> u8 {
+        self.v6.unwrap_or(128)
+    }
+}
+
+impl fmt::Display for DualCidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(v4) = self.v4.filter(|&l| l != 32) {
+            write!(f, "/{v4}")?;
+        }
+        if let Some(v6) = self.v6.filter(|&l| l != 128) {
+            write!(f, "//{v6}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A mechanism (RFC 7208 §5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// `all`: always matches (RFC 7208 §5.1).
+    All,
+    /// `include:<domain-spec>`: matches when a recursive check of the target passes (RFC 7208
+    /// §5.2).
+    Include(DomainSpec),
+    /// `a[:<domain-spec>][<dual-cidr>]`: matches an address of the target (RFC 7208 §5.3).
+    A {
+        /// The target; `None` means the current `<domain>`.
+        domain: Option<DomainSpec>,
+        /// The prefix lengths.
+        cidr: DualCidr,
+    },
+    /// `mx[:<domain-spec>][<dual-cidr>]`: matches an address of one of the target's MX hosts
+    /// (RFC 7208 §5.4).
+    Mx {
+        /// The target; `None` means the current `<domain>`.
+        domain: Option<DomainSpec>,
+        /// The prefix lengths.
+        cidr: DualCidr,
+    },
+    /// `ptr[:<domain-spec>]`: matches a validated reverse name under the target (RFC 7208 §5.5;
+    /// "SHOULD NOT be used").
+    Ptr(Option<DomainSpec>),
+    /// `ip4:<network>[/<len>]` (RFC 7208 §5.6).
+    Ip4 {
+        /// The network address as written.
+        addr: Ipv4Addr,
+        /// The prefix length; `None` means /32.
+        prefix: Option<u8>,
+    },
+    /// `ip6:<network>[/<len>]` (RFC 7208 §5.6).
+    Ip6 {
+        /// The network address as written.
+        addr: Ipv6Addr,
+        /// The prefix length; `None` means /128.
+        prefix: Option<u8>,
+    },
+    /// `exists:<domain-spec>`: matches when the target has an A record (RFC 7208 §5.7).
+    Exists(DomainSpec),
+}
+
+impl Mechanism {
+    /// The mechanism's name as written in a record (`all`, `include`, `a`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mechanism::All => "all",
+            Mechanism::Include(_) => "include",
+            Mechanism::A { .. } => "a",
+            Mechanism::Mx { .. } => "mx",
+            Mechanism::Ptr(_) => "ptr",
+            Mechanism::Ip4 { .. } => "ip4",
+            Mechanism::Ip6 { .. } => "ip6",
+            Mechanism::Exists(_) => "exists",
+        }
+    }
+
+    /// True for the mechanisms counted against the DNS lookup limit (RFC 7208 §4.6.4):
+    /// `include`, `a`, `mx`, `ptr` and `exists`.
+    pub fn queries_dns(&self) -> bool {
+        matches!(
+            self,
+            Mechanism::Include(_)
+                | Mechanism::A { .. }
+                | Mechanism::Mx { .. }
+                | Mechanism::Ptr(_)
+                | Mechanism::Exists(_)
+        )
+    }
+
+    /// The domain-spec, when the mechanism has one.
+    pub fn domain_spec(&self) -> Option<&DomainSpec> {
+        match self {
+            Mechanism::Include(d) | Mechanism::Exists(d) => Some(d),
+            Mechanism::A { domain, .. } | Mechanism::Mx { domain, .. } | Mechanism::Ptr(domain) => {
+                domain.as_ref()
+            }
+            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())?;
+        match self {
+            Mechanism::All => Ok(()),
+            Mechanism::Include(d) | Mechanism::Exists(d) => write!(f, ":{d}"),
+            Mechanism::A { domain, cidr } | Mechanism::Mx { domain, cidr } => {
+                if let Some(d) = domain {
+                    write!(f, ":{d}")?;
+                }
+                write!(f, "{cidr}")
+            }
+            Mechanism::Ptr(domain) => match domain {
+                Some(d) => write!(f, ":{d}"),
+                None => Ok(()),
+            },
+            Mechanism::Ip4 { addr, prefix } => {
+                write!(f, ":{addr}")?;
+                match prefix.filter(|&p| p != 32) {
+                    Some(p) => write!(f, "/{p}"),
+                    None => Ok(()),
+                }
+            }
+            Mechanism::Ip6 { addr, prefix } => {
+                write!(f, ":{addr}")?;
+                match prefix.filter(|&p| p != 128) {
+                    Some(p) => write!(f, "/{p}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// A directive: an optional qualifier and a mechanism (RFC 7208 §4.6.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Directive {
+    /// The qualifier (`+` when none is written).
+    pub qualifier: Qualifier,
+    /// The mechanism.
+    pub mechanism: Mechanism,
+}
+
+impl fmt::Display for Directive {
+    /// Canonical form: the `+` qualifier is omitted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.qualifier != Qualifier::Pass {
+            write!(f, "{}", self.qualifier.symbol())?;
+        }
+        write!(f, "{}", self.mechanism)
+    }
+}
+
+/// A modifier other than `redirect` and `exp`, kept but ignored (RFC 7208 §6: "Unrecognized
+/// modifiers MUST be ignored").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnknownModifier {
+    /// The name as written.
+    pub name: String,
+    /// The value, a valid macro-string (RFC 7208 §A: `unknown-modifier = name "=" macro-string`).
+    pub value: MacroString,
+}
+
+/// A parsed SPF record (RFC 7208 §4.5, §12).
+///
+/// `Display` prints the canonical text: `v=spf1`, the directives in order (lower-case names,
+/// no `+`, no default prefix lengths), then `redirect=`, `exp=` and unknown modifiers, one
+/// space apart. Parsing the canonical text gives back an equal record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Record {
+    directives: Vec<Directive>,
+    redirect: Option<DomainSpec>,
+    explanation: Option<DomainSpec>,
+    unknown: Vec<UnknownModifier>,
+    has_all: bool,
+}
+
+impl Record {
+    /// Parses a record's text (the joined TXT strings).
+    pub fn parse(text: &str) -> Result<Record, ParseError> {
+        parse(text)
+    }
+
+    /// Parses a record from the bytes of a TXT record. SPF records are 7-bit ASCII (RFC 7208
+    /// §3.1 and the OpenSPF suite): any other byte is a [`ParseErrorKind::NonAscii`] error at
+    /// its offset, so non-UTF-8 input is handled without loss.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Record, ParseError> {
+        if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
+            let term = term_around(bytes, offset);
+            return Err(ParseError {
+                kind: ParseErrorKind::NonAscii {
+                    byte: bytes.get(offset).copied().unwrap_or(0),
+                },
+                offset,
+                term,
+            });
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => parse(text),
+            // Unreachable for ASCII input, but never panic.
+            Err(e) => Err(ParseError {
+                kind: ParseErrorKind::NonAscii { byte: 0 },
+                offset: e.valid_up_to(),
+                term: String::new(),
+            }),
+        }
+    }
+
+    /// The directives, in order.
+    pub fn directives(&self) -> &[Directive] {
+        &self.directives
+    }
+
+    /// The `redirect=` domain-spec (RFC 7208 §6.1).
+    pub fn redirect(&self) -> Option<&DomainSpec> {
+        self.redirect.as_ref()
+    }
+
+    /// The `exp=` domain-spec (RFC 7208 §6.2).
+    pub fn explanation(&self) -> Option<&DomainSpec> {
+        self.explanation.as_ref()
+    }
+
+    /// The unknown modifiers, in order.
+    pub fn unknown_modifiers(&self) -> &[UnknownModifier] {
+        &self.unknown
+    }
+
+    /// True when the record has an `all` mechanism, which makes any `redirect` ignored
+    /// (RFC 7208 §5.1).
+    pub fn has_all(&self) -> bool {
+        self.has_all
+    }
+
+    /// The number of terms that count against the DNS lookup limit if evaluated (RFC 7208
+    /// §4.6.4): DNS-querying mechanisms, plus `redirect` when it can take effect.
+    pub fn dns_term_count(&self) -> usize {
+        self.directives
+            .iter()
+            .filter(|d| d.mechanism.queries_dns())
+            .count()
+            + usize::from(self.redirect.is_some() && !self.has_all)
+    }
+}
+
+impl FromStr for Record {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse(s)
+    }
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(VERSION)?;
+        for d in &self.directives {
+            write!(f, " {d}")?;
+        }
+        if let Some(r) = &self.redirect {
+            write!(f, " redirect={r}")?;
+        }
+        if let Some(e) = &self.explanation {
+            write!(f, " exp={e}")?;
+        }
+        for m in &self.unknown {
+            write!(f, " {}={}", m.name, m.value)?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with a record (RFC 7208 §4.6: any syntax error makes the record a
+/// `permerror`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The text does not begin with `v=spf1` followed by a space or its end (RFC 7208 §4.5).
+    #[error("not an SPF record (must begin with \"v=spf1\")")]
+    NotSpf,
+    /// A byte outside 7-bit ASCII (RFC 7208 §3.1, §12).
+    #[error("non-ASCII byte 0x{byte:02x}")]
+    NonAscii {
+        /// The byte.
+        byte: u8,
+    },
+    /// A control character or other byte that cannot appear in a term.
+    #[error("invalid character {0:?}")]
+    InvalidCharacter(char),
+    /// A term that is neither a known mechanism nor a modifier (RFC 7208 §4.6.1, §5).
+    #[error("unknown mechanism {0:?}")]
+    UnknownMechanism(String),
+    /// A modifier name that does not match `ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )`
+    /// (RFC 7208 §6, §12).
+    #[error("invalid modifier name {0:?}")]
+    InvalidModifierName(String),
+    /// `include`, `exists`, `ip4` or `ip6` without its `:` argument (RFC 7208 §5).
+    #[error("mechanism {0:?} requires a ':' argument")]
+    MissingArgument(&'static str),
+    /// An argument or prefix length where the mechanism takes none (`all:x`, `ptr/24`, ...).
+    #[error("unexpected argument to mechanism {0:?}")]
+    UnexpectedArgument(&'static str),
+    /// An invalid domain-spec (RFC 7208 §7.1).
+    #[error("invalid domain-spec: {0}")]
+    DomainSpec(DomainSpecError),
+    /// An invalid macro-string in an unknown modifier (RFC 7208 §7.1).
+    #[error("invalid macro-string: {0}")]
+    Macro(MacroError),
+    /// A prefix length that is malformed or out of range (RFC 7208 §5.6: 0-32 for IPv4,
+    /// 0-128 for IPv6, no leading zeros).
+    #[error("invalid prefix length {0:?}")]
+    InvalidCidr(String),
+    /// An invalid `ip4-network` (RFC 7208 §5.6: four decimal octets, no leading zeros).
+    #[error("invalid IPv4 network {0:?}")]
+    InvalidIp4(String),
+    /// An invalid `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2).
+    #[error("invalid IPv6 network {0:?}")]
+    InvalidIp6(String),
+    /// `redirect` or `exp` appears more than once (RFC 7208 §6).
+    #[error("modifier {0:?} appears more than once")]
+    DuplicateModifier(&'static str),
+}
+
+/// A syntax error in a record: what is wrong, the offending term and the byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} in term {term:?} at byte {offset}")]
+pub struct ParseError {
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// Byte offset in the record text of the error (the term's start, or the precise byte
+    /// when known).
+    pub offset: usize,
+    /// The offending term as written (lossily decoded if it was not ASCII).
+    pub term: String,
+}
+
+fn term_around(bytes: &[u8], offset: usize) -> String {
+    let start = bytes
+        .get(..offset)
+        .and_then(|b| b.iter().rposition(|&c| c == b' '))
+        .map_or(0, |p| p + 1);
+    let end = bytes
+        .get(offset..)
+        .and_then(|b| b.iter().position(|&c| c == b' '))
+        .map_or(bytes.len(), |p| offset + p);
+    String::from_utf8_lossy(bytes.get(start..end).unwrap_or(&[])).into_owned()
+}
+
+fn parse(text: &str) -> Result<Record, ParseError> {
+    if !is_spf_record(text.as_bytes()) {
+        return Err(ParseError {
+            kind: ParseErrorKind::NotSpf,
+            offset: 0,
+            term: text.split(' ').next().unwrap_or("").to_owned(),
+        });
+    }
+    let mut record = Record::default();
+    let mut offset = VERSION.len();
+    let rest = text.get(VERSION.len()..).unwrap_or("");
+    for raw in rest.split(' ') {
+        let start = offset;
+        offset += raw.len() + 1;
+        if raw.is_empty() {
+            continue;
+        }
+        parse_term(raw, &mut record).map_err(|(kind, at)| ParseError {
+            kind,
+            offset: start + at,
+            term: raw.to_owned(),
+        })?;
+    }
+    record.has_all = record
+        .directives
+        .iter()
+        .any(|d| d.mechanism == Mechanism::All);
+    Ok(record)
+}
+
+type TermError = (ParseErrorKind, usize);
+
+fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
+    if let Some((at, ch)) = term
+        .char_indices()
+        .find(|&(_, c)| !c.is_ascii() || c.is_ascii_control())
+    {
+        let kind = if ch.is_ascii() {
+            ParseErrorKind::InvalidCharacter(ch)
+        } else {
+            ParseErrorKind::NonAscii {
+                byte: term.as_bytes().get(at).copied().unwrap_or(0),
+            }
+        };
+        return Err((kind, at));
+    }
+    // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'.
+    let name_end = term.find(['=', ':', '/']).unwrap_or(term.len());
+    if term.as_bytes().get(name_end) == Some(&b'=') {
+        return parse_modifier(term, name_end, record);
+    }
+    let first = term.bytes().next().unwrap_or(b' ');
+    let (qualifier, body, q_len) = match Qualifier::from_symbol(first) {
+        Some(q) => (q, term.get(1..).unwrap_or(""), 1),
+        None => (Qualifier::Pass, term, 0),
+    };
+    let mechanism = parse_mechanism(body).map_err(|(k, at)| (k, at + q_len))?;
+    record.directives.push(Directive {
+        qualifier,
+        mechanism,
+    });
+    Ok(())
+}
+
+fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), TermError> {
+    let name = term.get(..eq).unwrap_or("");
+    let value = term.get(eq + 1..).unwrap_or("");
+    let value_at = eq + 1;
+    if name.eq_ignore_ascii_case("redirect") || name.eq_ignore_ascii_case("exp") {
+        let is_redirect = name.eq_ignore_ascii_case("redirect");
+        let slot = if is_redirect {
+            &mut record.redirect
+        } else {
+            &mut record.explanation
+        };
+        if slot.is_some() {
+            let which = if is_redirect { "redirect" } else { "exp" };
+            return Err((ParseErrorKind::DuplicateModifier(which), 0));
+        }
+        let spec = DomainSpec::parse_at(value)
+            .map_err(|(e, at)| (ParseErrorKind::DomainSpec(e), value_at + at))?;
+        *slot = Some(spec);
+        return Ok(());
+    }
+    let mut chars = name.bytes();
+    let valid_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if !valid_name {
+        return Err((ParseErrorKind::InvalidModifierName(name.to_owned()), 0));
+    }
+    let value_ms = MacroString::parse_in(value, MacroContext::Modifier)
+        .map_err(|(e, at)| (ParseErrorKind::Macro(e), value_at + at))?;
+    record.unknown.push(UnknownModifier {
+        name: name.to_owned(),
+        value: value_ms,
+    });
+    Ok(())
+}
+
+/// Splits the mechanism name from its arguments (at the first ':' or '/').
+fn split_name(body: &str) -> (&str, &str) {
+    let end = body.find([':', '/']).unwrap_or(body.len());
+    (body.get(..end).unwrap_or(""), body.get(end..).unwrap_or(""))
+}
+
+fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
+    let (name, args) = split_name(body);
+    let args_at = name.len();
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "all" => {
+            if args.is_empty() {
+                Ok(Mechanism::All)
+            } else {
+                Err((ParseErrorKind::UnexpectedArgument("all"), args_at))
+            }
+        }
+        "include" | "exists" => {
+            let which = if lower == "include" {
+                "include"
+            } else {
+                "exists"
+            };
+            let Some(spec) = args.strip_prefix(':') else {
+                return Err((ParseErrorKind::MissingArgument(which), args_at));
+            };
+            let d = domain_spec(spec, args_at + 1)?;
+            Ok(if which == "include" {
+                Mechanism::Include(d)
+            } else {
+                Mechanism::Exists(d)
+            })
+        }
+        "a" | "mx" => {
+            let (rest, cidr) = split_dual_cidr(args, args_at)?;
+            let domain = match rest.strip_prefix(':') {
+                Some(spec) => Some(domain_spec(spec, args_at + 1)?),
+                None if rest.is_empty() => None,
+                None => {
+                    let which = if lower == "a" { "a" } else { "mx" };
+                    return Err((ParseErrorKind::UnexpectedArgument(which), args_at));
+                }
+            };
+            Ok(if lower == "a" {
+                Mechanism::A { domain, cidr }
+            } else {
+                Mechanism::Mx { domain, cidr }
+            })
+        }
+        "ptr" => match args.strip_prefix(':') {
+            Some(spec) => Ok(Mechanism::Ptr(Some(domain_spec(spec, args_at + 1)?))),
+            None if args.is_empty() => Ok(Mechanism::Ptr(None)),
+            None => Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
+        },
+        "ip4" => {
+            let Some(net) = args.strip_prefix(':') else {
+                return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
+            };
+            let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
+            let addr = addr_text.parse::<Ipv4Addr>().map_err(|_| {
+                (
+                    ParseErrorKind::InvalidIp4(addr_text.to_owned()),
+                    args_at + 1,
+                )
+            })?;
+            Ok(Mechanism::Ip4 { addr, prefix })
+        }
+        "ip6" => {
+            let Some(net) = args.strip_prefix(':') else {
+                return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
+            };
+            let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
+            let addr = addr_text.parse::<Ipv6Addr>().map_err(|_| {
+                (
+                    ParseErrorKind::InvalidIp6(addr_text.to_owned()),
+                    args_at + 1,
+                )
+            })?;
+            Ok(Mechanism::Ip6 { addr, prefix })
+        }
+        _ => Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
+    }
+}
+
+fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
+    DomainSpec::parse_at(text).map_err(|(e, off)| (ParseErrorKind::DomainSpec(e), at + off))
+}
+
+/// Parses a prefix length: `"0"` or a number without leading zeros, at most `max`.
+fn parse_len(digits: &str, max: u8) -> Option<u8> {
+    let ok_form = !digits.is_empty()
+        && digits.len() <= 3
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if !ok_form {
+        return None;
+    }
+    digits.parse::<u8>().ok().filter(|&v| v <= max)
+}
+
+/// A prefix length equal to the default is stored as `None`, so equal records compare equal.
+fn non_default(len: u8, default: u8) -> Option<u8> {
+    (len != default).then_some(len)
+}
+
+/// Splits `ip4`/`ip6` arguments at the first '/': the address and an optional single prefix.
+fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), TermError> {
+    match net.split_once('/') {
+        None => Ok((net, None)),
+        Some((addr, len)) => match parse_len(len, max) {
+            Some(v) => Ok((addr, non_default(v, max))),
+            None => Err((
+                ParseErrorKind::InvalidCidr(format!("/{len}")),
+                at + addr.len(),
+            )),
+        },
+    }
+}
+
+/// Takes a trailing `dual-cidr-length` off `a`/`mx` arguments. A suffix counts as a prefix
+/// length only when it is all digits after its slash(es); then it must also be valid. Anything
+/// else stays part of the domain-spec (which may contain '/', RFC 7208 §7.1 macro-literal).
+fn split_dual_cidr(args: &str, at: usize) -> Result<(&str, DualCidr), TermError> {
+    fn trailing_digits(s: &str) -> Option<(&str, &str)> {
+        let pos = s.rfind('/')?;
+        let digits = s.get(pos + 1..)?;
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Some((s.get(..pos)?, digits))
+        } else {
+            None
+        }
+    }
+    let bad = |rest: &str, digits: &str, slashes: &str| {
+        (
+            ParseErrorKind::InvalidCidr(format!("{slashes}{digits}")),
+            at + rest.len(),
+        )
+    };
+    let mut cidr = DualCidr::default();
+    let mut rest = args;
+    if let Some((before, digits)) = trailing_digits(rest) {
+        if let Some(before_v6) = before.strip_suffix('/') {
+            cidr.v6 = non_default(
+                parse_len(digits, 128).ok_or_else(|| bad(before_v6, digits, "//"))?,
+                128,
+            );
+            rest = before_v6;
+            if let Some((before_v4, digits4)) = trailing_digits(rest) {
+                cidr.v4 = non_default(
+                    parse_len(digits4, 32).ok_or_else(|| bad(before_v4, digits4, "/"))?,
+                    32,
+                );
+                rest = before_v4;
+            }
+        } else {
+            cidr.v4 = non_default(
+                parse_len(digits, 32).ok_or_else(|| bad(before, digits, "/"))?,
+                32,
+            );
+            rest = before;
+        }
+    }
+    Ok((rest, cidr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> ParseErrorKind {
+        Record::parse(text).unwrap_err().kind
+    }
+
+    #[test]
+    fn rfc7208_4_5_version_selection() {
+        assert!(is_spf_record(b"v=spf1"));
+        assert!(is_spf_record(b"V=SpF1 -all"));
+        assert!(!is_spf_record(b"v=spf10"));
+        assert!(!is_spf_record(b"v=spf1mx"));
+        assert!(!is_spf_record(b" v=spf1"));
+        assert_eq!(kind("v=spf10"), ParseErrorKind::NotSpf);
+        assert_eq!(Record::parse("v=spf1").unwrap(), Record::default());
+        assert_eq!(Record::parse("v=spf1   ").unwrap(), Record::default());
+    }
+
+    #[test]
+    fn rfc7208_12_every_mechanism_parses_and_prints_canonically() {
+        let text = "v=spf1 +a -a:example.com ~a/24 ?a:example.com/24//64 a//64 mx mx:%{d2}.example.net/30 \
+                    ptr ptr:example.org ip4:192.0.2.0/24 ip6:2001:DB8::/32 ip4:192.0.2.1/32 \
+                    exists:%{ir}.%{l1r+-}._spf.%{d} include:_spf.example.com ALL \
+                    redirect=_spf.example.com exp=explain._spf.%{d} foo.bar-baz_x=%{i}";
+        let r = Record::parse(text).unwrap();
+        assert_eq!(r.directives().len(), 15);
+        assert!(r.has_all());
+        assert_eq!(r.dns_term_count(), 11, "redirect is ignored next to all");
+        let canonical = r.to_string();
+        assert_eq!(
+            canonical,
+            "v=spf1 a -a:example.com ~a/24 ?a:example.com/24//64 a//64 mx mx:%{d2}.example.net/30 \
+             ptr ptr:example.org ip4:192.0.2.0/24 ip6:2001:db8::/32 ip4:192.0.2.1 \
+             exists:%{ir}.%{l1r-+}._spf.%{d} include:_spf.example.com all \
+             redirect=_spf.example.com exp=explain._spf.%{d} foo.bar-baz_x=%{i}"
+        );
+        assert_eq!(Record::parse(&canonical).unwrap(), r);
+    }
+
+    #[test]
+    fn rfc7208_5_mechanism_syntax_errors() {
+        use ParseErrorKind as K;
+        let cases: &[(&str, ParseErrorKind)] = &[
+            ("v=spf1 -all.", K::UnknownMechanism("all.".into())),
+            ("v=spf1 -all:foobar", K::UnexpectedArgument("all")),
+            ("v=spf1 -all/8", K::UnexpectedArgument("all")),
+            ("v=spf1 ptr/0", K::UnexpectedArgument("ptr")),
+            ("v=spf1 include", K::MissingArgument("include")),
+            ("v=spf1 exists", K::MissingArgument("exists")),
+            ("v=spf1 ip4", K::MissingArgument("ip4")),
+            ("v=spf1 ip6", K::MissingArgument("ip6")),
+            ("v=spf1 include:", K::DomainSpec(DomainSpecError::Empty)),
+            ("v=spf1 a:", K::DomainSpec(DomainSpecError::Empty)),
+            ("v=spf1 ptr:", K::DomainSpec(DomainSpecError::Empty)),
+            (
+                "v=spf1 a:museum",
+                K::DomainSpec(DomainSpecError::BadDomainEnd),
+            ),
+            (
+                "v=spf1 a:foo-bar",
+                K::DomainSpec(DomainSpecError::BadDomainEnd),
+            ),
+            (
+                "v=spf1 include:ip5.example.com/24",
+                K::DomainSpec(DomainSpecError::BadDomainEnd),
+            ),
+            (
+                "v=spf1 exists:mail.example.com/24",
+                K::DomainSpec(DomainSpecError::BadDomainEnd),
+            ),
+            (
+                "v=spf1 a:example.com:8080",
+                K::DomainSpec(DomainSpecError::BadDomainEnd),
+            ),
+            ("v=spf1 a/33", K::InvalidCidr("/33".into())),
+            ("v=spf1 a//129", K::InvalidCidr("//129".into())),
+            ("v=spf1 a/24/64", K::InvalidCidr("/64".into())),
+            ("v=spf1 ip4:1.2.3.4/33", K::InvalidCidr("/33".into())),
+            ("v=spf1 ip4:1.2.3.4/032", K::InvalidCidr("/032".into())),
+            ("v=spf1 ip4:1.2.3.4//32", K::InvalidCidr("//32".into())),
+            (
+                "v=spf1 ip4:1.2.3.4:8080",
+                K::InvalidIp4("1.2.3.4:8080".into()),
+            ),
+            ("v=spf1 ip4:1.2.3", K::InvalidIp4("1.2.3".into())),
+            ("v=spf1 ip4:01.2.3.4", K::InvalidIp4("01.2.3.4".into())),
+            ("v=spf1 ip6:::1.1.1.1/129", K::InvalidCidr("/129".into())),
+            ("v=spf1 ip6:::1.1.1.1//33", K::InvalidCidr("//33".into())),
+            (
+                "v=spf1 ip6::CAFE::BABE",
+                K::InvalidIp6(":CAFE::BABE".into()),
+            ),
+            (
+                "v=spf1 redirect:t2.example.com",
+                K::UnknownMechanism("redirect".into()),
+            ),
+            ("v=spf1 moo", K::UnknownMechanism("moo".into())),
+            ("v=spf1 ip:10.0.0.1", K::UnknownMechanism("ip".into())),
+            ("v=spf1 a:foo.example.com\0", K::InvalidCharacter('\0')),
+            ("v=spf1\ta", K::NotSpf),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&kind(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn rfc7208_6_modifier_syntax() {
+        use ParseErrorKind as K;
+        // Unknown modifiers are kept and ignored; '=' must come before ':' or '/'.
+        let r = Record::parse("v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all").unwrap();
+        assert_eq!(r.unknown_modifiers().len(), 1);
+        assert_eq!(r.unknown_modifiers()[0].name, "moo.cow-far_out");
+        assert_eq!(
+            kind("v=spf1 moo.cow/far_out=man:dog/cat"),
+            K::UnknownMechanism("moo.cow".into())
+        );
+        assert_eq!(
+            kind("v=spf1 moo.cow:far_out=man:dog/cat"),
+            K::UnknownMechanism("moo.cow".into())
+        );
+        assert_eq!(kind("v=spf1 1up=foo"), K::InvalidModifierName("1up".into()));
+        assert_eq!(kind("v=spf1 =all"), K::InvalidModifierName(String::new()));
+        assert_eq!(
+            kind("v=spf1 -all foo=%abc"),
+            K::Macro(MacroError::BadPercent)
+        );
+        assert_eq!(
+            kind("v=spf1 exp= -all"),
+            K::DomainSpec(DomainSpecError::Empty)
+        );
+        assert_eq!(
+            kind("v=spf1 exp=-all"),
+            K::DomainSpec(DomainSpecError::BadDomainEnd)
+        );
+        assert_eq!(
+            kind("v=spf1 redirect=-all ?all"),
+            K::DomainSpec(DomainSpecError::BadDomainEnd)
+        );
+        assert_eq!(
+            kind("v=spf1 exp=a.example.com -all exp=b.example.com"),
+            K::DuplicateModifier("exp")
+        );
+        assert_eq!(
+            kind("v=spf1 redirect=a.example.com REDIRECT=a.example.com"),
+            K::DuplicateModifier("redirect")
+        );
+        assert_eq!(
+            kind("v=spf1 exp=%{r}.example.com"),
+            K::DomainSpec(DomainSpecError::Macro(MacroError::ExplanationOnlyLetter(
+                'r'
+            )))
+        );
+        let r = Record::parse("v=spf1 default=pass default=+").unwrap();
+        assert_eq!(
+            r.unknown_modifiers().len(),
+            2,
+            "unknown modifiers may repeat"
+        );
+        let r = Record::parse("v=spf1 ?all redirect=t5.example.com").unwrap();
+        assert!(r.has_all());
+        assert_eq!(r.dns_term_count(), 0);
+    }
+
+    #[test]
+    fn rfc7208_5_3_dual_cidr_and_colon_domains() {
+        let r = Record::parse("v=spf1 a:foo:bar/baz.example.com mx/24//64 a//0").unwrap();
+        match &r.directives()[0].mechanism {
+            Mechanism::A { domain, cidr } => {
+                assert_eq!(
+                    domain.as_ref().unwrap().to_string(),
+                    "foo:bar/baz.example.com"
+                );
+                assert_eq!(*cidr, DualCidr::default());
+            }
+            other => panic!("{other:?}"),
+        }
+        match &r.directives()[1].mechanism {
+            Mechanism::Mx { domain: None, cidr } => {
+                assert_eq!((cidr.v4_len(), cidr.v6_len()), (24, 64));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &r.directives()[2].mechanism {
+            Mechanism::A { cidr, .. } => assert_eq!(cidr.v6, Some(0)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_term_and_offset() {
+        let e = Record::parse("v=spf1 ip4:1.2.3.4  -all  moo -all").unwrap_err();
+        assert_eq!(e.term, "moo");
+        assert_eq!(e.offset, 26);
+        assert_eq!(
+            &"v=spf1 ip4:1.2.3.4  -all  moo -all"[e.offset..e.offset + 3],
+            "moo"
+        );
+        let e = Record::parse("v=spf1 ip4:1.2.3.4/33").unwrap_err();
+        assert_eq!(e.term, "ip4:1.2.3.4/33");
+        assert_eq!(e.offset, 18, "points at the prefix length");
+        let e = Record::parse("v=spf1 exists:%{x}.example.com").unwrap_err();
+        assert_eq!(e.offset, 16, "points at the macro letter");
+        assert!(e.to_string().contains("exists:%{x}.example.com"));
+        let e = Record::parse_bytes(b"v=spf1 a:\xEF\xBB\xBFgarbage.example.net -all").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::NonAscii { byte: 0xef });
+        assert_eq!(e.offset, 9);
+        assert!(e.term.starts_with("a:"));
+        let e = Record::parse_bytes(b"v=spf1 \x80a:example.net -all").unwrap_err();
+        assert_eq!(e.offset, 7);
+        let e = Record::parse("v=spf1 a:ex\u{e9}mple.com").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::NonAscii { byte: 0xc3 });
+    }
+
+    #[test]
+    fn large_records_parse_in_linear_time() {
+        let mut text = String::from("v=spf1");
+        for i in 0..10_000u32 {
+            text.push_str(&format!(" ip4:10.{}.{}.0/24", i / 256, i % 256));
+        }
+        let r = Record::parse(&text).unwrap();
+        assert_eq!(r.directives().len(), 10_000);
+    }
+}

@@ -1,0 +1,337 @@
+//! The inputs of `check_host()`: the request (who is connecting, with which identity) and the
+//! receiver's options, including the cache of parsed records.
+
+use crate::record::Record;
+use crate::result::Identity;
+use mailstamp_dns::Name;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The most DNS-querying terms (`include`, `a`, `mx`, `ptr`, `exists`, `redirect`) one
+/// evaluation may use; one more is a `permerror` (RFC 7208 §4.6.4: "MUST limit the total
+/// number of those terms to 10").
+pub const MAX_DNS_MECHANISMS: usize = 10;
+
+/// The default most void lookups (NXDOMAIN or no answer) one evaluation may see; one more is
+/// a `permerror` (RFC 7208 §4.6.4: "SHOULD limit void lookups to two"; configurable with
+/// [`Options::with_void_lookup_limit`]).
+pub const MAX_VOID_LOOKUPS: usize = 2;
+
+/// The most MX names an `mx` term looks up; a target with more names that none of the first
+/// ones matched is a `permerror` (RFC 7208 §4.6.4).
+pub const MAX_MX_NAMES: usize = 10;
+
+/// The most PTR names validated for `ptr` and `%{p}`; the rest are ignored (RFC 7208 §4.6.4:
+/// "all records other than the first 10 MUST be ignored").
+pub const MAX_PTR_NAMES: usize = 10;
+
+/// One `check_host()` question: a client address, an identity and the SMTP parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    identity: Identity,
+    client_ip: IpAddr,
+    ip: IpAddr,
+    sender: String,
+    at: usize,
+    domain: String,
+    helo: String,
+    now: u64,
+}
+
+impl Request {
+    /// Checks the MAIL FROM identity (RFC 7208 §2.4).
+    ///
+    /// `mail_from` is the reverse-path, with or without angle brackets. An empty path (or
+    /// `<>`) is the null reverse-path: the `<sender>` becomes `postmaster@<helo>` and the
+    /// `<domain>` the HELO domain (RFC 7208 §2.4). A path without local-part (`@example.com`),
+    /// or without `@` at all, gets the local-part `postmaster` (RFC 7208 §4.3).
+    pub fn mail_from(ip: IpAddr, mail_from: &str, helo: &str) -> Request {
+        let path = mail_from.trim();
+        let path = path
+            .strip_prefix('<')
+            .and_then(|p| p.strip_suffix('>'))
+            .unwrap_or(path);
+        if path.is_empty() {
+            return Request::new(Identity::MailFrom, ip, "", helo, helo);
+        }
+        let (local, domain) = match path.rsplit_once('@') {
+            Some((l, d)) => (l, d),
+            None => ("", path),
+        };
+        Request::new(Identity::MailFrom, ip, local, domain, helo)
+    }
+
+    /// Checks the HELO identity (RFC 7208 §2.3): `<domain>` is the HELO domain and `<sender>`
+    /// is `postmaster@<helo>`.
+    pub fn helo(ip: IpAddr, helo: &str) -> Request {
+        Request::new(Identity::Helo, ip, "", helo, helo)
+    }
+
+    fn new(identity: Identity, ip: IpAddr, local: &str, domain: &str, helo: &str) -> Request {
+        let local = if local.is_empty() {
+            "postmaster"
+        } else {
+            local
+        };
+        let sender = format!("{local}@{domain}");
+        Request {
+            identity,
+            client_ip: ip,
+            ip: normalize_ip(ip),
+            at: local.len(),
+            sender,
+            domain: domain.to_owned(),
+            helo: helo.to_owned(),
+            now: 0,
+        }
+    }
+
+    /// Sets the time expanded by the `%{t}` macro of explanations (Unix seconds; default 0).
+    pub fn with_now(mut self, now: u64) -> Request {
+        self.now = now;
+        self
+    }
+
+    /// The identity checked.
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    /// The client address as given.
+    pub fn client_ip(&self) -> IpAddr {
+        self.client_ip
+    }
+
+    /// The address evaluated: an IPv4-mapped IPv6 address is the IPv4 address (RFC 7208 §5:
+    /// it "MUST still be considered an IPv4 address").
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// The `<sender>` (`local-part@domain`).
+    pub fn sender(&self) -> &str {
+        &self.sender
+    }
+
+    /// The local-part of `<sender>`.
+    pub fn local_part(&self) -> &str {
+        self.sender.get(..self.at).unwrap_or("")
+    }
+
+    /// The domain of `<sender>`.
+    pub fn sender_domain(&self) -> &str {
+        self.sender.get(self.at + 1..).unwrap_or("")
+    }
+
+    /// The `<domain>` checked, as given.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The HELO/EHLO domain, as given.
+    pub fn helo_domain(&self) -> &str {
+        &self.helo
+    }
+
+    /// The `%{t}` time.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+}
+
+/// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).
+pub(crate) fn normalize_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// Records already fetched and parsed, keyed by domain, that `check_host()` uses instead of a
+/// TXT lookup (the lookup still counts against the limits, as RFC 7208 §4.6.4 counts terms).
+///
+/// The cache holds no TTLs: keeping entries fresh is the caller's business (the `mailstamp`
+/// I/O crate). [`crate::SpfVerdict::fetched_records`] lists the records an evaluation parsed.
+#[derive(Debug, Clone, Default)]
+pub struct RecordCache {
+    records: HashMap<Name, Arc<Record>>,
+}
+
+impl RecordCache {
+    /// An empty cache.
+    pub fn new() -> RecordCache {
+        RecordCache::default()
+    }
+
+    /// Stores the record published at `domain`.
+    pub fn insert(&mut self, domain: Name, record: impl Into<Arc<Record>>) {
+        self.records.insert(domain, record.into());
+    }
+
+    /// The record stored for `domain`.
+    pub fn get(&self, domain: &Name) -> Option<&Arc<Record>> {
+        self.records.get(domain)
+    }
+
+    /// Removes the record stored for `domain`.
+    pub fn remove(&mut self, domain: &Name) -> Option<Arc<Record>> {
+        self.records.remove(domain)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// The receiver's settings for `check_host()`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) max_void_lookups: usize,
+    pub(crate) receiver: Option<String>,
+    pub(crate) default_explanation: Option<String>,
+    pub(crate) trace: bool,
+    pub(crate) cache: Option<Arc<RecordCache>>,
+    pub(crate) candidate: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_void_lookups: MAX_VOID_LOOKUPS,
+            receiver: None,
+            default_explanation: None,
+            trace: false,
+            cache: None,
+            candidate: None,
+        }
+    }
+}
+
+impl Options {
+    /// Defaults: the RFC limits, no receiver name, no default explanation, no trace.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Sets the void lookup limit (RFC 7208 §4.6.4 allows configuring it; 2 is the default).
+    pub fn with_void_lookup_limit(mut self, limit: usize) -> Options {
+        self.max_void_lookups = limit;
+        self
+    }
+
+    /// The receiving host's domain name, expanded by `%{r}` (default `unknown`, RFC 7208 §7.3).
+    pub fn with_receiver(mut self, receiver: impl Into<String>) -> Options {
+        self.receiver = Some(receiver.into());
+        self
+    }
+
+    /// The explanation of a `fail` when the record has no usable `exp=` (RFC 7208 §6.2). It
+    /// is an explain-string: macros are expanded; if it is not a valid macro-string it is used
+    /// as written.
+    pub fn with_default_explanation(mut self, text: impl Into<String>) -> Options {
+        self.default_explanation = Some(text.into());
+        self
+    }
+
+    /// Records the evaluation step by step in [`crate::SpfVerdict::trace`].
+    pub fn with_trace(mut self, trace: bool) -> Options {
+        self.trace = trace;
+        self
+    }
+
+    /// Consults these pre-parsed records before looking a record up.
+    pub fn with_cache(mut self, cache: Arc<RecordCache>) -> Options {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Evaluates this text as the record of the checked `<domain>` instead of looking it up,
+    /// to try a record before publishing it. Only the top-level record is replaced; every
+    /// other lookup happens as usual. An invalid candidate gives `permerror` with the syntax
+    /// problem.
+    pub fn with_candidate_record(mut self, text: impl Into<String>) -> Options {
+        self.candidate = Some(text.into());
+        self
+    }
+
+    /// The void lookup limit in effect.
+    pub fn void_lookup_limit(&self) -> usize {
+        self.max_void_lookups
+    }
+
+    /// Whether tracing is on.
+    pub fn is_tracing(&self) -> bool {
+        self.trace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn rfc7208_2_4_null_reverse_path_uses_postmaster_at_helo() {
+        for null in ["", "<>", "  "] {
+            let r = Request::mail_from(ip("192.0.2.1"), null, "mail.example.com");
+            assert_eq!(r.identity(), Identity::MailFrom);
+            assert_eq!(r.sender(), "postmaster@mail.example.com");
+            assert_eq!(r.domain(), "mail.example.com");
+            assert_eq!(r.local_part(), "postmaster");
+            assert_eq!(r.sender_domain(), "mail.example.com");
+        }
+    }
+
+    #[test]
+    fn rfc7208_4_3_missing_local_part_is_postmaster() {
+        let r = Request::mail_from(ip("192.0.2.1"), "@example.net", "h.example");
+        assert_eq!(r.sender(), "postmaster@example.net");
+        assert_eq!(r.domain(), "example.net");
+        let r = Request::mail_from(ip("192.0.2.1"), "<a@b@example.org>", "h.example");
+        assert_eq!(r.local_part(), "a@b");
+        assert_eq!(r.sender_domain(), "example.org");
+        let r = Request::mail_from(ip("192.0.2.1"), "example.org", "h.example");
+        assert_eq!(r.sender(), "postmaster@example.org");
+    }
+
+    #[test]
+    fn rfc7208_2_3_helo_identity() {
+        let r = Request::helo(ip("192.0.2.1"), "mail.example.com").with_now(7);
+        assert_eq!(r.identity(), Identity::Helo);
+        assert_eq!(r.sender(), "postmaster@mail.example.com");
+        assert_eq!(r.now(), 7);
+    }
+
+    #[test]
+    fn rfc7208_5_ipv4_mapped_is_ipv4() {
+        let r = Request::helo(ip("::ffff:1.2.3.4"), "h.example");
+        assert_eq!(r.ip(), ip("1.2.3.4"));
+        assert_eq!(r.client_ip(), ip("::ffff:1.2.3.4"));
+        let r = Request::helo(ip("2001:db8::1"), "h.example");
+        assert_eq!(r.ip(), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn cache_and_options() {
+        let mut c = RecordCache::new();
+        assert!(c.is_empty());
+        let n = Name::parse("example.com").unwrap();
+        c.insert(n.clone(), Record::parse("v=spf1 -all").unwrap());
+        assert_eq!(c.len(), 1);
+        assert!(c.get(&n).is_some());
+        assert!(c.remove(&n).is_some());
+        let o = Options::new().with_void_lookup_limit(5).with_trace(true);
+        assert_eq!(o.void_lookup_limit(), 5);
+        assert!(o.is_tracing());
+    }
+}
