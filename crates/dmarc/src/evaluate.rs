@@ -236,8 +236,6 @@ pub struct DmarcVerdict {
     pub disposition: Disposition,
     /// Why the result is not `pass`.
     pub problem: Option<DmarcProblem>,
-    /// The Author Domain evaluated (`None` when there was not exactly one).
-    pub author_domain: Option<Name>,
     /// Policy discovery: the record, where it was found, the Organizational Domain, the walk.
     pub discovery: Option<Arc<PolicyDiscovery>>,
     /// The tag whose policy applies (`p`, `sp` or `np`), for a `fail`.
@@ -262,12 +260,11 @@ pub struct DmarcVerdict {
 }
 
 impl DmarcVerdict {
-    fn bare(result_problem: DmarcProblem, author: Option<Name>) -> DmarcVerdict {
+    fn bare(result_problem: DmarcProblem) -> DmarcVerdict {
         DmarcVerdict {
             result: result_problem.result(),
             disposition: Disposition::None,
             problem: Some(result_problem),
-            author_domain: author,
             discovery: None,
             policy_tag: None,
             requested_policy: None,
@@ -278,6 +275,11 @@ impl DmarcVerdict {
             trace: Vec::new(),
             authors: Vec::new(),
         }
+    }
+
+    /// The Author Domain evaluated (`None` when there was not exactly one, or none).
+    pub fn author_domain(&self) -> Option<&Name> {
+        self.discovery.as_ref().map(|d| &d.author_domain)
     }
 
     /// The applicable record.
@@ -315,10 +317,7 @@ impl Serialize for DmarcVerdict {
         st.serialize_field("result", &self.result)?;
         st.serialize_field("disposition", &self.disposition)?;
         st.serialize_field("problem", &self.problem)?;
-        st.serialize_field(
-            "author_domain",
-            &self.author_domain.as_ref().map(Name::as_str),
-        )?;
+        st.serialize_field("author_domain", &self.author_domain().map(Name::as_str))?;
         st.serialize_field("record", &self.record())?;
         st.serialize_field("policy_domain", &self.policy_domain().map(Name::as_str))?;
         st.serialize_field(
@@ -368,7 +367,11 @@ enum Decision {
 #[derive(Debug)]
 struct Aligning {
     policy: Arc<PolicyDiscovery>,
-    decisions: Vec<Decision>,
+    record: Arc<Record>,
+    source: PolicySource,
+    alignment: Vec<IdentifierAlignment>,
+    /// Indices into `alignment` of the identifiers waiting for their walk.
+    waiting: Vec<usize>,
     walks: WalkSet,
 }
 
@@ -406,7 +409,7 @@ impl Single {
         loop {
             let phase = std::mem::replace(
                 &mut self.phase,
-                Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy, None)),
+                Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
             );
             match phase {
                 Phase::Discover(mut d) => {
@@ -424,7 +427,7 @@ impl Single {
                         self.phase = Phase::Align(a);
                         return Poll::Queries(queries);
                     }
-                    self.phase = a.conclude(&self.author, &self.ids);
+                    self.phase = a.conclude(&self.ids);
                 }
                 Phase::Exists(e) => {
                     let query = Query::new(self.author.clone(), RecordType::A);
@@ -443,7 +446,7 @@ impl Single {
         let mut answers = answers.into_iter();
         let phase = std::mem::replace(
             &mut self.phase,
-            Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy, None)),
+            Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
         );
         self.phase = match phase {
             Phase::Discover(mut d) => {
@@ -490,95 +493,108 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
             },
             None => DmarcProblem::NoPolicy,
         };
-        let mut v = DmarcVerdict::bare(problem, Some(author.clone()));
+        let mut v = DmarcVerdict::bare(problem);
         v.discovery = Some(policy);
         return Phase::Done(v);
     };
     if found.record.effective.is_none() {
-        let mut v = DmarcVerdict::bare(
-            DmarcProblem::InvalidPolicyRecord {
-                domain: found.domain.clone(),
-            },
-            Some(author.clone()),
-        );
+        let mut v = DmarcVerdict::bare(DmarcProblem::InvalidPolicyRecord {
+            domain: found.domain.clone(),
+        });
         v.testing = found.record.testing;
         v.discovery = Some(policy);
         return Phase::Done(v);
     }
     let record = Arc::clone(&found.record);
-    let author_org = policy.organizational_domain.as_ref();
-    let psl = policy.discovery.psl();
-    let author_failure = policy.failure();
+    let source = found.source;
     let mut walks = WalkSet::default();
-    let decisions = ids
-        .iter()
-        .map(|(mech, id)| {
-            if !matches!(
-                id.result,
-                MechanismResult::Pass | MechanismResult::TempError
-            ) {
-                return Decision::Skipped;
-            }
-            let mode = mode_of(&record, mech);
-            if id.domain == *author {
-                return Decision::Aligned {
-                    org: author_org.cloned(),
-                };
-            }
-            if mode == Alignment::Strict {
-                return Decision::NotAligned {
-                    why: NotAlignedReason::StrictMismatch,
-                    org: None,
-                };
-            }
-            let Some(org) = author_org else {
-                let (domain, kind) = author_failure
-                    .map(|(d, k)| (d.clone(), k))
-                    .unwrap_or_else(|| (author.clone(), FailureKind::Other));
-                return Decision::NotAligned {
-                    why: NotAlignedReason::DnsFailure {
-                        name: dmarc_name(&domain).unwrap_or(domain),
-                        kind,
-                    },
-                    org: None,
-                };
-            };
-            if let Some(list) = psl {
-                let id_org = list.organizational_domain(&id.domain);
-                return if id_org == *org {
-                    Decision::Aligned { org: Some(id_org) }
-                } else {
-                    Decision::NotAligned {
-                        why: NotAlignedReason::DifferentOrganizationalDomain,
-                        org: Some(id_org),
-                    }
-                };
-            }
-            if id.domain == *org {
-                // A walk from an Organizational Domain ends on itself (RFC 9989 §4.10.2).
-                return Decision::Aligned {
-                    org: Some(org.clone()),
-                };
-            }
-            if !id.domain.is_subdomain_of(org) {
-                // Its Organizational Domain is a suffix of itself, so it cannot be `org`.
-                return Decision::NotAligned {
-                    why: NotAlignedReason::DifferentOrganizationalDomain,
-                    org: None,
-                };
-            }
+    let mut waiting = Vec::new();
+    let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
+    for (i, (mech, id)) in ids.iter().enumerate() {
+        let decision = initial_decision(author, &policy, &record, mech, id);
+        if let Decision::NeedWalk = decision {
             walks.add(&id.domain);
-            Decision::NeedWalk
-        })
-        .collect();
-    if !walks.is_empty() {
-        walks.seed(&policy.walk);
+            waiting.push(i);
+        }
+        alignment.push(identifier_alignment(mech, id, &record, decision));
     }
+    if waiting.is_empty() {
+        return decide(policy, alignment, Vec::new(), record, source);
+    }
+    walks.seed(&policy.walk);
     Phase::Align(Aligning {
         policy,
-        decisions,
+        record,
+        source,
+        alignment,
+        waiting,
         walks,
     })
+}
+
+/// What can be said about one identifier without further DNS.
+fn initial_decision(
+    author: &Name,
+    policy: &PolicyDiscovery,
+    record: &Record,
+    mech: Mechanism,
+    id: &Identifier,
+) -> Decision {
+    if !matches!(
+        id.result,
+        MechanismResult::Pass | MechanismResult::TempError
+    ) {
+        return Decision::Skipped;
+    }
+    if id.domain == *author {
+        // Identical: aligned in both modes; it shares the Author Domain's Organizational
+        // Domain (reported on the verdict).
+        return Decision::Aligned { org: None };
+    }
+    if mode_of(record, mech) == Alignment::Strict {
+        return Decision::NotAligned {
+            why: NotAlignedReason::StrictMismatch,
+            org: None,
+        };
+    }
+    let Some(org) = policy.organizational_domain.as_ref() else {
+        let (domain, kind) = policy
+            .failure()
+            .map(|(d, k)| (d.clone(), k))
+            .unwrap_or_else(|| (author.clone(), FailureKind::Other));
+        return Decision::NotAligned {
+            why: NotAlignedReason::DnsFailure {
+                name: dmarc_name(&domain).unwrap_or(domain),
+                kind,
+            },
+            org: None,
+        };
+    };
+    if let Some(list) = policy.discovery.psl() {
+        let id_org = list.organizational_domain(&id.domain);
+        return if id_org == *org {
+            Decision::Aligned { org: Some(id_org) }
+        } else {
+            Decision::NotAligned {
+                why: NotAlignedReason::DifferentOrganizationalDomain,
+                org: Some(id_org),
+            }
+        };
+    }
+    if id.domain == *org {
+        // A walk from an Organizational Domain ends on itself (RFC 9989 §4.10.2).
+        return Decision::Aligned {
+            org: Some(org.clone()),
+        };
+    }
+    if !id.domain.is_subdomain_of(org) {
+        // Its Organizational Domain is a suffix of itself, so it cannot be `org`.
+        return Decision::NotAligned {
+            why: NotAlignedReason::DifferentOrganizationalDomain,
+            org: None,
+        };
+    }
+    Decision::NeedWalk
 }
 
 fn mode_of(record: &Record, mech: Mechanism) -> Alignment {
@@ -590,52 +606,45 @@ fn mode_of(record: &Record, mech: Mechanism) -> Alignment {
 
 impl Aligning {
     /// All walks are done: the alignment of every identifier, the result, and the policy.
-    fn conclude(self, author: &Name, ids: &Identifiers) -> Phase {
+    fn conclude(self, ids: &Identifiers) -> Phase {
         let Aligning {
             policy,
-            decisions,
+            record,
+            source,
+            mut alignment,
+            waiting,
             walks,
-            ..
         } = self;
         let walks: Vec<Walk> = walks.finish();
-        let author_org = policy.organizational_domain.clone();
-        let Some(found) = policy.policy.as_ref() else {
-            // `start` never builds an alignment without a policy.
-            return Phase::Done(DmarcVerdict::bare(
-                DmarcProblem::NoPolicy,
-                Some(author.clone()),
-            ));
-        };
-        let record = Arc::clone(&found.record);
-        let source = found.source;
-
-        let mut alignment = Vec::with_capacity(decisions.len());
-        for ((mech, id), decision) in ids.iter().zip(decisions) {
-            let decision = match decision {
-                Decision::NeedWalk => match walks.iter().find(|w| w.start == id.domain) {
-                    Some(walk) => match (walk.failure(), walk.organizational_domain()) {
-                        (Some((domain, kind)), _) => Decision::NotAligned {
-                            why: NotAlignedReason::DnsFailure {
-                                name: dmarc_name(domain).unwrap_or_else(|| domain.clone()),
-                                kind,
-                            },
-                            org: None,
-                        },
-                        (None, Some(org)) if Some(&org) == author_org.as_ref() => {
-                            Decision::Aligned { org: Some(org) }
-                        }
-                        (None, org) => Decision::NotAligned {
-                            why: NotAlignedReason::DifferentOrganizationalDomain,
-                            org,
-                        },
-                    },
-                    None => Decision::Skipped,
-                },
-                other => other,
+        let author_org = policy.organizational_domain.as_ref();
+        for i in waiting {
+            let Some((mech, id)) = ids.iter().nth(i) else {
+                continue;
             };
-            alignment.push(identifier_alignment(mech, id, &record, decision));
+            let decision = match walks.iter().find(|w| w.start == id.domain) {
+                Some(walk) => match (walk.failure(), walk.organizational_domain()) {
+                    (Some((domain, kind)), _) => Decision::NotAligned {
+                        why: NotAlignedReason::DnsFailure {
+                            name: dmarc_name(domain).unwrap_or_else(|| domain.clone()),
+                            kind,
+                        },
+                        org: None,
+                    },
+                    (None, Some(org)) if Some(&org) == author_org => {
+                        Decision::Aligned { org: Some(org) }
+                    }
+                    (None, org) => Decision::NotAligned {
+                        why: NotAlignedReason::DifferentOrganizationalDomain,
+                        org,
+                    },
+                },
+                None => Decision::Skipped,
+            };
+            if let Some(slot) = alignment.get_mut(i) {
+                *slot = identifier_alignment(mech, id, &record, decision);
+            }
         }
-        decide(author, policy, alignment, walks, record, source)
+        decide(policy, alignment, walks, record, source)
     }
 }
 
@@ -675,7 +684,6 @@ fn identifier_alignment(
 /// Pass, fail or temperror from the alignments; for a fail, the policy (maybe after the
 /// existence test).
 fn decide(
-    author: &Name,
     policy: Arc<PolicyDiscovery>,
     alignment: Vec<IdentifierAlignment>,
     walks: Vec<Walk>,
@@ -686,7 +694,6 @@ fn decide(
         result: DmarcResult::Pass,
         disposition: Disposition::None,
         problem: None,
-        author_domain: Some(author.clone()),
         discovery: Some(policy),
         policy_tag: None,
         requested_policy: None,
@@ -861,28 +868,25 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
     }
     let count = authors.len();
     let multi = match (count, options.multiple_authors) {
-        (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None)),
+        (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
         (1, _) => None,
         (_, MultipleAuthors::Refuse) => {
-            return Step::Done(DmarcVerdict::bare(
-                DmarcProblem::MultipleAuthorDomains { count, limit: None },
-                None,
-            ));
+            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+                count,
+                limit: None,
+            }));
         }
         (_, MultipleAuthors::EvaluateEach { limit }) if count > limit => {
-            return Step::Done(DmarcVerdict::bare(
-                DmarcProblem::MultipleAuthorDomains {
-                    count,
-                    limit: Some(limit),
-                },
-                None,
-            ));
+            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+                count,
+                limit: Some(limit),
+            }));
         }
         (_, MultipleAuthors::EvaluateEach { .. }) => Some(count),
     };
     let mut remaining: VecDeque<Name> = authors.into();
     let Some(first) = remaining.pop_front() else {
-        return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None));
+        return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
     let current = single(first, &identifiers, &discovery, options);
     Evaluating {
@@ -906,14 +910,9 @@ pub fn evaluate_with(
     policy: &Arc<PolicyDiscovery>,
     identifiers: &Identifiers,
 ) -> Step<Evaluating, DmarcVerdict> {
-    let author = policy.author_domain.clone();
-    let phase = match start(&author, identifiers, Arc::clone(policy)) {
-        Phase::Align(a) if a.walks.is_empty() => a.conclude(&author, identifiers),
-        other => other,
-    };
-    match phase {
+    match start(&policy.author_domain, identifiers, Arc::clone(policy)) {
         Phase::Done(v) => Step::Done(v),
-        other => wrap(author, identifiers, policy, other),
+        other => wrap(policy.author_domain.clone(), identifiers, policy, other),
     }
 }
 
@@ -1003,7 +1002,7 @@ fn combine(verdicts: Vec<DmarcVerdict>) -> DmarcVerdict {
     }
     let mut out = match best {
         Some(b) => b.clone(),
-        None => DmarcVerdict::bare(DmarcProblem::NoAuthorDomain, None),
+        None => DmarcVerdict::bare(DmarcProblem::NoAuthorDomain),
     };
     out.authors = verdicts;
     out

@@ -265,7 +265,8 @@ impl ReportUri {
         if !scheme_ok || rest.is_empty() || !uri_chars_ok(rest) {
             return Err(NoteKind::InvalidUri);
         }
-        let scheme = String::from_utf8_lossy(scheme).to_ascii_lowercase();
+        let mut scheme = String::from_utf8_lossy(scheme).into_owned();
+        scheme.make_ascii_lowercase();
         let destination = if scheme == "mailto" {
             mailto_host(rest)
         } else {
@@ -321,7 +322,10 @@ fn uri_chars_ok(rest: &[u8]) -> bool {
     true
 }
 
-fn percent_decode(input: &[u8]) -> Vec<u8> {
+fn percent_decode(input: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !input.contains(&b'%') {
+        return std::borrow::Cow::Borrowed(input);
+    }
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while let Some(&b) = input.get(i) {
@@ -337,7 +341,7 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
         out.push(b);
         i += 1;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// The domain of the (first) address of a `mailto:` URI (RFC 6068).
@@ -742,18 +746,18 @@ impl Record {
                     continue;
                 }
             };
-            let name = String::from_utf8_lossy(tag.name).to_ascii_lowercase();
+            let name = || String::from_utf8_lossy(tag.name).to_ascii_lowercase();
             let Some(known) = Known::of(tag.name) else {
-                record.note(NoteKind::UnknownTag, name, tag.offset);
+                record.note(NoteKind::UnknownTag, name(), tag.offset);
                 continue;
             };
             if seen & known.bit() != 0 && known != Known::Removed {
-                record.note(NoteKind::DuplicateTag, name, tag.offset);
+                record.note(NoteKind::DuplicateTag, name(), tag.offset);
                 continue;
             }
             seen |= known.bit();
             if known == Known::Removed {
-                record.note(NoteKind::RemovedTag, name, tag.offset);
+                record.note(NoteKind::RemovedTag, name(), tag.offset);
                 continue;
             }
             let valid_chars = value_chars_ok(tag.value);
@@ -764,7 +768,7 @@ impl Record {
                     Known::Np => defects.np_invalid = true,
                     _ => {}
                 }
-                record.note(NoteKind::InvalidValue, name, tag.value_offset);
+                record.note(NoteKind::InvalidValue, name(), tag.value_offset);
             } else if known == Known::Fo {
                 fo_offset = Some(tag.offset);
             }

@@ -406,10 +406,6 @@ impl WalkSet {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.walks.is_empty()
-    }
-
     /// Feeds the walks from the cache, then returns the distinct queries they still wait for.
     pub(crate) fn queries(&mut self) -> Vec<Query> {
         let mut out: Vec<Query> = Vec::new();
