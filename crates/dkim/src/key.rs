@@ -1,0 +1,552 @@
+//! DKIM key records (RFC 6376 §3.6.1, RFC 8463 §4) and their public keys.
+
+use crate::der;
+use crate::tag::{TagList, TagListError, is_fws};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Key type (`k=` of a key record, RFC 6376 §3.6.1; RFC 8463 §4 adds `ed25519`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    /// RSA (`k=rsa`, the default).
+    Rsa,
+    /// Ed25519 (`k=ed25519`, RFC 8463).
+    Ed25519,
+}
+
+impl KeyType {
+    /// The `k=` token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Rsa => "rsa",
+            KeyType::Ed25519 => "ed25519",
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Hash algorithm of a signature (the part of `a=` after the dash, RFC 6376 §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    /// SHA-256 (RFC 6376 §3.3.2).
+    Sha256,
+    /// SHA-1: never a pass unless explicitly allowed (RFC 8301 §3.1).
+    Sha1,
+}
+
+impl HashAlgorithm {
+    /// The token used in `a=` and in a key record's `h=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha1 => "sha1",
+        }
+    }
+}
+
+/// Why a key record cannot be used (RFC 6376 §3.6.1 and §6.1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyRecordError {
+    /// The record is not a valid tag list (RFC 6376 §3.2).
+    #[error("key record syntax error: {error}")]
+    Syntax {
+        /// The tag-list error, with its byte offset.
+        error: TagListError,
+    },
+    /// `v=` is present but is not `DKIM1` (RFC 6376 §3.6.1).
+    #[error("key record has v={found:?} at byte {offset}; only v=DKIM1 is defined")]
+    IncompatibleVersion {
+        /// The value found.
+        found: String,
+        /// Byte offset of the value.
+        offset: usize,
+    },
+    /// The required `p=` tag is missing (RFC 6376 §3.6.1).
+    #[error("key record has no p= tag (the public key is required)")]
+    MissingPublicKey,
+    /// `k=` names a key type this verifier does not know (RFC 6376 §3.6.1, §6.1.2 step 6).
+    #[error("key record has k={found:?} at byte {offset}; only rsa and ed25519 are defined")]
+    UnknownKeyType {
+        /// The value found.
+        found: String,
+        /// Byte offset of the value.
+        offset: usize,
+    },
+    /// `p=` is not valid base64 (RFC 6376 §3.6.1).
+    #[error("p= is not valid base64 (byte {offset})")]
+    InvalidBase64 {
+        /// Byte offset of the first bad character in the record.
+        offset: usize,
+    },
+    /// `p=` decodes, but not to a key of the declared type (RFC 6376 §3.6.1, RFC 8463 §4).
+    #[error("p= is not a usable {key_type} key: {reason}")]
+    InvalidKey {
+        /// The declared key type.
+        key_type: KeyType,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A public key from a key record: what the signature check needs, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    material: Material,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Material {
+    /// Modulus and exponent, big-endian without leading zeros.
+    Rsa { n: Vec<u8>, e: Vec<u8>, bits: usize },
+    /// The raw 32-byte key.
+    Ed25519([u8; 32]),
+}
+
+impl PublicKey {
+    /// Parses the DER key of a `p=` tag: for RSA a SubjectPublicKeyInfo or a bare
+    /// RSAPublicKey (both occur in the wild); for Ed25519 the raw 32-byte key (RFC 8463 §4).
+    pub fn from_der(key_type: KeyType, der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
+        let invalid = |reason: String| KeyRecordError::InvalidKey { key_type, reason };
+        match key_type {
+            KeyType::Rsa => {
+                let rsa = match der::spki(der_bytes) {
+                    Some((oid, key)) if oid == der::OID_RSA_ENCRYPTION => key,
+                    Some((oid, _)) => {
+                        return Err(invalid(format!(
+                            "the SubjectPublicKeyInfo holds {} key",
+                            der::oid_name(oid)
+                        )));
+                    }
+                    None => der_bytes,
+                };
+                let (n, e) = der::rsa_public_key(rsa).ok_or_else(|| {
+                    invalid(
+                        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
+                            .to_owned(),
+                    )
+                })?;
+                Ok(PublicKey {
+                    material: Material::Rsa {
+                        n: n.to_vec(),
+                        e: e.to_vec(),
+                        bits: der::bit_len(n),
+                    },
+                })
+            }
+            KeyType::Ed25519 => match <[u8; 32]>::try_from(der_bytes) {
+                Ok(raw) => Ok(PublicKey {
+                    material: Material::Ed25519(raw),
+                }),
+                Err(_) if der::spki(der_bytes).is_some() => Err(invalid(
+                    "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
+                     not wrapped in a SubjectPublicKeyInfo"
+                        .to_owned(),
+                )),
+                Err(_) => Err(invalid(format!(
+                    "an Ed25519 key is 32 bytes, this one is {}",
+                    der_bytes.len()
+                ))),
+            },
+        }
+    }
+
+    /// An Ed25519 key from its raw 32 bytes.
+    pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
+        PublicKey {
+            material: Material::Ed25519(raw),
+        }
+    }
+
+    /// The key type.
+    pub fn key_type(&self) -> KeyType {
+        match self.material {
+            Material::Rsa { .. } => KeyType::Rsa,
+            Material::Ed25519(_) => KeyType::Ed25519,
+        }
+    }
+
+    /// Key size in bits: the RSA modulus length, or 256 for Ed25519.
+    pub fn bits(&self) -> usize {
+        match &self.material {
+            Material::Rsa { bits, .. } => *bits,
+            Material::Ed25519(_) => 256,
+        }
+    }
+
+    /// RSA modulus and exponent.
+    pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        match &self.material {
+            Material::Rsa { n, e, .. } => Some((n, e)),
+            Material::Ed25519(_) => None,
+        }
+    }
+
+    /// The raw Ed25519 key.
+    pub(crate) fn ed25519(&self) -> Option<&[u8; 32]> {
+        match &self.material {
+            Material::Ed25519(k) => Some(k),
+            Material::Rsa { .. } => None,
+        }
+    }
+
+    /// The bytes a key record's `p=` carries for this key: SubjectPublicKeyInfo DER for RSA,
+    /// the raw key for Ed25519.
+    pub fn to_record_der(&self) -> Vec<u8> {
+        match &self.material {
+            Material::Rsa { n, e, .. } => der::rsa_spki(&der::rsa_public_key_der(n, e)),
+            Material::Ed25519(k) => k.to_vec(),
+        }
+    }
+}
+
+/// Key record flags (`t=`, RFC 6376 §3.6.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KeyFlags {
+    /// `t=y`: the domain is testing DKIM; verifiers must not treat signed mail differently
+    /// from unsigned mail. Reported in verdicts.
+    pub testing: bool,
+    /// `t=s`: the `i=` domain of signatures must equal `d=` exactly (no subdomains).
+    pub strict: bool,
+}
+
+/// A parsed DKIM key record (the TXT record at `<selector>._domainkey.<domain>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// `k=` (default `rsa`).
+    pub key_type: KeyType,
+    /// `p=` decoded; `None` when `p=` is empty: the key is revoked.
+    pub public_key: Option<PublicKey>,
+    /// `h=`: the hash algorithms the key may be used with, as listed (lower case); `None`
+    /// when absent (all allowed).
+    pub hash_algorithms: Option<Vec<String>>,
+    /// `s=`: service types (lower case); `None` when absent (`*`).
+    pub service_types: Option<Vec<String>>,
+    /// `t=` flags.
+    pub flags: KeyFlags,
+    /// `n=` notes, if any (for humans only).
+    pub notes: Option<String>,
+}
+
+fn colon_list(value: &[u8]) -> Vec<String> {
+    value
+        .split(|&b| b == b':')
+        .map(|item| {
+            String::from_utf8_lossy(item)
+                .trim_matches(|c: char| is_fws(c as u8) && c.is_ascii())
+                .to_ascii_lowercase()
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Base64 with folding whitespace removed and padding optional. `Err(index)` gives the index
+/// of the first invalid character in `value`.
+pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let compact: Vec<u8> = value.iter().copied().filter(|&b| !is_fws(b)).collect();
+    ENGINE.decode(&compact).map_err(|e| {
+        let bad = match e {
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
+            base64::DecodeError::InvalidLength(i) => i,
+            base64::DecodeError::InvalidPadding => compact.len(),
+        };
+        // Map the index in the compacted text back to the original value.
+        value
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !is_fws(**b))
+            .nth(bad)
+            .map_or(value.len(), |(i, _)| i)
+    })
+}
+
+impl KeyRecord {
+    /// Parses a key record (the TXT strings already joined, RFC 6376 §3.6.2.2).
+    ///
+    /// Unknown tags are ignored; `g=` (removed by RFC 6376) is ignored. `v=`, when present,
+    /// must be `DKIM1`; this parser accepts it anywhere in the record (RFC 6376 §3.6.1 asks
+    /// for it first, but records with it elsewhere exist and are unambiguous).
+    ///
+    /// ```
+    /// use mailstamp_dkim::{KeyRecord, KeyType};
+    ///
+    /// let rec = KeyRecord::parse(b"v=DKIM1; k=ed25519; t=y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").unwrap();
+    /// assert_eq!(rec.key_type, KeyType::Ed25519);
+    /// assert!(rec.flags.testing);
+    /// assert_eq!(rec.public_key.unwrap().bits(), 256);
+    /// assert!(KeyRecord::parse(b"v=DKIM1; p=").unwrap().is_revoked());
+    /// ```
+    pub fn parse(txt: &[u8]) -> Result<KeyRecord, KeyRecordError> {
+        let tags = TagList::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
+        if let Some(v) = tags.tag("v")
+            && v.value != b"DKIM1"
+        {
+            return Err(KeyRecordError::IncompatibleVersion {
+                found: String::from_utf8_lossy(v.value).into_owned(),
+                offset: v.value_offset,
+            });
+        }
+        let key_type = match tags.tag("k") {
+            None => KeyType::Rsa,
+            Some(k) => match k.value {
+                b"rsa" => KeyType::Rsa,
+                b"ed25519" => KeyType::Ed25519,
+                other => {
+                    return Err(KeyRecordError::UnknownKeyType {
+                        found: String::from_utf8_lossy(other).into_owned(),
+                        offset: k.value_offset,
+                    });
+                }
+            },
+        };
+        let p = tags.tag("p").ok_or(KeyRecordError::MissingPublicKey)?;
+        let public_key = if p.value.iter().all(|&b| is_fws(b)) {
+            None
+        } else {
+            let der_bytes = decode_base64(p.value).map_err(|i| KeyRecordError::InvalidBase64 {
+                offset: p.value_offset + i,
+            })?;
+            Some(PublicKey::from_der(key_type, &der_bytes)?)
+        };
+        let mut flags = KeyFlags::default();
+        if let Some(t) = tags.get("t") {
+            for flag in colon_list(t) {
+                match flag.as_str() {
+                    "y" => flags.testing = true,
+                    "s" => flags.strict = true,
+                    _ => {} // unknown flags are ignored (RFC 6376 §3.6.1)
+                }
+            }
+        }
+        Ok(KeyRecord {
+            key_type,
+            public_key,
+            hash_algorithms: tags.get("h").map(colon_list),
+            service_types: tags.get("s").map(colon_list),
+            flags,
+            notes: tags
+                .get("n")
+                .map(|n| String::from_utf8_lossy(n).into_owned()),
+        })
+    }
+
+    /// True when `p=` is empty: the key has been revoked (RFC 6376 §3.6.1).
+    pub fn is_revoked(&self) -> bool {
+        self.public_key.is_none()
+    }
+
+    /// True when `h=` is absent or lists `alg` (RFC 6376 §3.6.1).
+    pub fn allows_hash(&self, alg: HashAlgorithm) -> bool {
+        self.hash_algorithms
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|h| h == alg.as_str()))
+    }
+
+    /// True when `s=` is absent or lists `email` or `*` (RFC 6376 §3.6.1).
+    pub fn allows_email(&self) -> bool {
+        self.service_types
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|s| s == "email" || s == "*"))
+    }
+}
+
+/// Parsed key records, keyed by the record text, so that a key is parsed once per key record
+/// rather than once per message or signature.
+///
+/// The cache holds at most [`KeyCache::limit`] records; when full, it starts over (records are
+/// cheap to re-parse, and a bound matters more than a clever eviction). It does not know about
+/// TTLs: that is the resolver's business, and a changed record is a different key here.
+#[derive(Debug, Clone)]
+pub struct KeyCache {
+    entries: HashMap<Box<[u8]>, Arc<Result<KeyRecord, KeyRecordError>>>,
+    limit: usize,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache::new()
+    }
+}
+
+impl KeyCache {
+    /// Default number of records kept.
+    pub const DEFAULT_LIMIT: usize = 4096;
+
+    /// An empty cache holding up to [`KeyCache::DEFAULT_LIMIT`] records.
+    pub fn new() -> KeyCache {
+        KeyCache::with_limit(Self::DEFAULT_LIMIT)
+    }
+
+    /// An empty cache holding up to `limit` records (at least one).
+    pub fn with_limit(limit: usize) -> KeyCache {
+        KeyCache {
+            entries: HashMap::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// The maximum number of records kept.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Number of records cached.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets every record.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// The parsed form of a key record, parsing it only on first sight.
+    pub fn get_or_parse(&mut self, txt: &[u8]) -> Arc<Result<KeyRecord, KeyRecordError>> {
+        if let Some(hit) = self.entries.get(txt) {
+            return Arc::clone(hit);
+        }
+        if self.entries.len() >= self.limit {
+            self.entries.clear();
+        }
+        let parsed = Arc::new(KeyRecord::parse(txt));
+        self.entries.insert(txt.into(), Arc::clone(&parsed));
+        parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 8463 A.2
+    const ED_RECORD: &[u8] = b"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    const RSA_RECORD: &[u8] = b"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+
+    #[test]
+    fn rfc8463_a2_records_parse() {
+        let ed = KeyRecord::parse(ED_RECORD).unwrap();
+        assert_eq!(ed.key_type, KeyType::Ed25519);
+        assert!(ed.public_key.as_ref().unwrap().ed25519().is_some());
+        let rsa = KeyRecord::parse(RSA_RECORD).unwrap();
+        let key = rsa.public_key.unwrap();
+        assert_eq!(key.bits(), 1024);
+        assert_eq!(key.rsa_components().unwrap().1, [1, 0, 1]);
+        // round trip through the record form
+        assert_eq!(
+            PublicKey::from_der(KeyType::Rsa, &key.to_record_der()).unwrap(),
+            key
+        );
+    }
+
+    #[test]
+    fn rfc6376_3_6_1_bare_rsa_public_key_accepted() {
+        let spki = KeyRecord::parse(RSA_RECORD).unwrap().public_key.unwrap();
+        let (n, e) = spki.rsa_components().unwrap();
+        let bare = der::rsa_public_key_der(n, e);
+        assert_eq!(PublicKey::from_der(KeyType::Rsa, &bare).unwrap(), spki);
+    }
+
+    #[test]
+    fn rfc6376_3_6_1_tags_flags_and_defaults() {
+        let r = KeyRecord::parse(b"s=email:web:fine; x1 = extra ; t = y:n:s:extra; h=md5:sha1; p=")
+            .unwrap();
+        assert!(r.is_revoked());
+        assert_eq!(r.key_type, KeyType::Rsa);
+        assert!(r.flags.testing && r.flags.strict);
+        assert!(r.allows_email());
+        assert!(r.allows_hash(HashAlgorithm::Sha1));
+        assert!(!r.allows_hash(HashAlgorithm::Sha256));
+        let r = KeyRecord::parse(b"s=chat; p=").unwrap();
+        assert!(!r.allows_email());
+        let r = KeyRecord::parse(b"p=").unwrap();
+        assert!(r.allows_email() && r.allows_hash(HashAlgorithm::Sha256));
+    }
+
+    #[test]
+    fn rfc6376_3_6_1_errors() {
+        assert!(matches!(
+            KeyRecord::parse(b"v=DKIM3; p="),
+            Err(KeyRecordError::IncompatibleVersion { offset: 2, .. })
+        ));
+        assert!(matches!(
+            KeyRecord::parse(b"k=foobar; p="),
+            Err(KeyRecordError::UnknownKeyType { .. })
+        ));
+        assert!(matches!(
+            KeyRecord::parse(b"k=rsa; t; p="),
+            Err(KeyRecordError::Syntax { .. })
+        ));
+        assert_eq!(
+            KeyRecord::parse(b"v=DKIM1"),
+            Err(KeyRecordError::MissingPublicKey)
+        );
+        assert_eq!(KeyRecord::parse(b""), Err(KeyRecordError::MissingPublicKey));
+        assert_eq!(
+            KeyRecord::parse(b"p=MIGf*MA0"),
+            Err(KeyRecordError::InvalidBase64 { offset: 6 })
+        );
+        assert!(matches!(
+            KeyRecord::parse(b"p=AAAA"),
+            Err(KeyRecordError::InvalidKey {
+                key_type: KeyType::Rsa,
+                ..
+            })
+        ));
+        // RFC 8463 §4: Ed25519 keys are raw, not SubjectPublicKeyInfo
+        let e = KeyRecord::parse(
+            b"v=DKIM1; k=ed25519; p=MCowBQYDK2VwAyEA3SUqa9UbfciWkk7tlcJ9P1VD5pXAasg0JUn/OgjVbKE=",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("raw 32-byte"), "{e}");
+        assert!(matches!(
+            KeyRecord::parse(b"k=ed25519; p=AAAA"),
+            Err(KeyRecordError::InvalidKey {
+                key_type: KeyType::Ed25519,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn base64_with_whitespace() {
+        assert_eq!(decode_base64(b"AQ Ab\r\n\tAA==").unwrap(), [1, 0, 27, 0]);
+        assert_eq!(decode_base64(b"AQAB").unwrap(), [1, 0, 1]);
+        assert_eq!(decode_base64(b"AQ A!"), Err(4));
+    }
+
+    #[test]
+    fn cache_parses_once_and_stays_bounded() {
+        let mut cache = KeyCache::with_limit(2);
+        let a = cache.get_or_parse(ED_RECORD);
+        let b = cache.get_or_parse(ED_RECORD);
+        assert!(Arc::ptr_eq(&a, &b));
+        cache.get_or_parse(RSA_RECORD);
+        assert_eq!(cache.len(), 2);
+        cache.get_or_parse(b"p=");
+        assert_eq!(cache.len(), 1);
+    }
+}

@@ -1,0 +1,508 @@
+//! Verification (RFC 6376 §6) as a sans-I/O state machine.
+
+use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, canonicalize_header_no_crlf};
+use crate::key::{KeyCache, KeyRecord, KeyType, PublicKey};
+use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDetails};
+use crate::sign::append_signed_fields;
+use crate::signature::{Signature, SignatureError, SigningAlgorithm};
+use crate::tag::{TagList, is_fws};
+use mailstamp_dns::{Answer, FailureKind, Lookup, Query, Step};
+use mailstamp_message::{HeaderField, Message};
+
+/// Default number of signatures verified per message (RFC 6376 §6.1 lets verifiers limit it).
+pub const DEFAULT_MAX_SIGNATURES: usize = 10;
+/// Default clock skew allowed when checking `x=`, in seconds.
+pub const DEFAULT_CLOCK_SKEW: u64 = 300;
+/// Shortest RSA key a signature may use (RFC 8301 §3.2: "Verifiers MUST NOT consider
+/// signatures using RSA keys of less than 1024 bits as valid signatures").
+pub const MIN_RSA_BITS: usize = 1024;
+/// Longest RSA key verified (the limit of the signature engine, ring).
+pub const MAX_RSA_BITS: usize = 8192;
+
+/// How a verifier behaves where RFC 6376 and RFC 8301 leave a choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    max_signatures: usize,
+    clock_skew: u64,
+    accept_rsa_sha1: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new()
+    }
+}
+
+impl Policy {
+    /// The defaults: at most [`DEFAULT_MAX_SIGNATURES`] signatures, [`DEFAULT_CLOCK_SKEW`]
+    /// seconds of clock skew, rsa-sha1 refused.
+    pub const fn new() -> Policy {
+        Policy {
+            max_signatures: DEFAULT_MAX_SIGNATURES,
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            accept_rsa_sha1: false,
+        }
+    }
+
+    /// Verifies at most `n` signatures (top to bottom); the others get
+    /// [`DkimProblem::NotChecked`].
+    pub const fn with_max_signatures(mut self, n: usize) -> Policy {
+        self.max_signatures = n;
+        self
+    }
+
+    /// Accepts signatures whose `x=` lies up to `seconds` in the past.
+    pub const fn with_clock_skew(mut self, seconds: u64) -> Policy {
+        self.clock_skew = seconds;
+        self
+    }
+
+    /// Verifies rsa-sha1 signatures like any other. RFC 8301 §3.1 says verifiers MUST NOT
+    /// consider them valid: use this only to study old mail or old test corpora.
+    pub const fn dangerous_accept_rsa_sha1(mut self, accept: bool) -> Policy {
+        self.accept_rsa_sha1 = accept;
+        self
+    }
+
+    /// The signature limit.
+    pub const fn max_signatures(&self) -> usize {
+        self.max_signatures
+    }
+
+    /// The clock skew allowance, in seconds.
+    pub const fn clock_skew(&self) -> u64 {
+        self.clock_skew
+    }
+
+    /// True when rsa-sha1 is (dangerously) accepted.
+    pub const fn accepts_rsa_sha1(&self) -> bool {
+        self.accept_rsa_sha1
+    }
+}
+
+/// A signature waiting for its key.
+#[derive(Debug)]
+struct Awaiting {
+    query: usize,
+    sig: Signature,
+    signed_data: Vec<u8>,
+    body_id: usize,
+    body: Option<BodyHash>,
+    details: SignatureDetails,
+}
+
+#[derive(Debug)]
+enum SigState {
+    Done(Box<DkimVerdict>),
+    Await(Box<Awaiting>),
+}
+
+/// A verification waiting for key records: the [`Lookup`] step of [`verify`].
+///
+/// Every body and header hash is already computed, so this value does not borrow the message.
+/// [`Lookup::queries`] lists each distinct `<selector>._domainkey.<domain>` TXT query once;
+/// resuming with the answers ends the verification. Use [`PendingKeys::resume_with_cache`] to
+/// share parsed key records across messages.
+#[derive(Debug)]
+pub struct PendingKeys {
+    queries: Vec<Query>,
+    sigs: Vec<SigState>,
+    normalized: bool,
+}
+
+/// Verifies every DKIM-Signature field of `message` (RFC 6376 §6.1), `now` being the current
+/// time in Unix seconds.
+///
+/// Returns [`Step::Done`] at once when no signature needs a key (no signature, or all
+/// malformed); otherwise [`Step::Lookup`] with the key queries. Drive it with
+/// [`mailstamp_dns::resolve_sync`] or an async driver.
+///
+/// ```
+/// use mailstamp_dkim::{DkimResult, Policy, verify};
+/// use mailstamp_dns::{Zone, resolve_sync};
+/// use mailstamp_message::Message;
+///
+/// let message = Message::parse(b"From: a@example.com\r\n\r\nHello\r\n");
+/// let report = resolve_sync(verify(&message, &Policy::default(), 1_700_000_000), &Zone::new());
+/// assert_eq!(report.result(), DkimResult::None);
+/// ```
+pub fn verify(message: &Message<'_>, policy: &Policy, now: u64) -> Step<PendingKeys, DkimReport> {
+    let normalized = message.line_endings_normalized();
+    let mut sigs = Vec::new();
+    let mut queries: Vec<Query> = Vec::new();
+    let mut bodies = BodyHashSet::new();
+    let signature_fields = message.fields().filter(|f| f.is_named("dkim-signature"));
+    for (index, field) in signature_fields.enumerate() {
+        let mut details = SignatureDetails {
+            index,
+            field_offset: field.offset(),
+            line_endings_normalized: normalized,
+            ..SignatureDetails::default()
+        };
+        if details.index >= policy.max_signatures {
+            let problem = DkimProblem::NotChecked {
+                limit: policy.max_signatures,
+            };
+            sigs.push(SigState::Done(Box::new(DkimVerdict::problem(problem, details))));
+            continue;
+        }
+        match prepare(message, field, policy, now, &mut details) {
+            Err(problem) => sigs.push(SigState::Done(Box::new(DkimVerdict::problem(problem, details)))),
+            Ok((sig, signed_data, query)) => {
+                let q = match queries.iter().position(|x| *x == query) {
+                    Some(q) => q,
+                    None => {
+                        queries.push(query);
+                        queries.len() - 1
+                    }
+                };
+                let body_id = bodies.add(BodyHashSpec {
+                    canonicalization: sig.canonicalization.body,
+                    algorithm: sig.algorithm.hash(),
+                    limit: sig.body_length,
+                });
+                sigs.push(SigState::Await(Box::new(Awaiting {
+                    query: q,
+                    sig,
+                    signed_data,
+                    body_id,
+                    body: None,
+                    details,
+                })));
+            }
+        }
+    }
+    if queries.is_empty() {
+        return Step::Done(finish_report(sigs, normalized));
+    }
+    bodies.update(message.body());
+    let mut hashes = bodies.finish();
+    for s in &mut sigs {
+        if let SigState::Await(a) = s
+            && let Some(h) = hashes.get_mut(a.body_id)
+        {
+            a.details.body_hash_matched = Some(h.digest == a.sig.body_hash);
+            if let Some(l) = a.sig.body_length {
+                a.details.unsigned_body_bytes = Some(h.canonical_length.saturating_sub(l));
+            }
+            a.body = Some(h.clone());
+        }
+    }
+    Step::Lookup(PendingKeys {
+        queries,
+        sigs,
+        normalized,
+    })
+}
+
+fn finish_report(sigs: Vec<SigState>, normalized: bool) -> DkimReport {
+    DkimReport {
+        signatures: sigs
+            .into_iter()
+            .filter_map(|s| match s {
+                SigState::Done(v) => Some(*v),
+                SigState::Await(_) => None,
+            })
+            .collect(),
+        line_endings_normalized: normalized,
+    }
+}
+
+fn lossy(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+/// Fills what can be read from the tag list even when the signature is invalid.
+fn details_from_tags(tags: &TagList<'_>, d: &mut SignatureDetails) {
+    d.domain = tags.get("d").map(lossy);
+    d.selector = tags.get("s").map(lossy);
+    d.algorithm = tags.get("a").map(lossy);
+    d.identity = tags.get("i").map(lossy);
+    if let Some(h) = tags.get("h") {
+        d.signed_headers = h
+            .split(|&c| c == b':')
+            .map(|n| {
+                lossy(n)
+                    .trim_matches(|c: char| c.is_ascii() && is_fws(c as u8))
+                    .to_owned()
+            })
+            .collect();
+    }
+}
+
+/// RFC 6376 §6.1.1: parses and checks one signature, then builds the header hash input.
+fn prepare(
+    message: &Message<'_>,
+    field: HeaderField<'_>,
+    policy: &Policy,
+    now: u64,
+    details: &mut SignatureDetails,
+) -> Result<(Signature, Vec<u8>, Query), DkimProblem> {
+    let malformed = |error| DkimProblem::MalformedSignature { error };
+    let tags = TagList::parse(field.value())
+        .map_err(|error| malformed(SignatureError::Syntax { error }))?;
+    details_from_tags(&tags, details);
+    let sig = Signature::from_tags(&tags).map_err(malformed)?;
+    details.domain = Some(sig.domain.to_string());
+    details.identity = sig.identity.as_ref().map(ToString::to_string);
+    details.canonicalization = Some(sig.canonicalization);
+    details.signed_headers.clone_from(&sig.signed_headers);
+    details.timestamp = sig.timestamp;
+    details.expiration = sig.expiration;
+    details.body_length = sig.body_length;
+    if sig.algorithm == SigningAlgorithm::RsaSha1 && !policy.accept_rsa_sha1 {
+        return Err(DkimProblem::Sha1Refused);
+    }
+    if let Some(x) = sig.expiration
+        && x.saturating_add(policy.clock_skew) < now
+    {
+        return Err(DkimProblem::Expired { expiration: x, now });
+    }
+    let key_name = sig.key_name().map_err(|e| {
+        malformed(SignatureError::InvalidTagValue {
+            tag: "s",
+            offset: tags.tag("s").map_or(0, |t| t.value_offset),
+            reason: format!("the key name is not a valid DNS name: {e}"),
+        })
+    })?;
+    let signed_data = header_hash_input(message, field, &sig);
+    Ok((sig, signed_data, Query::txt(key_name)))
+}
+
+/// The data the signature covers (RFC 6376 §3.7, §5.4.2): the fields named in `h=`, each
+/// taken bottom-up (the last unused occurrence first; a name with no unused occurrence
+/// contributes nothing), canonicalized, then the DKIM-Signature field itself with its `b=`
+/// value emptied and without a final CRLF.
+pub fn header_hash_input(
+    message: &Message<'_>,
+    signature_field: HeaderField<'_>,
+    sig: &Signature,
+) -> Vec<u8> {
+    let canon = sig.canonicalization.header;
+    let mut out = Vec::with_capacity(1024);
+    append_signed_fields(message, &sig.signed_headers, canon, &mut out);
+    let raw = signature_field.raw();
+    let value_start = signature_field.value_offset() - signature_field.offset();
+    let cut_start = (value_start + sig.b_value_range.start).min(raw.len());
+    let cut_end = (value_start + sig.b_value_range.end)
+        .min(raw.len())
+        .max(cut_start);
+    let mut stripped = Vec::with_capacity(raw.len());
+    stripped.extend_from_slice(&raw[..cut_start]);
+    stripped.extend_from_slice(&raw[cut_end..]);
+    canonicalize_header_no_crlf(canon, &stripped, &mut out);
+    out
+}
+
+/// Checks a signature over `data` with ring (RFC 6376 §3.3, RFC 8463 §3).
+pub(crate) fn check_signature(
+    key: &PublicKey,
+    algorithm: SigningAlgorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
+    use ring::signature as rs;
+    match (algorithm, key.rsa_components(), key.ed25519()) {
+        (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, Some((n, e)), _) => {
+            let params = match algorithm {
+                SigningAlgorithm::RsaSha1 => &rs::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                _ if key.bits() >= 2048 => &rs::RSA_PKCS1_2048_8192_SHA256,
+                _ => &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+            };
+            rs::RsaPublicKeyComponents { n, e }
+                .verify(params, data, signature)
+                .is_ok()
+        }
+        (SigningAlgorithm::Ed25519Sha256, _, Some(pk)) => {
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(data);
+            rs::UnparsedPublicKey::new(&rs::ED25519, pk)
+                .verify(&digest, signature)
+                .is_ok()
+        }
+        _ => false,
+    }
+}
+
+impl PendingKeys {
+    /// The key queries, one per distinct key name.
+    pub fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    /// Ends the verification with the answers (one per query, in order), parsing each key
+    /// record through `cache` so that a record seen before is not parsed again.
+    pub fn resume_with_cache(self, answers: Vec<Answer>, cache: &mut KeyCache) -> DkimReport {
+        let PendingKeys {
+            queries,
+            sigs,
+            normalized,
+        } = self;
+        let signatures = sigs
+            .into_iter()
+            .map(|s| match s {
+                SigState::Done(v) => *v,
+                SigState::Await(a) => {
+                    let answer = answers
+                        .get(a.query)
+                        .unwrap_or(&Answer::Failed(FailureKind::Other));
+                    evaluate(*a, &queries, answer, cache)
+                }
+            })
+            .collect();
+        DkimReport {
+            signatures,
+            line_endings_normalized: normalized,
+        }
+    }
+}
+
+impl Lookup for PendingKeys {
+    type Output = DkimReport;
+
+    fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    fn resume(self, answers: Vec<Answer>) -> Step<Self, DkimReport> {
+        Step::Done(self.resume_with_cache(answers, &mut KeyCache::with_limit(16)))
+    }
+}
+
+/// RFC 6376 §6.1.2 (get the key) and §6.1.3 (compute the verification) for one signature.
+fn evaluate(a: Awaiting, queries: &[Query], answer: &Answer, cache: &mut KeyCache) -> DkimVerdict {
+    let Awaiting {
+        query,
+        sig,
+        signed_data,
+        body,
+        mut details,
+        ..
+    } = a;
+    let name = queries.get(query).map(|q| q.name.clone());
+    let key_problem = |p: DkimProblem, d: SignatureDetails| DkimVerdict::problem(p, d);
+    let Some(name) = name else {
+        return key_problem(
+            DkimProblem::KeyUnavailable {
+                name: sig.domain.clone(),
+                failure: FailureKind::Other,
+            },
+            details,
+        );
+    };
+    if let Answer::Failed(failure) = answer {
+        return key_problem(
+            DkimProblem::KeyUnavailable {
+                name,
+                failure: *failure,
+            },
+            details,
+        );
+    }
+    let txts: Vec<_> = answer.txts().collect();
+    let txt = match txts.as_slice() {
+        [] => return key_problem(DkimProblem::KeyNotFound { name }, details),
+        [one] => one.joined(),
+        many => {
+            return key_problem(
+                DkimProblem::MultipleKeyRecords {
+                    name,
+                    count: many.len(),
+                },
+                details,
+            );
+        }
+    };
+    let parsed = cache.get_or_parse(&txt);
+    let record: &KeyRecord = match parsed.as_ref() {
+        Ok(r) => r,
+        Err(error) => {
+            return key_problem(
+                DkimProblem::InvalidKeyRecord {
+                    error: error.clone(),
+                },
+                details,
+            );
+        }
+    };
+    details.key_type = Some(record.key_type);
+    details.testing = record.flags.testing;
+    let Some(key) = record.public_key.as_ref() else {
+        return key_problem(DkimProblem::KeyRevoked, details);
+    };
+    details.key_bits = Some(key.bits());
+    if record.key_type != sig.algorithm.key_type() {
+        return key_problem(
+            DkimProblem::KeyTypeMismatch {
+                key_type: record.key_type,
+                algorithm: sig.algorithm.as_str().to_owned(),
+            },
+            details,
+        );
+    }
+    if !record.allows_hash(sig.algorithm.hash()) {
+        return key_problem(
+            DkimProblem::HashNotAllowedByKey {
+                hash: sig.algorithm.hash().as_str().to_owned(),
+            },
+            details,
+        );
+    }
+    if !record.allows_email() {
+        return key_problem(DkimProblem::ServiceNotAllowed, details);
+    }
+    if record.flags.strict
+        && sig
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.domain != sig.domain)
+    {
+        return key_problem(DkimProblem::StrictIdentityMismatch, details);
+    }
+    if record.key_type == KeyType::Rsa {
+        let bits = key.bits();
+        if bits < MIN_RSA_BITS {
+            return key_problem(DkimProblem::KeyTooShort { bits }, details);
+        }
+        if bits > MAX_RSA_BITS {
+            return key_problem(DkimProblem::KeyTooLong { bits }, details);
+        }
+    }
+    let Some(body) = body else {
+        return key_problem(DkimProblem::BodyHashMismatch, details);
+    };
+    let sig_ok = check_signature(key, sig.algorithm, &signed_data, &sig.signature);
+    details.signature_matched = Some(sig_ok);
+    let body_ok = details.body_hash_matched == Some(true);
+    let problem = match sig.body_length {
+        Some(l) if l > body.canonical_length => Some(DkimProblem::BodyLengthExceedsBody {
+            length: l,
+            canonical_length: body.canonical_length,
+        }),
+        _ if !body_ok => Some(DkimProblem::BodyHashMismatch),
+        _ if !sig_ok => Some(DkimProblem::SignatureMismatch),
+        _ => None,
+    };
+    match problem {
+        None => DkimVerdict {
+            result: crate::DkimResult::Pass,
+            problem: None,
+            details,
+            forensics: None,
+        },
+        Some(p) => {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let forensics = Forensics {
+                canonical_headers: signed_data,
+                computed_body_hash: b64.encode(&body.digest),
+                stated_body_hash: b64.encode(&sig.body_hash),
+                canonical_body_length: body.canonical_length,
+            };
+            DkimVerdict {
+                forensics: Some(forensics),
+                ..DkimVerdict::problem(p, details)
+            }
+        }
+    }
+}
