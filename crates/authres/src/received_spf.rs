@@ -253,7 +253,8 @@ impl ReceivedSpf {
     /// key-value-list]`), with comments anywhere CFWS may be; keeps the first comment after
     /// the result. Tolerates results in any case, pairs without `;` between them or with extra
     /// `;`, and unquoted values that are not dot-atoms (`client-ip=2001:db8::1`). Unknown keys
-    /// are kept.
+    /// are kept; a key must be a [`Keyword`], so the `.` that RFC 7208's `name` also allows
+    /// in keys is refused with an error at its offset (no known writer uses it).
     pub fn parse(input: impl AsRef<[u8]>) -> Result<ReceivedSpf, ParseError> {
         let mut c = Cursor::new(input.as_ref());
         c.skip_cfws()?;
