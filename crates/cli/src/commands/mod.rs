@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use clap::Subcommand;
 
+pub mod dmarc;
 pub mod dns;
 
 /// The commands.
@@ -15,11 +16,15 @@ pub enum Command {
     /// Show what mailstamp's resolver sees for a name: NXDOMAIN, NODATA, a failure, or the
     /// records with their TTLs (TXT strings as received and joined).
     Dns(dns::Args),
+    /// DMARC (RFC 9989): show the policy that applies to a domain and how it was found, or
+    /// evaluate SPF and DKIM results against it.
+    Dmarc(dmarc::Args),
 }
 
 /// Runs a command.
 pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match command {
         Command::Dns(args) => dns::run(args, ctx),
+        Command::Dmarc(args) => dmarc::run(args, ctx),
     }
 }
