@@ -2,3 +2,4 @@
 
 mod fixtures;
 mod received_spf;
+mod spf;
