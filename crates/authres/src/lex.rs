@@ -38,7 +38,15 @@ impl<'a> Cursor<'a> {
     }
 
     fn bump(&mut self) {
-        self.pos = self.pos.saturating_add(1).min(self.input.len());
+        if self.pos < self.input.len() {
+            self.pos += 1;
+        }
+    }
+
+    /// Moves past the octets at the current position that satisfy `keep`.
+    fn skip_while(&mut self, keep: impl Fn(u8) -> bool) {
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        self.pos += rest.iter().take_while(|&&b| keep(b)).count();
     }
 
     /// The character at the current position, for error messages (U+FFFD when not UTF-8).
@@ -129,7 +137,7 @@ impl<'a> Cursor<'a> {
         let mut first = None;
         loop {
             match self.peek() {
-                Some(b' ' | b'\t') => self.bump(),
+                Some(b' ' | b'\t') => self.skip_while(|b| b == b' ' || b == b'\t'),
                 Some(b'\r' | b'\n') => self.skip_line_break()?,
                 Some(b'(') => {
                     let text = self.comment()?;
@@ -264,9 +272,7 @@ impl<'a> Cursor<'a> {
     /// Skips a run of keyword octets and returns where it started.
     fn keyword_run(&mut self) -> usize {
         let start = self.pos;
-        while self.peek().is_some_and(is_keyword_byte) {
-            self.bump();
-        }
+        self.skip_while(is_keyword_byte);
         start
     }
 
@@ -301,9 +307,7 @@ impl<'a> Cursor<'a> {
     /// A version number (`1*DIGIT`, RFC 8601 §2.2) that fits in `u32`.
     pub(crate) fn number(&mut self) -> Result<u32, ParseError> {
         let start = self.pos;
-        while self.at_digit() {
-            self.bump();
-        }
+        self.skip_while(|b| b.is_ascii_digit());
         let digits = String::from_utf8_lossy(self.input.get(start..self.pos).unwrap_or_default())
             .into_owned();
         if digits.is_empty() {

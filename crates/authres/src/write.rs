@@ -60,7 +60,7 @@ fn is_kept(c: char, in_comment: bool) -> bool {
 
 /// Appends `s` to `out` under the character rule (rules 1 to 4 of the module documentation).
 pub(crate) fn encode_into(out: &mut String, s: &str, in_comment: bool) {
-    if s.len() <= MAX_VALUE_LEN && s.chars().all(|c| is_kept(c, in_comment)) {
+    if s.len() <= MAX_VALUE_LEN && s.bytes().all(|b| is_kept(char::from(b), in_comment)) {
         out.push_str(s);
         return;
     }
@@ -94,11 +94,12 @@ pub(crate) fn encode_text(s: &str, in_comment: bool) -> String {
     out
 }
 
-/// RFC 2045 §5.1 `tspecials`.
-const TSPECIALS: &[u8] = b"()<>@,;:\\\"/[]?=";
-
+/// RFC 2045 §5.1: a visible character other than the `tspecials` `()<>@,;:\"/[]?=`.
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_graphic() && !TSPECIALS.contains(&b)
+    matches!(
+        b,
+        b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'0'..=b'9' | b'A'..=b'Z' | b'^'..=b'~'
+    )
 }
 
 /// RFC 2045 §5.1 `token`.
@@ -106,9 +107,21 @@ pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_byte)
 }
 
-/// RFC 5322 §3.2.3 `atext`.
+/// RFC 5322 §3.2.3 `atext`: letters, digits and ``!#$%&'*+-/=?^_`{|}~``.
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    matches!(
+        b,
+        b'!' | b'#'..=b'\''
+            | b'*'
+            | b'+'
+            | b'-'
+            | b'/'
+            | b'0'..=b'9'
+            | b'='
+            | b'?'
+            | b'A'..=b'Z'
+            | b'^'..=b'~'
+    )
 }
 
 /// `1*atext *("." 1*atext)` with the given atext.
@@ -363,6 +376,16 @@ fn break_points(unit: &str) -> impl Iterator<Item = usize> + Clone + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc2045_5_1_and_rfc5322_3_2_3_character_classes() {
+        for b in 0..=255u8 {
+            let token = b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b);
+            assert_eq!(is_token_byte(b), token, "token {b:#x}");
+            let atext = b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+            assert_eq!(is_atext(b), atext, "atext {b:#x}");
+        }
+    }
 
     #[test]
     fn character_rule_encodes_controls_and_non_ascii() {
