@@ -3,3 +3,4 @@
 mod fixtures;
 mod received_spf;
 mod spf;
+mod dmarc;
