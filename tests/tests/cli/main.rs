@@ -4,6 +4,7 @@
 //! alone, run `cargo build -p mailstamp-cli` first).
 
 mod dns;
+mod dmarc;
 mod globals;
 
 use std::path::PathBuf;
