@@ -25,3 +25,4 @@ pub mod envelope;
 pub mod fixture;
 pub mod mailbox;
 mod resolver;
+pub mod spf;

@@ -13,6 +13,7 @@ use crate::verdict::{MatchedTerm, RecordSource, SpfProblem, SpfVerdict, TermOutc
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RData, RecordType, Step};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Starts `check_host()` for a request.
 ///
@@ -47,6 +48,34 @@ pub fn check_host<'a>(request: &'a Request, options: &'a Options) -> Step<Pendin
 #[derive(Debug)]
 pub struct Pending<'a> {
     machine: Box<Machine<'a>>,
+}
+
+impl Pending<'_> {
+    /// Ends the evaluation because the driver's wall-clock budget `limit` ran out: the result
+    /// is `temperror` with [`SpfProblem::TimeLimit`] (RFC 7208 §4.6.4), the counts and trace
+    /// so far are kept. While an explanation is being fetched the result is already `fail`
+    /// and stays so, without explanation (RFC 7208 §6.2).
+    pub fn time_limit_exceeded(self, limit: Duration) -> SpfVerdict {
+        let millis = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        let mut machine = *self.machine;
+        machine.queries.clear();
+        machine.wait = Wait::Idle;
+        let go = if machine.ending.is_some() {
+            machine.note(0, format!("explanation abandoned after {millis} ms"));
+            machine.done(SpfResult::Fail, None, None)
+        } else {
+            machine.fail_with(SpfProblem::TimeLimit { millis })
+        };
+        match go {
+            Go::Done(v) => *v,
+            // fail_with and done always finish.
+            Go::Continue | Go::Wait => machine.verdict(
+                SpfResult::TempError,
+                Some(SpfProblem::TimeLimit { millis }),
+                None,
+            ),
+        }
+    }
 }
 
 impl Lookup for Pending<'_> {
@@ -1177,9 +1206,18 @@ impl<'a> Machine<'a> {
         problem: Option<SpfProblem>,
         explanation: Option<String>,
     ) -> Go {
+        Go::Done(Box::new(self.verdict(result, problem, explanation)))
+    }
+
+    fn verdict(
+        &mut self,
+        result: SpfResult,
+        problem: Option<SpfProblem>,
+        explanation: Option<String>,
+    ) -> SpfVerdict {
         let matched = self.ending.take().and_then(|e| e.matched);
         let req = self.req;
-        Go::Done(Box::new(SpfVerdict {
+        SpfVerdict {
             result,
             problem,
             identity: req.identity(),
@@ -1193,7 +1231,7 @@ impl<'a> Machine<'a> {
             void_lookups: self.voids,
             trace: std::mem::take(&mut self.trace),
             fetched_records: std::mem::take(&mut self.fetched),
-        }))
+        }
     }
 
     // ----------------------------------------------------------------------------------

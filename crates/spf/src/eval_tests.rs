@@ -936,3 +936,44 @@ fn trace_shows_terms_queries_and_depth() {
     let v = check_with(&z, "192.0.2.1", "x@example.com", &Options::default());
     assert!(v.trace.is_empty());
 }
+
+#[test]
+fn rfc7208_4_6_4_driver_time_limit_is_temperror() {
+    let z = Z::default()
+        .txt(
+            "example.com",
+            "v=spf1 a:slow.example.com -all exp=why.example.com",
+        )
+        .txt("why.example.com", "no");
+    let req = Request::mail_from(ip("192.0.2.1"), "x@example.com", "h.example");
+    let opts = Options::default().with_trace(true);
+    let Step::Lookup(p) = check_host(&req, &opts) else {
+        panic!()
+    };
+    let answers = p.queries().iter().map(|q| z.0.answer(q)).collect();
+    let Step::Lookup(p) = p.resume(answers) else {
+        panic!()
+    };
+    let v = p.time_limit_exceeded(std::time::Duration::from_secs(20));
+    assert_eq!(v.result, SpfResult::TempError);
+    assert_eq!(v.problem, Some(SpfProblem::TimeLimit { millis: 20_000 }));
+    assert_eq!(v.lookups, 1);
+    // While fetching the explanation, the fail stands.
+    let Step::Lookup(p) = check_host(&req, &opts) else {
+        panic!()
+    };
+    let answers = p.queries().iter().map(|q| z.0.answer(q)).collect();
+    let Step::Lookup(p) = p.resume(answers) else {
+        panic!()
+    };
+    let answers = p.queries().iter().map(|q| z.0.answer(q)).collect();
+    let Step::Lookup(p) = p.resume(answers) else {
+        panic!()
+    };
+    assert_eq!(p.queries(), &[Query::txt(n("why.example.com"))]);
+    let v = p.time_limit_exceeded(std::time::Duration::from_secs(20));
+    assert_eq!(
+        (v.result, v.problem, v.explanation),
+        (SpfResult::Fail, None, None)
+    );
+}

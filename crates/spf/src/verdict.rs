@@ -92,6 +92,13 @@ pub enum SpfProblem {
         /// The redirect target.
         target: String,
     },
+    /// The driver's wall-clock budget ran out before the evaluation finished (RFC 7208
+    /// §4.6.4: such a limit "SHOULD allow at least 20 seconds"; exceeding it "SHOULD" give
+    /// `temperror`). Yields `temperror`.
+    TimeLimit {
+        /// The budget, in milliseconds.
+        millis: u64,
+    },
     /// An `include` or `redirect` leads back to a domain whose evaluation is still in
     /// progress. Evaluating on would only spend the lookup budget and end in the same
     /// `permerror` (RFC 7208 §4.6.4, §10.1); this names the loop instead. Yields `permerror`.
@@ -108,7 +115,7 @@ impl SpfProblem {
     pub fn result(&self) -> SpfResult {
         match self {
             SpfProblem::InvalidDomain { .. } | SpfProblem::NoRecord { .. } => SpfResult::None,
-            SpfProblem::DnsFailure { .. } => SpfResult::TempError,
+            SpfProblem::DnsFailure { .. } | SpfProblem::TimeLimit { .. } => SpfResult::TempError,
             SpfProblem::MultipleRecords { .. }
             | SpfProblem::Syntax { .. }
             | SpfProblem::TooManyLookups { .. }
@@ -131,6 +138,7 @@ impl SpfProblem {
             SpfProblem::TooManyLookups { .. }
             | SpfProblem::TooManyVoidLookups { .. }
             | SpfProblem::TooManyMxNames { .. }
+            | SpfProblem::TimeLimit { .. }
             | SpfProblem::Loop { .. } => "RFC 7208 §4.6.4",
             SpfProblem::IncludeNone { .. } => "RFC 7208 §5.2",
             SpfProblem::RedirectNone { .. } => "RFC 7208 §6.1",
@@ -185,6 +193,9 @@ impl fmt::Display for SpfProblem {
             }
             SpfProblem::RedirectNone { target } => {
                 write!(f, "redirect target {target} has no SPF record")
+            }
+            SpfProblem::TimeLimit { millis } => {
+                write!(f, "the evaluation took longer than {} ms", millis)
             }
             SpfProblem::Loop { domain, term } => {
                 write!(f, "{term:?} loops back to {domain}")
