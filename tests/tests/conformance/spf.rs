@@ -213,13 +213,7 @@ fn options(receiver: Option<&str>) -> Options {
     }
 }
 
-fn mail_from(
-    dns: &impl Source,
-    ip: IpAddr,
-    from: &str,
-    helo: &str,
-    opts: &Options,
-) -> SpfVerdict {
+fn mail_from(dns: &impl Source, ip: IpAddr, from: &str, helo: &str, opts: &Options) -> SpfVerdict {
     let request = Request::mail_from(ip, from, helo);
     resolve_sync(check_host(&request, opts), dns)
 }
@@ -273,9 +267,9 @@ fn judge(
     let original = compare(verdict, results, explanation, false);
     if let Some((_, _, why)) = BLOCKED.iter().find(|(f, t, _)| *f == file && *t == test) {
         match original {
-            Ok(()) => tally.failures.push(format!(
-                "{file} {test}: passes now; remove it from BLOCKED"
-            )),
+            Ok(()) => tally
+                .failures
+                .push(format!("{file} {test}: passes now; remove it from BLOCKED")),
             Err(e) => {
                 tally.blocked += 1;
                 println!("  BLOCKED {file} {test} [spec {spec}]: {e} — {why}");
@@ -429,7 +423,11 @@ fn rfc7208_spf_conformance() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} SPF conformance failures", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} SPF conformance failures",
+        failures.len()
+    );
     // PROVENANCE.md's counts: the whole of each suite ran.
     assert_eq!(total.0 + total.1 + total.2, 191 + 16 + 21 + 163);
 }
