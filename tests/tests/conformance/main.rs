@@ -1,6 +1,7 @@
 //! Conformance runs over the shared corpora (`../shared/conformance`, see PROVENANCE.md).
 
+mod dkim;
+mod dmarc;
 mod fixtures;
 mod received_spf;
 mod spf;
-mod dmarc;
