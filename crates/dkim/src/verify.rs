@@ -143,11 +143,15 @@ pub fn verify(message: &Message<'_>, policy: &Policy, now: u64) -> Step<PendingK
             let problem = DkimProblem::NotChecked {
                 limit: policy.max_signatures,
             };
-            sigs.push(SigState::Done(Box::new(DkimVerdict::problem(problem, details))));
+            sigs.push(SigState::Done(Box::new(DkimVerdict::problem(
+                problem, details,
+            ))));
             continue;
         }
         match prepare(message, field, policy, now, &mut details) {
-            Err(problem) => sigs.push(SigState::Done(Box::new(DkimVerdict::problem(problem, details)))),
+            Err(problem) => sigs.push(SigState::Done(Box::new(DkimVerdict::problem(
+                problem, details,
+            )))),
             Ok((sig, signed_data, query)) => {
                 let q = match queries.iter().position(|x| *x == query) {
                     Some(q) => q,
