@@ -123,13 +123,13 @@ proptest! {
 
     #[test]
     fn parsers_never_panic_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
-        mailstamp_authres::fuzz_parsers(&data);
+        mailstamp_authres::fuzzing::parsers(&data);
     }
 
     #[test]
     fn parsers_never_panic_on_field_like_text(
         data in "[a-z.=;/ ()\"\\\\@\r\n\t0-9-]{0,120}"
     ) {
-        mailstamp_authres::fuzz_parsers(data.as_bytes());
+        mailstamp_authres::fuzzing::parsers(data.as_bytes());
     }
 }
