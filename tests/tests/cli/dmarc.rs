@@ -100,7 +100,11 @@ fn discovery_json() {
 #[test]
 fn evaluation_first_line_and_exit_codes() {
     let (_dir, zone) = fixture();
-    let out = dmarc(&zone, &["www.example.com", "--spf", "pass:bounce.example.com"]).code(0);
+    let out = dmarc(
+        &zone,
+        &["www.example.com", "--spf", "pass:bounce.example.com"],
+    )
+    .code(0);
     assert!(first_line(&out.get_output().stdout).starts_with("pass none"));
 
     let out = dmarc(
@@ -115,7 +119,11 @@ fn evaluation_first_line_and_exit_codes() {
     )
     .code(1);
     let stdout = &out.get_output().stdout;
-    assert!(first_line(stdout).starts_with("fail quarantine"), "{}", first_line(stdout));
+    assert!(
+        first_line(stdout).starts_with("fail quarantine"),
+        "{}",
+        first_line(stdout)
+    );
     assert!(String::from_utf8_lossy(stdout).contains("sp=quarantine (the author domain exists)"));
 
     // A non-existent subdomain gets np.
@@ -180,7 +188,11 @@ fn evaluation_json_contract() {
 #[test]
 fn psd_policy_for_a_nonexistent_domain() {
     let (_dir, zone) = fixture();
-    let out = dmarc(&zone, &["giant.bank.example", "--spf", "pass:evil.test", "--trace"]).code(1);
+    let out = dmarc(
+        &zone,
+        &["giant.bank.example", "--spf", "pass:evil.test", "--trace"],
+    )
+    .code(1);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(stdout.starts_with("fail reject"), "{stdout}");
     assert!(stdout.contains("(public suffix domain)"));
@@ -200,7 +212,9 @@ fn legacy_psl_discovery_with_a_list_file() {
     )
     .code(1)
     .stdout(predicate::str::contains("none found by psl"))
-    .stdout(predicate::str::contains("organizational domain:  mail.example.com"));
+    .stdout(predicate::str::contains(
+        "organizational domain:  mail.example.com",
+    ));
     // The compiled-in list.
     dmarc(&zone, &["mail.example.com", "--discovery", "psl"])
         .code(0)
@@ -208,9 +222,12 @@ fn legacy_psl_discovery_with_a_list_file() {
         .stdout(predicate::str::contains("stopped at the first record"));
     // A malformed list is an input error.
     std::fs::write(&list, "com\na..b\n").unwrap();
-    dmarc(&zone, &["mail.example.com", "--psl", list.to_str().unwrap()])
-        .code(2)
-        .stderr(predicate::str::contains("line 2"));
+    dmarc(
+        &zone,
+        &["mail.example.com", "--psl", list.to_str().unwrap()],
+    )
+    .code(2)
+    .stderr(predicate::str::contains("line 2"));
 }
 
 #[test]
@@ -263,5 +280,7 @@ fn bundled_example_zone() {
         .assert()
         .code(1)
         .stdout(predicate::str::starts_with("fail reject"))
-        .stdout(predicate::str::contains("strict alignment and the domains differ"));
+        .stdout(predicate::str::contains(
+            "strict alignment and the domains differ",
+        ));
 }

@@ -3,8 +3,8 @@
 //! The binary must be built (`cargo test --workspace` builds it; with `-p mailstamp-tests`
 //! alone, run `cargo build -p mailstamp-cli` first).
 
-mod dns;
 mod dmarc;
+mod dns;
 mod globals;
 
 use std::path::PathBuf;
