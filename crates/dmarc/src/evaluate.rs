@@ -821,7 +821,8 @@ pub struct Evaluating {
     identifiers: Identifiers,
     discovery: Discovery,
     options: EvaluationOptions,
-    multi: Option<usize>,
+    /// Several Author Domains are evaluated one after the other and combined.
+    multi: bool,
 }
 
 /// Evaluates DMARC for a message (RFC 9989 §5.3): policy discovery for the Author Domain, then
@@ -869,7 +870,7 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
     let count = authors.len();
     let multi = match (count, options.multiple_authors) {
         (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
-        (1, _) => None,
+        (1, _) => false,
         (_, MultipleAuthors::Refuse) => {
             return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
                 count,
@@ -882,7 +883,7 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
                 limit: Some(limit),
             }));
         }
-        (_, MultipleAuthors::EvaluateEach { .. }) => Some(count),
+        (_, MultipleAuthors::EvaluateEach { .. }) => true,
     };
     let mut remaining: VecDeque<Name> = authors.into();
     let Some(first) = remaining.pop_front() else {
@@ -935,7 +936,7 @@ fn wrap(
         identifiers: identifiers.clone(),
         discovery: policy.discovery.clone(),
         options: EvaluationOptions::default(),
-        multi: None,
+        multi: false,
     }
     .step()
 }
@@ -964,9 +965,9 @@ impl Evaluating {
                     return Step::Lookup(self);
                 }
                 Poll::Done(verdict) => {
-                    let Some(count) = self.multi else {
+                    if !self.multi {
                         return Step::Done(verdict);
-                    };
+                    }
                     self.finished.push(verdict);
                     match self.remaining.pop_front() {
                         Some(next) => {
@@ -974,7 +975,6 @@ impl Evaluating {
                                 single(next, &self.identifiers, &self.discovery, self.options);
                         }
                         None => {
-                            debug_assert_eq!(self.finished.len(), count);
                             return Step::Done(combine(std::mem::take(&mut self.finished)));
                         }
                     }
