@@ -18,6 +18,7 @@
 pub mod commands;
 pub mod context;
 pub mod exit;
+pub mod input;
 
 use clap::{CommandFactory, Parser};
 use context::{Context, GlobalArgs};

@@ -9,6 +9,10 @@ use clap::Subcommand;
 
 pub mod dmarc;
 pub mod dns;
+pub mod keycheck;
+pub mod keygen;
+pub mod sign;
+pub mod verify;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -19,6 +23,15 @@ pub enum Command {
     /// DMARC (RFC 9989): show the policy that applies to a domain and how it was found, or
     /// evaluate SPF and DKIM results against it.
     Dmarc(dmarc::Args),
+    /// DKIM (RFC 6376): verify every DKIM-Signature of a message; --explain shows what was
+    /// hashed when a signature fails.
+    Verify(verify::Args),
+    /// DKIM: sign a message with one or more keys (RSA and Ed25519).
+    Sign(sign::Args),
+    /// DKIM: generate a key pair and print the TXT record to publish.
+    Keygen(keygen::Args),
+    /// DKIM: check a published key record, and that it matches a private key.
+    Keycheck(keycheck::Args),
 }
 
 /// Runs a command.
@@ -26,5 +39,9 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match command {
         Command::Dns(args) => dns::run(args, ctx),
         Command::Dmarc(args) => dmarc::run(args, ctx),
+        Command::Verify(args) => verify::run(args, ctx),
+        Command::Sign(args) => sign::run(args, ctx),
+        Command::Keygen(args) => keygen::run(args, ctx),
+        Command::Keycheck(args) => keycheck::run(args, ctx),
     }
 }
