@@ -120,7 +120,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 t = if args.testing { ", testing (t=y)" } else { "" },
                 p = path.display(),
             )?;
-            writeln!(stdout, "{}", record.zone_line(&name))?;
+            writeln!(stdout, "{}", zone_line(&name, &record))?;
         }
         Format::Value => writeln!(stdout, "{}", record.value())?,
         Format::Json => {
@@ -129,7 +129,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 "type": "TXT",
                 "value": record.value(),
                 "strings": record.txt_strings(),
-                "zone": record.zone_line(&name),
+                "zone": zone_line(&name, &record),
                 "domain": domain.as_str(),
                 "selector": args.selector,
                 "algorithm": signing.algorithm().as_str(),
@@ -151,6 +151,19 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Success)
+}
+
+/// TTL of the printed zone line: an hour, so a replaced key spreads quickly.
+pub const RECORD_TTL: u32 = 3600;
+
+/// The master-file line, with an explicit TTL so it loads on its own (`--zone`) as well as
+/// inside an existing zone.
+fn zone_line(name: &mailstamp_dns::Name, record: &mailstamp_dkim::KeyRecordText) -> String {
+    format!(
+        "{} {RECORD_TTL} IN TXT {}",
+        name.to_fqdn(),
+        record.zone_rdata()
+    )
 }
 
 fn generate(args: &Args) -> anyhow::Result<GeneratedKey> {

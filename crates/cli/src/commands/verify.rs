@@ -5,7 +5,7 @@ use crate::exit::Exit;
 use crate::input;
 use mailstamp_dkim::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, DkimReport, DkimResult, DkimVerdict, Forensics,
-    Policy, Signature, body_hash, header_hash_input, verify,
+    Policy, Signature, TagList, body_hash, header_hash_input, verify,
 };
 use mailstamp_dns::Step;
 use mailstamp_message::Message;
@@ -71,11 +71,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .with_max_signatures(args.max_signatures)
         .with_clock_skew(args.clock_skew)
         .dangerous_accept_rsa_sha1(args.dangerous_accept_rsa_sha1);
-    let report = match verify(&message, &policy, ctx.now()) {
+    let mut report = match verify(&message, &policy, ctx.now()) {
         Step::Done(report) => report,
         // Only a message with signatures to check needs a resolver.
         step @ Step::Lookup(_) => ctx.block_on(mailstamp::drive(step, ctx.resolver()?)),
     };
+    for v in &mut report.signatures {
+        fill_identifiers(&message, v);
+    }
     let forensics: Vec<Option<Forensics>> = if args.explain {
         report
             .signatures
@@ -106,6 +109,32 @@ pub fn exit_for(report: &DkimReport) -> Exit {
     } else {
         Exit::NotPass
     }
+}
+
+/// Fills `d=`, `s=` and `a=` from the field's tag list when the verifier did not read them
+/// (a signature beyond `--max-signatures` is not parsed), so every line names its signature.
+fn fill_identifiers(message: &Message<'_>, verdict: &mut DkimVerdict) {
+    let d = &mut verdict.details;
+    if d.domain.is_some() && d.selector.is_some() && d.algorithm.is_some() {
+        return;
+    }
+    let Some(field) = message
+        .fields()
+        .filter(|f| f.is_named("dkim-signature"))
+        .nth(d.index)
+    else {
+        return;
+    };
+    let Ok(tags) = TagList::parse(field.value()) else {
+        return;
+    };
+    let text = |tag: &str| {
+        tags.get(tag)
+            .map(|v| String::from_utf8_lossy(v).trim().to_owned())
+    };
+    d.domain = d.domain.take().or_else(|| text("d"));
+    d.selector = d.selector.take().or_else(|| text("s"));
+    d.algorithm = d.algorithm.take().or_else(|| text("a"));
 }
 
 /// The forensics of a signature that did not pass: the verifier's own when it got that far,
