@@ -9,6 +9,8 @@
 //!   TTL-honouring cache shared by all its clones, with an observer hook and record mode.
 //! * [`drive`]: runs any sans-I/O evaluation ([`mailstamp_dns::Step`]) to its end against a
 //!   resolver, answering each step's queries concurrently.
+//! * [`pipeline`]: the receiver's pipeline: SPF, DKIM and DMARC for a message (or a stream of
+//!   them, in parallel) with one report and its Authentication-Results field.
 //!
 //! This crate does **not** implement SPF, DKIM or DMARC itself: those are the sans-I/O crates
 //! (`mailstamp-spf`, `mailstamp-dkim`, `mailstamp-dmarc`), which never touch I/O.
@@ -24,5 +26,6 @@ pub mod corpus;
 pub mod envelope;
 pub mod fixture;
 pub mod mailbox;
+pub mod pipeline;
 mod resolver;
 pub mod spf;

@@ -1,0 +1,852 @@
+//! The receiver's pipeline: SPF, DKIM and DMARC for one message, written up as an
+//! `Authentication-Results` field (RFC 8601).
+//!
+//! An [`Authenticator`] holds a [`Resolver`] (whose TTL cache every message shares) and the
+//! receiver's [`CheckOptions`]. [`Authenticator::check`] takes a message and its SMTP
+//! [`Envelope`] and returns one [`Report`]:
+//!
+//! 1. the message is parsed ([`mailstamp_message::Message`]), its RFC5322.From authors are
+//!    read, and every DKIM-Signature field is prepared: body and header hashes computed, key
+//!    queries listed ([`mailstamp_dkim::verify`]);
+//! 2. SPF for the MAIL FROM identity, SPF for the HELO identity (RFC 7208 §2.3 recommends
+//!    checking it; skipped for a null reverse-path, whose MAIL FROM check already is a HELO
+//!    check, RFC 7208 §2.4) and the DKIM key lookups run **concurrently**: the queries of the
+//!    three sans-I/O machines are joined into one step, resolved together, and the answers
+//!    handed back to each machine;
+//! 3. DMARC (RFC 9989) evaluates the author domain(s) with the SPF-authenticated domain (the
+//!    MAIL FROM domain, or the HELO domain for a null reverse-path) and every checked DKIM
+//!    signature's result and `d=`;
+//! 4. the [`Report`] holds every verdict with its details, the
+//!    [`AuthenticationResults`](mailstamp_authres::AuthenticationResults) field written by
+//!    `mailstamp-authres` (so nothing from a message or a DNS record can inject a header), and
+//!    the [`Outcome`] that decides an exit status.
+//!
+//! The whole check is one sans-I/O machine: [`Authenticator::check`] drives it against the
+//! resolver (each step's queries concurrently, within [`CheckOptions::time_limit`]);
+//! [`Authenticator::check_with`] drives it synchronously against any
+//! [`Source`](mailstamp_dns::Source), such as a fixed [`Zone`](mailstamp_dns::Zone), without a
+//! runtime. [`Authenticator::prepare`] does the CPU part that needs the message bytes, so a
+//! bulk run can drop each message before waiting for DNS ([`Authenticator::complete`]).
+//! [`Bulk`] checks a stream of messages in parallel with results in input order.
+//!
+//! # No envelope
+//!
+//! Without an envelope (a stored message checked with no `--ip`/`--helo`/`--mail-from` and
+//! without `--from-received`) SPF cannot run. The report then says `spf=none` with the reason
+//! `no envelope`: RFC 7208 §2.6.1 defines `none` as the result when "no syntactically valid DNS
+//! domain name was extracted from the SMTP session", which is exactly the case. DMARC then has
+//! no SPF identifier and can pass through an aligned DKIM signature only.
+//!
+//! # Example
+//!
+//! ```
+//! use mailstamp::envelope::Envelope;
+//! use mailstamp::pipeline::{Authenticator, CheckOptions, Outcome};
+//! use mailstamp_dns::{Name, Zone};
+//!
+//! let mut zone = Zone::new();
+//! zone.add_txt(&Name::parse("example.org")?, ["v=spf1 ip4:192.0.2.0/24 -all"]);
+//! zone.add_txt(&Name::parse("mail.example.org")?, ["v=spf1 ip4:192.0.2.25 -all"]);
+//! zone.add_txt(&Name::parse("_dmarc.example.org")?, ["v=DMARC1; p=reject"]);
+//! let auth = Authenticator::offline(zone.clone(), CheckOptions::new("mx.example.net").with_now(1_767_571_200));
+//!
+//! let message = b"From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nHello\r\n";
+//! let envelope = Envelope {
+//!     client_ip: "192.0.2.25".parse()?,
+//!     helo: "mail.example.org".into(),
+//!     mail_from: Some("alice@example.org".into()),
+//! };
+//! // Without a runtime, straight from the zone:
+//! let report = auth.check_with(message, Some(&envelope), &zone);
+//! assert_eq!(report.outcome(), Outcome::Pass); // SPF passes and aligns with From
+//! assert_eq!(
+//!     report.authentication_results.to_field(),
+//!     "Authentication-Results: mx.example.net;\r\n  \
+//!      spf=pass smtp.mailfrom=example.org;\r\n  \
+//!      spf=pass smtp.helo=mail.example.org;\r\n  \
+//!      dkim=none;\r\n  \
+//!      dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none\r\n"
+//! );
+//!
+//! // The same through the resolver and its cache, on a runtime:
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let again = runtime.block_on(auth.check(message, Some(&envelope)));
+//! assert_eq!(again.authentication_results, report.authentication_results);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bulk;
+mod report;
+#[cfg(test)]
+mod tests;
+
+pub use bulk::{
+    Bulk, BulkError, BulkItem, BulkOptions, BulkSummary, DEFAULT_WINDOW, DomainStats,
+    MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS,
+};
+pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
+
+use crate::Resolver;
+use crate::envelope::Envelope;
+use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, KeyCache, PendingKeys, TagList};
+use mailstamp_dmarc::{
+    Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
+    MechanismResult, MultipleAuthors, evaluate,
+};
+use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Source, Step, Zone};
+use mailstamp_message::{Authors, Message};
+use mailstamp_spf::{Request, SpfResult, SpfVerdict, check_host};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The default wall-clock budget of one check: 20 seconds, the least RFC 7208 §4.6.4 asks for
+/// SPF ("SHOULD allow at least 20 seconds").
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// The most key caches kept for reuse (one is in use per concurrent DKIM verification).
+const MAX_KEY_CACHES: usize = 64;
+
+/// The receiver's choices for every check.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5): the receiving
+    /// host's or ADMD's name, which downstream filters use to decide whether to trust the
+    /// field. Also SPF's `%{r}` (RFC 7208 §7.3).
+    pub authserv_id: String,
+    /// DKIM verification policy: the signature cap (RFC 6376 §6.1), clock skew and the
+    /// RFC 8301 rules (rsa-sha1 refused unless dangerously accepted).
+    pub dkim_policy: mailstamp_dkim::Policy,
+    /// The time of the check in Unix seconds (DKIM `x=`, SPF `%{t}`); `None` reads the system
+    /// clock once per message.
+    pub now: Option<u64>,
+    /// How DMARC finds the policy: the RFC 9989 tree walk (default) or the RFC 7489 Public
+    /// Suffix List.
+    pub discovery: Discovery,
+    /// What DMARC does with several author domains (RFC 9989 §5.3.1, §11.5).
+    pub multiple_authors: MultipleAuthors,
+    /// Also check the HELO identity (RFC 7208 §2.3); on by default.
+    pub check_helo: bool,
+    /// The wall-clock budget of one [`Authenticator::check`]: when it runs out, every
+    /// unfinished part ends in `temperror` (SPF with RFC 7208 §4.6.4's time-limit problem, DKIM
+    /// keys and DMARC records as timed-out lookups).
+    pub time_limit: Duration,
+}
+
+impl CheckOptions {
+    /// Defaults for a receiver named `authserv_id`: default DKIM policy (10 signatures,
+    /// RFC 8301), the system clock, tree-walk discovery, several author domains refused,
+    /// HELO checked, [`DEFAULT_TIME_LIMIT`].
+    pub fn new(authserv_id: impl Into<String>) -> CheckOptions {
+        CheckOptions {
+            authserv_id: authserv_id.into(),
+            dkim_policy: mailstamp_dkim::Policy::default(),
+            now: None,
+            discovery: Discovery::TreeWalk,
+            multiple_authors: MultipleAuthors::Refuse,
+            check_helo: true,
+            time_limit: DEFAULT_TIME_LIMIT,
+        }
+    }
+
+    /// Checks at most `n` DKIM signatures per message (the others are reported as `neutral`,
+    /// not checked; RFC 6376 §6.1).
+    #[must_use]
+    pub fn with_max_signatures(mut self, n: usize) -> CheckOptions {
+        self.dkim_policy = self.dkim_policy.with_max_signatures(n);
+        self
+    }
+
+    /// Sets the whole DKIM policy.
+    #[must_use]
+    pub fn with_dkim_policy(mut self, policy: mailstamp_dkim::Policy) -> CheckOptions {
+        self.dkim_policy = policy;
+        self
+    }
+
+    /// Checks as if the time were `now` (Unix seconds).
+    #[must_use]
+    pub fn with_now(mut self, now: u64) -> CheckOptions {
+        self.now = Some(now);
+        self
+    }
+
+    /// Sets the DMARC discovery method.
+    #[must_use]
+    pub fn with_discovery(mut self, discovery: Discovery) -> CheckOptions {
+        self.discovery = discovery;
+        self
+    }
+
+    /// Sets what DMARC does with several author domains.
+    #[must_use]
+    pub fn with_multiple_authors(mut self, multiple: MultipleAuthors) -> CheckOptions {
+        self.multiple_authors = multiple;
+        self
+    }
+
+    /// Turns the HELO identity check on or off.
+    #[must_use]
+    pub fn with_helo_check(mut self, on: bool) -> CheckOptions {
+        self.check_helo = on;
+        self
+    }
+
+    /// Sets the wall-clock budget of one check.
+    #[must_use]
+    pub fn with_time_limit(mut self, limit: Duration) -> CheckOptions {
+        self.time_limit = limit;
+        self
+    }
+}
+
+/// Where a message's SMTP envelope comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EnvelopeSource {
+    /// Not known: SPF is not checked ([`SpfSkip::NoEnvelope`]).
+    #[default]
+    Unknown,
+    /// Given by the caller (the SMTP session, or `--ip`/`--helo`/`--mail-from`).
+    Given(Envelope),
+    /// Read from each message's newest Received field and Return-Path
+    /// ([`Envelope::from_message`]).
+    FromReceived,
+}
+
+struct Inner {
+    resolver: Resolver,
+    options: CheckOptions,
+    spf_options: mailstamp_spf::Options,
+    key_caches: Mutex<Vec<KeyCache>>,
+}
+
+/// Checks messages: SPF, DKIM and DMARC through one shared resolver. Cheap to clone (an
+/// [`Arc`]); clones share the resolver's cache and the parsed DKIM keys.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("resolver", &self.inner.resolver)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message after the work that needs its bytes: parsed, authors read, DKIM hashes computed,
+/// SPF requests built. It does not borrow the message, so a bulk run can drop the bytes while
+/// the DNS answers are awaited. Finish it with [`Authenticator::complete`] or
+/// [`Authenticator::complete_with`].
+#[derive(Debug)]
+pub struct Prepared {
+    requests: SpfRequests,
+    carry: Carry,
+    dkim: Step<PendingKeys, DkimReport>,
+}
+
+#[derive(Debug)]
+struct SpfRequests {
+    mail_from: Result<Request, SpfSkip>,
+    helo: Option<Request>,
+}
+
+/// What the report needs besides the verdicts.
+#[derive(Debug)]
+struct Carry {
+    now: u64,
+    envelope: Option<Envelope>,
+    message: MessageSummary,
+    from: Authors,
+    /// The `b=` value of each DKIM-Signature field that is checked, by field index.
+    signature_b: Vec<Option<String>>,
+    /// Why the MAIL FROM identity was not checked (set when the check starts).
+    spf_skip: Option<SpfSkip>,
+}
+
+impl Authenticator {
+    /// An authenticator over `resolver`.
+    pub fn new(resolver: Resolver, options: CheckOptions) -> Authenticator {
+        let spf_options = mailstamp_spf::Options::default().with_receiver(&options.authserv_id);
+        Authenticator {
+            inner: Arc::new(Inner {
+                resolver,
+                options,
+                spf_options,
+                key_caches: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// An authenticator answering from `zone` only ([`Resolver::offline`]).
+    pub fn offline(zone: Zone, options: CheckOptions) -> Authenticator {
+        Authenticator::new(Resolver::offline(zone), options)
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &Resolver {
+        &self.inner.resolver
+    }
+
+    /// The options.
+    pub fn options(&self) -> &CheckOptions {
+        &self.inner.options
+    }
+
+    /// Checks `message` (the raw bytes, CRLF or bare LF) received with `envelope` (`None`:
+    /// unknown, SPF is not checked). Never fails: every problem is a verdict in the report.
+    pub async fn check(&self, message: &[u8], envelope: Option<&Envelope>) -> Report {
+        let prepared = self.prepare(message, envelope);
+        self.complete(prepared).await
+    }
+
+    /// Checks `message` with the envelope recorded in its own trace fields (`--from-received`,
+    /// see [`crate::envelope`]). When they name no usable envelope, SPF is not checked and the
+    /// report says why ([`SpfSkip::Received`]).
+    pub async fn check_from_received(&self, message: &[u8]) -> Report {
+        let prepared = self.prepare_from(message, &EnvelopeSource::FromReceived);
+        self.complete(prepared).await
+    }
+
+    /// Checks `message` synchronously, answering every query from `source` (a [`Zone`], for
+    /// instance) instead of the resolver: no runtime, no cache, no time limit.
+    pub fn check_with(
+        &self,
+        message: &[u8],
+        envelope: Option<&Envelope>,
+        source: &impl Source,
+    ) -> Report {
+        let prepared = self.prepare(message, envelope);
+        self.complete_with(prepared, source)
+    }
+
+    /// The first, CPU-only part of a check: everything that needs the message bytes.
+    pub fn prepare(&self, message: &[u8], envelope: Option<&Envelope>) -> Prepared {
+        let source = match envelope {
+            Some(e) => Envelope::clone(e),
+            None => return self.prepare_from(message, &EnvelopeSource::Unknown),
+        };
+        self.prepare_envelope(message, Ok(Some(source)))
+    }
+
+    /// [`Authenticator::prepare`] with the envelope taken from `source`.
+    pub fn prepare_from(&self, message: &[u8], source: &EnvelopeSource) -> Prepared {
+        let envelope = match source {
+            EnvelopeSource::Unknown => Ok(None),
+            EnvelopeSource::Given(e) => Ok(Some(e.clone())),
+            EnvelopeSource::FromReceived => {
+                Envelope::from_message(message)
+                    .map(Some)
+                    .map_err(|e| SpfSkip::Received {
+                        error: e.to_string(),
+                    })
+            }
+        };
+        self.prepare_envelope(message, envelope)
+    }
+
+    fn prepare_envelope(
+        &self,
+        bytes: &[u8],
+        envelope: Result<Option<Envelope>, SpfSkip>,
+    ) -> Prepared {
+        let options = &self.inner.options;
+        let now = options.now.unwrap_or_else(crate::system_clock);
+        let message = Message::parse(bytes);
+        let from = message.authors();
+        let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
+        let signature_b = message
+            .fields()
+            .filter(|f| f.is_named("dkim-signature"))
+            .take(options.dkim_policy.max_signatures())
+            .map(|f| {
+                TagList::parse(f.value())
+                    .ok()
+                    .and_then(|tags| tags.get("b").map(|b| String::from_utf8_lossy(b).into()))
+            })
+            .collect();
+        let summary = MessageSummary {
+            size: bytes.len(),
+            header_fields: message.field_count(),
+            line_endings_normalized: message.line_endings_normalized(),
+            anomalies: message.anomalies().to_vec(),
+        };
+        let (requests, envelope) = match envelope {
+            Err(skip) => (
+                SpfRequests {
+                    mail_from: Err(skip),
+                    helo: None,
+                },
+                None,
+            ),
+            Ok(None) => (
+                SpfRequests {
+                    mail_from: Err(SpfSkip::NoEnvelope),
+                    helo: None,
+                },
+                None,
+            ),
+            Ok(Some(env)) => (self.spf_requests(&env, now), Some(env)),
+        };
+        Prepared {
+            requests,
+            carry: Carry {
+                now,
+                envelope,
+                message: summary,
+                from,
+                signature_b,
+                spf_skip: None,
+            },
+            dkim,
+        }
+    }
+
+    fn spf_requests(&self, env: &Envelope, now: u64) -> SpfRequests {
+        let null = env.mail_from.as_deref().is_some_and(is_null_path);
+        let mail_from = match &env.mail_from {
+            None => Err(SpfSkip::NoMailFrom),
+            Some(path) => Ok(Request::mail_from(env.client_ip, path, &env.helo).with_now(now)),
+        };
+        let helo = (self.inner.options.check_helo && !null)
+            .then(|| Request::helo(env.client_ip, &env.helo).with_now(now));
+        SpfRequests { mail_from, helo }
+    }
+
+    /// The second part of a check: the DNS lookups (through the resolver, each step's queries
+    /// concurrently, within [`CheckOptions::time_limit`]), the DKIM signature checks, DMARC and
+    /// the report.
+    pub async fn complete(&self, prepared: Prepared) -> Report {
+        let Prepared {
+            requests,
+            carry,
+            dkim,
+        } = prepared;
+        let limit = self.inner.options.time_limit;
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut step = Checking::start(&self.inner, &requests, carry, dkim);
+        loop {
+            match step {
+                Step::Done(report) => return *report,
+                Step::Lookup(pending) => {
+                    let answers = tokio::time::timeout_at(
+                        deadline,
+                        self.inner.resolver.answer_all(pending.queries()),
+                    )
+                    .await;
+                    step = match answers {
+                        Ok(answers) => pending.resume(answers),
+                        Err(_) => Step::Done(Box::new(pending.time_limit_exceeded(limit))),
+                    };
+                }
+            }
+        }
+    }
+
+    /// [`Authenticator::complete`] synchronously, answering from `source`.
+    pub fn complete_with(&self, prepared: Prepared, source: &impl Source) -> Report {
+        let Prepared {
+            requests,
+            carry,
+            dkim,
+        } = prepared;
+        *mailstamp_dns::resolve_sync(Checking::start(&self.inner, &requests, carry, dkim), source)
+    }
+}
+
+/// True for the null reverse-path: empty or `<>` (RFC 5321 §4.5.5).
+fn is_null_path(path: &str) -> bool {
+    let p = path.trim();
+    p.is_empty() || p == "<>"
+}
+
+impl Inner {
+    /// Runs `f` with a key cache of the pool (or a new one), so concurrent verifications never
+    /// wait on each other's RSA operations.
+    fn with_key_cache<T>(&self, f: impl FnOnce(&mut KeyCache) -> T) -> T {
+        let taken = self
+            .key_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut cache = taken.unwrap_or_default();
+        let out = f(&mut cache);
+        let mut pool = self
+            .key_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < MAX_KEY_CACHES {
+            pool.push(cache);
+        }
+        out
+    }
+}
+
+/// A source that answers every query with a timeout: what is left after the time limit.
+struct TimedOut;
+
+impl Source for TimedOut {
+    fn answer(&self, _query: &Query) -> Answer {
+        Answer::Failed(FailureKind::Timeout)
+    }
+}
+
+type SpfStep<'a> = Step<mailstamp_spf::Pending<'a>, SpfVerdict>;
+
+/// The whole check as one sans-I/O machine.
+struct Checking<'a> {
+    inner: &'a Inner,
+    carry: Carry,
+    phase: Phase<'a>,
+}
+
+enum Phase<'a> {
+    /// SPF (MAIL FROM and HELO) and the DKIM keys, concurrently.
+    Authenticate {
+        spf: Option<SpfStep<'a>>,
+        helo: Option<SpfStep<'a>>,
+        dkim: Step<PendingKeys, DkimReport>,
+        /// The three machines' queries, joined.
+        queries: Vec<Query>,
+        /// How many of `queries` belong to each machine.
+        counts: [usize; 3],
+    },
+    /// DMARC, once SPF and DKIM are done.
+    Dmarc {
+        evaluating: Box<Evaluating>,
+        spf: Option<SpfVerdict>,
+        helo: Option<SpfVerdict>,
+        dkim: DkimReport,
+    },
+}
+
+fn waiting<P: Lookup, T>(step: Option<&Step<P, T>>) -> &[Query] {
+    match step {
+        Some(Step::Lookup(p)) => p.queries(),
+        _ => &[],
+    }
+}
+
+impl<'a> Checking<'a> {
+    fn start(
+        inner: &'a Inner,
+        requests: &'a SpfRequests,
+        mut carry: Carry,
+        dkim: Step<PendingKeys, DkimReport>,
+    ) -> Step<Checking<'a>, Box<Report>> {
+        let spf = match &requests.mail_from {
+            Ok(r) => Some(check_host(r, &inner.spf_options)),
+            Err(skip) => {
+                carry.spf_skip = Some(skip.clone());
+                None
+            }
+        };
+        let helo = requests
+            .helo
+            .as_ref()
+            .map(|r| check_host(r, &inner.spf_options));
+        Checking {
+            inner,
+            carry,
+            phase: Phase::Authenticate {
+                spf,
+                helo,
+                dkim,
+                queries: Vec::new(),
+                counts: [0; 3],
+            },
+        }
+        .advance()
+    }
+
+    /// Moves on until the machine needs answers or is done.
+    fn advance(self) -> Step<Checking<'a>, Box<Report>> {
+        let Checking {
+            inner,
+            carry,
+            phase,
+        } = self;
+        let (spf, helo, dkim) = match phase {
+            Phase::Authenticate {
+                spf,
+                helo,
+                dkim,
+                mut queries,
+                mut counts,
+            } => {
+                let parts = [
+                    waiting(spf.as_ref()),
+                    waiting(helo.as_ref()),
+                    match &dkim {
+                        Step::Lookup(p) => p.queries(),
+                        Step::Done(_) => &[],
+                    },
+                ];
+                queries.clear();
+                for (count, part) in counts.iter_mut().zip(parts) {
+                    *count = part.len();
+                    queries.extend_from_slice(part);
+                }
+                if !queries.is_empty() {
+                    return Step::Lookup(Checking {
+                        inner,
+                        carry,
+                        phase: Phase::Authenticate {
+                            spf,
+                            helo,
+                            dkim,
+                            queries,
+                            counts,
+                        },
+                    });
+                }
+                (spf.map(finished), helo.map(finished), dkim)
+            }
+            phase @ Phase::Dmarc { .. } => {
+                return Step::Lookup(Checking {
+                    inner,
+                    carry,
+                    phase,
+                });
+            }
+        };
+        let dkim = match dkim {
+            Step::Done(report) => report,
+            // Unreachable: a waiting DKIM machine has queries.
+            Step::Lookup(p) => resolve_keys(inner, p, Vec::new()),
+        };
+        match evaluate(dmarc_request(inner, &carry, spf.as_ref(), &dkim)) {
+            Step::Done(dmarc) => Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, dmarc))),
+            Step::Lookup(evaluating) => Step::Lookup(Checking {
+                inner,
+                carry,
+                phase: Phase::Dmarc {
+                    evaluating: Box::new(evaluating),
+                    spf,
+                    helo,
+                    dkim,
+                },
+            }),
+        }
+    }
+
+    /// Ends the check when the wall-clock budget ran out: every unfinished part gets
+    /// `temperror`.
+    fn time_limit_exceeded(self, limit: Duration) -> Report {
+        let Checking {
+            inner,
+            carry,
+            phase,
+        } = self;
+        let (spf, helo, dkim, evaluating) = match phase {
+            Phase::Authenticate {
+                spf, helo, dkim, ..
+            } => {
+                let out = |s: SpfStep<'_>| match s {
+                    Step::Done(v) => v,
+                    Step::Lookup(p) => p.time_limit_exceeded(limit),
+                };
+                let dkim = match dkim {
+                    Step::Done(report) => report,
+                    Step::Lookup(p) => {
+                        let n = p.queries().len();
+                        resolve_keys(inner, p, vec![Answer::Failed(FailureKind::Timeout); n])
+                    }
+                };
+                let (spf, helo) = (spf.map(out), helo.map(out));
+                let evaluating = evaluate(dmarc_request(inner, &carry, spf.as_ref(), &dkim));
+                (spf, helo, dkim, evaluating)
+            }
+            Phase::Dmarc {
+                evaluating,
+                spf,
+                helo,
+                dkim,
+            } => (spf, helo, dkim, Step::Lookup(*evaluating)),
+        };
+        let dmarc = mailstamp_dns::resolve_sync(evaluating, &TimedOut);
+        finish(inner, carry, spf, helo, dkim, dmarc)
+    }
+}
+
+impl Lookup for Checking<'_> {
+    type Output = Box<Report>;
+
+    fn queries(&self) -> &[Query] {
+        match &self.phase {
+            Phase::Authenticate { queries, .. } => queries,
+            Phase::Dmarc { evaluating, .. } => evaluating.queries(),
+        }
+    }
+
+    fn resume(self, answers: Vec<Answer>) -> Step<Self, Box<Report>> {
+        let Checking {
+            inner,
+            carry,
+            phase,
+        } = self;
+        match phase {
+            Phase::Authenticate {
+                spf,
+                helo,
+                dkim,
+                queries,
+                counts,
+            } => {
+                let mut answers = answers.into_iter();
+                let mut take = |n: usize| answers.by_ref().take(n).collect::<Vec<_>>();
+                let [n_spf, n_helo, n_dkim] = counts;
+                let spf = spf.map(|s| resume_part(s, take(n_spf)));
+                let helo = helo.map(|s| resume_part(s, take(n_helo)));
+                let dkim = match dkim {
+                    Step::Lookup(p) => Step::Done(resolve_keys(inner, p, take(n_dkim))),
+                    done @ Step::Done(_) => done,
+                };
+                Checking {
+                    inner,
+                    carry,
+                    phase: Phase::Authenticate {
+                        spf,
+                        helo,
+                        dkim,
+                        queries,
+                        counts,
+                    },
+                }
+                .advance()
+            }
+            Phase::Dmarc {
+                evaluating,
+                spf,
+                helo,
+                dkim,
+            } => match (*evaluating).resume(answers) {
+                Step::Done(dmarc) => {
+                    Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, dmarc)))
+                }
+                Step::Lookup(evaluating) => Step::Lookup(Checking {
+                    inner,
+                    carry,
+                    phase: Phase::Dmarc {
+                        evaluating: Box::new(evaluating),
+                        spf,
+                        helo,
+                        dkim,
+                    },
+                }),
+            },
+        }
+    }
+}
+
+/// Resumes a machine that was waiting; a finished one stays as it is (it got no queries).
+fn resume_part<L: Lookup>(step: Step<L, L::Output>, answers: Vec<Answer>) -> Step<L, L::Output> {
+    match step {
+        Step::Lookup(p) => p.resume(answers),
+        done @ Step::Done(_) => done,
+    }
+}
+
+/// The verdict of a finished SPF machine. Only called once no machine waits.
+fn finished(step: SpfStep<'_>) -> SpfVerdict {
+    match step {
+        Step::Done(v) => v,
+        // Unreachable: a waiting machine has queries. Answering "failed" ends it safely.
+        Step::Lookup(p) => mailstamp_dns::resolve_sync(Step::Lookup(p), &TimedOut),
+    }
+}
+
+fn resolve_keys(inner: &Inner, pending: PendingKeys, answers: Vec<Answer>) -> DkimReport {
+    inner.with_key_cache(|cache| pending.resume_with_cache(answers, cache))
+}
+
+/// The DMARC question: the author domains, the SPF identifier (the domain the MAIL FROM check
+/// evaluated: the MAIL FROM domain, or the HELO domain for a null reverse-path, RFC 9989
+/// §4.4.2) and every checked DKIM signature's `d=` (RFC 9989 §4.4.1). Signatures beyond the
+/// cap were not checked and are left out.
+fn dmarc_request(
+    inner: &Inner,
+    carry: &Carry,
+    spf: Option<&SpfVerdict>,
+    dkim: &DkimReport,
+) -> EvaluationRequest {
+    let mut identifiers = Identifiers::new();
+    if let Some(v) = spf
+        && let Ok(domain) = Name::parse(&v.domain)
+    {
+        identifiers = identifiers.with_spf(spf_mechanism(v.result), domain);
+    }
+    for v in &dkim.signatures {
+        if matches!(v.problem, Some(DkimProblem::NotChecked { .. })) {
+            continue;
+        }
+        if let Some(domain) = v
+            .details
+            .domain
+            .as_deref()
+            .and_then(|d| Name::parse(d).ok())
+        {
+            identifiers = identifiers.with_dkim(dkim_mechanism(v.result), domain);
+        }
+    }
+    let options = &inner.options;
+    EvaluationRequest {
+        author_domains: carry.from.domains().to_vec(),
+        identifiers,
+        discovery: options.discovery.clone(),
+        options: EvaluationOptions {
+            multiple_authors: options.multiple_authors,
+            complete_walk: false,
+        },
+    }
+}
+
+fn finish(
+    inner: &Inner,
+    carry: Carry,
+    spf: Option<SpfVerdict>,
+    helo: Option<SpfVerdict>,
+    dkim: DkimReport,
+    dmarc: DmarcVerdict,
+) -> Report {
+    let spf = match spf {
+        Some(v) => SpfCheck::checked(v),
+        None => SpfCheck::skipped(carry.spf_skip.clone().unwrap_or(SpfSkip::NoEnvelope)),
+    };
+    Report::new(
+        &inner.options.authserv_id,
+        carry,
+        spf,
+        helo.map(SpfCheck::checked),
+        dkim,
+        dmarc,
+    )
+}
+
+/// SPF's result as a DMARC input (the tokens are the same, RFC 8601 §2.7.2).
+fn spf_mechanism(result: SpfResult) -> MechanismResult {
+    match result {
+        SpfResult::None => MechanismResult::None,
+        SpfResult::Neutral => MechanismResult::Neutral,
+        SpfResult::Pass => MechanismResult::Pass,
+        SpfResult::Fail => MechanismResult::Fail,
+        SpfResult::SoftFail => MechanismResult::SoftFail,
+        SpfResult::TempError => MechanismResult::TempError,
+        SpfResult::PermError => MechanismResult::PermError,
+    }
+}
+
+/// DKIM's result as a DMARC input (the tokens are the same, RFC 8601 §2.7.1).
+fn dkim_mechanism(result: DkimResult) -> MechanismResult {
+    match result {
+        DkimResult::None => MechanismResult::None,
+        DkimResult::Pass => MechanismResult::Pass,
+        DkimResult::Fail => MechanismResult::Fail,
+        DkimResult::Policy => MechanismResult::Policy,
+        DkimResult::Neutral => MechanismResult::Neutral,
+        DkimResult::TempError => MechanismResult::TempError,
+        DkimResult::PermError => MechanismResult::PermError,
+    }
+}

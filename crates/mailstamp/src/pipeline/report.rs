@@ -1,0 +1,490 @@
+//! The report of one check: every verdict, the Authentication-Results field and the outcome.
+
+use super::Carry;
+use crate::envelope::Envelope;
+use mailstamp_authres::{AuthenticationResults, Keyword, Property, ResInfo, header_b_prefixes};
+use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, DkimVerdict};
+use mailstamp_dmarc::{DmarcProblem, DmarcResult, DmarcVerdict};
+use mailstamp_message::{Anomaly, Authors};
+use mailstamp_spf::{Identity, SpfResult, SpfVerdict};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::fmt;
+
+const SPF: Keyword = Keyword::from_static("spf");
+const DKIM: Keyword = Keyword::from_static("dkim");
+const DMARC: Keyword = Keyword::from_static("dmarc");
+const NONE: Keyword = Keyword::from_static("none");
+const NEUTRAL: Keyword = Keyword::from_static("neutral");
+
+/// What a check means for the message as a whole: the decision behind an exit status, shared
+/// by `mailstamp check` and the bulk summary.
+///
+/// * [`Outcome::Pass`] when DMARC passes, or when no DMARC record applies (RFC 9989 §5.3.2:
+///   DMARC does not apply) and SPF's MAIL FROM check passes or a DKIM signature passes whose
+///   `d=` is an author domain, a parent or a subdomain of it (the alignment DMARC would have
+///   checked, without the Organizational Domain lookup);
+/// * [`Outcome::TempError`] when DMARC gives `temperror`, or when no DMARC record applies,
+///   nothing passes and SPF or a DKIM signature gave `temperror` (a retry may pass);
+/// * [`Outcome::NotPass`] otherwise: DMARC `fail` or `permerror`, no or several author domains,
+///   or no DMARC record and nothing passing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Authenticated (exit status 0).
+    Pass,
+    /// Not authenticated (exit status 1).
+    NotPass,
+    /// Not decided because of a temporary failure (exit status 3).
+    TempError,
+}
+
+impl Outcome {
+    /// `pass`, `not-pass` or `temperror`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::NotPass => "not-pass",
+            Outcome::TempError => "temperror",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the MAIL FROM identity was not checked. The result is then `none` (RFC 7208 §2.6.1: no
+/// domain "was extracted from the SMTP session").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SpfSkip {
+    /// No SMTP envelope is known (a stored message checked without `--ip`/`--helo`/
+    /// `--mail-from` and without `--from-received`). Reason `no envelope`.
+    NoEnvelope,
+    /// The client and HELO are known but not the MAIL FROM reverse-path (a stored message
+    /// without a Return-Path field). The HELO identity is still checked.
+    NoMailFrom,
+    /// `--from-received`: the message's trace fields name no usable envelope.
+    Received {
+        /// Why, as [`crate::envelope::EnvelopeError`] says it.
+        error: String,
+    },
+}
+
+impl fmt::Display for SpfSkip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpfSkip::NoEnvelope => f.write_str("no envelope"),
+            SpfSkip::NoMailFrom => f.write_str("MAIL FROM unknown"),
+            SpfSkip::Received { error } => write!(f, "no envelope: {error}"),
+        }
+    }
+}
+
+/// The SPF check of one identity: a verdict, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfCheck {
+    /// The result (`none` when the check was skipped).
+    pub result: SpfResult,
+    /// The identity: MAIL FROM (also for a null reverse-path, where the HELO domain is checked
+    /// in its place, RFC 7208 §2.4) or HELO.
+    pub identity: Identity,
+    /// Why the check did not run, if it did not.
+    pub skipped: Option<SpfSkip>,
+    /// The verdict, when the check ran.
+    pub verdict: Option<SpfVerdict>,
+}
+
+impl SpfCheck {
+    pub(super) fn checked(verdict: SpfVerdict) -> SpfCheck {
+        SpfCheck {
+            result: verdict.result,
+            identity: verdict.identity,
+            skipped: None,
+            verdict: Some(verdict),
+        }
+    }
+
+    pub(super) fn skipped(skip: SpfSkip) -> SpfCheck {
+        SpfCheck {
+            result: SpfResult::None,
+            identity: Identity::MailFrom,
+            skipped: Some(skip),
+            verdict: None,
+        }
+    }
+
+    /// The domain checked (`None` when skipped).
+    pub fn domain(&self) -> Option<&str> {
+        self.verdict.as_ref().map(|v| v.domain.as_str())
+    }
+
+    /// A short reason for anything but a mechanism's verdict: the skip reason or the problem.
+    pub fn reason(&self) -> Option<String> {
+        match (&self.skipped, &self.verdict) {
+            (Some(skip), _) => Some(skip.to_string()),
+            (None, Some(v)) => v.problem_text(),
+            (None, None) => None,
+        }
+    }
+}
+
+impl Serialize for SpfCheck {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("result", &self.result)?;
+        m.serialize_entry("identity", &self.identity)?;
+        m.serialize_entry("domain", &self.domain())?;
+        m.serialize_entry("reason", &self.reason())?;
+        m.serialize_entry("details", &self.verdict)?;
+        m.end()
+    }
+}
+
+/// The verdict on one DKIM-Signature field, with the `header.b` value the
+/// Authentication-Results field gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimCheck {
+    /// The verdict.
+    pub verdict: DkimVerdict,
+    /// The `header.b` prefix (RFC 6008 §4) written for it; `None` when the signature was not
+    /// reported or has no readable `b=`.
+    pub header_b: Option<String>,
+}
+
+impl DkimCheck {
+    /// The result.
+    pub fn result(&self) -> DkimResult {
+        self.verdict.result
+    }
+
+    /// The signing domain (`d=`), as written when it is not a valid name.
+    pub fn domain(&self) -> Option<&str> {
+        self.verdict.details.domain.as_deref()
+    }
+
+    /// The selector (`s=`).
+    pub fn selector(&self) -> Option<&str> {
+        self.verdict.details.selector.as_deref()
+    }
+
+    /// True when the signature was beyond the cap and not checked (RFC 6376 §6.1).
+    pub fn is_not_checked(&self) -> bool {
+        matches!(self.verdict.problem, Some(DkimProblem::NotChecked { .. }))
+    }
+
+    /// A short reason for a result other than `pass` (the problem's code in words, such as
+    /// `body hash mismatch`).
+    pub fn reason(&self) -> Option<String> {
+        self.verdict
+            .problem
+            .as_ref()
+            .map(|p| p.code().replace('_', " "))
+    }
+}
+
+impl Serialize for DkimCheck {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = &self.verdict;
+        let mut m = s.serialize_map(Some(11))?;
+        m.serialize_entry("result", &v.result)?;
+        m.serialize_entry("domain", &self.domain())?;
+        m.serialize_entry("selector", &self.selector())?;
+        m.serialize_entry("algorithm", &v.details.algorithm)?;
+        m.serialize_entry("identity", &v.details.identity)?;
+        m.serialize_entry("header_b", &self.header_b)?;
+        m.serialize_entry("reason", &self.reason())?;
+        m.serialize_entry("explanation", &v.problem.as_ref().map(ToString::to_string))?;
+        m.serialize_entry("problem", &v.problem)?;
+        m.serialize_entry("details", &v.details)?;
+        m.serialize_entry("forensics", &v.forensics)?;
+        m.end()
+    }
+}
+
+/// What was checked: the message's size and shape.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MessageSummary {
+    /// Size in bytes, as given.
+    pub size: usize,
+    /// Number of header fields found.
+    pub header_fields: usize,
+    /// The message had bare LF line endings, read as CRLF.
+    pub line_endings_normalized: bool,
+    /// Anything unusual about its structure (no body, no separator, ...).
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Everything one check found.
+///
+/// As JSON (serde), the object holds `outcome`, `spf` (`result`, `identity`, `domain`,
+/// `reason`, `details`), `spf_helo` (the same, or null), `dkim` (one object per
+/// DKIM-Signature field: `result`, `domain`, `selector`, `algorithm`, `identity`, `header_b`,
+/// `reason`, `problem`, `details`, `forensics`; `[]` for an unsigned message), `dmarc`
+/// (`result`, `disposition`, `problem`, `author_domain`, `record`, `policy_domain`,
+/// `alignment`, ...), `from` (authors, domains, problems), `envelope`, `message`, `now` and
+/// `authentication_results` (the whole field, CRLF folds included).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The time of the check (Unix seconds).
+    pub now: u64,
+    /// The SMTP envelope used, when known.
+    pub envelope: Option<Envelope>,
+    /// The message's shape.
+    pub message: MessageSummary,
+    /// The RFC5322.From authors.
+    pub from: Authors,
+    /// SPF for the MAIL FROM identity (or the HELO domain for a null reverse-path): the one
+    /// DMARC uses.
+    pub spf: SpfCheck,
+    /// SPF for the HELO identity, when checked separately (RFC 7208 §2.3).
+    pub spf_helo: Option<SpfCheck>,
+    /// One check per DKIM-Signature field, top to bottom (those beyond the cap are `neutral`,
+    /// not checked).
+    pub dkim: Vec<DkimCheck>,
+    /// The DMARC verdict (RFC 9989).
+    pub dmarc: DmarcVerdict,
+    /// The Authentication-Results field (RFC 8601).
+    pub authentication_results: AuthenticationResults,
+}
+
+impl Report {
+    pub(super) fn new(
+        authserv_id: &str,
+        carry: Carry,
+        spf: SpfCheck,
+        spf_helo: Option<SpfCheck>,
+        dkim: DkimReport,
+        dmarc: DmarcVerdict,
+    ) -> Report {
+        let Carry {
+            now,
+            envelope,
+            message,
+            from,
+            signature_b,
+            ..
+        } = carry;
+        let mut dkim: Vec<DkimCheck> = dkim
+            .signatures
+            .into_iter()
+            .map(|verdict| DkimCheck {
+                verdict,
+                header_b: None,
+            })
+            .collect();
+        // header.b for every reported signature that has a b= (RFC 6008 §4).
+        let reported: Vec<(usize, String)> = dkim
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_not_checked())
+            .filter_map(|(i, c)| {
+                let b = signature_b.get(c.verdict.details.index)?.as_ref()?;
+                Some((i, b.clone()))
+            })
+            .collect();
+        let values: Vec<&str> = reported.iter().map(|(_, b)| b.as_str()).collect();
+        for ((i, _), prefix) in reported.iter().zip(header_b_prefixes(&values)) {
+            if let Some(check) = dkim.get_mut(*i)
+                && !prefix.is_empty()
+            {
+                check.header_b = Some(prefix);
+            }
+        }
+        let mut report = Report {
+            now,
+            envelope,
+            message,
+            from,
+            spf,
+            spf_helo,
+            dkim,
+            dmarc,
+            authentication_results: AuthenticationResults::new(authserv_id),
+        };
+        report.authentication_results = report.write_authentication_results(authserv_id);
+        report
+    }
+
+    /// What the check means for the message: see [`Outcome`].
+    pub fn outcome(&self) -> Outcome {
+        match self.dmarc.result {
+            DmarcResult::Pass => Outcome::Pass,
+            DmarcResult::TempError => Outcome::TempError,
+            DmarcResult::Fail | DmarcResult::PermError => Outcome::NotPass,
+            DmarcResult::None => {
+                if !matches!(self.dmarc.problem, Some(DmarcProblem::NoPolicy)) {
+                    return Outcome::NotPass;
+                }
+                let checked = || self.dkim.iter().filter(|c| !c.is_not_checked());
+                if self.spf.result == SpfResult::Pass
+                    || checked()
+                        .any(|c| c.result() == DkimResult::Pass && self.is_author_aligned(c))
+                {
+                    Outcome::Pass
+                } else if self.spf.result == SpfResult::TempError
+                    || checked().any(|c| c.result() == DkimResult::TempError)
+                {
+                    Outcome::TempError
+                } else {
+                    Outcome::NotPass
+                }
+            }
+        }
+    }
+
+    /// True when the signature's `d=` is an author domain, a parent or a subdomain of one.
+    fn is_author_aligned(&self, check: &DkimCheck) -> bool {
+        let Some(d) = check
+            .domain()
+            .and_then(|d| mailstamp_dns::Name::parse(d).ok())
+        else {
+            return false;
+        };
+        self.from
+            .domains()
+            .iter()
+            .any(|a| a.is_subdomain_of(&d) || d.is_subdomain_of(a))
+    }
+
+    /// The author domain(s) as `header.from` writes them: the one DMARC evaluated, else every
+    /// distinct domain of the From field(s), comma-separated.
+    pub fn header_from(&self) -> Option<String> {
+        if let Some(d) = self.dmarc.author_domain() {
+            return Some(d.as_str().to_owned());
+        }
+        let domains = self.from.domains();
+        if domains.is_empty() {
+            return None;
+        }
+        Some(
+            domains
+                .iter()
+                .map(mailstamp_dns::Name::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    }
+
+    /// The Authentication-Results field: `spf=` for MAIL FROM (and HELO when checked
+    /// separately), one `dkim=` per checked signature (`dkim=none` for an unsigned message,
+    /// and one `dkim=neutral` summing up the signatures beyond the cap), then `dmarc=`.
+    fn write_authentication_results(&self, authserv_id: &str) -> AuthenticationResults {
+        let mut ar = AuthenticationResults::new(authserv_id);
+        ar = ar.with(self.spf_resinfo());
+        if let Some(helo) = &self.spf_helo {
+            let mut ri = ResInfo::new(SPF, Keyword::from_static(helo.result.as_str()));
+            if let Some(reason) = helo.reason() {
+                ri = ri.with_reason(reason);
+            }
+            if let Some(v) = &helo.verdict {
+                ri = ri.with_property(Property::smtp_helo(v.helo.as_str()));
+            }
+            ar = ar.with(ri);
+        }
+        if self.dkim.is_empty() {
+            ar = ar.with(ResInfo::new(DKIM, NONE));
+        }
+        let mut not_checked = 0usize;
+        let mut limit = 0usize;
+        for check in &self.dkim {
+            if let Some(DkimProblem::NotChecked { limit: l }) = &check.verdict.problem {
+                not_checked = not_checked.saturating_add(1);
+                limit = *l;
+                continue;
+            }
+            ar = ar.with(dkim_resinfo(check));
+        }
+        if not_checked > 0 {
+            ar = ar.with(ResInfo::new(DKIM, NEUTRAL).with_reason(format!(
+                "{not_checked} more DKIM signatures not checked (limit {limit})"
+            )));
+        }
+        ar.with(self.dmarc_resinfo())
+    }
+
+    fn spf_resinfo(&self) -> ResInfo {
+        let spf = &self.spf;
+        let mut ri = ResInfo::new(SPF, Keyword::from_static(spf.result.as_str()));
+        if let Some(reason) = spf.reason() {
+            ri = ri.with_reason(reason);
+        }
+        if let Some(v) = &spf.verdict {
+            let null = self
+                .envelope
+                .as_ref()
+                .and_then(|e| e.mail_from.as_deref())
+                .is_some_and(super::is_null_path);
+            ri = if null {
+                // The null reverse-path: the HELO domain was checked in its place.
+                ri.with_comment("null reverse-path")
+                    .with_property(Property::smtp_helo(v.helo.as_str()))
+            } else {
+                ri.with_property(Property::smtp_mailfrom(v.domain.as_str()))
+            };
+        }
+        ri
+    }
+
+    fn dmarc_resinfo(&self) -> ResInfo {
+        let d = &self.dmarc;
+        let mut ri = ResInfo::new(DMARC, Keyword::from_static(d.result.as_str()));
+        if let Some(record) = d.record() {
+            let p = record.policy.map_or("invalid", |p| p.as_str());
+            ri = ri.with_comment(format!("p={p} dis={}", d.disposition.as_str()));
+        }
+        if let Some(problem) = &d.problem {
+            ri = ri.with_reason(problem.to_string());
+        }
+        if let Some(from) = self.header_from() {
+            ri = ri.with_property(Property::header_from(from));
+        }
+        ri.with_property(Property::policy(DMARC, d.disposition.as_str()))
+    }
+}
+
+fn dkim_resinfo(check: &DkimCheck) -> ResInfo {
+    let details = &check.verdict.details;
+    let mut ri = ResInfo::new(DKIM, Keyword::from_static(check.result().as_str()));
+    if let Some(reason) = check.reason() {
+        ri = ri.with_reason(reason);
+    }
+    if let Some(d) = &details.domain {
+        ri = ri.with_property(Property::header_d(d.as_str()));
+    }
+    if let Some(i) = &details.identity {
+        ri = ri.with_property(Property::header_i(i.as_str()));
+    }
+    if let Some(s) = &details.selector {
+        ri = ri.with_property(Property::header_s(s.as_str()));
+    }
+    if let Some(a) = &details.algorithm {
+        ri = ri.with_property(Property::header_a(a.as_str()));
+    }
+    if let Some(b) = &check.header_b {
+        ri = ri.with_property(Property::header_b(b.as_str()));
+    }
+    ri
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("outcome", &self.outcome())?;
+        m.serialize_entry("spf", &self.spf)?;
+        m.serialize_entry("spf_helo", &self.spf_helo)?;
+        m.serialize_entry("dkim", &self.dkim)?;
+        m.serialize_entry("dmarc", &self.dmarc)?;
+        m.serialize_entry("from", &self.from)?;
+        m.serialize_entry("envelope", &self.envelope)?;
+        m.serialize_entry("message", &self.message)?;
+        m.serialize_entry("now", &self.now)?;
+        m.serialize_entry(
+            "authentication_results",
+            &self.authentication_results.to_field(),
+        )?;
+        m.end()
+    }
+}

@@ -1,0 +1,502 @@
+use super::*;
+use crate::mailbox::{MailboxOptions, Mbox, Origin};
+use mailstamp_authres::AuthenticationResults;
+use mailstamp_dkim::{Signer, SigningKey, sign};
+use mailstamp_dmarc::{Disposition, DmarcResult};
+use mailstamp_dns::RecordType;
+
+/// RFC 8032 §7.1 test 1: the key of the RFC 8463 examples.
+const SEED: [u8; 32] = [
+    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+];
+const KEY_RECORD: &str = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+const NOW: u64 = 1_767_571_200;
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+/// example.org: SPF allowing 192.0.2.0/24, p=reject, an ed25519 key at sel._domainkey.
+fn zone() -> Zone {
+    let mut z = Zone::new();
+    z.add_txt(&name("example.org"), ["v=spf1 ip4:192.0.2.0/24 -all"]);
+    z.add_txt(&name("mail.example.org"), ["v=spf1 a -all"]);
+    z.add(
+        &name("mail.example.org"),
+        mailstamp_dns::RData::A("192.0.2.25".parse().unwrap()),
+    );
+    z.add_txt(&name("_dmarc.example.org"), ["v=DMARC1; p=reject"]);
+    z.add_txt(&name("sel._domainkey.example.org"), [KEY_RECORD]);
+    z
+}
+
+fn options() -> CheckOptions {
+    CheckOptions::new("mx.example.net").with_now(NOW)
+}
+
+fn envelope(ip: &str, mail_from: Option<&str>) -> Envelope {
+    Envelope {
+        client_ip: ip.parse().unwrap(),
+        helo: "mail.example.org".into(),
+        mail_from: mail_from.map(str::to_owned),
+    }
+}
+
+const MESSAGE: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n\
+Subject: hello\r\nDate: Mon, 05 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n\r\n\
+Hello Bob.\r\n";
+
+fn signed(domain: &str, message: &[u8]) -> Vec<u8> {
+    let key = SigningKey::from_ed25519_seed(&SEED).unwrap();
+    let signer = Signer::new(key, domain, "sel").unwrap();
+    sign(&Message::parse(message), &[signer], NOW)
+        .unwrap()
+        .prepend_to(message)
+}
+
+fn check(zone: &Zone, message: &[u8], envelope: Option<&Envelope>) -> Report {
+    Authenticator::offline(zone.clone(), options()).check_with(message, envelope, zone)
+}
+
+/// Asserts that `field` is one header field: CRLF only as folds, parses back.
+fn assert_one_field(ar: &AuthenticationResults) {
+    let field = ar.to_field();
+    let body = field.strip_suffix("\r\n").unwrap();
+    for line in body.split("\r\n").skip(1) {
+        assert!(line.starts_with(' '), "not a fold: {field:?}");
+    }
+    assert!(!body.contains('\n') || body.matches('\n').count() == body.matches("\r\n ").count());
+    assert!(
+        field
+            .bytes()
+            .all(|b| b == b'\r' || b == b'\n' || (b' '..=b'~').contains(&b))
+    );
+    let parsed = AuthenticationResults::parse(ar.to_value()).unwrap();
+    assert_eq!(parsed.results.len(), ar.results.len(), "{field}");
+}
+
+#[test]
+fn rfc8601_all_pass_signed_message() {
+    let message = signed("example.org", MESSAGE);
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let report = check(&zone(), &message, Some(&env));
+    assert_eq!(report.spf.result, SpfResult::Pass);
+    assert_eq!(report.spf_helo.as_ref().unwrap().result, SpfResult::Pass);
+    assert_eq!(report.dkim.len(), 1);
+    assert_eq!(report.dkim[0].result(), DkimResult::Pass);
+    assert_eq!(report.dkim[0].domain(), Some("example.org"));
+    assert_eq!(report.dkim[0].selector(), Some("sel"));
+    assert_eq!(report.dmarc.result, DmarcResult::Pass);
+    assert_eq!(report.outcome(), Outcome::Pass);
+    let field = report.authentication_results.to_field();
+    let b = report.dkim[0].header_b.as_deref().unwrap();
+    assert_eq!(b.len(), 8, "the shortest header.b prefix for one signature");
+    assert_eq!(
+        field,
+        format!(
+            "Authentication-Results: mx.example.net;\r\n  \
+             spf=pass smtp.mailfrom=example.org;\r\n  \
+             spf=pass smtp.helo=mail.example.org;\r\n  \
+             dkim=pass header.d=example.org header.s=sel header.a=ed25519-sha256\r\n    \
+             header.b={b};\r\n  \
+             dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none\r\n"
+        )
+    );
+    assert_one_field(&report.authentication_results);
+}
+
+#[test]
+fn rfc7208_2_6_1_no_envelope_is_spf_none() {
+    let message = signed("example.org", MESSAGE);
+    let report = check(&zone(), &message, None);
+    assert_eq!(report.spf.result, SpfResult::None);
+    assert_eq!(report.spf.skipped, Some(SpfSkip::NoEnvelope));
+    assert!(report.spf_helo.is_none());
+    // DKIM alone aligns.
+    assert_eq!(report.dmarc.result, DmarcResult::Pass);
+    let ar = report.authentication_results.to_value();
+    assert!(ar.contains("spf=none reason=\"no envelope\";"), "{ar}");
+}
+
+#[test]
+fn rfc7208_2_4_null_reverse_path_checks_helo_once() {
+    let env = envelope("192.0.2.25", Some(""));
+    let report = check(&zone(), MESSAGE, Some(&env));
+    let v = report.spf.verdict.as_ref().unwrap();
+    assert_eq!(v.domain, "mail.example.org");
+    assert_eq!(report.spf.result, SpfResult::Pass);
+    assert!(
+        report.spf_helo.is_none(),
+        "the MAIL FROM check already was the HELO check"
+    );
+    let ar = report.authentication_results.to_value();
+    assert!(
+        ar.contains("spf=pass (null reverse-path) smtp.helo=mail.example.org"),
+        "{ar}"
+    );
+    // The HELO domain is under example.org: relaxed SPF alignment passes DMARC.
+    assert_eq!(report.dmarc.result, DmarcResult::Pass);
+}
+
+#[test]
+fn rfc9989_unaligned_spf_fails_with_reject() {
+    let mut z = zone();
+    z.add_txt(
+        &name("bounce.other.example"),
+        ["v=spf1 ip4:192.0.2.0/24 -all"],
+    );
+    let env = envelope("192.0.2.25", Some("x@bounce.other.example"));
+    let report = check(&z, MESSAGE, Some(&env));
+    assert_eq!(report.spf.result, SpfResult::Pass);
+    assert_eq!(report.dmarc.result, DmarcResult::Fail);
+    assert_eq!(report.dmarc.disposition, Disposition::Reject);
+    assert_eq!(report.outcome(), Outcome::NotPass);
+    let ar = report.authentication_results.to_value();
+    assert!(ar.contains("dkim=none;"), "{ar}");
+    assert!(ar.contains("policy.dmarc=reject"), "{ar}");
+}
+
+#[test]
+fn rfc6376_6_1_2_dns_failure_is_temperror_not_pass() {
+    let mut z = Zone::new();
+    z.add_txt(&name("_dmarc.example.org"), ["v=DMARC1; p=reject"]);
+    z.fail(&name("sel._domainkey.example.org"), FailureKind::ServFail);
+    z.fail_type(&name("example.org"), RecordType::Txt, FailureKind::Timeout);
+    z.add_txt(&name("mail.example.org"), ["v=spf1 -all"]);
+    let message = signed("example.org", MESSAGE);
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let report = check(&z, &message, Some(&env));
+    assert_eq!(report.spf.result, SpfResult::TempError);
+    assert_eq!(report.dkim[0].result(), DkimResult::TempError);
+    assert_eq!(report.dmarc.result, DmarcResult::TempError);
+    assert_eq!(report.outcome(), Outcome::TempError);
+}
+
+#[test]
+fn outcome_without_dmarc_record() {
+    let mut z = Zone::new();
+    z.add_txt(&name("example.org"), ["v=spf1 ip4:192.0.2.0/24 -all"]);
+    z.add_txt(&name("sel._domainkey.example.org"), [KEY_RECORD]);
+    z.add_txt(&name("sel._domainkey.other.example"), [KEY_RECORD]);
+    let pass = envelope("192.0.2.25", Some("alice@example.org"));
+    let fail = envelope("198.51.100.1", Some("alice@example.org"));
+    // SPF passes: pass.
+    let r = check(&z, MESSAGE, Some(&pass));
+    assert_eq!(r.dmarc.result, DmarcResult::None);
+    assert_eq!(r.outcome(), Outcome::Pass);
+    // SPF fails, no signature: not pass.
+    assert_eq!(check(&z, MESSAGE, Some(&fail)).outcome(), Outcome::NotPass);
+    // An aligned signature passes.
+    let r = check(&z, &signed("example.org", MESSAGE), Some(&fail));
+    assert_eq!(r.outcome(), Outcome::Pass);
+    // A passing signature of another domain does not.
+    let r = check(&z, &signed("other.example", MESSAGE), Some(&fail));
+    assert_eq!(r.dkim[0].result(), DkimResult::Pass);
+    assert_eq!(r.outcome(), Outcome::NotPass);
+    // SPF temperror and nothing passing: temporary.
+    let mut z = Zone::new();
+    z.fail(&name("example.org"), FailureKind::ServFail);
+    let r = check(&z, MESSAGE, Some(&fail));
+    assert_eq!(r.spf.result, SpfResult::TempError);
+    assert_eq!(r.outcome(), Outcome::TempError);
+}
+
+#[test]
+fn spf_and_dkim_queries_are_asked_in_one_step() {
+    let auth = Authenticator::offline(zone(), options());
+    let message = signed("example.org", MESSAGE);
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let Prepared {
+        requests,
+        carry,
+        dkim,
+    } = auth.prepare(&message, Some(&env));
+    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+        panic!("no DNS asked");
+    };
+    let asked: Vec<String> = first.queries().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        first.queries(),
+        [
+            Query::txt(name("example.org")),
+            Query::txt(name("mail.example.org")),
+            Query::txt(name("sel._domainkey.example.org")),
+        ],
+        "{asked:?}"
+    );
+    // DMARC follows in a later step.
+    let z = zone();
+    let answers = first.queries().iter().map(|q| z.answer(q)).collect();
+    let Step::Lookup(second) = first.resume(answers) else {
+        panic!("the HELO record's `a` needs DNS");
+    };
+    // The HELO record's `a` term; DKIM and the MAIL FROM check are done.
+    assert_eq!(
+        second.queries(),
+        [Query::new(name("mail.example.org"), RecordType::A)]
+    );
+    let answers = second.queries().iter().map(|q| z.answer(q)).collect();
+    let Step::Lookup(third) = second.resume(answers) else {
+        panic!("DMARC needs DNS");
+    };
+    assert_eq!(third.queries(), [Query::txt(name("_dmarc.example.org"))]);
+}
+
+#[test]
+fn rfc6376_6_1_signature_cap_and_1000_signatures() {
+    let one = signed("example.org", MESSAGE);
+    let header_end = one.windows(3).position(|w| w == b"\r\nF").unwrap() + 2;
+    let sig = &one[..header_end];
+    let mut message = Vec::new();
+    for _ in 0..1000 {
+        message.extend_from_slice(sig);
+    }
+    message.extend_from_slice(MESSAGE);
+    let report = check(&zone(), &message, None);
+    assert_eq!(report.dkim.len(), 1000);
+    assert_eq!(
+        report.dkim.iter().filter(|c| !c.is_not_checked()).count(),
+        10
+    );
+    let dkim: Vec<_> = report.authentication_results.results_for("dkim").collect();
+    assert_eq!(dkim.len(), 11, "ten checked, one summary of the others");
+    assert_eq!(dkim[10].result, "neutral");
+    assert_eq!(
+        dkim[10].reason.as_deref(),
+        Some("990 more DKIM signatures not checked (limit 10)")
+    );
+    // Identical signatures cannot be told apart: header.b is the whole value.
+    assert!(report.dkim[0].header_b.as_ref().unwrap().len() > 40);
+    assert_eq!(report.dmarc.result, DmarcResult::Pass);
+    assert_one_field(&report.authentication_results);
+}
+
+#[test]
+fn hostile_values_never_make_a_second_field() {
+    let hostile = b"From: x@example.org\r\n\
+DKIM-Signature: v=1; a=rsa-sha256; d=evil.example(\r\n X-Injected: 1; s=\"a\\\r\n\t;(;\r\n\tb=AAAA; bh=AAAA; h=from\r\n\
+DKIM-Signature: v=1; a=rsa-sha256; d=ok.example; s=se(l)\"; b=\"))\r\n\tAAAA; bh=AAAA; h=from\r\n\
+\r\nbody\r\n";
+    let mut z = zone();
+    z.add_txt(
+        &name("sel._domainkey.ok.example"),
+        ["v=DKIM1; p=\r\nAuthentication-Results: forged; dkim=pass"],
+    );
+    let env = Envelope {
+        client_ip: "192.0.2.25".parse().unwrap(),
+        helo: "evil\r\nX-Injected: yes; (".into(),
+        mail_from: Some("a\r\nb;(@example.org".into()),
+    };
+    let report = check(&z, hostile, Some(&env));
+    assert_one_field(&report.authentication_results);
+    let field = report.authentication_results.to_field();
+    assert!(!field.contains("\r\nX-Injected"), "{field}");
+    assert!(!field.contains("\r\nAuthentication-Results"), "{field}");
+    assert!(field.contains("smtp.mailfrom=example.org"), "{field}");
+}
+
+#[test]
+fn rfc5322_3_6_no_from_ten_from_and_garbage_give_clear_verdicts() {
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let no_from = b"Subject: nothing\r\n\r\nbody\r\n";
+    let r = check(&zone(), no_from, Some(&env));
+    assert_eq!(r.dmarc.result, DmarcResult::None);
+    assert_eq!(r.outcome(), Outcome::NotPass);
+    assert!(!r.authentication_results.to_value().contains("header.from"));
+
+    let mut ten = Vec::new();
+    for i in 0..10 {
+        ten.extend_from_slice(format!("From: a{i}@example.org\r\n").as_bytes());
+    }
+    ten.extend_from_slice(b"\r\nbody\r\n");
+    let r = check(&zone(), &ten, Some(&env));
+    assert_eq!(r.from.from_fields().len(), 10);
+    assert!(!r.from.problems().is_empty());
+
+    let mut ten_domains = Vec::new();
+    for i in 0..10 {
+        ten_domains.extend_from_slice(format!("From: a@d{i}.example\r\n").as_bytes());
+    }
+    ten_domains.extend_from_slice(b"\r\nbody\r\n");
+    let r = check(&zone(), &ten_domains, Some(&env));
+    assert_eq!(r.dmarc.result, DmarcResult::None);
+    assert_eq!(r.outcome(), Outcome::NotPass);
+
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let r = check(&zone(), &garbage, Some(&env));
+    assert_eq!(r.outcome(), Outcome::NotPass);
+    assert_one_field(&r.authentication_results);
+    for input in [&b""[..], b"\r\n", b":", b"\xff\xfe\x00", b"From:\r\n\r\n"] {
+        let r = check(&zone(), input, Some(&env));
+        assert_ne!(r.outcome(), Outcome::Pass);
+        assert_one_field(&r.authentication_results);
+    }
+}
+
+#[test]
+fn from_received_takes_the_trace_fields() {
+    let message = b"Return-Path: <alice@example.org>\r\n\
+Received: from mail.example.org (mail.example.org [192.0.2.25])\r\n\
+\tby mx.example.net (Postfix) with ESMTPS id 1\r\n\
+\tfor <bob@example.net>; Mon,  5 Jan 2026 10:00:00 +0000 (UTC)\r\n\
+From: alice@example.org\r\n\r\nHi\r\n";
+    let auth = Authenticator::offline(zone(), options());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r = rt.block_on(auth.check_from_received(message));
+    assert_eq!(r.spf.result, SpfResult::Pass);
+    assert_eq!(r.envelope.as_ref().unwrap().helo, "mail.example.org");
+    assert_eq!(r.outcome(), Outcome::Pass);
+    let r = rt.block_on(auth.check_from_received(MESSAGE));
+    assert!(
+        matches!(r.spf.skipped, Some(SpfSkip::Received { .. })),
+        "{:?}",
+        r.spf
+    );
+}
+
+#[test]
+fn rfc7208_4_6_4_time_limit_makes_unfinished_parts_temperror() {
+    use crate::{DnsSource, LiveConfig};
+    let server = mailstamp_testdns::TestServer::silent();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resolver = {
+        let _guard = rt.enter();
+        Resolver::builder(DnsSource::Live(LiveConfig {
+            nameservers: vec![server.addr()],
+            timeout: Duration::from_secs(30),
+            attempts: 1,
+        }))
+        .build()
+        .unwrap()
+    };
+    let auth = Authenticator::new(
+        resolver,
+        options().with_time_limit(Duration::from_millis(300)),
+    );
+    let message = signed("example.org", MESSAGE);
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let r = rt.block_on(auth.check(&message, Some(&env)));
+    assert_eq!(r.spf.result, SpfResult::TempError);
+    assert_eq!(r.spf_helo.as_ref().unwrap().result, SpfResult::TempError);
+    assert_eq!(r.dkim[0].result(), DkimResult::TempError);
+    assert_eq!(r.dmarc.result, DmarcResult::TempError);
+    assert_eq!(r.outcome(), Outcome::TempError);
+}
+
+#[test]
+fn async_and_sync_paths_agree_and_share_the_cache() {
+    let z = zone();
+    let auth = Authenticator::offline(z.clone(), options());
+    let message = signed("example.org", MESSAGE);
+    let env = envelope("192.0.2.25", Some("alice@example.org"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let a = rt.block_on(auth.check(&message, Some(&env)));
+    let b = rt.block_on(auth.check(&message, Some(&env)));
+    let c = auth.check_with(&message, Some(&env), &z);
+    assert_eq!(a.authentication_results, b.authentication_results);
+    assert_eq!(a.authentication_results, c.authentication_results);
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["outcome"], "pass");
+    assert_eq!(json["spf"]["result"], "pass");
+    assert_eq!(json["dkim"][0]["result"], "pass");
+    assert_eq!(json["dkim"][0]["domain"], "example.org");
+    assert_eq!(json["dkim"][0]["selector"], "sel");
+    assert_eq!(json["dmarc"]["result"], "pass");
+    assert_eq!(json["dmarc"]["disposition"], "none");
+}
+
+#[test]
+fn prepared_holds_no_borrow_of_the_message() {
+    fn owned<T: Send + 'static>(_: &T) {}
+    let auth = Authenticator::offline(zone(), options());
+    let message = signed("example.org", MESSAGE);
+    let prepared = auth.prepare(&message, None);
+    drop(message);
+    owned(&prepared);
+    let r = auth.complete_with(prepared, &zone());
+    assert_eq!(r.dkim[0].result(), DkimResult::Pass);
+}
+
+#[test]
+fn bulk_keeps_input_order_and_reports_errors_in_place() {
+    let mut mbox = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..40 {
+        let domain = if i % 3 == 0 {
+            "example.org"
+        } else {
+            "other.example"
+        };
+        let big = i == 17;
+        mbox.extend_from_slice(b"From sender@example Thu Jan  1 00:00:00 2026\n");
+        let body = if big {
+            "x".repeat(5000)
+        } else {
+            format!("message {i}")
+        };
+        let msg = format!("From: a@{domain}\r\nSubject: {i}\r\n\r\n{body}\r\n");
+        mbox.extend_from_slice(signed(domain, msg.as_bytes()).as_slice());
+        mbox.extend_from_slice(b"\n");
+        expected.push(if big { None } else { Some(domain) });
+    }
+    for jobs in [1, 2] {
+        let auth = Authenticator::offline(zone(), options());
+        let mut got = Vec::new();
+        let mut summary = BulkSummary::default();
+        let source = Mbox::new(
+            &mbox[..],
+            Origin::Stdin,
+            MailboxOptions::default().with_max_message_size(4096),
+        );
+        Bulk::new(auth, BulkOptions::new(jobs).with_window(4))
+            .run(source, |item| {
+                summary.add(&item);
+                got.push(item);
+            })
+            .unwrap();
+        let domains: Vec<Option<String>> = got
+            .iter()
+            .map(|i| i.result.as_ref().ok().and_then(|r| r.header_from()))
+            .collect();
+        let want: Vec<Option<String>> = expected.iter().map(|d| d.map(str::to_owned)).collect();
+        assert_eq!(domains, want, "jobs {jobs}");
+        let indexes: Vec<u64> = got.iter().map(|i| i.position.mbox.unwrap().index).collect();
+        assert_eq!(indexes, (1..=40).collect::<Vec<u64>>());
+        assert!(matches!(got[17].result, Err(BulkError::Read(_))));
+        assert_eq!((summary.checked, summary.errors), (39, 1));
+        assert_eq!(summary.domains["example.org"].pass, 14);
+        assert_eq!(summary.count(Outcome::Pass), 14);
+        assert_eq!(summary.count(Outcome::NotPass), 25);
+        assert_eq!(
+            summary.top_reasons(3),
+            [
+                ("dkim=permerror: key not found", 25),
+                ("dmarc=none: no DMARC record", 25),
+                ("spf=none: no envelope", 25)
+            ]
+        );
+    }
+}
+
+#[test]
+fn bulk_refuses_to_run_inside_a_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let auth = Authenticator::offline(zone(), options());
+    let err =
+        rt.block_on(async { Bulk::new(auth, BulkOptions::new(1)).run(std::iter::empty(), |_| {}) });
+    assert!(err.is_err());
+}
