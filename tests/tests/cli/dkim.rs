@@ -887,3 +887,11 @@ fn keycheck_exit_codes_and_json() {
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/key.pem"));
 }
+
+#[test]
+fn help_snapshots() {
+    for command in ["verify", "sign", "keygen", "keycheck"] {
+        let out = mailstamp().args([command, "--help"]).assert().code(0);
+        insta::assert_snapshot!(format!("help_{command}"), stdout(&out));
+    }
+}

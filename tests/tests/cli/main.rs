@@ -7,6 +7,7 @@ mod dkim;
 mod dmarc;
 mod dns;
 mod globals;
+mod interop_dkimpy;
 
 use std::path::PathBuf;
 

@@ -199,6 +199,12 @@ fn to_text(report: &DkimReport, forensics: &[Option<Forensics>]) -> String {
         if let (Some(kt), Some(bits)) = (d.key_type, d.key_bits) {
             let _ = writeln!(out, "  key: {kt}, {bits} bits");
         }
+        if v.result == DkimResult::Pass && d.algorithm.as_deref() == Some("rsa-sha1") {
+            out.push_str(
+                "  note: rsa-sha1 passed only because of --dangerous-accept-rsa-sha1; RFC 8301 \
+                 §3.1 forbids it, and receivers treat this signature as failing\n",
+            );
+        }
         if d.testing {
             out.push_str(
                 "  note: the key record has t=y: the domain is testing DKIM, and receivers \
