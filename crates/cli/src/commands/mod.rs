@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use clap::Subcommand;
 
+pub mod check;
 pub mod dmarc;
 pub mod dns;
 pub mod keycheck;
@@ -17,6 +18,9 @@ pub mod verify;
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The receiver's pipeline: SPF, DKIM and DMARC for a message (or every message of an
+    /// mbox, maildir or directory), written up as an Authentication-Results field.
+    Check(check::Args),
     /// Show what mailstamp's resolver sees for a name: NXDOMAIN, NODATA, a failure, or the
     /// records with their TTLs (TXT strings as received and joined).
     Dns(dns::Args),
@@ -37,6 +41,7 @@ pub enum Command {
 /// Runs a command.
 pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match command {
+        Command::Check(args) => check::run(args, ctx),
         Command::Dns(args) => dns::run(args, ctx),
         Command::Dmarc(args) => dmarc::run(args, ctx),
         Command::Verify(args) => verify::run(args, ctx),

@@ -1,0 +1,511 @@
+//! `mailstamp check`: the receiver's pipeline. SPF, DKIM and DMARC for one message (printing
+//! its Authentication-Results field, the message with the field added, or every detail as
+//! JSON), or for every message of an mbox, a maildir or a directory of `.eml` files, in
+//! parallel, with one line per message and a summary.
+
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::input;
+use anyhow::{Context as _, bail};
+use mailstamp::envelope::Envelope;
+use mailstamp::mailbox::{
+    DEFAULT_MAX_MESSAGE_SIZE, Input, MailboxOptions, Messages, Origin, Position,
+};
+use mailstamp::pipeline::{
+    Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSummary, CheckOptions,
+    EnvelopeSource, Outcome, Report,
+};
+use mailstamp_dkim::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, Policy};
+use mailstamp_dmarc::{Discovery, MultipleAuthors, PublicSuffixList};
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write};
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How DMARC finds the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// The DNS Tree Walk of RFC 9989 (the default).
+    Tree,
+    /// RFC 7489 with the Public Suffix List (legacy).
+    Psl,
+}
+
+/// Arguments of `mailstamp check`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// The message: a file, or `-` (the default) for standard input. A directory checks every
+    /// `.eml` file in it (bulk).
+    #[arg(value_name = "FILE|DIR|-", conflicts_with_all = ["mbox", "maildir"])]
+    pub input: Option<PathBuf>,
+
+    /// Bulk: check every message of this mbox file (`-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "maildir")]
+    pub mbox: Option<PathBuf>,
+
+    /// Bulk: check every message of this maildir (the directory holding cur/ and new/).
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+
+    /// The SMTP client's IP address (SPF's <ip>, RFC 7208 §4.1).
+    #[arg(long, value_name = "IP", requires = "helo")]
+    pub ip: Option<IpAddr>,
+
+    /// The name the client gave in HELO/EHLO.
+    #[arg(long, value_name = "HOST", requires = "ip")]
+    pub helo: Option<String>,
+
+    /// The MAIL FROM reverse-path (with or without <>); "" or "<>" is the null reverse-path of
+    /// a bounce, for which SPF checks the HELO name. Without it (but with --ip and --helo) only
+    /// the HELO identity is checked.
+    #[arg(long, value_name = "ADDR", requires = "ip", allow_hyphen_values = true)]
+    pub mail_from: Option<String>,
+
+    /// Take the envelope from the message itself: client IP and HELO from the newest Received
+    /// field with a `from` clause, MAIL FROM from Return-Path. Only as trustworthy as the MTA
+    /// that wrote them: use it for mail your own MX received.
+    #[arg(long, conflicts_with_all = ["ip", "helo", "mail_from"])]
+    pub from_received: bool,
+
+    /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5): the name
+    /// downstream filters trust. Default: this host's name.
+    #[arg(long, value_name = "ID")]
+    pub authserv_id: Option<String>,
+
+    /// Print the whole message with the Authentication-Results field prepended (one message
+    /// only).
+    #[arg(long, conflicts_with_all = ["mbox", "maildir"])]
+    pub add_header: bool,
+
+    /// Bulk: how many messages are checked at the same time (worker threads). Default: the
+    /// number of CPU cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// Bulk: the largest message read, in bytes; a larger one is reported as an error and
+    /// skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_SIZE)]
+    pub max_message_size: usize,
+
+    /// Verify at most N DKIM signatures per message, top to bottom; the others are reported
+    /// as neutral (not checked).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SIGNATURES,
+          value_parser = parse_max_signatures)]
+    pub max_signatures: usize,
+
+    /// Accept DKIM signatures whose expiration (x=) lies up to this many seconds in the past.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CLOCK_SKEW)]
+    pub clock_skew: u64,
+
+    /// DANGEROUS: verify rsa-sha1 DKIM signatures like any other, although RFC 8301 §3.1
+    /// forbids it. Only for studying old mail.
+    #[arg(long)]
+    pub dangerous_accept_rsa_sha1: bool,
+
+    /// Do not check the HELO identity separately (RFC 7208 §2.3 recommends checking it).
+    #[arg(long)]
+    pub no_helo_check: bool,
+
+    /// How DMARC finds the policy and the Organizational Domain.
+    #[arg(long, value_enum, default_value = "tree")]
+    pub discovery: Method,
+
+    /// A Public Suffix List file (publicsuffix.org format) for --discovery psl; implies it.
+    #[arg(long, value_name = "FILE")]
+    pub psl: Option<PathBuf>,
+
+    /// With several From domains, evaluate each (at most N) and apply the strictest failing
+    /// policy (RFC 9989 §11.5). Without it, several domains give DMARC none (§5.3.1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub author_limit: Option<u16>,
+}
+
+const AFTER_HELP: &str = "\
+One message: prints the Authentication-Results field (RFC 8601) with spf= (MAIL FROM, and HELO
+when checked separately), one dkim= per signature and dmarc= with header.from and
+policy.dmarc; --add-header prints the message with the field on top; --json prints every
+verdict and detail as one JSON object (\"spf\": {\"result\", ...}, \"dkim\": [{\"result\",
+\"domain\", \"selector\", ...}], \"dmarc\": {\"result\", \"disposition\", ...}, \"outcome\",
+\"authentication_results\").
+
+Without --ip/--helo/--mail-from and without --from-received, SPF cannot run: it is reported
+as spf=none with the reason \"no envelope\" (RFC 7208 §2.6.1), and DMARC can pass only through
+an aligned DKIM signature.
+
+Bulk (--mbox, --maildir, or a directory of .eml files): DKIM and DMARC for every message, SPF
+when the envelope is given (the same for every message) or --from-received. One line per
+message in input order, then a summary (results, pass rate by From domain, the most common
+reasons for not passing); with --json one JSON object per line, with \"position\" (file, and
+for an mbox the message's index, line and byte offset) or \"error\". A message that cannot be
+read gets an error line and the run goes on.
+
+Exit status (one message):
+  0  DMARC passes; or, with no DMARC record, SPF or an aligned DKIM signature passes
+  1  otherwise
+  2  usage or input error (bad option, unreadable or empty file)
+  3  temporary failure (a DNS lookup failed or timed out) and nothing passed
+Exit status (bulk): 2 when any message could not be read; else 3 when any message had a
+temporary failure; else 1 when any message did not pass; else 0.";
+
+/// 1 to 1000.
+fn parse_max_signatures(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from 1 to 1000, found {s:?}")),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    let envelope = envelope_source(args);
+    let options = check_options(args, ctx)?;
+    let bulk = if let Some(mbox) = &args.mbox {
+        Some(Input::Mbox(if mbox.as_os_str() == "-" {
+            Origin::Stdin
+        } else {
+            Origin::Path(mbox.clone())
+        }))
+    } else if let Some(dir) = &args.maildir {
+        Some(Input::Maildir(dir.clone()))
+    } else {
+        match &args.input {
+            Some(p) if p.is_dir() => Some(Input::EmlDir(p.clone())),
+            _ => None,
+        }
+    };
+    let authenticator = Authenticator::new(ctx.resolver()?.clone(), options);
+    match bulk {
+        Some(_) if args.add_header => {
+            bail!("--add-header works on one message, not on an mbox, maildir or directory")
+        }
+        Some(input) => run_bulk(args, ctx, &authenticator, &input, envelope),
+        None => run_one(args, ctx, &authenticator, &envelope),
+    }
+}
+
+fn envelope_source(args: &Args) -> EnvelopeSource {
+    if args.from_received {
+        return EnvelopeSource::FromReceived;
+    }
+    match (args.ip, &args.helo) {
+        (Some(ip), Some(helo)) => EnvelopeSource::Given(Envelope {
+            client_ip: ip,
+            helo: helo.clone(),
+            mail_from: args.mail_from.clone(),
+        }),
+        // clap makes --ip and --helo go together.
+        _ => EnvelopeSource::Unknown,
+    }
+}
+
+fn check_options(args: &Args, ctx: &Context) -> anyhow::Result<CheckOptions> {
+    let discovery = match (&args.psl, args.discovery) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the public suffix list {}", path.display())
+            })?;
+            let list = PublicSuffixList::from_text(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Discovery::Psl(Arc::new(list))
+        }
+        (None, Method::Psl) => Discovery::Psl(Arc::new(PublicSuffixList::builtin())),
+        (None, Method::Tree) => Discovery::TreeWalk,
+    };
+    let multiple = match args.author_limit {
+        Some(limit) => MultipleAuthors::EvaluateEach {
+            limit: usize::from(limit),
+        },
+        None => MultipleAuthors::Refuse,
+    };
+    let policy = Policy::new()
+        .with_max_signatures(args.max_signatures)
+        .with_clock_skew(args.clock_skew)
+        .dangerous_accept_rsa_sha1(args.dangerous_accept_rsa_sha1);
+    let authserv_id = args.authserv_id.clone().unwrap_or_else(host_name);
+    let mut options = CheckOptions::new(authserv_id)
+        .with_dkim_policy(policy)
+        .with_discovery(discovery)
+        .with_multiple_authors(multiple)
+        .with_helo_check(!args.no_helo_check);
+    if let Some(now) = ctx.globals().now {
+        options = options.with_now(now);
+    }
+    Ok(options)
+}
+
+/// This host's name (Linux: the kernel's), the conventional default authserv-id; `localhost`
+/// when it cannot be read.
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The exit status of one message's outcome.
+pub fn exit_for(outcome: Outcome) -> Exit {
+    match outcome {
+        Outcome::Pass => Exit::Success,
+        Outcome::NotPass => Exit::NotPass,
+        Outcome::TempError => Exit::TempFail,
+    }
+}
+
+fn run_one(
+    args: &Args,
+    ctx: &Context,
+    authenticator: &Authenticator,
+    envelope: &EnvelopeSource,
+) -> anyhow::Result<Exit> {
+    let raw = input::read_message(args.input.as_deref())?;
+    let prepared = authenticator.prepare_from(&raw, envelope);
+    let report = ctx.block_on(authenticator.complete(prepared));
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        let json = serde_json::to_string(&report).context("cannot write JSON")?;
+        writeln!(out, "{json}")?;
+    } else if args.add_header {
+        // The field in the message's own line-ending convention, then the message unchanged.
+        let field = report.authentication_results.to_field();
+        if report.message.line_endings_normalized {
+            out.write_all(field.replace("\r\n", "\n").as_bytes())?;
+        } else {
+            out.write_all(field.as_bytes())?;
+        }
+        out.write_all(&raw)?;
+    } else {
+        let field = report.authentication_results.to_field();
+        out.write_all(field.replace("\r\n", "\n").as_bytes())?;
+    }
+    out.flush()?;
+    Ok(exit_for(report.outcome()))
+}
+
+fn run_bulk(
+    args: &Args,
+    ctx: &Context,
+    authenticator: &Authenticator,
+    input: &Input,
+    envelope: EnvelopeSource,
+) -> anyhow::Result<Exit> {
+    let options = MailboxOptions::default().with_max_message_size(args.max_message_size);
+    let messages = Messages::open(input, options)?;
+    if !messages.ignored().is_empty() {
+        eprintln!("mailstamp: {}", messages.ignored());
+    }
+    let jobs = args
+        .jobs
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} messages checked ({per_sec}, {elapsed})",
+        ) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let json = ctx.json();
+    let mut summary = BulkSummary::default();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_error: Option<std::io::Error> = None;
+    let bulk = Bulk::new(
+        authenticator.clone(),
+        BulkOptions::new(jobs).with_envelope(envelope),
+    );
+    bulk.run(messages, |item| {
+        summary.add(&item);
+        progress.inc(1);
+        if write_error.is_none() {
+            let line = if json {
+                json_line(&item)
+            } else {
+                text_line(&item)
+            };
+            if let Err(e) = out.write_all(line.as_bytes()) {
+                write_error = Some(e);
+            }
+        }
+    })
+    .context("cannot start the worker threads")?;
+    progress.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the results");
+    }
+    if !json {
+        out.write_all(summary_text(&summary).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(if summary.errors > 0 {
+        Exit::Usage
+    } else if summary.count(Outcome::TempError) > 0 {
+        Exit::TempFail
+    } else if summary.count(Outcome::NotPass) > 0 {
+        Exit::NotPass
+    } else {
+        Exit::Success
+    })
+}
+
+/// The text of a read error without the position it starts with (printed before it).
+fn error_detail(error: &BulkError, position: &Position) -> String {
+    let text = error.to_string();
+    let with_position = format!("{position}: ");
+    let with_file = format!("{}: ", position.origin);
+    text.strip_prefix(&with_position)
+        .or_else(|| text.strip_prefix(&with_file))
+        .map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// One JSON object: `position` first, then the report's keys (or `error`).
+fn json_line(item: &BulkItem) -> String {
+    let position = serde_json::to_string(&item.position).unwrap_or_else(|_| "null".to_owned());
+    match &item.result {
+        Ok(report) => {
+            let body = serde_json::to_string(report).unwrap_or_else(|_| "{}".to_owned());
+            match body.strip_prefix('{') {
+                Some(rest) if rest != "}" => format!("{{\"position\":{position},{rest}\n"),
+                _ => format!("{{\"position\":{position}}}\n"),
+            }
+        }
+        Err(e) => {
+            let error = serde_json::Value::String(error_detail(e, &item.position));
+            format!("{{\"position\":{position},\"error\":{error}}}\n")
+        }
+    }
+}
+
+/// One human line: `POSITION: OUTCOME spf=... dkim=... dmarc=... (disposition) from=...`.
+fn text_line(item: &BulkItem) -> String {
+    match &item.result {
+        Ok(report) => format!("{}: {}\n", item.position, verdict_line(report)),
+        Err(e) => format!(
+            "{}: error: {}\n",
+            item.position,
+            error_detail(e, &item.position)
+        ),
+    }
+}
+
+/// `OUTCOME spf=R dkim=R[,R...] dmarc=R (disposition) from=DOMAIN`.
+pub fn verdict_line(report: &Report) -> String {
+    let dkim: Vec<&str> = report
+        .dkim
+        .iter()
+        .filter(|c| !c.is_not_checked())
+        .map(|c| c.result().as_str())
+        .collect();
+    let dkim = if dkim.is_empty() {
+        "none".to_owned()
+    } else {
+        dkim.join(",")
+    };
+    let mut line = format!(
+        "{} spf={} dkim={} dmarc={} ({})",
+        report.outcome(),
+        report.spf.result,
+        dkim,
+        report.dmarc.result,
+        report.dmarc.disposition
+    );
+    match report.header_from() {
+        Some(from) => {
+            let _ = write!(line, " from={}", sanitize(&from));
+        }
+        None => line.push_str(" from=(none)"),
+    }
+    line
+}
+
+/// Domain names are validated, but keep any line printable anyway.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The summary table printed after the lines of a bulk run.
+pub fn summary_text(s: &BulkSummary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "\n{} messages: {} checked, {} could not be read",
+        s.messages(),
+        s.checked,
+        s.errors
+    );
+    let row = |t: &mut String, label: &str, counts: Vec<(String, usize)>| {
+        let cells: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(t, "  {label:<12} {}", cells.join("  "));
+    };
+    row(
+        &mut t,
+        "outcome",
+        [Outcome::Pass, Outcome::NotPass, Outcome::TempError]
+            .iter()
+            .map(|o| (o.as_str().to_owned(), s.count(*o)))
+            .collect(),
+    );
+    let owned = |m: &std::collections::BTreeMap<&'static str, usize>| {
+        m.iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect::<Vec<_>>()
+    };
+    row(&mut t, "spf", owned(&s.spf));
+    row(&mut t, "dkim", owned(&s.dkim));
+    row(&mut t, "dmarc", owned(&s.dmarc));
+    row(&mut t, "disposition", owned(&s.dispositions));
+
+    const DOMAINS: usize = 20;
+    let top = s.top_domains(DOMAINS);
+    if !top.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nPass rate by From domain ({} of {} domains, most messages first):",
+            top.len(),
+            s.domains.len()
+        );
+        let width = top
+            .iter()
+            .map(|(d, _)| d.len())
+            .max()
+            .unwrap_or(6)
+            .clamp(6, 60);
+        let _ = writeln!(t, "  {:<width$}  messages      pass    rate", "domain");
+        for (domain, stats) in top {
+            let rate = if stats.messages == 0 {
+                0.0
+            } else {
+                #[expect(clippy::cast_precision_loss, reason = "a percentage for display")]
+                let r = stats.pass as f64 * 100.0 / stats.messages as f64;
+                r
+            };
+            let _ = writeln!(
+                t,
+                "  {:<width$}  {:>8}  {:>8}  {:>5.1}%",
+                sanitize(domain),
+                stats.messages,
+                stats.pass,
+                rate
+            );
+        }
+    }
+    const REASONS: usize = 10;
+    let reasons = s.top_reasons(REASONS);
+    if !reasons.is_empty() {
+        let _ = writeln!(t, "\nMost common reasons (messages that did not pass):");
+        for (reason, count) in reasons {
+            let _ = writeln!(t, "  {count:>8}  {}", sanitize(reason));
+        }
+    }
+    t
+}
