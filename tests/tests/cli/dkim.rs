@@ -207,6 +207,41 @@ fn rfc6376_6_1_3_explain_on_a_body_modified_message() {
 }
 
 #[test]
+fn rfc6376_6_1_explain_without_a_key_and_for_a_malformed_field() {
+    // The key is missing: nothing was verified, but what was hashed is still shown.
+    let signed = sign(MESSAGE.as_bytes(), &[(&ed_key(), "ed25519")], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("empty.zone");
+    std::fs::write(&zone, "$TTL 300\nother.example.org. IN TXT \"x\"\n").unwrap();
+    let out = mailstamp()
+        .arg("--zone")
+        .arg(&zone)
+        .args(["verify", "--explain", "-"])
+        .write_stdin(signed)
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.starts_with("permerror d=example.org s=ed25519 a=ed25519-sha256: no DKIM key"));
+    assert!(
+        text.contains("the body is unchanged since signing"),
+        "{text}"
+    );
+    assert!(text.contains("was not checked"));
+    assert!(text.contains("    | from:Alice Example <alice@example.org>"));
+    // A field that does not parse: said so, exit 1.
+    let malformed = format!("DKIM-Signature: v=1; a=rsa-sha256; d=example.org\r\n{MESSAGE}");
+    let out = verify(malformed.as_bytes(), &["--explain"]).code(1);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "permerror d=example.org s=- a=rsa-sha256: the DKIM-Signature field is malformed"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("nothing was hashed"));
+}
+
+#[test]
 fn verify_json_contract() {
     let signed = std::fs::read(message_file("signed.eml")).unwrap();
     let v = json(&verify(&signed, &["--json"]).code(0).get_output().stdout);

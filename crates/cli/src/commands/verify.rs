@@ -91,7 +91,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     if ctx.json() {
         println!("{}", to_json(&report, &forensics, args.explain));
     } else {
-        print!("{}", to_text(&report, &forensics));
+        print!("{}", to_text(&report, &forensics, args.explain));
     }
     Ok(exit_for(&report))
 }
@@ -174,7 +174,7 @@ fn or_dash(v: Option<&String>) -> &str {
 }
 
 /// The human form: one line per signature, details indented below.
-fn to_text(report: &DkimReport, forensics: &[Option<Forensics>]) -> String {
+fn to_text(report: &DkimReport, forensics: &[Option<Forensics>], explain_all: bool) -> String {
     let mut out = String::new();
     if report.signatures.is_empty() {
         out.push_str("none: the message has no DKIM-Signature field\n");
@@ -222,8 +222,17 @@ fn to_text(report: &DkimReport, forensics: &[Option<Forensics>]) -> String {
                 let _ = writeln!(out, "  note: l={l} covers the whole body");
             }
         }
-        if let Some(f) = f {
-            explain(&mut out, v, f, total);
+        match f {
+            Some(f) => explain(&mut out, v, f, total),
+            None if explain_all && v.result != DkimResult::Pass => {
+                let _ = writeln!(
+                    out,
+                    "  explain (signature {} of {total}): nothing was hashed: the field does not \
+                     parse as a DKIM signature",
+                    d.index + 1
+                );
+            }
+            None => {}
         }
     }
     if report.line_endings_normalized && forensics.iter().any(Option::is_some) {
@@ -270,8 +279,10 @@ fn explain(out: &mut String, v: &DkimVerdict, f: &Forensics, total: usize) {
             "    the signature over the header block does not verify: a signed header field \
              was changed (such as a Subject tag), or the key is not the signing key\n",
         ),
-        None => out
-            .push_str("    the signature over the header block was not checked (no usable key)\n"),
+        None => out.push_str(
+            "    the signature over the header block was not checked (verification stopped \
+             before it: see the reason above)\n",
+        ),
     }
     let _ = writeln!(
         out,
@@ -421,6 +432,7 @@ mod tests {
         let text = to_text(
             &report(vec![verdict(None), verdict(Some(DkimProblem::Sha1Refused))]),
             &[None, None],
+            false,
         );
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
         assert_eq!(lines.len(), 2);
@@ -432,7 +444,7 @@ mod tests {
         );
         assert!(lines[1].ends_with("(RFC 8301 §3.1)"));
         assert_eq!(
-            to_text(&report(vec![]), &[]),
+            to_text(&report(vec![]), &[], true),
             "none: the message has no DKIM-Signature field\n"
         );
     }
