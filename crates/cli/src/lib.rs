@@ -1,10 +1,10 @@
 //! The `mailstamp` command line: email authentication (SPF, DKIM, DMARC) from a shell.
 //!
 //! This crate is the binary's code, as a library so its parts can be tested: [`exit`] defines
-//! the exit codes once, [`context`] the global options and what every command gets, and
-//! [`commands`] holds one module per command. It is the only mailstamp crate that uses
-//! `anyhow` and `clap`; it does no protocol work itself (that is the `mailstamp` crate and the
-//! protocol crates).
+//! the exit codes once, [`context`] the global options and what every command gets, [`input`]
+//! reads message and key files, and [`commands`] holds one module per command. It is the only
+//! mailstamp crate that uses `anyhow` and `clap`; it does no protocol work itself (that is the
+//! `mailstamp` crate and the protocol crates).
 //!
 //! ```no_run
 //! // The whole of src/main.rs:
