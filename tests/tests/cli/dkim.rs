@@ -930,3 +930,77 @@ fn help_snapshots() {
         insta::assert_snapshot!(format!("help_{command}"), stdout(&out));
     }
 }
+
+#[test]
+fn rfc8017_pkcs1_keys_sign_and_check() {
+    // dkimpy's PKCS#1 ("RSA PRIVATE KEY") test keys; the 2048-bit one published as a bare
+    // RSAPublicKey record (no SubjectPublicKeyInfo wrapper).
+    let pkcs1 = mailstamp_tests::conformance_file("dkim/dkimpy/2048_testkey.key");
+    let record = std::fs::read_to_string(mailstamp_tests::conformance_file(
+        "dkim/dkimpy/2048_testkey_wo_markers.pub.rsa.txt",
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("pkcs1.zone");
+    let strings: Vec<String> = mailstamp_dkim::split_txt(record.trim())
+        .iter()
+        .map(|s| mailstamp_dkim::quote_txt(s))
+        .collect();
+    std::fs::write(
+        &zone,
+        format!(
+            "$TTL 300\ntest._domainkey.example.org. IN TXT ( {} )\n",
+            strings.join(" ")
+        ),
+    )
+    .unwrap();
+    let signed = mailstamp()
+        .arg("sign")
+        .arg("--key")
+        .arg(&pkcs1)
+        .args(["--domain", "example.org", "--selector", "test", "-"])
+        .write_stdin(MESSAGE)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    mailstamp()
+        .arg("--zone")
+        .arg(&zone)
+        .args(["verify", "-"])
+        .write_stdin(signed)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "pass d=example.org s=test a=rsa-sha256: ok\n  key: rsa, 2048 bits\n",
+        ));
+    mailstamp()
+        .arg("--zone")
+        .arg(&zone)
+        .args([
+            "keycheck",
+            "--domain",
+            "example.org",
+            "--selector",
+            "test",
+            "--key",
+        ])
+        .arg(&pkcs1)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("matches private key: yes"));
+    // RFC 8301 §3.2: mailstamp does not sign with a 1024-bit key.
+    mailstamp()
+        .arg("sign")
+        .arg("--key")
+        .arg(mailstamp_tests::conformance_file(
+            "dkim/dkimpy/1024_testkey.key",
+        ))
+        .args(["--domain", "example.org", "--selector", "test", "-"])
+        .write_stdin(MESSAGE)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1024 bits"))
+        .stderr(predicate::str::contains("RFC 8301"));
+}
