@@ -589,11 +589,17 @@ fn mode(path: &Path) -> u32 {
 
 fn keygen(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
     mailstamp()
+        // RSA key generation in a debug build, on a loaded machine, can take far longer than
+        // the default 30 s: prime search time varies a lot.
+        .timeout(RSA_KEYGEN_TIMEOUT)
         .current_dir(dir)
         .arg("keygen")
         .args(args)
         .assert()
 }
+
+/// Time allowed for `keygen --algorithm rsa` in tests.
+pub const RSA_KEYGEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[test]
 fn keygen_writes_0600_and_refuses_to_overwrite() {

@@ -334,6 +334,7 @@ fn rfc6376_3_6_keygen_record_verifies_in_dkimpy() {
     let mut zone = String::new();
     for (selector, algorithm) in [("kgrsa", "rsa"), ("kged", "ed25519")] {
         let out = mailstamp()
+            .timeout(crate::dkim::RSA_KEYGEN_TIMEOUT)
             .current_dir(dir.path())
             .args(["keygen", "--domain", "example.org", "--selector", selector])
             .args(["--algorithm", algorithm, "--format", "zone"])
