@@ -11,6 +11,10 @@
 //!   resolver, answering each step's queries concurrently.
 //! * [`pipeline`]: the receiver's pipeline: SPF, DKIM and DMARC for a message (or a stream of
 //!   them, in parallel) with one report and its Authentication-Results field.
+//! * [`audit`]: checks what a domain publishes (SPF, DMARC, DKIM keys, MX), each problem a
+//!   finding with a severity, a stable code, the RFC section and the fix.
+//! * [`records`]: builds the SPF, DMARC and DKIM records to publish and validates them as if
+//!   they were published.
 //!
 //! This crate does **not** implement SPF, DKIM or DMARC itself: those are the sans-I/O crates
 //! (`mailstamp-spf`, `mailstamp-dkim`, `mailstamp-dmarc`), which never touch I/O.
@@ -22,10 +26,12 @@ pub use resolver::{
     Observer, Resolver, ResolverBuilder, ResolverError, drive, system_clock,
 };
 
+pub mod audit;
 pub mod corpus;
 pub mod envelope;
 pub mod fixture;
 pub mod mailbox;
 pub mod pipeline;
+pub mod records;
 mod resolver;
 pub mod spf;
