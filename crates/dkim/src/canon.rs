@@ -127,28 +127,42 @@ pub(crate) fn canonicalize_header_no_crlf(canon: Canonicalization, raw: &[u8], o
 }
 
 /// Unfolds, collapses whitespace runs to one SP and trims (RFC 6376 §3.4.2 steps 2–5).
+/// Runs of ordinary bytes are copied whole; only whitespace and CRLF are looked at one by one.
 fn relaxed_header_value(value: &[u8], out: &mut Vec<u8>) {
     out.reserve(value.len());
     let mut pending_space = false;
     let mut emitted = false;
     let mut i = 0;
     while i < value.len() {
-        let b = value[i];
-        if b == b'\r' && value.get(i + 1) == Some(&b'\n') {
-            i += 2; // unfold: the CRLF disappears, the WSP after it is a run
-            continue;
-        }
-        if is_wsp(b) {
-            pending_space = true;
-        } else {
+        let run_end =
+            memchr::memchr3(b' ', b'\t', b'\r', &value[i..]).map_or(value.len(), |p| i + p);
+        if run_end > i {
             if pending_space && emitted {
                 out.push(b' ');
             }
             pending_space = false;
             emitted = true;
-            out.push(b);
+            out.extend_from_slice(&value[i..run_end]);
+            i = run_end;
+            continue;
         }
-        i += 1;
+        match value[i] {
+            b'\r' if value.get(i + 1) == Some(&b'\n') => i += 2, // unfold: the CRLF disappears
+            b'\r' => {
+                // a lone CR is data
+                if pending_space && emitted {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                emitted = true;
+                out.push(b'\r');
+                i += 1;
+            }
+            _ => {
+                pending_space = true;
+                i += 1;
+            }
+        }
     }
 }
 
@@ -316,16 +330,15 @@ const BLOCK: usize = 32;
 /// Blocks of 32 bytes are checked with branch-free code the compiler vectorizes.
 fn find_special(s: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while let Some(window) = s.get(i..i + BLOCK + 1) {
-        let mut hit = 0u8;
-        for j in 0..BLOCK {
-            let a = window[j];
-            let b = window[j + 1];
-            let tab = u8::from(a == b'\t');
-            let sp = u8::from(a == b' ');
-            let next_ws = u8::from(b == b' ') | u8::from(b == b'\t') | u8::from(b == b'\r');
-            hit |= tab | (sp & next_ws);
-        }
+    while let (Some(cur), Some(next)) = (s.get(i..i + BLOCK), s.get(i + 1..i + 1 + BLOCK)) {
+        let hit = cur
+            .iter()
+            .zip(next)
+            .map(|(&a, &b)| {
+                let next_ws = u8::from(b == b' ') | u8::from(b == b'\t') | u8::from(b == b'\r');
+                u8::from(a == b'\t') | (u8::from(a == b' ') & next_ws)
+            })
+            .fold(0u8, |acc, x| acc | x);
         if hit != 0
             && let Some(k) = (i..i + BLOCK).find(|&k| is_special(s, k))
         {
@@ -424,10 +437,46 @@ struct Target {
     remaining: Option<u64>,
 }
 
+/// Where one canonicalization's output goes: every hash that uses it. Small pieces (the text
+/// between two whitespace changes) are gathered in a small buffer first, so the hashes see
+/// few, large updates.
+struct Sink {
+    targets: Vec<(usize, Target)>,
+    total: u64,
+    stage: Vec<u8>,
+}
+
+/// Pieces at least this long go to the hashes directly.
+const DIRECT: usize = 512;
+/// Size of the staging buffer.
+const STAGE: usize = 4096;
+
+impl Sink {
+    #[inline]
+    fn emit(&mut self, data: &[u8]) {
+        self.total = self.total.saturating_add(data.len() as u64);
+        if data.len() >= DIRECT {
+            self.flush();
+            hash_all(&mut self.targets, data);
+        } else {
+            if self.stage.len() + data.len() > STAGE {
+                self.flush();
+            }
+            self.stage.extend_from_slice(data);
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.stage.is_empty() {
+            hash_all(&mut self.targets, &self.stage);
+            self.stage.clear();
+        }
+    }
+}
+
 struct Group {
     canon: BodyCanonicalizer,
-    total: u64,
-    targets: Vec<(usize, Target)>,
+    sink: Sink,
 }
 
 /// Streaming body hashes: each distinct [`BodyHashSpec`] is hashed once, and each
@@ -495,11 +544,14 @@ impl BodyHashSet {
             .iter_mut()
             .find(|g| g.canon.canon == spec.canonicalization)
         {
-            Some(g) => g.targets.push((id, target)),
+            Some(g) => g.sink.targets.push((id, target)),
             None => self.groups.push(Group {
                 canon: BodyCanonicalizer::new(spec.canonicalization),
-                total: 0,
-                targets: vec![(id, target)],
+                sink: Sink {
+                    targets: vec![(id, target)],
+                    total: 0,
+                    stage: Vec::with_capacity(STAGE),
+                },
             }),
         }
         id
@@ -514,12 +566,8 @@ impl BodyHashSet {
     /// endings).
     pub fn update(&mut self, chunk: &[u8]) {
         for g in &mut self.groups {
-            let Group {
-                canon,
-                total,
-                targets,
-            } = g;
-            canon.update(chunk, &mut |data| feed(targets, total, data));
+            let Group { canon, sink } = g;
+            canon.update(chunk, &mut |data| sink.emit(data));
         }
     }
 
@@ -527,13 +575,11 @@ impl BodyHashSet {
     pub fn finish(self) -> Vec<BodyHash> {
         let mut out: Vec<Option<BodyHash>> = vec![None; self.specs.len()];
         for g in self.groups {
-            let Group {
-                canon,
-                mut total,
-                mut targets,
-            } = g;
-            canon.finish(&mut |data| feed(&mut targets, &mut total, data));
-            for (id, t) in targets {
+            let Group { canon, mut sink } = g;
+            canon.finish(&mut |data| sink.emit(data));
+            sink.flush();
+            let total = sink.total;
+            for (id, t) in sink.targets {
                 let hashed = match self.specs[id].limit {
                     Some(limit) => limit.min(total),
                     None => total,
@@ -550,8 +596,7 @@ impl BodyHashSet {
 }
 
 #[inline]
-fn feed(targets: &mut [(usize, Target)], total: &mut u64, data: &[u8]) {
-    *total = total.saturating_add(data.len() as u64);
+fn hash_all(targets: &mut [(usize, Target)], data: &[u8]) {
     for (_, t) in targets.iter_mut() {
         match &mut t.remaining {
             None => t.hasher.update(data),

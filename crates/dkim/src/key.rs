@@ -261,6 +261,14 @@ pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
+    if !value.iter().any(|&b| is_fws(b)) {
+        return ENGINE.decode(value).map_err(|e| match e {
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
+            base64::DecodeError::InvalidLength(i) => i,
+            base64::DecodeError::InvalidPadding => value.len(),
+        });
+    }
     let compact: Vec<u8> = value.iter().copied().filter(|&b| !is_fws(b)).collect();
     ENGINE.decode(&compact).map_err(|e| {
         let bad = match e {

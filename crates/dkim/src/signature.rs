@@ -238,6 +238,48 @@ pub(crate) fn dns_labels(value: &[u8]) -> Result<Name, String> {
     Name::parse(s).map_err(|e| e.to_string())
 }
 
+/// Checks a selector: what [`dns_labels`] accepts, without building a [`Name`] for ASCII.
+fn check_labels(value: &[u8]) -> Result<(), String> {
+    let simple = !value.is_empty()
+        && value.len() <= mailstamp_dns::MAX_NAME_LEN
+        && value.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label.len() <= mailstamp_dns::MAX_LABEL_LEN
+                && label
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if simple {
+        Ok(())
+    } else {
+        dns_labels(value).map(|_| ())
+    }
+}
+
+fn trim_fws(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&c| !is_fws(c)).unwrap_or(v.len());
+    let end = v.iter().rposition(|&c| !is_fws(c)).map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+fn canonicalizations(v: &[u8]) -> Option<Canonicalizations> {
+    let one = |t: &[u8]| match t {
+        b"simple" => Some(Canonicalization::Simple),
+        b"relaxed" => Some(Canonicalization::Relaxed),
+        _ => None,
+    };
+    Some(match v.iter().position(|&c| c == b'/') {
+        Some(p) => Canonicalizations {
+            header: one(&v[..p])?,
+            body: one(&v[p + 1..])?,
+        },
+        None => Canonicalizations {
+            header: one(v)?,
+            body: Canonicalization::Simple,
+        },
+    })
+}
+
 fn number(tag: &'static str, t: &Tag<'_>, max_digits: usize) -> Result<u64, SignatureError> {
     let v = t.value;
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
@@ -308,28 +350,31 @@ impl Signature {
         let h = required(tags, "h")?;
         let s = required(tags, "s")?;
 
-        let algorithm = std::str::from_utf8(a.value)
-            .ok()
-            .and_then(|x| x.parse::<SigningAlgorithm>().ok())
-            .ok_or_else(|| SignatureError::UnsupportedAlgorithm {
-                found: text(a.value),
-                offset: a.value_offset,
-            })?;
+        let algorithm = match a.value {
+            b"rsa-sha256" => SigningAlgorithm::RsaSha256,
+            b"ed25519-sha256" => SigningAlgorithm::Ed25519Sha256,
+            b"rsa-sha1" => SigningAlgorithm::RsaSha1,
+            other => {
+                return Err(SignatureError::UnsupportedAlgorithm {
+                    found: text(other),
+                    offset: a.value_offset,
+                });
+            }
+        };
         let canonicalization = match tags.tag("c") {
             None => Canonicalizations::SIMPLE,
-            Some(c) => std::str::from_utf8(c.value)
-                .ok()
-                .and_then(|x| x.parse::<Canonicalizations>().ok())
-                .ok_or_else(|| SignatureError::UnsupportedCanonicalization {
+            Some(c) => canonicalizations(c.value).ok_or_else(|| {
+                SignatureError::UnsupportedCanonicalization {
                     found: text(c.value),
                     offset: c.value_offset,
-                })?,
+                }
+            })?,
         };
         if let Some(q) = tags.tag("q") {
-            let offers_txt = q.value.split(|&c| c == b':').any(|m| {
-                let m: Vec<u8> = m.iter().copied().filter(|&c| !is_fws(c)).collect();
-                m == b"dns/txt"
-            });
+            let offers_txt = q
+                .value
+                .split(|&c| c == b':')
+                .any(|m| trim_fws(m) == b"dns/txt");
             if !offers_txt {
                 return Err(SignatureError::UnsupportedQueryMethod {
                     found: text(q.value),
@@ -338,23 +383,17 @@ impl Signature {
             }
         }
         let domain = dns_labels(d.value).map_err(|r| invalid("d", d, r))?;
-        dns_labels(s.value).map_err(|r| invalid("s", s, r))?;
+        check_labels(s.value).map_err(|r| invalid("s", s, r))?;
         let selector = text(s.value);
 
-        let mut signed_headers = Vec::new();
+        let mut signed_headers = Vec::with_capacity(32);
         for name in h.value.split(|&c| c == b':') {
-            let name: &[u8] = {
-                let start = name.iter().position(|&c| !is_fws(c)).unwrap_or(name.len());
-                let end = name
-                    .iter()
-                    .rposition(|&c| !is_fws(c))
-                    .map_or(start, |e| e + 1);
-                &name[start..end]
-            };
+            let name = trim_fws(name);
             if name.is_empty() || !name.iter().all(|&c| (33..=126).contains(&c)) {
                 return Err(invalid("h", h, "empty or invalid header field name"));
             }
-            signed_headers.push(text(name));
+            // printable ASCII, checked above
+            signed_headers.push(std::str::from_utf8(name).unwrap_or_default().to_owned());
         }
         if !signed_headers
             .iter()

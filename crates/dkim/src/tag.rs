@@ -125,7 +125,7 @@ impl<'a> TagList<'a> {
     /// assert!(TagList::parse(b"v=1; v=1").is_err());
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagListError> {
-        let mut tags: Vec<Tag<'a>> = Vec::new();
+        let mut tags: Vec<Tag<'a>> = Vec::with_capacity(16);
         let mut start = 0;
         let len = input.len();
         loop {
@@ -161,7 +161,7 @@ impl<'a> TagList<'a> {
 
     /// The tag named `name`.
     pub fn tag(&self, name: &str) -> Option<&Tag<'a>> {
-        self.tags.iter().find(|t| t.name == name)
+        self.tags.iter().find(|t| same_name(t.name, name))
     }
 
     /// The value of the tag named `name`.
@@ -217,10 +217,11 @@ fn parse_spec<'a>(
     let after_equals = ts + eq + 1;
     let (vs, ve) = trim_range(input, after_equals, te);
     let value = &input[vs..ve];
-    if let Some(pos) = value
-        .iter()
-        .position(|&b| !(is_fws(b) || (0x21..=0x7e).contains(&b) && b != b';' || b >= 0x80))
-    {
+    // VALCHAR, folding whitespace and UTF-8 (RFC 8616 §4): only control bytes and DEL are
+    // refused (`;` cannot occur: it ends the tag). Checked branch-free first, located after.
+    let bad = |b: u8| (b < 0x21 && !is_fws(b)) || b == 0x7f;
+    let any_bad = value.iter().fold(false, |acc, &b| acc | bad(b));
+    if let Some(pos) = value.iter().position(|&b| any_bad && bad(b)) {
         return Err(TagListError {
             kind: TagListErrorKind::InvalidValueByte {
                 tag: name.to_owned(),
@@ -239,6 +240,12 @@ fn parse_spec<'a>(
     })
 }
 
+/// Name equality with the cheap tests first (most tag names are one or two letters).
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 fn check_duplicates(tags: &[Tag<'_>]) -> Result<(), TagListError> {
     let dup = |t: &Tag<'_>| TagListError {
         kind: TagListErrorKind::DuplicateTag {
@@ -248,7 +255,7 @@ fn check_duplicates(tags: &[Tag<'_>]) -> Result<(), TagListError> {
     };
     if tags.len() <= 24 {
         for (i, t) in tags.iter().enumerate() {
-            if tags[..i].iter().any(|o| o.name == t.name) {
+            if tags[..i].iter().any(|o| same_name(o.name, t.name)) {
                 return Err(dup(t));
             }
         }

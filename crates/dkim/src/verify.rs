@@ -245,21 +245,29 @@ fn prepare(
     let malformed = |error| DkimProblem::MalformedSignature { error };
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
-    details_from_tags(&tags, details);
-    let sig = Signature::from_tags(&tags).map_err(malformed)?;
+    let mut sig = match Signature::from_tags(&tags) {
+        Ok(sig) => sig,
+        Err(error) => {
+            details_from_tags(&tags, details);
+            return Err(malformed(error));
+        }
+    };
     details.domain = Some(sig.domain.to_string());
+    details.selector = Some(sig.selector.clone());
+    details.algorithm = Some(sig.algorithm.as_str().to_owned());
     details.identity = sig.identity.as_ref().map(ToString::to_string);
     details.canonicalization = Some(sig.canonicalization);
-    details.signed_headers.clone_from(&sig.signed_headers);
     details.timestamp = sig.timestamp;
     details.expiration = sig.expiration;
     details.body_length = sig.body_length;
     if sig.algorithm == SigningAlgorithm::RsaSha1 && !policy.accept_rsa_sha1 {
+        details.signed_headers = std::mem::take(&mut sig.signed_headers);
         return Err(DkimProblem::Sha1Refused);
     }
     if let Some(x) = sig.expiration
         && x.saturating_add(policy.clock_skew) < now
     {
+        details.signed_headers = std::mem::take(&mut sig.signed_headers);
         return Err(DkimProblem::Expired { expiration: x, now });
     }
     let key_name = sig.key_name().map_err(|e| {
@@ -270,6 +278,8 @@ fn prepare(
         })
     })?;
     let signed_data = header_hash_input(message, field, &sig);
+    // The header list is only needed for the hash input: the verdict keeps it from here on.
+    details.signed_headers = std::mem::take(&mut sig.signed_headers);
     Ok((sig, signed_data, Query::txt(key_name)))
 }
 

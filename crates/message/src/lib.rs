@@ -66,8 +66,7 @@ use std::borrow::Cow;
 /// assert_eq!(&*normalize_line_endings(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
 /// ```
 pub fn normalize_line_endings(input: &[u8]) -> Cow<'_, [u8]> {
-    let first_bare = memchr::memchr_iter(b'\n', input)
-        .find(|&pos| pos == 0 || input.get(pos - 1) != Some(&b'\r'));
+    let first_bare = first_bare_lf(input);
     let Some(first) = first_bare else {
         return Cow::Borrowed(input);
     };
@@ -86,4 +85,27 @@ pub fn normalize_line_endings(input: &[u8]) -> Cow<'_, [u8]> {
     }
     out.extend_from_slice(&input[last..]);
     Cow::Owned(out)
+}
+
+/// Position of the first LF not preceded by CR. Blocks of 64 bytes are checked with
+/// branch-free code the compiler vectorizes; most messages are scanned without a single match.
+fn first_bare_lf(input: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let is_bare = |pos: usize| input[pos] == b'\n' && (pos == 0 || input[pos - 1] != b'\r');
+    if input.first() == Some(&b'\n') {
+        return Some(0);
+    }
+    let mut i = 1;
+    while let (Some(cur), Some(prev)) = (input.get(i..i + BLOCK), input.get(i - 1..i - 1 + BLOCK)) {
+        let hit = cur
+            .iter()
+            .zip(prev)
+            .map(|(&c, &p)| u8::from(c == b'\n') & u8::from(p != b'\r'))
+            .fold(0u8, |acc, x| acc | x);
+        if hit != 0 {
+            return (i..i + BLOCK).find(|&p| is_bare(p));
+        }
+        i += BLOCK;
+    }
+    (i..input.len()).find(|&p| is_bare(p))
 }

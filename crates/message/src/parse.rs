@@ -63,6 +63,11 @@ impl<'m> HeaderField<'m> {
         std::str::from_utf8(&self.bytes[self.span.start..self.span.name_end]).unwrap_or_default()
     }
 
+    /// The field name as bytes (printable ASCII).
+    pub fn name_bytes(&self) -> &'m [u8] {
+        &self.bytes[self.span.start..self.span.name_end]
+    }
+
     /// The raw value: every byte after the colon up to (not including) the CRLF that ends the
     /// field. Folding CRLFs inside the value are kept.
     pub fn value(&self) -> &'m [u8] {
@@ -107,7 +112,7 @@ impl<'m> HeaderField<'m> {
 
     /// Case-insensitive name comparison (RFC 5322 §1.2.2).
     pub fn is_named(&self, name: &str) -> bool {
-        self.name().eq_ignore_ascii_case(name)
+        self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
     }
 
     /// True when the field is longer than one line (it contains a folding CRLF).
@@ -381,6 +386,36 @@ mod tests {
         assert!(m.line_endings_normalized());
         assert_eq!(m.bytes(), b"A: 1\r\nB: 2\r\n\r\nline\r\n\r\n");
         assert_eq!(m.body(), b"line\r\n\r\n");
+    }
+
+    #[test]
+    fn bare_lf_found_at_every_position() {
+        for len in 1..100 {
+            for pos in 0..len {
+                let mut input = vec![b'x'; len];
+                for p in (1..len).step_by(7) {
+                    if p != pos && p - 1 != pos {
+                        input[p - 1] = b'\r';
+                        input[p] = b'\n';
+                    }
+                }
+                input[pos] = b'\n';
+                if pos > 0 {
+                    input[pos - 1] = b'y';
+                }
+                let out = crate::normalize_line_endings(&input);
+                assert!(matches!(out, Cow::Owned(_)), "{len} {pos}");
+                assert!(
+                    !out.windows(2)
+                        .enumerate()
+                        .any(|(i, w)| w[1] == b'\n' && w[0] != b'\r' && i + 1 > 0)
+                );
+            }
+        }
+        assert!(matches!(
+            crate::normalize_line_endings(&b"ab\r\n".repeat(50)),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
