@@ -18,6 +18,32 @@
 //!
 //! This crate does **not** implement SPF, DKIM or DMARC itself: those are the sans-I/O crates
 //! (`mailstamp-spf`, `mailstamp-dkim`, `mailstamp-dmarc`), which never touch I/O.
+//!
+//! ```
+//! use mailstamp::{DnsSource, Resolver, fixture};
+//! use mailstamp_dns::{Answer, Name, Query, RecordType};
+//!
+//! // An offline zone, as `mailstamp --zone` loads it (master file syntax).
+//! let zone = fixture::parse_zone_str(
+//!     "$ORIGIN example.org.\n$TTL 300\n@ IN TXT \"v=spf1 mx -all\"\n@ IN MX 10 mail\n",
+//!     "example.zone",
+//! )?;
+//! let resolver = Resolver::builder(DnsSource::Zone(zone)).record(true).build()?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! let name = Name::parse("example.org")?;
+//! let answers = runtime.block_on(resolver.answer_all(&[
+//!     Query::txt(name.clone()),
+//!     Query::new(name.clone(), RecordType::Aaaa),
+//!     Query::txt(Name::parse("_dmarc.example.org")?),
+//! ]));
+//! assert!(matches!(answers[0], Answer::Records(_)));
+//! assert_eq!(answers[1..], [Answer::NoData, Answer::NxDomain]);
+//! // Record mode: what was received, as a fixture that replays it.
+//! let recorded = fixture::recording_to_yaml(&resolver.recording().unwrap_or_default());
+//! let replay = fixture::parse_yaml_str(&recorded, "recorded.yml")?;
+//! assert_eq!(replay.answer(&Query::new(name, RecordType::Aaaa)), Answer::NoData);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

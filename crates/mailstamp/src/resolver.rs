@@ -28,6 +28,10 @@ pub const FAILURE_TTL: u32 = 30;
 /// Longest time anything is cached, in seconds, whatever the TTL says.
 pub const MAX_CACHE_TTL: u32 = 86_400;
 
+/// Cache size at which stale entries are swept out (so a long-running process asking many
+/// distinct names does not keep every answer forever).
+const PRUNE_AT: usize = 4096;
+
 /// A clock: the current time as Unix seconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -248,6 +252,10 @@ impl Resolver {
             .filter(|slot| slot.get().is_none_or(|c| c.expires > now))
             .cloned();
         fresh.unwrap_or_else(|| {
+            if cache.len() >= PRUNE_AT {
+                // Keep fresh answers and lookups in flight.
+                cache.retain(|_, slot| slot.get().is_none_or(|c| c.expires > now));
+            }
             let slot = Slot::default();
             cache.insert(query.clone(), slot.clone());
             slot
@@ -331,6 +339,15 @@ impl Resolver {
             .recording
             .as_ref()
             .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    #[cfg(test)]
+    fn cached_len(&self) -> usize {
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Drops every cached answer.

@@ -255,3 +255,20 @@ fn answer_all_future_is_send_for_multi_thread_runtimes() {
         .block_on(fut);
     assert_eq!(answers.len(), 1);
 }
+
+#[test]
+fn stale_entries_are_swept_when_the_cache_grows() {
+    let (resolver, now, _) = counting();
+    let rt = rt();
+    let queries: Vec<Query> = (0..PRUNE_AT)
+        .map(|i| Query::txt(n(&format!("n{i}.example"))))
+        .collect();
+    rt.block_on(resolver.answer_all(&queries));
+    assert_eq!(resolver.cached_len(), PRUNE_AT);
+    // Every NXDOMAIN above is stale after the negative TTL; the next new query sweeps them.
+    now.fetch_add(u64::from(DEFAULT_NEGATIVE_TTL), Ordering::SeqCst);
+    rt.block_on(resolver.answer(&Query::txt(n("fresh.example"))));
+    assert_eq!(resolver.cached_len(), 1);
+    resolver.clear_cache();
+    assert_eq!(resolver.cached_len(), 0);
+}
