@@ -127,7 +127,7 @@ enum AfterP {
 enum Wait {
     Idle,
     Record {
-        target: Name,
+        target: Arc<Name>,
         purpose: Purpose,
     },
     Address {
@@ -135,24 +135,24 @@ enum Wait {
     },
     Mx {
         cidr: DualCidr,
-        target: Name,
+        target: Arc<Name>,
     },
     MxHosts {
         cidr: DualCidr,
-        target: Name,
+        target: Arc<Name>,
         total: usize,
     },
     Ptr {
-        target: Name,
+        target: Arc<Name>,
     },
     PtrValidate,
     Exists,
     PMacroPtr {
-        prefer: Option<Name>,
+        prefer: Option<Arc<Name>>,
         after: AfterP,
     },
     PMacroValidate {
-        prefer: Option<Name>,
+        prefer: Option<Arc<Name>>,
         names: Vec<Name>,
         after: AfterP,
     },
@@ -162,20 +162,20 @@ enum Wait {
 /// One `check_host()` in progress (the checked domain, an include, or a redirect target).
 #[derive(Debug)]
 struct Frame {
-    domain: Name,
+    domain: Arc<Name>,
     record: Arc<Record>,
     /// Index of the next directive to evaluate.
     next: usize,
     /// Nesting level for the trace (includes and redirects).
     depth: usize,
     /// Domains this frame left by `redirect` (for loop detection).
-    redirected_from: Vec<Name>,
+    redirected_from: Vec<Arc<Name>>,
 }
 
 /// The top-level result waiting for its explanation.
 #[derive(Debug)]
 struct Ending {
-    domain: Name,
+    domain: Arc<Name>,
     record: Arc<Record>,
     matched: Option<MatchedTerm>,
 }
@@ -188,7 +188,7 @@ struct Machine<'a> {
     lookups: usize,
     voids: usize,
     /// Records parsed in this evaluation (never parsed twice).
-    memo: Vec<(Name, Arc<Record>)>,
+    memo: Vec<(Arc<Name>, Arc<Record>)>,
     fetched: Vec<(Name, Arc<Record>)>,
     trace: Vec<TraceEvent>,
     /// The `%{p}` value once computed.
@@ -210,7 +210,7 @@ impl<'a> Machine<'a> {
         Machine {
             req,
             opts,
-            frames: Vec::new(),
+            frames: Vec::with_capacity(4),
             lookups: 0,
             voids: 0,
             memo: Vec::new(),
@@ -242,7 +242,7 @@ impl<'a> Machine<'a> {
     // Start and record selection (RFC 7208 §4.3–§4.5)
 
     fn start(&mut self) -> Go {
-        let Some(domain) = checkable_domain(self.req.domain()) else {
+        let Some(domain) = self.req.domain_name_shared() else {
             return self.fail_with(SpfProblem::InvalidDomain {
                 domain: self.req.domain().to_owned(),
             });
@@ -264,7 +264,7 @@ impl<'a> Machine<'a> {
         self.fetch_record(domain, Purpose::Top)
     }
 
-    fn fetch_record(&mut self, target: Name, purpose: Purpose) -> Go {
+    fn fetch_record(&mut self, target: Arc<Name>, purpose: Purpose) -> Go {
         if let Some(record) = self
             .memo
             .iter()
@@ -279,21 +279,21 @@ impl<'a> Machine<'a> {
             self.enter_record(target, record, purpose, RecordSource::Cache);
             return Go::Continue;
         }
-        self.queries.push(Query::txt(target.clone()));
+        self.queries.push(Query::txt(Name::clone(&target)));
         self.wait = Wait::Record { target, purpose };
         Go::Wait
     }
 
-    fn on_record(&mut self, target: Name, purpose: Purpose, answer: &Answer) -> Go {
+    fn on_record(&mut self, target: Arc<Name>, purpose: Purpose, answer: &Answer) -> Go {
         let depth = self.child_depth(purpose);
         if let Answer::Failed(kind) = answer {
-            self.trace_query(depth, &Query::txt(target.clone()), answer);
-            return self.dns_failure(&Query::txt(target), *kind);
+            self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
+            return self.dns_failure(&Query::txt(Name::clone(&target)), *kind);
         }
         if purpose != Purpose::Top && answer.is_void(RecordType::Txt) {
             self.voids += 1;
         }
-        self.trace_query(depth, &Query::txt(target.clone()), answer);
+        self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
         let mut spf = answer
             .txts()
             .map(|t| t.joined())
@@ -317,8 +317,9 @@ impl<'a> Machine<'a> {
         match Record::parse_bytes(&text) {
             Ok(record) => {
                 let record = Arc::new(record);
-                self.memo.push((target.clone(), Arc::clone(&record)));
-                self.fetched.push((target.clone(), Arc::clone(&record)));
+                self.memo.push((Arc::clone(&target), Arc::clone(&record)));
+                self.fetched
+                    .push((Name::clone(&target), Arc::clone(&record)));
                 self.enter_record(target, record, purpose, RecordSource::Dns);
                 Go::Continue
             }
@@ -341,7 +342,7 @@ impl<'a> Machine<'a> {
 
     fn enter_record(
         &mut self,
-        domain: Name,
+        domain: Arc<Name>,
         record: Arc<Record>,
         purpose: Purpose,
         source: RecordSource,
@@ -468,7 +469,7 @@ impl<'a> Machine<'a> {
         if self.opts.trace {
             self.trace.push(TraceEvent::Result {
                 depth: frame.depth,
-                domain: frame.domain.to_string(),
+                domain: frame.domain.as_str().to_owned(),
                 result,
             });
         }
@@ -476,7 +477,7 @@ impl<'a> Machine<'a> {
             let matched = matched
                 .and_then(|i| frame.record.directives().get(i))
                 .map(|d| MatchedTerm {
-                    domain: frame.domain.to_string(),
+                    domain: frame.domain.as_str().to_owned(),
                     term: d.to_string(),
                 });
             return self.finish_top(result, matched, frame);
@@ -596,13 +597,14 @@ impl<'a> Machine<'a> {
                 self.fetch_record(target, Purpose::Include)
             }
             Mechanism::A { cidr, .. } => {
-                self.queries.push(Query::new(target, address_type(ip)));
+                self.queries
+                    .push(Query::new(Name::clone(&target), address_type(ip)));
                 self.wait = Wait::Address { cidr: *cidr };
                 Go::Wait
             }
             Mechanism::Mx { cidr, .. } => {
                 self.queries
-                    .push(Query::new(target.clone(), RecordType::Mx));
+                    .push(Query::new(Name::clone(&target), RecordType::Mx));
                 self.wait = Wait::Mx {
                     cidr: *cidr,
                     target,
@@ -619,7 +621,8 @@ impl<'a> Machine<'a> {
             },
             Mechanism::Exists(_) => {
                 // RFC 7208 §5.7: an A lookup, even when the connection is IPv6.
-                self.queries.push(Query::new(target, RecordType::A));
+                self.queries
+                    .push(Query::new(Name::clone(&target), RecordType::A));
                 self.wait = Wait::Exists;
                 Go::Wait
             }
@@ -632,7 +635,7 @@ impl<'a> Machine<'a> {
     fn in_progress(&self, domain: &Name) -> bool {
         self.frames
             .iter()
-            .any(|f| f.domain == *domain || f.redirected_from.iter().any(|d| d == domain))
+            .any(|f| *f.domain == *domain || f.redirected_from.iter().any(|d| **d == *domain))
     }
 
     /// All directives of the current frame were evaluated without a match (RFC 7208 §4.7).
@@ -840,7 +843,14 @@ impl<'a> Machine<'a> {
         self.matched()
     }
 
-    fn on_mx(&mut self, depth: usize, q: &Query, a: &Answer, cidr: DualCidr, target: Name) -> Go {
+    fn on_mx(
+        &mut self,
+        depth: usize,
+        q: &Query,
+        a: &Answer,
+        cidr: DualCidr,
+        target: Arc<Name>,
+    ) -> Go {
         if let Answer::Failed(kind) = a {
             self.trace_query(depth, q, a);
             return self.dns_failure(q, *kind);
@@ -889,7 +899,7 @@ impl<'a> Machine<'a> {
         queries: &[Query],
         answers: &[Answer],
         cidr: DualCidr,
-        target: Name,
+        target: Arc<Name>,
         total: usize,
     ) -> Go {
         let ip = self.req.ip();
@@ -913,7 +923,7 @@ impl<'a> Machine<'a> {
         self.no_match(depth, "")
     }
 
-    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Name) -> Go {
+    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Arc<Name>) -> Go {
         if a.is_failed() {
             self.trace_query(depth, q, a);
             // RFC 7208 §5.5: a DNS error on the PTR lookup makes the mechanism not match.
@@ -970,7 +980,7 @@ impl<'a> Machine<'a> {
     // ----------------------------------------------------------------------------------
     // %{p}: the validated domain name of the client (RFC 7208 §7.3, §5.5)
 
-    fn resolve_p(&mut self, prefer: Option<Name>, after: AfterP) -> Go {
+    fn resolve_p(&mut self, prefer: Option<Arc<Name>>, after: AfterP) -> Go {
         match reverse_name(self.req.ip()) {
             Some(rev) => {
                 self.queries.push(Query::new(rev, RecordType::Ptr));
@@ -989,7 +999,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         q: &Query,
         a: &Answer,
-        prefer: Option<Name>,
+        prefer: Option<Arc<Name>>,
         after: AfterP,
     ) -> Go {
         self.trace_query(depth, q, a);
@@ -1017,7 +1027,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         queries: &[Query],
         answers: &[Answer],
-        prefer: Option<Name>,
+        prefer: Option<Arc<Name>>,
         names: Vec<Name>,
         after: AfterP,
     ) -> Go {
@@ -1035,7 +1045,7 @@ impl<'a> Machine<'a> {
             .and_then(|p| {
                 valid
                     .iter()
-                    .find(|n| **n == p)
+                    .find(|n| ***n == **p)
                     .or_else(|| valid.iter().find(|n| n.is_subdomain_of(p)))
             })
             .or_else(|| valid.first())
@@ -1091,7 +1101,7 @@ impl<'a> Machine<'a> {
         let target = spec.target(&self.vars(ending.domain.as_str()));
         match target {
             Some(t) => {
-                self.queries.push(Query::txt(t));
+                self.queries.push(Query::txt(Name::clone(&t)));
                 self.wait = Wait::Explanation;
                 Go::Wait
             }
@@ -1257,16 +1267,6 @@ impl<'a> Machine<'a> {
 
 fn too_many_ptr_note(n: usize) -> String {
     format!("{n} PTR names; only the first {MAX_PTR_NAMES} are used (RFC 7208 §4.6.4)")
-}
-
-/// RFC 7208 §4.3: the `<domain>` must be a valid, multi-label domain name (not a domain
-/// literal).
-fn checkable_domain(domain: &str) -> Option<Name> {
-    if domain.starts_with('[') {
-        return None;
-    }
-    let name = Name::parse(domain).ok()?;
-    (name.label_count() >= 2).then_some(name)
 }
 
 /// The record type holding addresses comparable with `ip` (RFC 7208 §5).

@@ -3,6 +3,7 @@
 use mailstamp_dns::{MAX_NAME_LEN, Name};
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Longest expansion of one domain-spec, in octets, before the §7.3 truncation to 253 octets.
 ///
@@ -430,7 +431,7 @@ pub struct DomainSpec {
     spec: MacroString,
     /// For a domain-spec without macros: its name, computed once (`None` if it is not a
     /// valid DNS name, e.g. an empty label or a label over 63 octets).
-    literal: Option<Name>,
+    literal: Option<Arc<Name>>,
 }
 
 impl DomainSpec {
@@ -460,7 +461,7 @@ impl DomainSpec {
         }
         let literal = if spec.is_literal() {
             let vars = Vars::EMPTY;
-            expand_domain(&spec, &vars)
+            expand_domain(&spec, &vars).map(Arc::new)
         } else {
             None
         };
@@ -475,15 +476,15 @@ impl DomainSpec {
     /// For a domain-spec without macros, the name it denotes (`None` when it has macros or is
     /// not a valid DNS name).
     pub fn literal_name(&self) -> Option<&Name> {
-        self.literal.as_ref()
+        self.literal.as_deref()
     }
 
     /// Expands to the `<target-name>`, or `None` when the expansion is not a valid DNS name.
-    pub(crate) fn target(&self, vars: &Vars<'_>) -> Option<Name> {
+    pub(crate) fn target(&self, vars: &Vars<'_>) -> Option<Arc<Name>> {
         if self.spec.is_literal() {
             return self.literal.clone();
         }
-        expand_domain(&self.spec, vars)
+        expand_domain(&self.spec, vars).map(Arc::new)
     }
 }
 

@@ -493,8 +493,17 @@ fn split_name(body: &str) -> (&str, &str) {
 fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
     let (name, args) = split_name(body);
     let args_at = name.len();
-    let lower = name.to_ascii_lowercase();
-    match lower.as_str() {
+    // Mechanism names are case-insensitive (RFC 7208 §4.6.1); none is longer than 7 octets.
+    let mut buf = [0u8; 7];
+    let lower = match buf.get_mut(..name.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(name.as_bytes());
+            dst.make_ascii_lowercase();
+            std::str::from_utf8(dst).unwrap_or("")
+        }
+        None => "",
+    };
+    match lower {
         "all" => {
             if args.is_empty() {
                 Ok(Mechanism::All)

@@ -35,6 +35,8 @@ pub struct Request {
     sender: String,
     at: usize,
     domain: String,
+    /// `domain` as a name, when check_host() can evaluate it (RFC 7208 §4.3).
+    domain_name: Option<Arc<Name>>,
     helo: String,
     now: u64,
 }
@@ -82,6 +84,7 @@ impl Request {
             at: local.len(),
             sender,
             domain: domain.to_owned(),
+            domain_name: checkable_domain(domain).map(Arc::new),
             helo: helo.to_owned(),
             now: 0,
         }
@@ -129,6 +132,16 @@ impl Request {
         &self.domain
     }
 
+    /// The `<domain>` as a DNS name, or `None` when it is malformed, a single label or a
+    /// domain literal, which makes `check_host()` return `none` (RFC 7208 §4.3).
+    pub fn domain_name(&self) -> Option<&Name> {
+        self.domain_name.as_deref()
+    }
+
+    pub(crate) fn domain_name_shared(&self) -> Option<Arc<Name>> {
+        self.domain_name.clone()
+    }
+
     /// The HELO/EHLO domain, as given.
     pub fn helo_domain(&self) -> &str {
         &self.helo
@@ -138,6 +151,16 @@ impl Request {
     pub fn now(&self) -> u64 {
         self.now
     }
+}
+
+/// RFC 7208 §4.3: the `<domain>` must be a valid, multi-label domain name (not a domain
+/// literal).
+fn checkable_domain(domain: &str) -> Option<Name> {
+    if domain.starts_with('[') {
+        return None;
+    }
+    let name = Name::parse(domain).ok()?;
+    (name.label_count() >= 2).then_some(name)
 }
 
 /// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).

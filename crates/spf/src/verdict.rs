@@ -228,6 +228,18 @@ pub enum RecordSource {
     Candidate,
 }
 
+impl RecordSource {
+    /// `dns`, `memo`, `cache` or `candidate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordSource::Dns => "dns",
+            RecordSource::Memo => "memo",
+            RecordSource::Cache => "cache",
+            RecordSource::Candidate => "candidate",
+        }
+    }
+}
+
 /// How a term ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,8 +248,6 @@ pub enum TermOutcome {
     Match,
     /// It did not match; evaluation continues with the next term.
     NoMatch,
-    /// It ended the evaluation with an error result.
-    Error,
 }
 
 /// One step of the evaluation, for `--trace` (design.md: "every yielded query and answer is
