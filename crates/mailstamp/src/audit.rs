@@ -43,7 +43,7 @@
 //! use mailstamp::{Resolver, fixture};
 //!
 //! let zone = fixture::parse_zone_str(
-//!     "$ORIGIN example.com.\n\
+//!     "$ORIGIN example.com.\n$TTL 300\n\
 //!      @      IN TXT \"v=spf1 ptr -all\"\n\
 //!      @      IN MX  10 mail\n\
 //!      mail   IN A   192.0.2.25\n\
