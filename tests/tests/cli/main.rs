@@ -9,6 +9,7 @@ mod dmarc;
 mod dns;
 mod globals;
 mod interop_dkimpy;
+mod spf;
 
 use std::path::PathBuf;
 

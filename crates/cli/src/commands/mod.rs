@@ -14,6 +14,7 @@ pub mod keycheck;
 pub mod keygen;
 pub mod sign;
 pub mod verify;
+pub mod spf;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -27,6 +28,9 @@ pub enum Command {
     /// DMARC (RFC 9989): show the policy that applies to a domain and how it was found, or
     /// evaluate SPF and DKIM results against it.
     Dmarc(dmarc::Args),
+    /// SPF (RFC 7208): check_host() for a client IP and a MAIL FROM or HELO identity, with
+    /// the evaluation drawn as a tree (--trace).
+    Spf(spf::Args),
     /// DKIM (RFC 6376): verify every DKIM-Signature of a message; --explain shows what was
     /// hashed when a signature fails.
     Verify(verify::Args),
@@ -48,5 +52,6 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
         Command::Sign(args) => sign::run(args, ctx),
         Command::Keygen(args) => keygen::run(args, ctx),
         Command::Keycheck(args) => keycheck::run(args, ctx),
+        Command::Spf(args) => spf::run(args, ctx),
     }
 }
