@@ -163,4 +163,36 @@ mod tests {
         }
         parse_record(b"v=spf1 a:%{d2r+}.x.example//64 ip6:::1/0 foo=%{L}");
     }
+
+    /// Garbage bytes (a fixed xorshift stream), raw and behind a `v=spf1 ` prefix, through
+    /// both bodies: no input panics or runs away.
+    #[test]
+    fn garbage_bytes() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..2000 {
+            let len = usize::try_from(next() % 300).unwrap_or(0);
+            let mut bytes: Vec<u8> = (0..len).map(|_| (next() & 0xff) as u8).collect();
+            if round % 2 == 0 {
+                let mut spf = b"\x00\x01\x02\x03\x04v=spf1 ".to_vec();
+                // Bias towards the record grammar: terms, macros, separators.
+                const ALPHABET: &[u8] = b"a:mx%{}ip4./-+~?=_ 0123456789\n\x04\x01";
+                for b in &mut bytes {
+                    *b = ALPHABET
+                        .get(usize::from(*b) % ALPHABET.len())
+                        .copied()
+                        .unwrap_or(b' ');
+                }
+                spf.extend_from_slice(&bytes);
+                bytes = spf;
+            }
+            parse_record(&bytes);
+            evaluate(&bytes);
+        }
+    }
 }

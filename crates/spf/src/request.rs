@@ -16,6 +16,12 @@ pub const MAX_DNS_MECHANISMS: usize = 10;
 /// The default most void lookups (NXDOMAIN or no answer) one evaluation may see; one more is
 /// a `permerror` (RFC 7208 §4.6.4: "SHOULD limit void lookups to two"; configurable with
 /// [`Options::with_void_lookup_limit`]).
+///
+/// What counts is the lookup a term makes for its own target: the A/AAAA query of `a`, the MX
+/// query of `mx`, the PTR query of `ptr`, the A query of `exists`, and the TXT query of
+/// `include`/`redirect` (which then fails as "no record" anyway). The address lookups of MX and
+/// PTR names are bounded by [`MAX_MX_NAMES`] and [`MAX_PTR_NAMES`] instead, and the lookups of
+/// `%{p}` and `exp=` are not terms.
 pub const MAX_VOID_LOOKUPS: usize = 2;
 
 /// The most MX names an `mx` term looks up; a target with more names that none of the first
