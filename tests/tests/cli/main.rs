@@ -4,11 +4,13 @@
 //! alone, run `cargo build -p mailstamp-cli` first).
 
 mod check;
+mod audit;
 mod dkim;
 mod dmarc;
 mod dns;
 mod globals;
 mod interop_dkimpy;
+mod records;
 mod spf;
 
 use std::path::PathBuf;

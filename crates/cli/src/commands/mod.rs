@@ -7,11 +7,13 @@ use crate::context::Context;
 use crate::exit::Exit;
 use clap::Subcommand;
 
+pub mod audit;
 pub mod check;
 pub mod dmarc;
 pub mod dns;
 pub mod keycheck;
 pub mod keygen;
+pub mod records;
 pub mod sign;
 pub mod verify;
 pub mod spf;
@@ -40,6 +42,12 @@ pub enum Command {
     Keygen(keygen::Args),
     /// DKIM: check a published key record, and that it matches a private key.
     Keycheck(keycheck::Args),
+    /// The SPF, DMARC and DKIM records to publish for a domain, built from options and
+    /// validated (lookup count, report authorisation, ...) before they are printed.
+    Records(records::Args),
+    /// Check what a domain publishes (SPF, DMARC, DKIM keys, MX): every problem with its
+    /// severity, RFC section and fix.
+    Audit(audit::Args),
 }
 
 /// Runs a command.
@@ -53,5 +61,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
         Command::Keygen(args) => keygen::run(args, ctx),
         Command::Keycheck(args) => keycheck::run(args, ctx),
         Command::Spf(args) => spf::run(args, ctx),
+        Command::Records(args) => records::run(args, ctx),
+        Command::Audit(args) => audit::run(args, ctx),
     }
 }
