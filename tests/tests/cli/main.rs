@@ -3,8 +3,8 @@
 //! The binary must be built (`cargo test --workspace` builds it; with `-p mailstamp-tests`
 //! alone, run `cargo build -p mailstamp-cli` first).
 
-mod check;
 mod audit;
+mod check;
 mod dkim;
 mod dmarc;
 mod dns;

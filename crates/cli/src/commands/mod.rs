@@ -15,8 +15,8 @@ pub mod keycheck;
 pub mod keygen;
 pub mod records;
 pub mod sign;
-pub mod verify;
 pub mod spf;
+pub mod verify;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
