@@ -478,3 +478,41 @@ fn live_branch_that_times_out_is_temperror() {
         .assert()
         .code(0);
 }
+
+fn stdout(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+#[test]
+fn snapshots_of_help_trace_and_json() {
+    let out = mailstamp().args(["spf", "--help"]).assert().code(0);
+    insta::assert_snapshot!("help_spf", stdout(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let out = offline(
+        &dir,
+        &[
+            "--trace",
+            "--ip",
+            "203.0.113.1",
+            "--mail-from",
+            "a@example.com",
+        ],
+    )
+    .code(1);
+    insta::assert_snapshot!("trace_fail", stdout(&out));
+    let out = mailstamp()
+        .arg("--zone")
+        .arg(fixture(&dir))
+        .args([
+            "--json",
+            "spf",
+            "--trace",
+            "--ip",
+            "198.51.100.25",
+            "--mail-from",
+            "a@example.com",
+        ])
+        .assert()
+        .code(0);
+    insta::assert_snapshot!("json_trace_pass", stdout(&out));
+}

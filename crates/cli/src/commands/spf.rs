@@ -183,11 +183,23 @@ pub fn human(v: &SpfVerdict, void_limit: usize, candidate: bool) -> String {
 }
 
 /// Draws the trace as an indented tree: each record at its include/redirect depth, its terms
-/// one level in, what a term looked up one more level in.
+/// one level in, what a term looked up one more level in. A term that needed no DNS is one
+/// line; the TXT lookup that fetched a record is shown as the record itself.
 pub fn render_trace(events: &[TraceEvent], void_limit: usize) -> String {
     let mut out = String::new();
     let pad = |depth: usize, extra: usize| " ".repeat(2 + depth * 4 + extra);
-    for e in events {
+    let budget = |lookups: usize, voids: usize| {
+        format!("[lookups {lookups}/{MAX_DNS_MECHANISMS}, void {voids}/{void_limit}]")
+    };
+    let outcome_text = |outcome: &TermOutcome, result: &Option<SpfResult>| match (outcome, result) {
+        (TermOutcome::Match, Some(r)) => format!("match -> {r}"),
+        (TermOutcome::Match, None) => "match".to_owned(),
+        (TermOutcome::NoMatch, _) => "no match".to_owned(),
+    };
+    let mut i = 0;
+    while let Some(e) = events.get(i) {
+        i += 1;
+        let next = events.get(i);
         let _ = match e {
             TraceEvent::Record {
                 depth,
@@ -212,31 +224,43 @@ pub fn render_trace(events: &[TraceEvent], void_limit: usize) -> String {
                     Some(t) if !term.ends_with(t.as_str()) => format!(" -> {t}"),
                     _ => String::new(),
                 };
-                writeln!(
-                    out,
-                    "{}{term}{target}  [lookups {lookups}/{MAX_DNS_MECHANISMS}, void {void_lookups}/{void_limit}]",
-                    pad(*depth, 2)
-                )
+                let budget = budget(*lookups, *void_lookups);
+                match next {
+                    Some(TraceEvent::Outcome {
+                        depth: d,
+                        term: t,
+                        outcome,
+                        result,
+                    }) if d == depth && t == term => {
+                        i += 1;
+                        let what = outcome_text(outcome, result);
+                        writeln!(out, "{}{term}{target}: {what}  {budget}", pad(*depth, 2))
+                    }
+                    _ => writeln!(out, "{}{term}{target}  {budget}", pad(*depth, 2)),
+                }
             }
             TraceEvent::Query {
                 depth,
                 query,
                 answer,
                 ..
-            } => writeln!(out, "{}{query}: {answer}", pad(*depth, 4)),
+            } => match next {
+                Some(TraceEvent::Record {
+                    depth: d, domain, ..
+                }) if d == depth && *query == format!("{domain} TXT") => Ok(()),
+                _ => writeln!(out, "{}{query}: {answer}", pad(*depth, 4)),
+            },
             TraceEvent::Outcome {
                 depth,
                 term,
                 outcome,
                 result,
-            } => {
-                let what = match (outcome, result) {
-                    (TermOutcome::Match, Some(r)) => format!("match -> {r}"),
-                    (TermOutcome::Match, None) => "match".to_owned(),
-                    (TermOutcome::NoMatch, _) => "no match".to_owned(),
-                };
-                writeln!(out, "{}{term}: {what}", pad(*depth, 4))
-            }
+            } => writeln!(
+                out,
+                "{}{term}: {}",
+                pad(*depth, 4),
+                outcome_text(outcome, result)
+            ),
             TraceEvent::Note { depth, text } => writeln!(out, "{}note: {text}", pad(*depth, 4)),
             TraceEvent::Result {
                 depth,
