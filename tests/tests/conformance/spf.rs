@@ -253,17 +253,24 @@ fn find_override(file: &str, test: &str) -> Option<(usize, &'static Override)> {
         .find(|(_, o)| o.file == file && o.test == test)
 }
 
-/// Runs one check with its override (if any) and tallies it.
-fn judge(
-    tally: &mut Tally,
-    used: &mut [bool],
-    file: &str,
-    test: &str,
-    spec: &str,
-    verdict: &SpfVerdict,
-    results: &[String],
-    explanation: Option<&str>,
-) {
+/// One expectation of a suite.
+struct Case<'a> {
+    file: &'a str,
+    test: &'a str,
+    spec: &'a str,
+    results: &'a [String],
+    explanation: Option<&'a str>,
+}
+
+/// Judges one verdict against its expectation (and override, if any) and tallies it.
+fn judge(tally: &mut Tally, used: &mut [bool], case: &Case<'_>, verdict: &SpfVerdict) {
+    let Case {
+        file,
+        test,
+        spec,
+        results,
+        explanation,
+    } = *case;
     let original = compare(verdict, results, explanation, false);
     if let Some((_, _, why)) = BLOCKED.iter().find(|(f, t, _)| *f == file && *t == test) {
         match original {
@@ -319,16 +326,14 @@ fn run_openspf(file: &str, used: &mut [bool]) -> Tally {
             let helo = t.helo.as_deref().unwrap_or("");
             let v = mail_from(&scenario.zone, t.host, &t.mailfrom, helo, &opts);
             let spec = t.spec.join(", ");
-            judge(
-                &mut tally,
-                used,
+            let case = Case {
                 file,
-                &t.name,
-                &spec,
-                &v,
-                &t.result,
-                t.explanation.as_deref(),
-            );
+                test: &t.name,
+                spec: &spec,
+                results: &t.result,
+                explanation: t.explanation.as_deref(),
+            };
+            judge(&mut tally, used, &case, &v);
         }
     }
     tally
@@ -354,16 +359,14 @@ fn run_mail_auth(file: &str, used: &mut [bool]) -> Tally {
         let v = mail_auth_verify(c, &opts);
         let test = format!("line {}", c.line);
         let spec = format!("scenario {:?}", c.scenario);
-        judge(
-            &mut tally,
-            used,
+        let case = Case {
             file,
-            &test,
-            &spec,
-            &v,
-            std::slice::from_ref(&c.result),
-            c.explanation.as_deref(),
-        );
+            test: &test,
+            spec: &spec,
+            results: std::slice::from_ref(&c.result),
+            explanation: c.explanation.as_deref(),
+        };
+        judge(&mut tally, used, &case, &v);
     }
     tally
 }
@@ -430,4 +433,62 @@ fn rfc7208_spf_conformance() {
     );
     // PROVENANCE.md's counts: the whole of each suite ran.
     assert_eq!(total.0 + total.1 + total.2, 191 + 16 + 21 + 163);
+}
+
+/// RFC 7208 §9.1: a `Received-SPF` field written (by `mailstamp-authres`) from our verdicts
+/// for pyspf's tests that carry an expected header has the same result and the same
+/// `client-ip`, `envelope-from`, `helo`, `identity` and `mechanism`/`problem` pairs as pyspf's.
+#[test]
+fn rfc7208_9_1_received_spf_from_verdicts_matches_pyspf() {
+    use mailstamp_authres::{ReceivedSpf, ReceivedSpfResult};
+    let file = "spf/pyspf/test.yml";
+    let scenarios =
+        openspf::load_suite(conformance_file(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut compared = 0;
+    for scenario in &scenarios {
+        for t in scenario.tests.iter().filter(|t| t.header.is_some()) {
+            let header = t.header.as_deref().unwrap_or_default();
+            let theirs = ReceivedSpf::parse(header).unwrap_or_else(|e| panic!("{e}: {header}"));
+            let receiver = t.receiver.as_deref().unwrap_or("receiver.example");
+            let helo = t.helo.as_deref().unwrap_or("");
+            let v = mail_from(&scenario.zone, t.host, &t.mailfrom, helo, &options(None));
+            let result: ReceivedSpfResult = v.result.as_str().parse().unwrap();
+            let mut ours = ReceivedSpf::new(result)
+                .with_comment(ReceivedSpf::standard_comment(
+                    result,
+                    receiver,
+                    &v.domain,
+                    v.client_ip,
+                ))
+                .with_client_ip(v.client_ip)
+                .with_envelope_from(v.envelope_from.clone())
+                .with_helo(v.helo.clone())
+                .with_receiver(receiver)
+                .with_identity(v.identity.as_str());
+            if let Some(m) = &v.matched {
+                ours = ours.with_mechanism(m.term.clone());
+            }
+            if let Some(p) = &v.problem {
+                ours = ours.with_problem(p.to_string());
+            }
+            let ours = ReceivedSpf::parse(ours.to_value()).unwrap();
+            assert_eq!(ours.result, theirs.result, "{}", t.name);
+            for key in ["client-ip", "envelope-from", "helo", "identity", "receiver"] {
+                assert_eq!(ours.get(key), theirs.get(key), "{} {key}", t.name);
+            }
+            if let Some(m) = theirs.get("mechanism") {
+                assert_eq!(ours.get("mechanism"), Some(m), "{}", t.name);
+            }
+            if theirs.get("problem").is_some() {
+                assert!(
+                    ours.get("problem").is_some(),
+                    "{}: a problem is reported",
+                    t.name
+                );
+            }
+            compared += 1;
+        }
+    }
+    println!("{file}: {compared} Received-SPF fields written from verdicts match pyspf's pairs");
+    assert_eq!(compared, 3);
 }
