@@ -393,20 +393,41 @@ fn parse(text: &str) -> Result<Record, ParseError> {
             term: text.split(' ').next().unwrap_or("").to_owned(),
         });
     }
-    let mut record = Record::default();
-    let mut offset = VERSION.len();
-    let rest = text.get(VERSION.len()..).unwrap_or("");
-    for raw in rest.split(' ') {
-        let start = offset;
-        offset += raw.len() + 1;
-        if raw.is_empty() {
-            continue;
-        }
-        parse_term(raw, &mut record).map_err(|(kind, at)| ParseError {
+    let bytes = text.as_bytes();
+    // Every byte of a record is visible ASCII or a space (RFC 7208 §12: terms are separated by
+    // SP; macro-literals are %x21-7E).
+    if let Some((at, &b)) = bytes
+        .iter()
+        .enumerate()
+        .find(|&(_, &b)| !b.is_ascii() || b.is_ascii_control())
+    {
+        let kind = if b.is_ascii() {
+            ParseErrorKind::InvalidCharacter(b as char)
+        } else {
+            ParseErrorKind::NonAscii { byte: b }
+        };
+        return Err(ParseError {
             kind,
-            offset: start + at,
-            term: raw.to_owned(),
-        })?;
+            offset: at,
+            term: term_around(bytes, at),
+        });
+    }
+    let mut record = Record::default();
+    let mut start = VERSION.len();
+    while start < bytes.len() {
+        let end = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == b' '))
+            .map_or(bytes.len(), |p| start + p);
+        if end > start {
+            let raw = text.get(start..end).unwrap_or("");
+            parse_term(raw, &mut record).map_err(|(kind, at)| ParseError {
+                kind,
+                offset: start + at,
+                term: raw.to_owned(),
+            })?;
+        }
+        start = end + 1;
     }
     record.has_all = record
         .directives
@@ -418,21 +439,11 @@ fn parse(text: &str) -> Result<Record, ParseError> {
 type TermError = (ParseErrorKind, usize);
 
 fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
-    if let Some((at, ch)) = term
-        .char_indices()
-        .find(|&(_, c)| !c.is_ascii() || c.is_ascii_control())
-    {
-        let kind = if ch.is_ascii() {
-            ParseErrorKind::InvalidCharacter(ch)
-        } else {
-            ParseErrorKind::NonAscii {
-                byte: term.as_bytes().get(at).copied().unwrap_or(0),
-            }
-        };
-        return Err((kind, at));
-    }
     // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'.
-    let name_end = term.find(['=', ':', '/']).unwrap_or(term.len());
+    let name_end = term
+        .bytes()
+        .position(|b| matches!(b, b'=' | b':' | b'/'))
+        .unwrap_or(term.len());
     if term.as_bytes().get(name_end) == Some(&b'=') {
         return parse_modifier(term, name_end, record);
     }
@@ -486,7 +497,10 @@ fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), Term
 
 /// Splits the mechanism name from its arguments (at the first ':' or '/').
 fn split_name(body: &str) -> (&str, &str) {
-    let end = body.find([':', '/']).unwrap_or(body.len());
+    let end = body
+        .bytes()
+        .position(|b| matches!(b, b':' | b'/'))
+        .unwrap_or(body.len());
     (body.get(..end).unwrap_or(""), body.get(end..).unwrap_or(""))
 }
 
@@ -601,7 +615,8 @@ fn non_default(len: u8, default: u8) -> Option<u8> {
 
 /// Splits `ip4`/`ip6` arguments at the first '/': the address and an optional single prefix.
 fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), TermError> {
-    match net.split_once('/') {
+    let slash = net.bytes().position(|b| b == b'/');
+    match slash.and_then(|p| Some((net.get(..p)?, net.get(p + 1..)?))) {
         None => Ok((net, None)),
         Some((addr, len)) => match parse_len(len, max) {
             Some(v) => Ok((addr, non_default(v, max))),
@@ -618,7 +633,7 @@ fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), Ter
 /// else stays part of the domain-spec (which may contain '/', RFC 7208 §7.1 macro-literal).
 fn split_dual_cidr(args: &str, at: usize) -> Result<(&str, DualCidr), TermError> {
     fn trailing_digits(s: &str) -> Option<(&str, &str)> {
-        let pos = s.rfind('/')?;
+        let pos = s.bytes().rposition(|b| b == b'/')?;
         let digits = s.get(pos + 1..)?;
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             Some((s.get(..pos)?, digits))
