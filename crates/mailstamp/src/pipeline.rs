@@ -76,6 +76,7 @@
 //! ```
 
 mod bulk;
+pub mod fuzzing;
 mod report;
 #[cfg(test)]
 mod tests;

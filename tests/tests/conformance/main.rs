@@ -3,5 +3,6 @@
 mod dkim;
 mod dmarc;
 mod fixtures;
+mod pipeline;
 mod received_spf;
 mod spf;
