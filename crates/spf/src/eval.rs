@@ -552,6 +552,7 @@ impl<'a> Machine<'a> {
             });
         }
         let target = match spec {
+            Some(s) if s.macro_string().is_literal() => s.literal_shared(),
             Some(s) => {
                 let domain = self.frames.last().map(|f| f.domain.as_str()).unwrap_or("");
                 s.target(&self.vars(domain))

@@ -479,6 +479,11 @@ impl DomainSpec {
         self.literal.as_deref()
     }
 
+    /// The literal name, shared (no macro to expand).
+    pub(crate) fn literal_shared(&self) -> Option<Arc<Name>> {
+        self.literal.clone()
+    }
+
     /// Expands to the `<target-name>`, or `None` when the expansion is not a valid DNS name.
     pub(crate) fn target(&self, vars: &Vars<'_>) -> Option<Arc<Name>> {
         if self.spec.is_literal() {
