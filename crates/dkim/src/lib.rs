@@ -23,6 +23,28 @@
 //! ring performs every signature operation (RSA and Ed25519, sign and verify); sha2 computes
 //! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys.
 //!
+//! # API map for tools
+//!
+//! * **verify**: [`mailstamp_message::Message::parse`] the bytes, [`verify`] with a [`Policy`]
+//!   and `now`, answer [`PendingKeys::queries`] (TXT) and [`PendingKeys::resume_with_cache`]
+//!   (or [`mailstamp_dns::Lookup::resume`], or [`mailstamp_dns::resolve_sync`] with a zone).
+//!   The [`DkimReport`] has one [`DkimVerdict`] per signature: `result`, `problem` (its
+//!   `Display` is the sentence, [`DkimProblem::code`] the JSON code), `details` (domain,
+//!   selector, algorithm, key size...) and, for failures, `forensics` (the `--explain` data).
+//!   [`DkimReport::has_pass`] and [`DkimReport::result`] summarise; all of it is `Serialize`.
+//! * **sign**: [`SigningKey::from_pem`] per key file, [`Signer::new`] with `d=`/`s=` and the
+//!   builder methods ([`Signer::with_canonicalization`], [`Signer::with_headers`],
+//!   [`Signer::with_oversigning`], [`Signer::with_expiry`], [`Signer::with_body_length`]),
+//!   then [`sign`] with every signer at once. [`SignedFields::prepend_to`] gives the signed
+//!   message, [`SignedFields::header_bytes`] only the new fields, and
+//!   [`SignedFields::warnings`] what to tell the user (`l=`).
+//! * **keygen**: [`generate_rsa`] or [`generate_ed25519`]; write
+//!   [`GeneratedKey::private_key_pem`] (mode 0600); publish [`GeneratedKey::record`]
+//!   ([`KeyRecordText::with_testing`], then [`KeyRecordText::zone_line`] with
+//!   [`key_record_name`], [`KeyRecordText::value`] or [`KeyRecordText::txt_strings`]).
+//! * **keycheck**: query TXT at [`key_record_name`], then [`check_key`] with the answer and
+//!   the private key; [`KeyCheck`] lists the findings ([`KeyFinding::is_error`]).
+//!
 //! What it does **not** do: it performs no DNS queries and no I/O of any kind (the caller
 //! answers [`PendingKeys::queries`]), never reads the clock (`now` is passed in), does not
 //! implement DomainKeys (RFC 4870), ARC, or DMARC alignment, and never signs with rsa-sha1.
