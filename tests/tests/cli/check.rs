@@ -375,7 +375,7 @@ fn bulk_json_lines_carry_position_and_empty_dkim_for_unsigned() {
     let mut outputs = Vec::new();
     for jobs in ["1", "2"] {
         let a = check(&["--mbox", mbox.to_str().unwrap(), "--json", "--jobs", jobs])
-            .args(&ENVELOPE)
+            .args(ENVELOPE)
             .assert()
             .code(0);
         outputs.push(a.get_output().stdout.clone());
@@ -597,7 +597,7 @@ fn bulk_against_a_live_dns_server() {
         .args(["--nameserver", &server.addr().to_string()])
         .args(["check", "--authserv-id", ID, "--jobs", "2", "--json"])
         .args(["--mbox", mbox.to_str().unwrap()])
-        .args(&ENVELOPE)
+        .args(ENVELOPE)
         .assert()
         .code(0);
     let text = stdout(&a);
@@ -617,7 +617,7 @@ fn bulk_against_a_live_dns_server() {
             "0.3",
         ])
         .args(["check", "--authserv-id", ID])
-        .args(&ENVELOPE)
+        .args(ENVELOPE)
         .arg(message("signed.eml"))
         .assert()
         .code(3)
