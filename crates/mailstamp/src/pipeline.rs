@@ -24,7 +24,7 @@
 //! The whole check is one sans-I/O machine: [`Authenticator::check`] drives it against the
 //! resolver (each step's queries concurrently, within [`CheckOptions::time_limit`]);
 //! [`Authenticator::check_with`] drives it synchronously against any
-//! [`Source`](mailstamp_dns::Source), such as a fixed [`Zone`](mailstamp_dns::Zone), without a
+//! [`Source`], such as a fixed [`Zone`], without a
 //! runtime. [`Authenticator::prepare`] does the CPU part that needs the message bytes, so a
 //! bulk run can drop each message before waiting for DNS ([`Authenticator::complete`]).
 //! [`Bulk`] checks a stream of messages in parallel with results in input order.

@@ -50,7 +50,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub maildir: Option<PathBuf>,
 
-    /// The SMTP client's IP address (SPF's <ip>, RFC 7208 §4.1).
+    /// The SMTP client's IP address (SPF's `<ip>`, RFC 7208 §4.1).
     #[arg(long, value_name = "IP", requires = "helo")]
     pub ip: Option<IpAddr>,
 
