@@ -82,7 +82,7 @@ mod report;
 mod tests;
 
 pub use bulk::{
-    Bulk, BulkError, BulkItem, BulkOptions, BulkSummary, DEFAULT_WINDOW, DomainStats,
+    Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, DEFAULT_WINDOW, DomainStats,
     MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS,
 };
 pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
@@ -509,10 +509,13 @@ enum Phase<'a> {
         spf: Option<SpfStep<'a>>,
         helo: Option<SpfStep<'a>>,
         dkim: Step<PendingKeys, DkimReport>,
-        /// The three machines' queries, joined.
+        /// DMARC record lookups asked ahead, alongside the first queries (see
+        /// [`dmarc_prefetch`]); their answers only fill the cache.
+        prefetch: Vec<Query>,
+        /// The three machines' queries and the prefetch, joined.
         queries: Vec<Query>,
-        /// How many of `queries` belong to each machine.
-        counts: [usize; 3],
+        /// How many of `queries` belong to each machine, and to the prefetch.
+        counts: [usize; 4],
     },
     /// DMARC, once SPF and DKIM are done.
     Dmarc {
@@ -548,6 +551,7 @@ impl<'a> Checking<'a> {
             .helo
             .as_ref()
             .map(|r| check_host(r, &inner.spf_options));
+        let prefetch = dmarc_prefetch(inner, &carry);
         Checking {
             inner,
             carry,
@@ -555,8 +559,9 @@ impl<'a> Checking<'a> {
                 spf,
                 helo,
                 dkim,
+                prefetch,
                 queries: Vec::new(),
-                counts: [0; 3],
+                counts: [0; 4],
             },
         }
         .advance()
@@ -574,6 +579,7 @@ impl<'a> Checking<'a> {
                 spf,
                 helo,
                 dkim,
+                prefetch,
                 mut queries,
                 mut counts,
             } => {
@@ -590,7 +596,12 @@ impl<'a> Checking<'a> {
                     *count = part.len();
                     queries.extend_from_slice(part);
                 }
+                // The prefetch rides along with real queries only: alone, it would just be a
+                // round trip before the same DMARC queries.
+                counts[3] = 0;
                 if !queries.is_empty() {
+                    counts[3] = prefetch.len();
+                    queries.extend_from_slice(&prefetch);
                     return Step::Lookup(Checking {
                         inner,
                         carry,
@@ -598,6 +609,7 @@ impl<'a> Checking<'a> {
                             spf,
                             helo,
                             dkim,
+                            prefetch,
                             queries,
                             counts,
                         },
@@ -695,16 +707,18 @@ impl Lookup for Checking<'_> {
                 dkim,
                 queries,
                 counts,
+                ..
             } => {
                 let mut answers = answers.into_iter();
                 let mut take = |n: usize| answers.by_ref().take(n).collect::<Vec<_>>();
-                let [n_spf, n_helo, n_dkim] = counts;
+                let [n_spf, n_helo, n_dkim, _] = counts;
                 let spf = spf.map(|s| resume_part(s, take(n_spf)));
                 let helo = helo.map(|s| resume_part(s, take(n_helo)));
                 let dkim = match dkim {
                     Step::Lookup(p) => Step::Done(resolve_keys(inner, p, take(n_dkim))),
                     done @ Step::Done(_) => done,
                 };
+                // The prefetch answers (the rest) are in the cache now; asked once.
                 Checking {
                     inner,
                     carry,
@@ -712,6 +726,7 @@ impl Lookup for Checking<'_> {
                         spf,
                         helo,
                         dkim,
+                        prefetch: Vec::new(),
                         queries,
                         counts,
                     },
@@ -761,6 +776,37 @@ fn finished(step: SpfStep<'_>) -> SpfVerdict {
 
 fn resolve_keys(inner: &Inner, pending: PendingKeys, answers: Vec<Answer>) -> DkimReport {
     inner.with_key_cache(|cache| pending.resume_with_cache(answers, cache))
+}
+
+/// The DMARC record lookups DMARC will most likely make, asked while SPF and DKIM run so
+/// that their answers are cached when DMARC starts: `_dmarc.<author>` for each author domain
+/// DMARC will evaluate and, for an author of three labels or more, the record of its parent
+/// (the Organizational Domain of `news.example.com`-style authors, the walk's next step;
+/// RFC 9989 §4.10) or, in PSL mode, of its PSL Organizational Domain. Shorter authors never
+/// get their top-level domain asked ahead.
+fn dmarc_prefetch(inner: &Inner, carry: &Carry) -> Vec<Query> {
+    let domains = carry.from.domains();
+    let evaluated = match (domains.len(), inner.options.multiple_authors) {
+        (1, _) => 1,
+        (n, MultipleAuthors::EvaluateEach { limit }) if n <= limit => n,
+        _ => 0,
+    };
+    let mut out = Vec::new();
+    for author in domains.iter().take(evaluated) {
+        let next = match &inner.options.discovery {
+            Discovery::TreeWalk => author.parent().filter(|p| p.label_count() >= 2),
+            Discovery::Psl(list) => Some(list.organizational_domain(author)),
+        };
+        for domain in std::iter::once(author.clone()).chain(next) {
+            if let Some(name) = mailstamp_dmarc::dmarc_name(&domain) {
+                let query = Query::txt(name);
+                if !out.contains(&query) {
+                    out.push(query);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The DMARC question: the author domains, the SPF identifier (the domain the MAIL FROM check

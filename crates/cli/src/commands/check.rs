@@ -12,7 +12,7 @@ use mailstamp::mailbox::{
     DEFAULT_MAX_MESSAGE_SIZE, Input, MailboxOptions, Messages, Origin, Position,
 };
 use mailstamp::pipeline::{
-    Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSummary, CheckOptions,
+    Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, CheckOptions,
     EnvelopeSource, Outcome, Report,
 };
 use mailstamp_dkim::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, Policy};
@@ -314,31 +314,28 @@ fn run_bulk(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let json = ctx.json();
-    let mut summary = BulkSummary::default();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut write_error: Option<std::io::Error> = None;
+    let printer = Printer {
+        json: ctx.json(),
+        summary: BulkSummary::default(),
+        out: std::io::BufWriter::new(std::io::stdout()),
+        error: None,
+        progress,
+    };
     let bulk = Bulk::new(
         authenticator.clone(),
         BulkOptions::new(jobs).with_envelope(envelope),
     );
-    bulk.run(messages, |item| {
-        summary.add(&item);
-        progress.inc(1);
-        if write_error.is_none() {
-            let line = if json {
-                json_line(&item)
-            } else {
-                text_line(&item)
-            };
-            if let Err(e) = out.write_all(line.as_bytes()) {
-                write_error = Some(e);
-            }
-        }
-    })
-    .context("cannot start the worker threads")?;
+    let Printer {
+        json,
+        summary,
+        mut out,
+        error,
+        progress,
+    } = bulk
+        .run(messages, printer)
+        .context("cannot start the worker threads")?;
     progress.finish_and_clear();
-    if let Some(e) = write_error {
+    if let Some(e) = error {
         return Err(e).context("cannot write the results");
     }
     if !json {
@@ -354,6 +351,33 @@ fn run_bulk(
     } else {
         Exit::Success
     })
+}
+
+/// Prints each result of a bulk run as it comes, and counts it.
+struct Printer {
+    json: bool,
+    summary: BulkSummary,
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// The first write error: output stops there, and the run ends with it.
+    error: Option<std::io::Error>,
+    progress: indicatif::ProgressBar,
+}
+
+impl BulkSink for Printer {
+    fn accept(&mut self, item: BulkItem) {
+        self.summary.add(&item);
+        self.progress.inc(1);
+        if self.error.is_none() {
+            let line = if self.json {
+                json_line(&item)
+            } else {
+                text_line(&item)
+            };
+            if let Err(e) = self.out.write_all(line.as_bytes()) {
+                self.error = Some(e);
+            }
+        }
+    }
 }
 
 /// The text of a read error without the position it starts with (printed before it).

@@ -5,15 +5,14 @@ use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
 use mailstamp_spf::{SpfProblem, SpfResult};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 
 /// The default number of messages in flight at once: enough to overlap the DNS waits of many
-/// messages on a slow network (with 20 ms per answer, 256 messages in flight check about 3,000
-/// messages per second), while each waiting message holds only its verdicts so far, not its
-/// bytes.
-pub const DEFAULT_WINDOW: usize = 256;
+/// messages on a slow network (with 20 ms per DNS answer and 500 new domains among 2,000
+/// messages, a run takes about 1 s; see BENCHMARKS.md), while a waiting message holds only its
+/// verdicts so far, not its bytes.
+pub const DEFAULT_WINDOW: usize = 512;
 
 /// The most From domains a [`BulkSummary`] keeps apart; the rest are counted together.
 pub const MAX_SUMMARY_DOMAINS: usize = 10_000;
@@ -28,9 +27,9 @@ pub struct BulkOptions {
     /// Worker threads: how many messages are parsed, hashed and verified at the same time
     /// (at least 1).
     pub jobs: usize,
-    /// The most messages in flight (read, not yet handed to the sink), at least `jobs`. Only
-    /// up to `2 × jobs` of them hold their bytes (those not yet prepared); the others hold
-    /// their verdicts so far while they wait for DNS.
+    /// The most messages in flight (read, not yet handed to the sink), at least `jobs`. At
+    /// most `jobs` of them hold their bytes (those being parsed and hashed); the others hold
+    /// their verdicts so far while they wait for DNS or for their turn.
     pub window: usize,
     /// Where each message's SMTP envelope comes from.
     pub envelope: EnvelopeSource,
@@ -83,27 +82,52 @@ pub struct BulkItem {
     pub result: Result<Box<Report>, BulkError>,
 }
 
+/// Where the results of a bulk run go, one call per message in input order.
+///
+/// Implemented for every `FnMut(BulkItem)` closure that is `Send + 'static`; a struct that
+/// implements it can be taken back from [`Bulk::run`] with what it gathered.
+pub trait BulkSink: Send + 'static {
+    /// Takes the next result.
+    fn accept(&mut self, item: BulkItem);
+}
+
+impl<F: FnMut(BulkItem) + Send + 'static> BulkSink for F {
+    fn accept(&mut self, item: BulkItem) {
+        self(item);
+    }
+}
+
 /// Checks many messages with one [`Authenticator`] (one DNS cache, one pool of parsed keys).
 ///
 /// ```
 /// use mailstamp::mailbox::{MailboxOptions, Mbox, Origin};
-/// use mailstamp::pipeline::{Authenticator, Bulk, BulkOptions, BulkSummary, CheckOptions};
+/// use mailstamp::pipeline::{
+///     Authenticator, Bulk, BulkItem, BulkOptions, BulkSink, BulkSummary, CheckOptions,
+/// };
 /// use mailstamp_dns::Zone;
+///
+/// /// Gathers the summary and the From domains.
+/// #[derive(Default)]
+/// struct Gather {
+///     summary: BulkSummary,
+///     domains: Vec<String>,
+/// }
+/// impl BulkSink for Gather {
+///     fn accept(&mut self, item: BulkItem) {
+///         self.summary.add(&item);
+///         if let Ok(report) = &item.result {
+///             self.domains.extend(report.header_from());
+///         }
+///     }
+/// }
 ///
 /// let mbox = b"From a@example.org Thu Jan  1 00:00:00 2026\nFrom: a@example.org\n\nHi\n\n\
 ///              From b@example.net Thu Jan  1 00:00:00 2026\nFrom: b@example.net\n\nHo\n";
+/// let source = Mbox::new(std::io::Cursor::new(mbox.to_vec()), Origin::Stdin, MailboxOptions::default());
 /// let auth = Authenticator::offline(Zone::new(), CheckOptions::new("mx.example"));
-/// let mut summary = BulkSummary::default();
-/// let mut domains = Vec::new();
-/// Bulk::new(auth, BulkOptions::new(2)).run(
-///     Mbox::new(&mbox[..], Origin::Stdin, MailboxOptions::default()),
-///     |item| {
-///         summary.add(&item);
-///         domains.push(item.result.unwrap().header_from().unwrap());
-///     },
-/// )?;
-/// assert_eq!(domains, ["example.org", "example.net"]); // input order
-/// assert_eq!(summary.checked, 2);
+/// let gathered = Bulk::new(auth, BulkOptions::new(2)).run(source, Gather::default())?;
+/// assert_eq!(gathered.domains, ["example.org", "example.net"]); // input order
+/// assert_eq!(gathered.summary.checked, 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -112,34 +136,119 @@ pub struct Bulk {
     options: BulkOptions,
 }
 
-/// A message in flight.
-enum Entry {
-    Ready(BulkItem),
-    Running(Position, JoinHandle<Report>),
+/// The message source, read by whichever lane needs the next message.
+struct Reader<I> {
+    messages: I,
+    next: u64,
 }
 
-impl Entry {
-    fn is_done(&self) -> bool {
-        match self {
-            Entry::Ready(_) => true,
-            Entry::Running(_, handle) => handle.is_finished(),
+/// Results waiting for their turn, and the sink they go to.
+struct Reorder<S> {
+    /// Index of the next result to hand to the sink.
+    next: u64,
+    /// Results from `next` on; `None` for those still running.
+    waiting: VecDeque<Option<BulkItem>>,
+    sink: S,
+}
+
+struct Shared<I, S> {
+    authenticator: Authenticator,
+    envelope: EnvelopeSource,
+    reader: tokio::sync::Mutex<Reader<I>>,
+    /// One permit per message that may be read before the results before it are handed on:
+    /// taken when a message is read, given back when its result goes to the sink.
+    window: Semaphore,
+    out: Mutex<Reorder<S>>,
+}
+
+impl<I, S> Shared<I, S>
+where
+    I: Iterator<Item = Result<MailItem, MailboxError>> + Send + 'static,
+    S: BulkSink,
+{
+    /// One lane: reads a message, checks it, hands the result on; again until the source is
+    /// exhausted. Lanes overlap one another's DNS waits; the worker threads run them.
+    async fn lane(self: Arc<Self>) {
+        loop {
+            let Ok(permit) = self.window.acquire().await else {
+                return;
+            };
+            permit.forget();
+            let (index, item) = {
+                let mut reader = self.reader.lock().await;
+                let Some(item) = reader.messages.next() else {
+                    // Wakes every lane waiting for a permit: nothing is left to read.
+                    self.window.close();
+                    return;
+                };
+                let index = reader.next;
+                reader.next = index.saturating_add(1);
+                (index, item)
+            };
+            let result = match item {
+                Err(error) => BulkItem {
+                    position: error.position().clone(),
+                    result: Err(BulkError::Read(error)),
+                },
+                Ok(MailItem { source, bytes }) => {
+                    let auth = self.authenticator.clone();
+                    let envelope = self.envelope.clone();
+                    // A task of its own, so that a bug in one check is an error line, not a
+                    // stalled run.
+                    let check = tokio::spawn(async move {
+                        let prepared = auth.prepare_from(&bytes, &envelope);
+                        drop(bytes);
+                        auth.complete(prepared).await
+                    });
+                    match check.await {
+                        Ok(report) => BulkItem {
+                            position: source,
+                            result: Ok(Box::new(report)),
+                        },
+                        Err(_) => BulkItem {
+                            result: Err(BulkError::Internal(source.clone())),
+                            position: source,
+                        },
+                    }
+                }
+            };
+            self.emit(index, result);
         }
     }
 
-    async fn wait(self) -> BulkItem {
-        match self {
-            Entry::Ready(item) => item,
-            Entry::Running(position, handle) => match handle.await {
-                Ok(report) => BulkItem {
-                    position,
-                    result: Ok(Box::new(report)),
-                },
-                Err(_) => BulkItem {
-                    result: Err(BulkError::Internal(position.clone())),
-                    position,
-                },
-            },
+    /// Files the result of message `index`, and hands every result that is now next in line
+    /// to the sink.
+    fn emit(&self, index: u64, item: BulkItem) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        let Reorder {
+            next,
+            waiting,
+            sink,
+        } = &mut *out;
+        let Some(slot) = index
+            .checked_sub(*next)
+            .and_then(|d| usize::try_from(d).ok())
+        else {
+            // Unreachable: every index is emitted once, never before `next`.
+            sink.accept(item);
+            return;
+        };
+        if waiting.len() <= slot {
+            waiting.resize_with(slot.saturating_add(1), || None);
         }
+        if let Some(place) = waiting.get_mut(slot) {
+            *place = Some(item);
+        }
+        let mut released = 0usize;
+        while let Some(Some(_)) = waiting.front() {
+            if let Some(Some(item)) = waiting.pop_front() {
+                sink.accept(item);
+                *next = next.saturating_add(1);
+                released = released.saturating_add(1);
+            }
+        }
+        drop(out);
+        self.window.add_permits(released);
     }
 }
 
@@ -152,23 +261,27 @@ impl Bulk {
         }
     }
 
-    /// Checks every message of `messages`, [`BulkOptions::jobs`] at a time on worker threads
-    /// of a runtime of its own, and calls `sink` with each result **in input order** (on the
-    /// calling thread). An `Err` item of the source (a message that cannot be read) becomes a
-    /// [`BulkError::Read`] item at its place; nothing is skipped.
+    /// Checks every message of `messages` on [`BulkOptions::jobs`] worker threads (a runtime
+    /// of its own) and hands each result to `sink` **in input order**; returns the sink. An
+    /// `Err` item of the source (a message that cannot be read) becomes a [`BulkError::Read`]
+    /// result at its place: nothing is skipped.
     ///
-    /// The source is read on the calling thread, one message ahead of the workers at most
-    /// `2 × jobs` times: memory stays bounded by about `2 × jobs` times the largest message,
-    /// plus [`BulkOptions::window`] reports.
+    /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
+    /// The worker threads read the source one message at a time and parse, hash and verify
+    /// it at once; a message waiting for DNS holds its verdicts so far, not its bytes. Memory
+    /// thus stays bounded by about `jobs` times the largest message, plus `window` reports.
+    /// The source is read from the worker threads: a source that blocks for long (a slow
+    /// pipe) holds one of them while it does.
     ///
     /// # Errors
     ///
     /// When the runtime cannot be started, or when called from inside an async runtime (it
     /// blocks; call it from a plain thread).
-    pub fn run<I, F>(&self, messages: I, mut sink: F) -> std::io::Result<()>
+    pub fn run<I, S>(&self, messages: I, sink: S) -> std::io::Result<S>
     where
         I: IntoIterator<Item = Result<MailItem, MailboxError>>,
-        F: FnMut(BulkItem),
+        I::IntoIter: Send + 'static,
+        S: BulkSink,
     {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(std::io::Error::other(
@@ -176,65 +289,44 @@ impl Bulk {
             ));
         }
         let jobs = self.options.jobs.max(1);
+        let window = self.options.window.max(jobs);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(jobs)
             .thread_name("mailstamp-check")
             .enable_all()
             .build()?;
-        runtime.block_on(self.dispatch(messages.into_iter(), &mut sink));
-        Ok(())
-    }
-
-    async fn dispatch<I, F>(&self, mut messages: I, sink: &mut F)
-    where
-        I: Iterator<Item = Result<MailItem, MailboxError>>,
-        F: FnMut(BulkItem),
-    {
-        let jobs = self.options.jobs.max(1);
-        let window = self.options.window.max(jobs);
-        let envelope = Arc::new(self.options.envelope.clone());
-        // Messages read but not yet prepared hold their bytes: at most 2 × jobs of them.
-        let unprepared = Arc::new(Semaphore::new(jobs.saturating_mul(2)));
-        let mut queue: VecDeque<Entry> = VecDeque::with_capacity(window);
-        loop {
-            while queue.front().is_some_and(Entry::is_done) {
-                if let Some(entry) = queue.pop_front() {
-                    sink(entry.wait().await);
-                }
+        let shared = Arc::new(Shared {
+            authenticator: self.authenticator.clone(),
+            envelope: self.options.envelope.clone(),
+            reader: tokio::sync::Mutex::new(Reader {
+                messages: messages.into_iter(),
+                next: 0,
+            }),
+            window: Semaphore::new(window),
+            out: Mutex::new(Reorder {
+                next: 0,
+                waiting: VecDeque::with_capacity(window),
+                sink,
+            }),
+        });
+        runtime.block_on(async {
+            let lanes: Vec<_> = (0..window)
+                .map(|_| tokio::spawn(Arc::clone(&shared).lane()))
+                .collect();
+            for lane in lanes {
+                // A lane only ends when the source is exhausted; its checks run in tasks of
+                // their own, so a lane never panics.
+                let _ = lane.await;
             }
-            if queue.len() >= window {
-                if let Some(entry) = queue.pop_front() {
-                    sink(entry.wait().await);
-                }
-                continue;
-            }
-            let Ok(permit) = Arc::clone(&unprepared).acquire_owned().await else {
-                break;
-            };
-            let Some(item) = messages.next() else {
-                break;
-            };
-            match item {
-                Err(error) => queue.push_back(Entry::Ready(BulkItem {
-                    position: error.position().clone(),
-                    result: Err(BulkError::Read(error)),
-                })),
-                Ok(MailItem { source, bytes }) => {
-                    let auth = self.authenticator.clone();
-                    let envelope = Arc::clone(&envelope);
-                    let handle = tokio::spawn(async move {
-                        let prepared = auth.prepare_from(&bytes, &envelope);
-                        drop(bytes);
-                        drop(permit);
-                        auth.complete(prepared).await
-                    });
-                    queue.push_back(Entry::Running(source, handle));
-                }
-            }
-        }
-        while let Some(entry) = queue.pop_front() {
-            sink(entry.wait().await);
-        }
+        });
+        drop(runtime);
+        let shared = Arc::try_unwrap(shared)
+            .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
+        let out = shared
+            .out
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(out.sink)
     }
 }
 

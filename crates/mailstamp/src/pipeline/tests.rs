@@ -203,7 +203,7 @@ fn outcome_without_dmarc_record() {
 }
 
 #[test]
-fn spf_and_dkim_queries_are_asked_in_one_step() {
+fn spf_dkim_and_dmarc_prefetch_are_asked_in_one_step() {
     let auth = Authenticator::offline(zone(), options());
     let message = signed("example.org", MESSAGE);
     let env = envelope("192.0.2.25", Some("alice@example.org"));
@@ -222,6 +222,8 @@ fn spf_and_dkim_queries_are_asked_in_one_step() {
             Query::txt(name("example.org")),
             Query::txt(name("mail.example.org")),
             Query::txt(name("sel._domainkey.example.org")),
+            // Asked ahead for DMARC; example.org has two labels, so `_dmarc.org` is not.
+            Query::txt(name("_dmarc.example.org")),
         ],
         "{asked:?}"
     );
@@ -241,6 +243,38 @@ fn spf_and_dkim_queries_are_asked_in_one_step() {
         panic!("DMARC needs DNS");
     };
     assert_eq!(third.queries(), [Query::txt(name("_dmarc.example.org"))]);
+
+    // A subdomain author: its record and its parent's are asked ahead.
+    let message = signed(
+        "example.org",
+        b"From: a@news.example.org\r\nSubject: x\r\n\r\nbody\r\n",
+    );
+    let Prepared {
+        requests,
+        carry,
+        dkim,
+    } = auth.prepare(&message, None);
+    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+        panic!("no DNS asked");
+    };
+    assert_eq!(
+        first.queries(),
+        [
+            Query::txt(name("sel._domainkey.example.org")),
+            Query::txt(name("_dmarc.news.example.org")),
+            Query::txt(name("_dmarc.example.org")),
+        ]
+    );
+    // Without anything else to ask, nothing is asked ahead.
+    let Prepared {
+        requests,
+        carry,
+        dkim,
+    } = auth.prepare(MESSAGE, None);
+    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+        panic!("DMARC needs DNS");
+    };
+    assert_eq!(first.queries(), [Query::txt(name("_dmarc.example.org"))]);
 }
 
 #[test]
@@ -451,20 +485,29 @@ fn bulk_keeps_input_order_and_reports_errors_in_place() {
         mbox.extend_from_slice(b"\n");
         expected.push(if big { None } else { Some(domain) });
     }
+    #[derive(Default)]
+    struct Gather {
+        items: Vec<BulkItem>,
+        summary: BulkSummary,
+    }
+    impl BulkSink for Gather {
+        fn accept(&mut self, item: BulkItem) {
+            self.summary.add(&item);
+            self.items.push(item);
+        }
+    }
     for jobs in [1, 2] {
         let auth = Authenticator::offline(zone(), options());
-        let mut got = Vec::new();
-        let mut summary = BulkSummary::default();
         let source = Mbox::new(
-            &mbox[..],
+            std::io::Cursor::new(mbox.clone()),
             Origin::Stdin,
             MailboxOptions::default().with_max_message_size(4096),
         );
-        Bulk::new(auth, BulkOptions::new(jobs).with_window(4))
-            .run(source, |item| {
-                summary.add(&item);
-                got.push(item);
-            })
+        let Gather {
+            items: got,
+            summary,
+        } = Bulk::new(auth, BulkOptions::new(jobs).with_window(4))
+            .run(source, Gather::default())
             .unwrap();
         let domains: Vec<Option<String>> = got
             .iter()
@@ -499,4 +542,71 @@ fn bulk_refuses_to_run_inside_a_runtime() {
     let err =
         rt.block_on(async { Bulk::new(auth, BulkOptions::new(1)).run(std::iter::empty(), |_| {}) });
     assert!(err.is_err());
+}
+
+#[test]
+fn bulk_over_live_dns_keeps_order_while_messages_finish_out_of_order() {
+    use crate::{DnsSource, LiveConfig};
+    struct Order(Vec<(u64, Option<String>)>);
+    impl BulkSink for Order {
+        fn accept(&mut self, item: BulkItem) {
+            let index = item.position.mbox.map_or(0, |m| m.index);
+            let from = item.result.ok().and_then(|r| r.header_from());
+            self.0.push((index, from));
+        }
+    }
+    let mut z = zone();
+    z.add_txt(&name("sel._domainkey.other.example"), [KEY_RECORD]);
+    let server = mailstamp_testdns::TestServer::with_options(
+        z,
+        mailstamp_testdns::Options {
+            latency: Duration::from_millis(5),
+            ..mailstamp_testdns::Options::default()
+        },
+    );
+    let resolver = {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        Resolver::builder(DnsSource::Live(LiveConfig {
+            nameservers: vec![server.addr()],
+            timeout: Duration::from_secs(5),
+            attempts: 1,
+        }))
+        .build()
+        .unwrap()
+    };
+    let mut mbox = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..60u64 {
+        // Domains the cache has not seen take longer than those it has.
+        let domain = if i % 7 == 0 {
+            format!("d{i}.example")
+        } else {
+            "example.org".to_owned()
+        };
+        mbox.extend_from_slice(b"From x Thu Jan  1 00:00:00 2026\n");
+        mbox.extend_from_slice(&signed(
+            "example.org",
+            format!("From: a@{domain}\r\n\r\n{i}\r\n").as_bytes(),
+        ));
+        mbox.extend_from_slice(b"\n");
+        want.push((i + 1, Some(domain)));
+    }
+    let source = Mbox::new(
+        std::io::Cursor::new(mbox),
+        Origin::Stdin,
+        MailboxOptions::default(),
+    );
+    let auth = Authenticator::new(resolver, options());
+    let got = Bulk::new(auth, BulkOptions::new(2).with_window(8))
+        .run(source, Order(Vec::new()))
+        .unwrap();
+    assert_eq!(got.0, want);
+    assert!(
+        server.peak_in_flight() > 1,
+        "lookups of different messages overlap"
+    );
 }
