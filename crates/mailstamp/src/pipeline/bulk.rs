@@ -5,7 +5,11 @@ use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
 use mailstamp_spf::{SpfProblem, SpfResult};
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
 /// The default number of messages in flight at once: enough to overlap the DNS waits of many
@@ -136,6 +140,22 @@ pub struct Bulk {
     options: BulkOptions,
 }
 
+/// A future that turns a panic while it is polled into `Err(())`.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
 /// The message source, read by whichever lane needs the next message.
 struct Reader<I> {
     messages: I,
@@ -143,22 +163,28 @@ struct Reader<I> {
 }
 
 /// Results waiting for their turn, and the sink they go to.
-struct Reorder<S> {
+struct Reorder {
     /// Index of the next result to hand to the sink.
     next: u64,
     /// Results from `next` on; `None` for those still running.
     waiting: VecDeque<Option<BulkItem>>,
-    sink: S,
+    /// True while a lane is handing results to the sink: the others only file theirs, and
+    /// that lane hands them on too.
+    draining: bool,
 }
 
 struct Shared<I, S> {
     authenticator: Authenticator,
     envelope: EnvelopeSource,
-    reader: tokio::sync::Mutex<Reader<I>>,
+    /// A plain mutex, held only while one message is read: an async one would hand the
+    /// source from lane to lane and make the worker threads take turns.
+    reader: Mutex<Reader<I>>,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
-    out: Mutex<Reorder<S>>,
+    out: Mutex<Reorder>,
+    /// Only the draining lane takes this lock, so it is never contended.
+    sink: Mutex<S>,
 }
 
 impl<I, S> Shared<I, S>
@@ -175,7 +201,7 @@ where
             };
             permit.forget();
             let (index, item) = {
-                let mut reader = self.reader.lock().await;
+                let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
                 let Some(item) = reader.messages.next() else {
                     // Wakes every lane waiting for a permit: nothing is left to read.
                     self.window.close();
@@ -191,21 +217,19 @@ where
                     result: Err(BulkError::Read(error)),
                 },
                 Ok(MailItem { source, bytes }) => {
-                    let auth = self.authenticator.clone();
-                    let envelope = self.envelope.clone();
-                    // A task of its own, so that a bug in one check is an error line, not a
-                    // stalled run.
-                    let check = tokio::spawn(async move {
-                        let prepared = auth.prepare_from(&bytes, &envelope);
+                    // Checked right here, in this lane: a panic (a bug) in one check becomes
+                    // an error line at its place, not a stalled run.
+                    let check = CatchUnwind(Box::pin(async {
+                        let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
                         drop(bytes);
-                        auth.complete(prepared).await
-                    });
+                        self.authenticator.complete(prepared).await
+                    }));
                     match check.await {
                         Ok(report) => BulkItem {
                             position: source,
                             result: Ok(Box::new(report)),
                         },
-                        Err(_) => BulkItem {
+                        Err(()) => BulkItem {
                             result: Err(BulkError::Internal(source.clone())),
                             position: source,
                         },
@@ -216,39 +240,57 @@ where
         }
     }
 
-    /// Files the result of message `index`, and hands every result that is now next in line
-    /// to the sink.
+    /// Files the result of message `index`; unless another lane is doing it, hands every
+    /// result that is now next in line to the sink (outside the filing lock, so that lanes
+    /// filing results never wait for the sink).
     fn emit(&self, index: u64, item: BulkItem) {
-        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        let Reorder {
-            next,
-            waiting,
-            sink,
-        } = &mut *out;
-        let Some(slot) = index
-            .checked_sub(*next)
-            .and_then(|d| usize::try_from(d).ok())
-        else {
-            // Unreachable: every index is emitted once, never before `next`.
-            sink.accept(item);
-            return;
-        };
-        if waiting.len() <= slot {
-            waiting.resize_with(slot.saturating_add(1), || None);
-        }
-        if let Some(place) = waiting.get_mut(slot) {
-            *place = Some(item);
-        }
-        let mut released = 0usize;
-        while let Some(Some(_)) = waiting.front() {
-            if let Some(Some(item)) = waiting.pop_front() {
-                sink.accept(item);
-                *next = next.saturating_add(1);
-                released = released.saturating_add(1);
+        let mut ready: Vec<BulkItem> = Vec::new();
+        {
+            let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+            let Reorder {
+                next,
+                waiting,
+                draining,
+            } = &mut *out;
+            // Every index is filed once, never before `next`.
+            let slot = index
+                .checked_sub(*next)
+                .and_then(|d| usize::try_from(d).ok())
+                .unwrap_or(0);
+            if waiting.len() <= slot {
+                waiting.resize_with(slot.saturating_add(1), || None);
             }
+            if let Some(place) = waiting.get_mut(slot) {
+                *place = Some(item);
+            }
+            if *draining {
+                return;
+            }
+            *draining = true;
         }
-        drop(out);
-        self.window.add_permits(released);
+        loop {
+            {
+                let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+                while let Some(Some(_)) = out.waiting.front() {
+                    if let Some(Some(item)) = out.waiting.pop_front() {
+                        ready.push(item);
+                        out.next = out.next.saturating_add(1);
+                    }
+                }
+                if ready.is_empty() {
+                    out.draining = false;
+                    return;
+                }
+            }
+            let handed = ready.len();
+            {
+                let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+                for item in ready.drain(..) {
+                    sink.accept(item);
+                }
+            }
+            self.window.add_permits(handed);
+        }
     }
 }
 
@@ -298,7 +340,7 @@ impl Bulk {
         let shared = Arc::new(Shared {
             authenticator: self.authenticator.clone(),
             envelope: self.options.envelope.clone(),
-            reader: tokio::sync::Mutex::new(Reader {
+            reader: Mutex::new(Reader {
                 messages: messages.into_iter(),
                 next: 0,
             }),
@@ -306,8 +348,9 @@ impl Bulk {
             out: Mutex::new(Reorder {
                 next: 0,
                 waiting: VecDeque::with_capacity(window),
-                sink,
+                draining: false,
             }),
+            sink: Mutex::new(sink),
         });
         runtime.block_on(async {
             let lanes: Vec<_> = (0..window)
@@ -322,11 +365,10 @@ impl Bulk {
         drop(runtime);
         let shared = Arc::try_unwrap(shared)
             .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
-        let out = shared
-            .out
+        Ok(shared
+            .sink
             .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok(out.sink)
+            .unwrap_or_else(PoisonError::into_inner))
     }
 }
 
