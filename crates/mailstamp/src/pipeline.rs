@@ -12,7 +12,8 @@
 //!    checking it; skipped for a null reverse-path, whose MAIL FROM check already is a HELO
 //!    check, RFC 7208 §2.4) and the DKIM key lookups run **concurrently**: the queries of the
 //!    three sans-I/O machines are joined into one step, resolved together, and the answers
-//!    handed back to each machine;
+//!    handed back to each machine. The author's DMARC record (and its parent's, for an author
+//!    of three labels or more) is asked in that same step, so that DMARC finds it cached;
 //! 3. DMARC (RFC 9989) evaluates the author domain(s) with the SPF-authenticated domain (the
 //!    MAIL FROM domain, or the HELO domain for a null reverse-path) and every checked DKIM
 //!    signature's result and `d=`;
@@ -28,6 +29,11 @@
 //! runtime. [`Authenticator::prepare`] does the CPU part that needs the message bytes, so a
 //! bulk run can drop each message before waiting for DNS ([`Authenticator::complete`]).
 //! [`Bulk`] checks a stream of messages in parallel with results in input order.
+//!
+//! This module performs no protocol work itself (the SPF, DKIM, DMARC and Authentication-Results
+//! crates do); it drives them, joins their DNS steps and writes the report. It does not decide
+//! what to do with a message (reject, quarantine): [`Report::outcome`] and the DMARC
+//! disposition say what the checks found and what the domain asks for.
 //!
 //! # No envelope
 //!
