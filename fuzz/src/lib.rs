@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use mailstamp::fixture::{self, FixtureError, mailauth, openspf};
+use mailstamp_fixture::{self as fixture, FixtureError, mailauth, openspf};
 use mailstamp_dns::{Name, Query, RecordType, Zone};
 
 const FILE: &str = "fuzz-input";

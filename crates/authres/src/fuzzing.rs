@@ -101,3 +101,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    proptest! {
+    #[test]
+    fn parsers_never_panic_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        super::parsers(&data);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_field_like_text(
+        data in "[a-z.=;/ ()\"\\\\@\r\n\t0-9-]{0,120}"
+    ) {
+        super::parsers(data.as_bytes());
+    }
+    }
+}

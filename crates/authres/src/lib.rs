@@ -11,7 +11,8 @@
 //! * Both write a folded field value (`to_value`) or the whole field with its CRLF
 //!   (`to_field`), and parse a field value back (`parse`) into the same structure, with
 //!   [`ParseError`]s that carry a byte offset.
-//! * [`fuzzing`]: the body of the `authres_parse` fuzz target, callable on stable Rust.
+//! * `fuzzing` (cargo feature `fuzzing`): the body of the `authres_parse` fuzz target, callable
+//!   on stable Rust; not part of the public API of a default build.
 //!
 //! It does **not** evaluate SPF, DKIM or DMARC, and does not depend on the crates that do: it
 //! takes plain inputs (method names and result tokens as [`Keyword`]s, values as strings), so
@@ -95,6 +96,7 @@
 
 mod authres;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod keyword;
 mod lex;

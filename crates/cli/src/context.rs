@@ -3,8 +3,9 @@
 use crate::exit::TempFailure;
 use anyhow::Context as _;
 use clap::Args;
-use mailstamp::{DnsEvent, DnsSource, LiveConfig, Resolver, ResolverError, fixture};
+use mailstamp::{DnsEvent, DnsSource, LiveConfig, Resolver, ResolverError};
 use mailstamp_dns::Answer;
+use mailstamp_fixture as fixture;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -14,40 +15,41 @@ use std::time::Duration;
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Answer DNS queries from this fixture instead of the network: a master zone file
-    /// (.zone, .db, .txt) or YAML zonedata (.yml, .yaml). Repeat to merge several files.
-    #[arg(long, value_name = "FILE", global = true)]
+    /// Answer DNS queries from this fixture instead of the network: a master zone file or
+    /// YAML zonedata, recognised by its content whatever the file's name (`-` is not accepted;
+    /// `/dev/fd/N` is). Repeat to merge several files.
+    #[arg(long, value_name = "FILE", global = true, help_heading = "DNS")]
     pub zone: Vec<PathBuf>,
 
     /// Ask this nameserver instead of the system's: an IP address, with an optional port
     /// (53 by default; IPv6 in brackets, as in `[::1]:5353`). Repeatable.
-    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_nameserver, global = true, conflicts_with = "zone")]
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_nameserver, global = true, conflicts_with = "zone", help_heading = "DNS")]
     pub nameserver: Vec<SocketAddr>,
 
     /// The most time one DNS query may take, in seconds (all attempts included).
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds, global = true)]
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds, global = true, help_heading = "DNS")]
     pub dns_timeout: Duration,
 
     /// How many times a DNS query is sent before giving up.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10), global = true)]
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10), global = true, help_heading = "DNS")]
     pub dns_attempts: u8,
 
     /// Write every DNS answer received (records, NXDOMAIN, NODATA, failures) to this YAML
     /// file, which `--zone` replays.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, help_heading = "DNS")]
     pub dns_record: Option<PathBuf>,
 
     /// Print one JSON document instead of human-readable text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output and clock")]
     pub json: bool,
 
     /// Evaluate as if the time were this: Unix seconds or RFC 3339
     /// (2026-01-31T12:00:00Z).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, global = true)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time, global = true, help_heading = "Output and clock")]
     pub now: Option<u64>,
 
     /// Print every DNS query and answer on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Output and clock")]
     pub verbose: u8,
 }
 

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod context;
 pub mod exit;
 pub mod input;
+pub mod options;
 
 use clap::{CommandFactory, Parser};
 use context::{Context, GlobalArgs};

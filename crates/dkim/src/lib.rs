@@ -97,6 +97,7 @@
 
 mod canon;
 mod der;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;
 mod keys;

@@ -56,3 +56,51 @@ pub fn evaluation(data: &[u8]) {
     }
     assert_ne!(verdict.result, DmarcResult::TempError);
 }
+
+/// The entry points, smoke-run on stable with deterministic inputs.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fuzz_entry_points_smoke() {
+        let seeds: [&[u8]; 6] = [
+            b"v=DMARC1; p=reject; sp=none; np=quarantine; adkim=s; aspf=r; psd=n; t=y",
+            b"v=DMARC1; rua=mailto:a@example.com!10m,https://x.test/r; ruf=mailto:b@x.test; fo=0:d:s",
+            b"v=DMARC1; p=none; pct=0; rf=afrf; ri=1; unknown=1;;; =; a b=c",
+            b"v=DMARC1;p=quarantine;psd=y",
+            b"v = DMARC1 ; p = reject ; rua = mailto:%61@example.com",
+            b"",
+        ];
+        // xorshift64: deterministic, no dependency.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3000 {
+            let seed = seeds[round % seeds.len()];
+            let mut data = seed.to_vec();
+            for _ in 0..(next() % 8) {
+                let r = next();
+                let pos = if data.is_empty() {
+                    0
+                } else {
+                    (r as usize >> 8) % data.len()
+                };
+                match r % 4 {
+                    0 if !data.is_empty() => data[pos] = (r >> 32) as u8,
+                    1 => data.insert(pos, (r >> 40) as u8),
+                    2 if !data.is_empty() => {
+                        data.remove(pos);
+                    }
+                    _ => data.insert(pos, b";=!,:@"[(r >> 48) as usize % 6]),
+                }
+            }
+            super::record(&data);
+            if round % 10 == 0 {
+                super::evaluation(&data);
+            }
+        }
+    }
+}

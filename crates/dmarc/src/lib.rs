@@ -53,6 +53,7 @@
 
 mod discovery;
 mod evaluate;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod psl;
 mod record;

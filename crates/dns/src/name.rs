@@ -35,14 +35,21 @@ pub enum NameError {
         /// Its length in octets (after conversion to A-labels).
         len: usize,
     },
+    /// A label from the wire or a fixture is not UTF-8 (names are kept as text).
+    #[error("label {index} is not UTF-8")]
+    NotUtf8 {
+        /// 0-based index of the label.
+        index: usize,
+    },
     /// A U-label could not be converted to an A-label (RFC 5891, UTS #46).
     #[error("internationalised name cannot be converted to A-labels: {reason}")]
     Idna {
         /// What the IDNA conversion reported.
         reason: String,
     },
-    /// The name contains a byte that can never appear in a host name on the wire here
-    /// (whitespace, a control character or a backslash).
+    /// The name contains an ASCII control character (C0 or DEL). RFC 2181 §11 lets a label
+    /// hold any octet, but no text form mailstamp reads or writes (header fields, zone files,
+    /// JSON) can carry these safely, so they are refused wherever a name is made.
     #[error("invalid character {ch:?} at byte {offset}")]
     InvalidChar {
         /// The character.
@@ -54,16 +61,21 @@ pub enum NameError {
 
 /// A normalised domain name: ASCII lower case, A-labels, no trailing dot, validated lengths.
 ///
-/// Comparison and hashing are therefore case-insensitive with respect to the input. Labels may
-/// contain any printable ASCII other than `.` and `\` (DNS allows it, and SPF and DKIM names such
-/// as `_domainkey` and `_spf` are not host names).
+/// Comparison and hashing are therefore case-insensitive in ASCII only, as DNS compares names
+/// (RFC 4343): non-ASCII octets are compared as they are. Labels are octets (RFC 2181 §11): they
+/// may hold spaces, `%`, `_`, `\\` and any UTF-8 text, as SPF macro expansion produces them
+/// (`%{l}` of a local-part with spaces, RFC 7208 §7) and fixtures publish them; only `.` (the
+/// separator) and ASCII control characters are refused. Host names proper (HELO, MAIL FROM
+/// domains) are checked by the protocols that need them (RFC 5321, RFC 7208 §4.3).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name(String);
 
 impl Name {
     /// Parses and normalises a name: strips one trailing dot, converts U-labels to A-labels
-    /// (UTS #46 non-transitional processing), lower-cases ASCII and checks label and name
-    /// lengths (RFC 1035 §2.3.4).
+    /// (UTS #46 non-transitional processing) when the name is an internationalised host name,
+    /// lower-cases ASCII and checks label and name lengths (RFC 1035 §2.3.4). A non-ASCII name
+    /// that is not a valid IDNA name (it holds spaces, say) is kept as its UTF-8 octets, ASCII
+    /// lower-cased.
     pub fn parse(input: &str) -> Result<Name, NameError> {
         let trimmed = input.strip_suffix('.').unwrap_or(input);
         if trimmed.is_empty() {
@@ -83,13 +95,15 @@ impl Name {
             }
             offset += label.len() + 1;
         }
-        if let Some((offset, ch)) = trimmed
-            .char_indices()
-            .find(|&(_, c)| c.is_ascii_control() || c.is_whitespace() || c == '\\')
-        {
+        if let Some((offset, ch)) = trimmed.char_indices().find(|&(_, c)| c.is_ascii_control()) {
             return Err(NameError::InvalidChar { ch, offset });
         }
         let ascii = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else if let Ok(a) = idna::domain_to_ascii_strict(trimmed) {
+            a
+        } else if trimmed.chars().any(|c| c == ' ' || c == '%' || c == '\\') {
+            // Octets, not a host name (RFC 2181 §11): keep them.
             trimmed.to_ascii_lowercase()
         } else {
             idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna {
@@ -120,6 +134,33 @@ impl Name {
             return Err(NameError::TooLong { len: ascii.len() });
         }
         Ok(Name(ascii))
+    }
+
+    /// A name from its labels' octets, as the wire or a zone file holds them (RFC 2181 §11): no
+    /// IDNA processing, ASCII lower-cased, lengths checked. A label may not contain `.` here
+    /// (it would become a separator); labels that are not UTF-8 are refused.
+    pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Result<Name, NameError> {
+        let mut text = String::new();
+        for (index, label) in labels.into_iter().enumerate() {
+            let label = std::str::from_utf8(label).map_err(|_| NameError::NotUtf8 { index })?;
+            if index > 0 {
+                text.push('.');
+            }
+            if let Some(pos) = label.find(|c: char| c == '.' || c.is_ascii_control()) {
+                let ch = label[pos..].chars().next().unwrap_or('.');
+                return Err(NameError::InvalidChar {
+                    ch,
+                    offset: text.len() + pos,
+                });
+            }
+            text.push_str(label);
+        }
+        Self::check_ascii(text.to_ascii_lowercase())
+    }
+
+    /// The label octets, left to right (for the wire: `hickory`'s `Name::from_labels`).
+    pub fn label_octets(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.split('.').map(str::as_bytes)
     }
 
     /// The normalised text, without trailing dot.
@@ -242,9 +283,44 @@ mod tests {
         assert_eq!(name.len(), 259);
         assert_eq!(Name::parse(&name), Err(NameError::TooLong { len: 259 }));
         assert!(matches!(
-            Name::parse("a b.com"),
-            Err(NameError::InvalidChar { ch: ' ', offset: 1 })
+            Name::parse("a\tb.com"),
+            Err(NameError::InvalidChar {
+                ch: '\t',
+                offset: 1
+            })
         ));
+        assert!(matches!(
+            Name::parse("a\r\nb.com"),
+            Err(NameError::InvalidChar {
+                ch: '\r',
+                offset: 1
+            })
+        ));
+    }
+
+    /// RFC 2181 §11: "any binary string whatever can be used as the label of any resource
+    /// record". Spaces, `%`, `_` and UTF-8 text are kept, and compared case-insensitively in ASCII
+    /// only (RFC 4343 §3).
+    #[test]
+    fn rfc2181_11_labels_are_octets() {
+        let spaced = Name::parse("A B%20_x.Example.COM").unwrap();
+        assert_eq!(spaced.as_str(), "a b%20_x.example.com");
+        assert_eq!(spaced, Name::parse("a b%20_X.example.com.").unwrap());
+        assert_eq!(spaced.label_count(), 3);
+        let utf8 = Name::parse("Ünïcode with space.example").unwrap();
+        assert_eq!(utf8.as_str(), "Ünïcode with space.example");
+        assert_ne!(utf8, Name::parse("ünïcode with space.example").unwrap());
+        let wire = Name::from_labels([&b"A B"[..], b"Example", b"org"]).unwrap();
+        assert_eq!(wire.as_str(), "a b.example.org");
+        assert_eq!(wire.label_octets().next(), Some(&b"a b"[..]));
+        assert_eq!(
+            Name::from_labels([&b"a.b"[..], b"org"]),
+            Err(NameError::InvalidChar { ch: '.', offset: 1 })
+        );
+        assert_eq!(
+            Name::from_labels([&b"ok"[..], b"\xff"]),
+            Err(NameError::NotUtf8 { index: 1 })
+        );
     }
 
     #[test]

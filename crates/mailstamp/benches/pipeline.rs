@@ -14,13 +14,13 @@
 //! group). Figures are recorded in BENCHMARKS.md.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mailstamp::corpus::CorpusConfig;
 use mailstamp::mailbox::{MailItem, MailboxError, Origin, Position};
 use mailstamp::pipeline::{
     Authenticator, Bulk, BulkItem, BulkOptions, BulkSink, CheckOptions, EnvelopeSource, Outcome,
 };
 use mailstamp::{DnsSource, LiveConfig, Resolver};
-use mailstamp_testdns::{Options as ServerOptions, TestServer};
+use mailstamp_testkit::corpus::CorpusConfig;
+use mailstamp_testkit::{Options as ServerOptions, TestServer};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,15 +7,15 @@
 //!
 //! `MESSAGES` (default 2000) messages from `DOMAINS` (default 500) signing domains, signed
 //! with `KEYS`: `rsa` (RSA 2048, the default), `ed25519` or `both`. The messages are those of
-//! `mailstamp::corpus` (seed 2026), with the trace fields of their receipt, so
+//! `mailstamp_testkit::corpus` (seed 2026), with the trace fields of their receipt, so
 //! `--from-received` finds their SMTP envelopes; the zone publishes every domain's SPF,
 //! DMARC (`p=reject`) and keys (see `benches/common/mod.rs`). Every message passes.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use mailstamp::corpus::CorpusConfig;
 use mailstamp::mailbox::MboxWriter;
+use mailstamp_testkit::corpus::CorpusConfig;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = CorpusConfig::new(2026)
         .with_messages(messages)
         .with_signing_domains(domains);
-    let corpus = mailstamp::corpus::Corpus::new(config);
+    let corpus = mailstamp_testkit::corpus::Corpus::new(config);
     std::fs::write(out.join("corpus.zone"), common::zone_file(corpus.domains()))?;
     let file = std::fs::File::create(out.join("corpus.mbox"))?;
     let mut mbox = MboxWriter::new(BufWriter::with_capacity(1 << 20, file));

@@ -15,8 +15,8 @@
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use mailstamp::corpus::CorpusConfig;
 use mailstamp::pipeline::{Authenticator, CheckOptions, Outcome};
+use mailstamp_testkit::corpus::CorpusConfig;
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -46,7 +46,7 @@
 //! # Example
 //!
 //! ```
-//! use mailstamp::envelope::Envelope;
+//! use mailstamp_message::envelope::Envelope;
 //! use mailstamp::pipeline::{Authenticator, CheckOptions, Outcome};
 //! use mailstamp_dns::{Name, Zone};
 //!
@@ -82,6 +82,7 @@
 //! ```
 
 mod bulk;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod report;
 #[cfg(test)]
@@ -94,21 +95,19 @@ pub use bulk::{
 pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
 
 use crate::Resolver;
-use crate::envelope::Envelope;
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, KeyCache, PendingKeys, TagList};
 use mailstamp_dmarc::{
     Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
     MechanismResult, MultipleAuthors, evaluate,
 };
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Source, Step, Zone};
+use mailstamp_message::envelope::Envelope;
 use mailstamp_message::{Authors, Message};
 use mailstamp_spf::{Request, SpfResult, SpfVerdict, check_host};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// The default wall-clock budget of one check: 20 seconds, the least RFC 7208 §4.6.4 asks for
-/// SPF ("SHOULD allow at least 20 seconds").
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(20);
+pub use crate::DEFAULT_TIME_LIMIT;
 
 /// The most key caches kept for reuse (one is in use per concurrent DKIM verification).
 const MAX_KEY_CACHES: usize = 64;
@@ -250,12 +249,29 @@ impl std::fmt::Debug for Authenticator {
 #[derive(Debug)]
 pub struct Prepared {
     requests: SpfRequests,
+    message: PreparedMessage,
+}
+
+impl Prepared {
+    /// The two parts [`Authenticator::start`] takes: the SPF requests, which the running check
+    /// borrows, and the message's state, which it consumes.
+    pub fn into_parts(self) -> (SpfRequests, PreparedMessage) {
+        (self.requests, self.message)
+    }
+}
+
+/// The message's part of a [`Prepared`] check: DKIM hashes and key queries, authors, the data of
+/// the report.
+#[derive(Debug)]
+pub struct PreparedMessage {
     carry: Carry,
     dkim: Step<PendingKeys, DkimReport>,
 }
 
+/// The SPF part of a [`Prepared`] check: the MAIL FROM and HELO requests (or why there are
+/// none), borrowed by the running check.
 #[derive(Debug)]
-struct SpfRequests {
+pub struct SpfRequests {
     mail_from: Result<Request, SpfSkip>,
     helo: Option<Request>,
 }
@@ -310,7 +326,7 @@ impl Authenticator {
     }
 
     /// Checks `message` with the envelope recorded in its own trace fields (`--from-received`,
-    /// see [`crate::envelope`]). When they name no usable envelope, SPF is not checked and the
+    /// see [`mailstamp_message::envelope`]). When they name no usable envelope, SPF is not checked and the
     /// report says why ([`SpfSkip::Received`]).
     pub async fn check_from_received(&self, message: &[u8]) -> Report {
         let prepared = self.prepare_from(message, &EnvelopeSource::FromReceived);
@@ -329,39 +345,39 @@ impl Authenticator {
         self.complete_with(prepared, source)
     }
 
-    /// The first, CPU-only part of a check: everything that needs the message bytes.
+    /// The first, CPU-only part of a check: everything that needs the message bytes (parsed
+    /// once: the envelope, DKIM and DMARC read the same view of the header fields).
     pub fn prepare(&self, message: &[u8], envelope: Option<&Envelope>) -> Prepared {
-        let source = match envelope {
-            Some(e) => Envelope::clone(e),
-            None => return self.prepare_from(message, &EnvelopeSource::Unknown),
-        };
-        self.prepare_envelope(message, Ok(Some(source)))
+        match envelope {
+            Some(e) => self.prepare_envelope(message, |_| Ok(Some(e.clone()))),
+            None => self.prepare_envelope(message, |_| Ok(None)),
+        }
     }
 
     /// [`Authenticator::prepare`] with the envelope taken from `source`.
     pub fn prepare_from(&self, message: &[u8], source: &EnvelopeSource) -> Prepared {
-        let envelope = match source {
+        self.prepare_envelope(message, |view| match source {
             EnvelopeSource::Unknown => Ok(None),
             EnvelopeSource::Given(e) => Ok(Some(e.clone())),
             EnvelopeSource::FromReceived => {
-                Envelope::from_message(message)
+                Envelope::from_view(view)
                     .map(Some)
                     .map_err(|e| SpfSkip::Received {
                         error: e.to_string(),
                     })
             }
-        };
-        self.prepare_envelope(message, envelope)
+        })
     }
 
     fn prepare_envelope(
         &self,
         bytes: &[u8],
-        envelope: Result<Option<Envelope>, SpfSkip>,
+        envelope: impl FnOnce(&Message<'_>) -> Result<Option<Envelope>, SpfSkip>,
     ) -> Prepared {
         let options = &self.inner.options;
         let now = options.now.unwrap_or_else(crate::system_clock);
         let message = Message::parse(bytes);
+        let envelope = envelope(&message);
         let from = message.authors();
         let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
         let signature_b = message
@@ -399,15 +415,17 @@ impl Authenticator {
         };
         Prepared {
             requests,
-            carry: Carry {
-                now,
-                envelope,
-                message: summary,
-                from,
-                signature_b,
-                spf_skip: None,
+            message: PreparedMessage {
+                carry: Carry {
+                    now,
+                    envelope,
+                    message: summary,
+                    from,
+                    signature_b,
+                    spf_skip: None,
+                },
+                dkim,
             },
-            dkim,
         }
     }
 
@@ -426,40 +444,58 @@ impl Authenticator {
     /// concurrently, within [`CheckOptions::time_limit`]), the DKIM signature checks, DMARC and
     /// the report.
     pub async fn complete(&self, prepared: Prepared) -> Report {
-        let Prepared {
-            requests,
-            carry,
-            dkim,
-        } = prepared;
+        let (requests, message) = prepared.into_parts();
         let limit = self.inner.options.time_limit;
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut step = Checking::start(&self.inner, &requests, carry, dkim);
-        loop {
-            match step {
-                Step::Done(report) => return *report,
-                Step::Lookup(pending) => {
-                    let answers = tokio::time::timeout_at(
-                        deadline,
-                        self.inner.resolver.answer_all(pending.queries()),
-                    )
-                    .await;
-                    step = match answers {
-                        Ok(answers) => pending.resume(answers),
-                        Err(_) => Step::Done(Box::new(pending.time_limit_exceeded(limit))),
-                    };
-                }
-            }
-        }
+        *crate::drive_within(self.start(&requests, message), &self.inner.resolver, limit).await
+    }
+
+    /// Starts the DNS part of a check for a caller that owns its event loop (the other half of
+    /// [`Authenticator::prepare`]): the returned [`Step`] lists the queries to answer
+    /// ([`Lookup::queries`]); hand the answers back with [`Lookup::resume`] until it is
+    /// [`Step::Done`] with the report. [`TimeLimited::time_limit_exceeded`] ends it early
+    /// when the caller's deadline passes. Nothing here reads a clock or a socket.
+    ///
+    /// The call order: [`Authenticator::prepare`] → [`Prepared::into_parts`] →
+    /// [`Authenticator::start`] → (`queries` → `resume`)* → the [`Report`].
+    ///
+    /// ```
+    /// use mailstamp::pipeline::{Authenticator, CheckOptions};
+    /// use mailstamp_dns::{Lookup, Name, Step, Zone};
+    ///
+    /// let mut zone = Zone::new();
+    /// zone.add_txt(&Name::parse("_dmarc.example.org")?, ["v=DMARC1; p=none"]);
+    /// let auth = Authenticator::offline(Zone::new(), CheckOptions::new("mx.example.net").with_now(0));
+    /// let prepared = auth.prepare(b"From: a@example.org\r\n\r\nhi\r\n", None);
+    /// let (requests, message) = prepared.into_parts();
+    /// let mut step = auth.start(&requests, message);
+    /// let report = loop {
+    ///     match step {
+    ///         Step::Lookup(pending) => {
+    ///             // Any resolver, any event loop: here, the zone.
+    ///             let answers = pending.queries().iter().map(|q| zone.answer(q)).collect();
+    ///             step = pending.resume(answers);
+    ///         }
+    ///         Step::Done(report) => break report,
+    ///     }
+    /// };
+    /// assert_eq!(report.dmarc.result.as_str(), "fail");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`TimeLimited::time_limit_exceeded`]: crate::TimeLimited::time_limit_exceeded
+    pub fn start<'a>(
+        &'a self,
+        requests: &'a SpfRequests,
+        message: PreparedMessage,
+    ) -> Step<Checking<'a>, Box<Report>> {
+        let PreparedMessage { carry, dkim } = message;
+        Checking::start(&self.inner, requests, carry, dkim)
     }
 
     /// [`Authenticator::complete`] synchronously, answering from `source`.
     pub fn complete_with(&self, prepared: Prepared, source: &impl Source) -> Report {
-        let Prepared {
-            requests,
-            carry,
-            dkim,
-        } = prepared;
-        *mailstamp_dns::resolve_sync(Checking::start(&self.inner, &requests, carry, dkim), source)
+        let (requests, message) = prepared.into_parts();
+        *mailstamp_dns::resolve_sync(self.start(&requests, message), source)
     }
 }
 
@@ -502,8 +538,9 @@ impl Source for TimedOut {
 
 type SpfStep<'a> = Step<mailstamp_spf::Pending<'a>, SpfVerdict>;
 
-/// The whole check as one sans-I/O machine.
-struct Checking<'a> {
+/// The whole check as one sans-I/O machine ([`Authenticator::start`]): SPF, HELO, DKIM keys and
+/// the DMARC records asked ahead in one step, then DMARC discovery.
+pub struct Checking<'a> {
     inner: &'a Inner,
     carry: Carry,
     phase: Phase<'a>,
@@ -653,7 +690,7 @@ impl<'a> Checking<'a> {
 
     /// Ends the check when the wall-clock budget ran out: every unfinished part gets
     /// `temperror`.
-    fn time_limit_exceeded(self, limit: Duration) -> Report {
+    fn time_out(self, limit: Duration) -> Report {
         let Checking {
             inner,
             carry,
@@ -687,6 +724,20 @@ impl<'a> Checking<'a> {
         };
         let dmarc = mailstamp_dns::resolve_sync(evaluating, &TimedOut);
         finish(inner, carry, spf, helo, dkim, dmarc)
+    }
+}
+
+impl crate::TimeLimited for Checking<'_> {
+    fn time_limit_exceeded(self, limit: Duration) -> Box<Report> {
+        Box::new(self.time_out(limit))
+    }
+}
+
+impl std::fmt::Debug for Checking<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checking")
+            .field("queries", &self.queries())
+            .finish_non_exhaustive()
     }
 }
 

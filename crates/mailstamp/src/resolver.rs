@@ -6,7 +6,7 @@ mod live;
 
 pub use live::LiveConfig;
 
-use mailstamp_dns::{Answer, Lookup, Query, Step, Zone};
+use mailstamp_dns::{Answer, Query, Zone};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -109,10 +109,11 @@ struct Inner {
 /// asks for the same query wait for one lookup.
 ///
 /// ```
-/// use mailstamp::{Resolver, fixture};
-/// use mailstamp_dns::{Name, Query};
+/// use mailstamp::Resolver;
+/// use mailstamp_dns::{Name, Query, Zone};
 ///
-/// let zone = fixture::parse_yaml_str("example.org:\n  - TXT: v=spf1 -all\n", "inline.yml")?;
+/// let mut zone = Zone::new();
+/// zone.add_txt(&Name::parse("example.org")?, ["v=spf1 -all"]);
 /// let resolver = Resolver::offline(zone);
 /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 /// let answer = runtime.block_on(resolver.answer(&Query::txt(Name::parse("example.org")?)));
@@ -367,43 +368,6 @@ pub(crate) fn ttl_of(answer: &Answer, negative: Option<u32>) -> u32 {
         Answer::Records(records) => records.iter().map(|r| r.ttl).min().unwrap_or(0),
         Answer::NxDomain | Answer::NoData => negative.unwrap_or(DEFAULT_NEGATIVE_TTL),
         Answer::Failed(_) => FAILURE_TTL,
-    }
-}
-
-/// Drives a sans-I/O evaluation to its end, answering the queries of each step concurrently
-/// through `resolver` (and its cache).
-///
-/// ```
-/// use mailstamp::{Resolver, drive};
-/// use mailstamp_dns::{Answer, Lookup, Name, Query, Step, Zone};
-///
-/// /// Asks one TXT question and reports whether it got records.
-/// struct HasTxt(Vec<Query>);
-/// impl Lookup for HasTxt {
-///     type Output = bool;
-///     fn queries(&self) -> &[Query] { &self.0 }
-///     fn resume(self, answers: Vec<Answer>) -> Step<Self, bool> {
-///         Step::Done(matches!(answers.first(), Some(Answer::Records(_))))
-///     }
-/// }
-///
-/// let mut zone = Zone::new();
-/// zone.add_txt(&Name::parse("example.org")?, ["hello"]);
-/// let resolver = Resolver::offline(zone);
-/// let step = Step::Lookup(HasTxt(vec![Query::txt(Name::parse("example.org")?)]));
-/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-/// assert!(runtime.block_on(drive(step, &resolver)));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub async fn drive<L: Lookup>(mut step: Step<L, L::Output>, resolver: &Resolver) -> L::Output {
-    loop {
-        match step {
-            Step::Done(out) => return out,
-            Step::Lookup(pending) => {
-                let answers = resolver.answer_all(pending.queries()).await;
-                step = pending.resume(answers);
-            }
-        }
     }
 }
 

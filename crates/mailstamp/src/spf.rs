@@ -1,4 +1,5 @@
-//! SPF (RFC 7208) over the [`Resolver`]: `mailstamp_spf::check_host` driven through the shared
+//! SPF (RFC 7208): the `mailstamp-spf` crate re-exported whole (`mailstamp::spf::Record`,
+//! [`check_host`], ...), and its driver over the [`Resolver`]: `mailstamp_spf::check_host` driven through the shared
 //! cache, with the wall-clock budget that RFC 7208 §4.6.4 leaves to the caller.
 //!
 //! The evaluator counts every RFC limit itself; this driver adds only time. Each step's
@@ -19,13 +20,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use mailstamp_spf::*;
+
 use crate::Resolver;
-use mailstamp_spf::{Lookup, Options, Request, SpfVerdict, Step, check_host};
 use std::time::Duration;
 
-/// The default wall-clock budget of one `check_host()` (RFC 7208 §4.6.4: a time limit
-/// "SHOULD allow at least 20 seconds").
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(20);
+pub use crate::DEFAULT_TIME_LIMIT;
 
 /// Runs `check_host()` with the default budget of [`DEFAULT_TIME_LIMIT`].
 pub async fn check(resolver: &Resolver, request: &Request, options: &Options) -> SpfVerdict {
@@ -33,28 +33,15 @@ pub async fn check(resolver: &Resolver, request: &Request, options: &Options) ->
 }
 
 /// Runs `check_host()`; if it has not finished after `limit`, the verdict is `temperror`
-/// with [`mailstamp_spf::SpfProblem::TimeLimit`] (RFC 7208 §4.6.4).
+/// with [`mailstamp_spf::SpfProblem::TimeLimit`] (RFC 7208 §4.6.4). One driver,
+/// [`crate::drive_within`], runs this and every other machine.
 pub async fn check_within(
     resolver: &Resolver,
     request: &Request,
     options: &Options,
     limit: Duration,
 ) -> SpfVerdict {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut step = check_host(request, options);
-    loop {
-        match step {
-            Step::Done(verdict) => return verdict,
-            Step::Lookup(pending) => {
-                match tokio::time::timeout_at(deadline, resolver.answer_all(pending.queries()))
-                    .await
-                {
-                    Ok(answers) => step = pending.resume(answers),
-                    Err(_) => return pending.time_limit_exceeded(limit),
-                }
-            }
-        }
-    }
+    crate::drive_within(check_host(request, options), resolver, limit).await
 }
 
 #[cfg(test)]
@@ -63,7 +50,7 @@ mod tests {
     use crate::{DnsSource, LiveConfig};
     use mailstamp_dns::{Name, Zone};
     use mailstamp_spf::{SpfProblem, SpfResult};
-    use mailstamp_testdns::TestServer;
+    use mailstamp_testkit::TestServer;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

@@ -1,9 +1,10 @@
 //! The live resolver against a real DNS server on 127.0.0.1 (mailstamp-testdns): UDP,
 //! truncation and TCP fallback, timeouts, RCODEs, the cache, concurrency and record mode.
 
-use mailstamp::{DnsSource, LiveConfig, Resolver, fixture};
+use mailstamp::{DnsSource, LiveConfig, Resolver};
 use mailstamp_dns::{Answer, FailureKind, Name, Query, RData, RecordType, Txt, Zone};
-use mailstamp_testdns::{Options, TestServer};
+use mailstamp_fixture as fixture;
+use mailstamp_testkit::{Options, TestServer};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -302,4 +303,33 @@ async fn record_mode_round_trips_through_yaml() {
     let replayed = replay.answer_all(&queries).await;
     assert_eq!(live_answers, replayed, "{text}");
     assert!(!text.contains("not replayed exactly"), "{text}");
+}
+
+/// RFC 2181 §11 and RFC 7208 §7: a name with spaces, `%` and UTF-8 (what `%{l}` of a local-part
+/// with spaces expands to) goes over the wire label by label and is answered; the server matches
+/// it case-insensitively in ASCII only (RFC 4343).
+#[tokio::test]
+async fn rfc2181_11_names_with_spaces_go_over_the_wire() {
+    let mut zone = Zone::new();
+    zone.add_txt(&n("john smith%20x.Ünï.example.org"), ["v=spf1 -all"]);
+    let server = TestServer::start(zone);
+    let resolver = live(server.addr());
+    let answer = within(
+        &resolver,
+        &Query::txt(n("JOHN Smith%20X.Ünï.example.ORG")),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(
+        answer.txts().next().map(Txt::joined),
+        Some(b"v=spf1 -all".to_vec())
+    );
+    // Non-ASCII letters are octets: another case is another name.
+    let other = within(
+        &resolver,
+        &Query::txt(n("john smith%20x.ÜNÏ.example.org")),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(other, Answer::NxDomain);
 }

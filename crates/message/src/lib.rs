@@ -45,6 +45,8 @@
 #![warn(missing_docs)]
 
 mod authors;
+pub mod envelope;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod parse;
 

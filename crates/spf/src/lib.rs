@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 mod eval;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod macros;
 mod record;

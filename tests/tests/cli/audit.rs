@@ -2,8 +2,8 @@
 //! and bad input.
 
 use crate::{example_zone, mailstamp};
-use mailstamp::audit::Code;
-use mailstamp_testdns::TestServer;
+use mailstamp_audit::Code;
+use mailstamp_testkit::TestServer;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@
 
 use crate::{example_zone, mailstamp};
 use mailstamp_authres::AuthenticationResults;
-use mailstamp_testdns::TestServer;
+use mailstamp_testkit::TestServer;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -588,7 +588,7 @@ fn no_from_ten_from_1000_signatures_and_garbage_give_clear_verdicts() {
 fn bulk_against_a_live_dns_server() {
     // The resolver is built by the command's context and used by the bulk runner's own
     // worker threads: the live path must work across them.
-    let zone = mailstamp::fixture::load(example_zone()).unwrap();
+    let zone = mailstamp_fixture::load(example_zone()).unwrap();
     let server = TestServer::start(zone);
     let dir = tempfile::tempdir().unwrap();
     let mbox = dir.path().join("mail.mbox");

@@ -2,7 +2,7 @@
 
 use crate::{example_zone, mailstamp};
 use mailstamp_dns::{FailureKind, Name, RData, Txt, Zone};
-use mailstamp_testdns::TestServer;
+use mailstamp_testkit::TestServer;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::time::Duration;

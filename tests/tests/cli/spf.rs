@@ -4,7 +4,7 @@
 
 use crate::mailstamp;
 use mailstamp_dns::{FailureKind, Name, RData, Zone};
-use mailstamp_testdns::TestServer;
+use mailstamp_testkit::TestServer;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;

@@ -94,7 +94,7 @@ fn rfc7489_3_2_psl_vectors_with_the_compiled_list() {
 // (PROVENANCE.md: never live DNS).
 
 mod blaze {
-    use mailstamp::envelope::Envelope;
+    use mailstamp::message::envelope::Envelope;
     use mailstamp_dkim::{DkimResult, Policy as DkimPolicy, verify};
     use mailstamp_dmarc::{
         DmarcResult, DmarcVerdict, EvaluationRequest, Identifiers, Mechanism, MechanismResult,

@@ -175,3 +175,27 @@ fn rfc8463_blaze_007_ed25519_without_envelope_or_policy() {
     assert_eq!(r.dkim[0].domain(), Some("football.example.com"));
     assert_eq!(r.dkim[0].selector(), Some("brisbane"));
 }
+
+/// The body of the `pipeline` fuzz target (feature `fuzzing` of `mailstamp`) on the repository
+/// messages and garbage: its promises hold on every seed.
+#[test]
+fn fuzz_entry_point_on_seeds_and_garbage() {
+    let signed = include_bytes!("../../../testdata/messages/signed.eml");
+    let forwarded = include_bytes!("../../../testdata/messages/forwarded-by-list.eml");
+    for selector in 0..5u8 {
+        for message in [
+            &signed[..],
+            &forwarded[..],
+            b"",
+            b"\r\n\r\n",
+            b"From: a@example.org\r\n\r\n",
+            b"DKIM-Signature: v=1; d=example.org; s=default; a=rsa-sha256; b=x; bh=y; h=from\r\n",
+            b"\xff\xfe\x00From:\x80@\r\n\r\n",
+        ] {
+            let mut data = vec![selector];
+            data.extend_from_slice(message);
+            let report = mailstamp::pipeline::fuzzing::check(&data);
+            assert!(serde_json::to_string(&report).is_ok());
+        }
+    }
+}

@@ -4,8 +4,8 @@
 //! repeat the test's inputs must match them, and writing the parsed field again must read back
 //! the same result and pairs.
 
-use mailstamp::fixture::openspf;
 use mailstamp_authres::ReceivedSpf;
+use mailstamp_fixture::openspf;
 use mailstamp_tests::conformance_file;
 
 #[test]

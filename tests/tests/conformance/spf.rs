@@ -18,8 +18,8 @@
 //! The test prints per-file counts and every failure with its spec reference, and asserts
 //! that nothing fails.
 
-use mailstamp::fixture::{mailauth, openspf};
 use mailstamp_dns::{Answer, FailureKind, Query, Source, Zone, resolve_sync};
+use mailstamp_fixture::{mailauth, openspf};
 use mailstamp_spf::{Options, Request, SpfResult, SpfVerdict, check_host};
 use mailstamp_tests::{conformance_dir, conformance_file};
 use std::net::IpAddr;
@@ -166,14 +166,9 @@ const OVERRIDES: &[Override] = &[
 
 /// Tests that cannot pass until a crate outside `mailstamp-spf` changes. Each must still fail
 /// exactly as described; once it passes, the runner says so and the entry must go.
-const BLOCKED: &[(&str, &str, &str)] = &[(
-    "spf/rfc4408-tests.yml",
-    "macro-mania-in-domain",
-    "`a:macro%%percent%_%_space%-url-space.example.com` expands to a name with spaces, which \
-     RFC 7208 §7.1 (`%_`) makes a legal target and DNS can carry, but `mailstamp_dns::Name` \
-     refuses whitespace, so the suite's owner cannot be loaded and the target cannot be \
-     queried: the `a` term does not match. Needs `Name` to accept spaces in labels.",
-)];
+/// (Empty since issue 12 made `mailstamp_dns::Name` hold any octet: `macro-mania-in-domain`,
+/// whose `%_` expansion has spaces, passes.)
+const BLOCKED: &[(&str, &str, &str)] = &[];
 
 /// The mail-auth driver's DNS: any name containing `_dns_error.` fails (PROVENANCE.md), not
 /// only the names the file lists; everything else comes from the file's records.

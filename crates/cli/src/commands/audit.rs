@@ -6,7 +6,7 @@ use super::spf::render_trace;
 use crate::context::Context;
 use crate::exit::Exit;
 use anyhow::Context as _;
-use mailstamp::audit::{
+use mailstamp_audit::{
     Area, AuditOptions, AuditReport, COMMON_SELECTORS, DomainInput, Finding, Severity, audit,
     parse_domain,
 };
@@ -80,7 +80,7 @@ Exit status:
   1  a finding at or above --fail-on (default: error)
   2  usage or input error (IP literal, invalid or too long domain, invalid selector)
   3  a DNS lookup failed: the audit is incomplete",
-        ip = mailstamp::audit::SPF_PROBE_IP,
+        ip = mailstamp_audit::SPF_PROBE_IP,
         selectors = COMMON_SELECTORS.join(", ")
     )
 }
@@ -234,7 +234,7 @@ fn spf_details(out: &mut String, report: &AuditReport, trace: bool) {
         );
     }
     if trace && !spf.trace.is_empty() {
-        let _ = writeln!(out, "  evaluation for {}:", mailstamp::audit::SPF_PROBE_IP);
+        let _ = writeln!(out, "  evaluation for {}:", mailstamp_audit::SPF_PROBE_IP);
         for line in render_trace(&spf.trace, MAX_VOID_LOOKUPS).lines() {
             let _ = writeln!(out, "  {line}");
         }

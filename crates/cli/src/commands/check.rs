@@ -6,32 +6,21 @@
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::input;
+use crate::options::{DkimPolicyArgs, DmarcDiscoveryArgs};
 use anyhow::{Context as _, bail};
-use mailstamp::envelope::Envelope;
 use mailstamp::mailbox::{
     DEFAULT_MAX_MESSAGE_SIZE, Input, MailboxOptions, Messages, Origin, Position,
 };
+use mailstamp::message::envelope::Envelope;
 use mailstamp::pipeline::{
     Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, CheckOptions,
     EnvelopeSource, Outcome, Report,
 };
-use mailstamp_dkim::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, Policy};
-use mailstamp_dmarc::{Discovery, MultipleAuthors, PublicSuffixList};
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write};
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-/// How DMARC finds the policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Method {
-    /// The DNS Tree Walk of RFC 9989 (the default).
-    Tree,
-    /// RFC 7489 with the Public Suffix List (legacy).
-    Psl,
-}
 
 /// Arguments of `mailstamp check`.
 #[derive(Debug, clap::Args)]
@@ -90,37 +79,17 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_SIZE)]
     pub max_message_size: usize,
 
-    /// Verify at most N DKIM signatures per message, top to bottom; the others are reported
-    /// as neutral (not checked).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SIGNATURES,
-          value_parser = parse_max_signatures)]
-    pub max_signatures: usize,
-
-    /// Accept DKIM signatures whose expiration (x=) lies up to this many seconds in the past.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CLOCK_SKEW)]
-    pub clock_skew: u64,
-
-    /// DANGEROUS: verify rsa-sha1 DKIM signatures like any other, although RFC 8301 §3.1
-    /// forbids it. Only for studying old mail.
-    #[arg(long)]
-    pub dangerous_accept_rsa_sha1: bool,
-
     /// Do not check the HELO identity separately (RFC 7208 §2.3 recommends checking it).
     #[arg(long)]
     pub no_helo_check: bool,
 
-    /// How DMARC finds the policy and the Organizational Domain.
-    #[arg(long, value_enum, default_value = "tree")]
-    pub discovery: Method,
+    /// DKIM verification policy.
+    #[command(flatten)]
+    pub dkim: DkimPolicyArgs,
 
-    /// A Public Suffix List file (publicsuffix.org format) for --discovery psl; implies it.
-    #[arg(long, value_name = "FILE")]
-    pub psl: Option<PathBuf>,
-
-    /// With several From domains, evaluate each (at most N) and apply the strictest failing
-    /// policy (RFC 9989 §11.5). Without it, several domains give DMARC none (§5.3.1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub author_limit: Option<u16>,
+    /// DMARC policy discovery.
+    #[command(flatten)]
+    pub dmarc: DmarcDiscoveryArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -149,14 +118,6 @@ Exit status (one message):
   3  temporary failure (a DNS lookup failed or timed out) and nothing passed
 Exit status (bulk): 2 when any message could not be read; else 3 when any message had a
 temporary failure; else 1 when any message did not pass; else 0.";
-
-/// 1 to 1000.
-fn parse_max_signatures(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to 1000, found {s:?}")),
-    }
-}
 
 /// Runs the command.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
@@ -202,28 +163,9 @@ fn envelope_source(args: &Args) -> EnvelopeSource {
 }
 
 fn check_options(args: &Args, ctx: &Context) -> anyhow::Result<CheckOptions> {
-    let discovery = match (&args.psl, args.discovery) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!("cannot read the public suffix list {}", path.display())
-            })?;
-            let list = PublicSuffixList::from_text(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Discovery::Psl(Arc::new(list))
-        }
-        (None, Method::Psl) => Discovery::Psl(Arc::new(PublicSuffixList::builtin())),
-        (None, Method::Tree) => Discovery::TreeWalk,
-    };
-    let multiple = match args.author_limit {
-        Some(limit) => MultipleAuthors::EvaluateEach {
-            limit: usize::from(limit),
-        },
-        None => MultipleAuthors::Refuse,
-    };
-    let policy = Policy::new()
-        .with_max_signatures(args.max_signatures)
-        .with_clock_skew(args.clock_skew)
-        .dangerous_accept_rsa_sha1(args.dangerous_accept_rsa_sha1);
+    let discovery = args.dmarc.discovery()?;
+    let multiple = args.dmarc.multiple_authors();
+    let policy = args.dkim.policy();
     let authserv_id = args.authserv_id.clone().unwrap_or_else(host_name);
     let mut options = CheckOptions::new(authserv_id)
         .with_dkim_policy(policy)

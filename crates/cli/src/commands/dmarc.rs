@@ -3,26 +3,16 @@
 
 use crate::context::Context;
 use crate::exit::Exit;
+use crate::options::DmarcDiscoveryArgs;
 use anyhow::{Context as _, bail};
 use mailstamp_dmarc::{
-    DestinationStatus, Discovery, DmarcResult, DmarcVerdict, EvaluationOptions, EvaluationRequest,
-    Finding, Identifiers, MechanismResult, MultipleAuthors, PolicyDiscovery, PublicSuffixList,
-    ReportAuthorization, TraceEntry, Walk, WalkEnd, authorize_reports, discover, evaluate,
+    DestinationStatus, DmarcResult, DmarcVerdict, EvaluationOptions, EvaluationRequest, Finding,
+    Identifiers, MechanismResult, PolicyDiscovery, ReportAuthorization, TraceEntry, Walk, WalkEnd,
+    authorize_reports, discover, evaluate,
 };
 use mailstamp_dns::Name;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::sync::Arc;
-
-/// How the policy is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Method {
-    /// The DNS Tree Walk of RFC 9989 (the default).
-    Tree,
-    /// RFC 7489 with the Public Suffix List (legacy).
-    Psl,
-}
 
 /// Arguments of `mailstamp dmarc`.
 #[derive(Debug, clap::Args)]
@@ -46,19 +36,9 @@ pub struct Args {
     #[arg(long)]
     pub trace: bool,
 
-    /// How to find the policy and the Organizational Domain.
-    #[arg(long, value_enum, default_value = "tree")]
-    pub discovery: Method,
-
-    /// A Public Suffix List file (publicsuffix.org format) for --discovery psl; implies it.
-    /// Without it, psl mode uses the list compiled into mailstamp.
-    #[arg(long, value_name = "FILE")]
-    pub psl: Option<PathBuf>,
-
-    /// With several domains, evaluate each (at most N) and apply the strictest failing policy
-    /// (RFC 9989 §11.5). Without it, several domains give the result none (§5.3.1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub author_limit: Option<u16>,
+    /// DMARC policy discovery.
+    #[command(flatten)]
+    pub dmarc: DmarcDiscoveryArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -100,7 +80,7 @@ pub fn render(args: &Args, ctx: &Context) -> anyhow::Result<(String, Exit)> {
         .iter()
         .map(|d| Name::parse(d).with_context(|| format!("invalid domain name {d:?}")))
         .collect::<anyhow::Result<Vec<Name>>>()?;
-    let discovery = discovery(args)?;
+    let discovery = args.dmarc.discovery()?;
     let resolver = ctx.resolver()?;
     if args.spf.is_none() && args.dkim.is_empty() {
         let [domain] = domains.as_slice() else {
@@ -138,12 +118,7 @@ pub fn render(args: &Args, ctx: &Context) -> anyhow::Result<(String, Exit)> {
         identifiers,
         discovery,
         options: EvaluationOptions {
-            multiple_authors: match args.author_limit {
-                Some(limit) => MultipleAuthors::EvaluateEach {
-                    limit: usize::from(limit),
-                },
-                None => MultipleAuthors::Refuse,
-            },
+            multiple_authors: args.dmarc.multiple_authors(),
             // A diagnostic tool: always show the Organizational Domain.
             complete_walk: true,
         },
@@ -160,20 +135,6 @@ pub fn render(args: &Args, ctx: &Context) -> anyhow::Result<(String, Exit)> {
         verdict_text(&verdict, args.trace)
     };
     Ok((out, exit))
-}
-
-fn discovery(args: &Args) -> anyhow::Result<Discovery> {
-    if let Some(path) = &args.psl {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the public suffix list {}", path.display()))?;
-        let list = PublicSuffixList::from_text(&text)
-            .with_context(|| format!("invalid public suffix list {}", path.display()))?;
-        return Ok(Discovery::Psl(Arc::new(list)));
-    }
-    Ok(match args.discovery {
-        Method::Tree => Discovery::TreeWalk,
-        Method::Psl => Discovery::Psl(Arc::new(PublicSuffixList::builtin())),
-    })
 }
 
 fn walk_text(out: &mut String, walk: &Walk) {

@@ -9,10 +9,12 @@ use clap::Subcommand;
 
 pub mod audit;
 pub mod check;
+pub mod completions;
 pub mod dmarc;
 pub mod dns;
 pub mod keycheck;
 pub mod keygen;
+pub mod man;
 pub mod records;
 pub mod sign;
 pub mod spf;
@@ -48,6 +50,10 @@ pub enum Command {
     /// Check what a domain publishes (SPF, DMARC, DKIM keys, MX): every problem with its
     /// severity, RFC section and fix.
     Audit(audit::Args),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(completions::Args),
+    /// Write the manual pages (mailstamp(1) and one per command) in roff.
+    Man(man::Args),
 }
 
 /// Runs a command.
@@ -63,5 +69,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
         Command::Spf(args) => spf::run(args, ctx),
         Command::Records(args) => records::run(args, ctx),
         Command::Audit(args) => audit::run(args, ctx),
+        Command::Completions(args) => completions::run(args, ctx),
+        Command::Man(args) => man::run(args, ctx),
     }
 }

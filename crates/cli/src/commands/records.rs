@@ -5,10 +5,10 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::input;
 use anyhow::{Context as _, bail};
-use mailstamp::audit::{Finding, Severity, parse_domain};
-use mailstamp::records::{
+use mailstamp_audit::records::{
     AllQualifier, DkimPlan, DmarcPlan, Plan, RecordKind, RecordsReport, SpfPlan, TxtRecord, check,
 };
+use mailstamp_audit::{Finding, Severity, parse_domain};
 use mailstamp_dmarc::{Alignment, Policy};
 use mailstamp_spf::{MAX_DNS_MECHANISMS, MAX_VOID_LOOKUPS};
 use serde_json::json;

@@ -3,9 +3,10 @@
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::input;
+use crate::options::DkimPolicyArgs;
 use mailstamp_dkim::{
-    DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, DkimReport, DkimResult, DkimVerdict, Forensics,
-    Policy, Signature, TagList, body_hash, header_hash_input, verify,
+    DkimReport, DkimResult, DkimVerdict, Forensics, Signature, TagList, body_hash,
+    header_hash_input, verify,
 };
 use mailstamp_dns::Step;
 use mailstamp_message::Message;
@@ -27,20 +28,9 @@ pub struct Args {
     #[arg(long)]
     pub explain: bool,
 
-    /// Verify at most N signatures, top to bottom; the others are reported as `neutral`
-    /// (not checked).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SIGNATURES,
-          value_parser = parse_max_signatures)]
-    pub max_signatures: usize,
-
-    /// Accept signatures whose expiration (x=) lies up to this many seconds in the past.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CLOCK_SKEW)]
-    pub clock_skew: u64,
-
-    /// DANGEROUS: verify rsa-sha1 signatures like any other, although RFC 8301 §3.1 forbids
-    /// it (SHA-1 signatures can be forged). Only for studying old mail and old test corpora.
-    #[arg(long)]
-    pub dangerous_accept_rsa_sha1: bool,
+    /// DKIM verification policy.
+    #[command(flatten)]
+    pub dkim: DkimPolicyArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -55,22 +45,11 @@ Exit status:
   2  usage or input error (bad option, unreadable or empty file)
   3  no signature passes and a key lookup hit a temporary DNS failure";
 
-/// 1 to 1000.
-fn parse_max_signatures(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to 1000, found {s:?}")),
-    }
-}
-
 /// Verifies the message and prints the verdicts.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let raw = input::read_message(args.input.as_deref())?;
     let message = Message::parse(&raw);
-    let policy = Policy::new()
-        .with_max_signatures(args.max_signatures)
-        .with_clock_skew(args.clock_skew)
-        .dangerous_accept_rsa_sha1(args.dangerous_accept_rsa_sha1);
+    let policy = args.dkim.policy();
     let mut report = match verify(&message, &policy, ctx.now()) {
         Step::Done(report) => report,
         // Only a message with signatures to check needs a resolver.

@@ -1,7 +1,7 @@
 //! A signed corpus and the DNS that goes with it, shared by the pipeline benchmark
 //! (`benches/pipeline.rs`) and the `corpus` example (which writes them to files).
 //!
-//! Messages come from [`mailstamp::corpus`] (deterministic, 1 KB to 100 KB, median about
+//! Messages come from [`mailstamp_testkit::corpus`] (deterministic, 1 KB to 100 KB, median about
 //! 6 KB); each is signed by its signing domain with the repository's test keys
 //! (`testdata/keys/`: RSA 2048 under the selector `rsa`, Ed25519 under `ed`), the same key
 //! pair for every domain, so signing and the DNS data are deterministic. Every signing
@@ -10,11 +10,11 @@
 
 #![allow(dead_code, reason = "each user takes what it needs")]
 
-use mailstamp::corpus::{Corpus, CorpusConfig, SigningDomain};
-use mailstamp::envelope::Envelope;
 use mailstamp_dkim::{KeyRecordText, Signer, SigningKey, sign};
 use mailstamp_dns::Zone;
 use mailstamp_message::Message;
+use mailstamp_message::envelope::Envelope;
+use mailstamp_testkit::corpus::{Corpus, CorpusConfig, SigningDomain};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -116,6 +116,6 @@ pub fn zone_file(domains: &[SigningDomain]) -> String {
 
 /// The DNS of `domains` as a [`Zone`].
 pub fn zone(domains: &[SigningDomain]) -> Zone {
-    mailstamp::fixture::parse_zone_str(&zone_file(domains), "corpus.zone")
+    mailstamp_fixture::parse_zone_str(&zone_file(domains), "corpus.zone")
         .expect("the generated zone parses")
 }

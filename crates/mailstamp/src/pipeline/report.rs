@@ -1,10 +1,10 @@
 //! The report of one check: every verdict, the Authentication-Results field and the outcome.
 
 use super::Carry;
-use crate::envelope::Envelope;
 use mailstamp_authres::{AuthenticationResults, Keyword, Property, ResInfo, header_b_prefixes};
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, DkimVerdict};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult, DmarcVerdict};
+use mailstamp_message::envelope::Envelope;
 use mailstamp_message::{Anomaly, Authors};
 use mailstamp_spf::{Identity, SpfResult, SpfVerdict};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -68,7 +68,7 @@ pub enum SpfSkip {
     NoMailFrom,
     /// `--from-received`: the message's trace fields name no usable envelope.
     Received {
-        /// Why, as [`crate::envelope::EnvelopeError`] says it.
+        /// Why, as [`mailstamp_message::envelope::EnvelopeError`] says it.
         error: String,
     },
 }

@@ -207,12 +207,8 @@ fn spf_dkim_and_dmarc_prefetch_are_asked_in_one_step() {
     let auth = Authenticator::offline(zone(), options());
     let message = signed("example.org", MESSAGE);
     let env = envelope("192.0.2.25", Some("alice@example.org"));
-    let Prepared {
-        requests,
-        carry,
-        dkim,
-    } = auth.prepare(&message, Some(&env));
-    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+    let (requests, prepared) = auth.prepare(&message, Some(&env)).into_parts();
+    let Step::Lookup(first) = auth.start(&requests, prepared) else {
         panic!("no DNS asked");
     };
     let asked: Vec<String> = first.queries().iter().map(ToString::to_string).collect();
@@ -249,12 +245,8 @@ fn spf_dkim_and_dmarc_prefetch_are_asked_in_one_step() {
         "example.org",
         b"From: a@news.example.org\r\nSubject: x\r\n\r\nbody\r\n",
     );
-    let Prepared {
-        requests,
-        carry,
-        dkim,
-    } = auth.prepare(&message, None);
-    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+    let (requests, prepared) = auth.prepare(&message, None).into_parts();
+    let Step::Lookup(first) = auth.start(&requests, prepared) else {
         panic!("no DNS asked");
     };
     assert_eq!(
@@ -266,12 +258,8 @@ fn spf_dkim_and_dmarc_prefetch_are_asked_in_one_step() {
         ]
     );
     // Without anything else to ask, nothing is asked ahead.
-    let Prepared {
-        requests,
-        carry,
-        dkim,
-    } = auth.prepare(MESSAGE, None);
-    let Step::Lookup(first) = Checking::start(&auth.inner, &requests, carry, dkim) else {
+    let (requests, prepared) = auth.prepare(MESSAGE, None).into_parts();
+    let Step::Lookup(first) = auth.start(&requests, prepared) else {
         panic!("DMARC needs DNS");
     };
     assert_eq!(first.queries(), [Query::txt(name("_dmarc.example.org"))]);
@@ -397,7 +385,7 @@ From: alice@example.org\r\n\r\nHi\r\n";
 #[test]
 fn rfc7208_4_6_4_time_limit_makes_unfinished_parts_temperror() {
     use crate::{DnsSource, LiveConfig};
-    let server = mailstamp_testdns::TestServer::silent();
+    let server = mailstamp_testkit::TestServer::silent();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -557,11 +545,11 @@ fn bulk_over_live_dns_keeps_order_while_messages_finish_out_of_order() {
     }
     let mut z = zone();
     z.add_txt(&name("sel._domainkey.other.example"), [KEY_RECORD]);
-    let server = mailstamp_testdns::TestServer::with_options(
+    let server = mailstamp_testkit::TestServer::with_options(
         z,
-        mailstamp_testdns::Options {
+        mailstamp_testkit::Options {
             latency: Duration::from_millis(5),
-            ..mailstamp_testdns::Options::default()
+            ..mailstamp_testkit::Options::default()
         },
     );
     let resolver = {

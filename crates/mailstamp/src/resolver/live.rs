@@ -87,9 +87,11 @@ impl Live {
 
     /// Looks `query` up; returns the answer and how long it may be cached.
     pub(super) async fn lookup(&self, query: &Query) -> (Answer, u32) {
-        let Ok(name) = HName::from_ascii(query.name.to_fqdn()) else {
+        // Label by label: a label may hold any octet (RFC 2181 §11), spaces included.
+        let Ok(mut name) = HName::from_labels(query.name.label_octets()) else {
             return (Answer::Failed(FailureKind::Other), super::FAILURE_TTL);
         };
+        name.set_fqdn(true);
         let lookup = self.resolver.lookup(name, hickory_type(query.rtype));
         // Backstop: whatever hickory does, a query never outlives the configured timeout.
         let result = match tokio::time::timeout(self.timeout, lookup).await {
@@ -146,7 +148,7 @@ fn hickory_type(t: RecordType) -> HType {
 }
 
 fn name_of(h: &HName) -> Option<Name> {
-    Name::parse(&h.to_ascii()).ok()
+    Name::from_labels(h.iter()).ok()
 }
 
 /// A hickory record as a mailstamp record; `None` for types mailstamp does not ask for (and

@@ -1,7 +1,8 @@
 //! Offline tests of the resolver: cache, clock, observer, record mode, concurrency, drive.
 
 use super::*;
-use mailstamp_dns::{FailureKind, Name, RData, RecordType};
+use crate::drive;
+use mailstamp_dns::{FailureKind, Lookup, Name, RData, RecordType, Step};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 fn n(s: &str) -> Name {
@@ -181,8 +182,8 @@ fn record_mode_keeps_every_source_answer_and_replays() {
         4,
         "the cached repeat is not recorded twice"
     );
-    let text = crate::fixture::recording_to_yaml(&recording);
-    let replay = Resolver::offline(crate::fixture::parse_yaml_str(&text, "rec.yml").unwrap());
+    let text = mailstamp_fixture::recording_to_yaml(&recording);
+    let replay = Resolver::offline(mailstamp_fixture::parse_yaml_str(&text, "rec.yml").unwrap());
     let replayed: Vec<Answer> = queries
         .iter()
         .map(|q| rt.block_on(replay.answer(q)))

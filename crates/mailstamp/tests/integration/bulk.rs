@@ -2,9 +2,9 @@
 //! maildir and a directory of `.eml` files reads back in order with the same bytes, and every
 //! message gives back its SMTP envelope from its trace fields (`--from-received`).
 
-use mailstamp::corpus::{Corpus, CorpusConfig, GeneratedMessage};
-use mailstamp::envelope::Envelope;
 use mailstamp::mailbox::{Input, MailItem, MailboxOptions, MboxWriter, Messages, Origin};
+use mailstamp_message::envelope::Envelope;
+use mailstamp_testkit::corpus::{Corpus, CorpusConfig, GeneratedMessage};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

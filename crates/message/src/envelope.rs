@@ -44,16 +44,15 @@
 //!
 //! # Header fields
 //!
-//! [`Envelope::from_message`] finds the header fields itself with a minimal splitter (field
-//! name, colon, value with folded continuation lines, up to the first empty line, a leading mbox
-//! `From ` line skipped). The crate does not depend on `mailstamp-message`, whose full
-//! parse (line-ending normalisation, author addresses) is more than this needs; a caller that
-//! already holds a parsed message passes its fields to [`Envelope::from_fields`] instead.
+//! The envelope is read from the header fields a [`Message`] view has already found, so a
+//! message is split into fields once: [`Envelope::from_view`] for a parsed message,
+//! [`Envelope::from_message`] for raw bytes (it parses them first). A caller with another header
+//! parser passes its fields to [`Envelope::from_fields`].
 //!
 //! # Example
 //!
 //! ```
-//! use mailstamp::envelope::Envelope;
+//! use mailstamp_message::envelope::Envelope;
 //!
 //! let message = b"Return-Path: <alice@sender.example>\r\n\
 //! Received: from mail.sender.example (mail.sender.example [192.0.2.10])\r\n\
@@ -66,9 +65,10 @@
 //! assert_eq!(envelope.client_ip.to_string(), "192.0.2.10");
 //! assert_eq!(envelope.helo, "mail.sender.example");
 //! assert_eq!(envelope.mail_from.as_deref(), Some("alice@sender.example"));
-//! # Ok::<(), mailstamp::envelope::EnvelopeError>(())
+//! # Ok::<(), mailstamp_message::envelope::EnvelopeError>(())
 //! ```
 
+use crate::Message;
 use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -177,8 +177,21 @@ pub enum EnvelopeError {
 
 impl Envelope {
     /// Recovers the envelope from a raw message (CRLF or LF line endings).
+    ///
+    /// Parses the message ([`Message::parse`]); a caller that holds the parsed view already
+    /// uses [`Envelope::from_view`] instead.
     pub fn from_message(message: &[u8]) -> Result<Envelope, EnvelopeError> {
-        Envelope::from_fields(HeaderFields::new(message))
+        Envelope::from_view(&Message::parse(message))
+    }
+
+    /// Recovers the envelope from the header fields of a parsed message. Error offsets refer to
+    /// [`Message::bytes`] (the CRLF-normalised bytes).
+    pub fn from_view(message: &Message<'_>) -> Result<Envelope, EnvelopeError> {
+        Envelope::from_fields(message.fields().map(|field| RawField {
+            name: field.name_bytes(),
+            value: field.value(),
+            offset: field.offset(),
+        }))
     }
 
     /// Recovers the envelope from header fields in message order (newest trace field first).
@@ -240,7 +253,7 @@ impl Envelope {
 /// [module documentation](self) for the formats understood.
 ///
 /// ```
-/// use mailstamp::envelope::parse_received;
+/// use mailstamp_message::envelope::parse_received;
 ///
 /// let exim = b" from mail.example.org ([2001:db8::7]:41234 helo=smtp.example.org)\r\n\tby mx";
 /// let from = parse_received(exim).unwrap().unwrap();
@@ -324,7 +337,7 @@ pub fn parse_received(value: &[u8]) -> Result<Option<ReceivedFrom>, ReceivedProb
 /// not a path.
 ///
 /// ```
-/// use mailstamp::envelope::parse_return_path;
+/// use mailstamp_message::envelope::parse_return_path;
 ///
 /// assert_eq!(parse_return_path(b" <>").as_deref(), Some(""));
 /// assert_eq!(parse_return_path(b" <a@example.org> (bounce)").as_deref(), Some("a@example.org"));
@@ -544,85 +557,6 @@ impl<'a> Lexer<'a> {
             }
         }
         None
-    }
-}
-
-/// The header fields of a raw message: a minimal splitter (see the module documentation).
-struct HeaderFields<'a> {
-    message: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> HeaderFields<'a> {
-    fn new(message: &'a [u8]) -> Self {
-        HeaderFields { message, pos: 0 }
-    }
-
-    /// The line starting at `start`: (end of its content without the line ending, start of
-    /// the next line).
-    fn line_at(&self, start: usize) -> (usize, usize) {
-        let rest = self.message.get(start..).unwrap_or_default();
-        match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                let lf = start.saturating_add(i);
-                let end = if i > 0 && rest.get(i - 1) == Some(&b'\r') {
-                    lf.saturating_sub(1)
-                } else {
-                    lf
-                };
-                (end, lf.saturating_add(1))
-            }
-            None => (self.message.len(), self.message.len()),
-        }
-    }
-}
-
-impl<'a> Iterator for HeaderFields<'a> {
-    type Item = RawField<'a>;
-
-    fn next(&mut self) -> Option<RawField<'a>> {
-        loop {
-            let start = self.pos;
-            if start >= self.message.len() {
-                return None;
-            }
-            let (end, next) = self.line_at(start);
-            let line = self.message.get(start..end).unwrap_or_default();
-            if line.is_empty() {
-                // The blank line that ends the header.
-                self.pos = self.message.len();
-                return None;
-            }
-            self.pos = next;
-            let Some(colon) = line.iter().position(|&b| b == b':') else {
-                // A line that is neither a field nor a continuation (an mbox From_ line,
-                // garbage, or a continuation of a skipped line): not a field.
-                continue;
-            };
-            if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
-                continue;
-            }
-            let name = trim(line.get(..colon).unwrap_or_default());
-            if name.is_empty() || name.iter().any(|&b| is_whitespace(b)) {
-                continue;
-            }
-            // Continuation lines begin with space or tab (RFC 5322 §2.2.3).
-            let mut value_end = end;
-            while matches!(self.message.get(self.pos), Some(b' ' | b'\t')) {
-                let (end, next) = self.line_at(self.pos);
-                value_end = end;
-                self.pos = next;
-            }
-            let value = self
-                .message
-                .get(start.saturating_add(colon).saturating_add(1)..value_end)
-                .unwrap_or_default();
-            return Some(RawField {
-                name,
-                value,
-                offset: start,
-            });
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! (an `ip4` value that is not a network, a report address that is not a URI, a selector that
 //! makes no DNS name) and the resulting records are parsed back with the protocol crates, so
 //! what is printed is what receivers will read. [`check`] then validates them the way an
-//! [audit](crate::audit) would, as if they were already published:
+//! [audit](crate::audit()) would, as if they were already published:
 //!
 //! * SPF (RFC 7208): syntax, `ptr` and `+all` anywhere in the tree (an included record can
 //!   hold them), the worst-case lookup count (at most 10) and void lookups (at most 2),
@@ -23,7 +23,7 @@
 //! ([`TxtRecord::zone_line`], RFC 1035 §3.3.14), as [`mailstamp_dkim::split_txt`] does.
 //!
 //! ```
-//! use mailstamp::records::{AllQualifier, Plan, SpfPlan, build};
+//! use mailstamp_audit::records::{AllQualifier, Plan, SpfPlan, build};
 //! use mailstamp_dns::Name;
 //!
 //! let plan = Plan {
@@ -44,11 +44,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::Resolver;
-use crate::audit::{
+use crate::{
     Code, Collector, DmarcAudit, DnsFailure, Finding, SpfAudit, SpfPlace, check_dmarc, check_spf,
     lint_dkim_key, lint_dmarc_record, lint_spf_record, selector_name, sort_findings, txt_answer,
 };
+use mailstamp::Resolver;
 use mailstamp_dkim::{KeyRecordText, KeyType, PublicKey, check_key, quote_txt, split_txt};
 use mailstamp_dmarc::{Alignment, Policy, Record as DmarcRecord};
 use mailstamp_dns::Name;
@@ -523,7 +523,7 @@ pub fn build(domain: &Name, plan: &Plan) -> Result<Vec<TxtRecord>, RecordsError>
     let mut names: Vec<Name> = Vec::new();
     for k in &plan.dkim {
         let name = selector_name(&k.selector, domain).map_err(|e| match e {
-            crate::audit::InputError::InvalidSelector { selector, reason } => {
+            crate::InputError::InvalidSelector { selector, reason } => {
                 RecordsError::InvalidSelector { selector, reason }
             }
             other => RecordsError::InvalidSelector {

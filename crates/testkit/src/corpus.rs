@@ -48,7 +48,7 @@
 //! # Example
 //!
 //! ```
-//! use mailstamp::corpus::{Corpus, CorpusConfig};
+//! use mailstamp_testkit::corpus::{Corpus, CorpusConfig};
 //!
 //! let config = CorpusConfig::new(42).with_messages(3).with_signing_domains(2);
 //! let corpus = Corpus::new(config);
@@ -62,7 +62,7 @@
 //! assert_eq!(Corpus::new(config).message(0), messages[0]);
 //! ```
 
-use crate::envelope::Envelope;
+use mailstamp_message::envelope::Envelope;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

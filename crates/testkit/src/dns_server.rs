@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use mailstamp_dns::{Name, Zone};
-//! use mailstamp_testdns::TestServer;
+//! use mailstamp_testkit::TestServer;
 //!
 //! let mut zone = Zone::new();
 //! zone.add_txt(&Name::parse("example.org")?, ["v=spf1 -all"]);
@@ -32,8 +32,6 @@
 //! drop(server); // stops it
 //! # Ok::<(), mailstamp_dns::NameError>(())
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
@@ -252,7 +250,9 @@ fn our_type(t: HType) -> Option<RecordType> {
 }
 
 fn hname(n: &Name) -> Option<HName> {
-    HName::from_ascii(n.to_fqdn()).ok()
+    let mut name = HName::from_labels(n.label_octets()).ok()?;
+    name.set_fqdn(true);
+    Some(name)
 }
 
 fn to_wire(r: &Record) -> Option<HRecord> {
@@ -291,7 +291,7 @@ impl ZoneHandler {
     /// exists, else NXDOMAIN).
     fn answer(&self, request: &Request) -> Option<Answer> {
         let info = request.request_info().ok()?;
-        let name = Name::parse(&info.query.name().to_string()).ok()?;
+        let name = Name::from_labels(info.query.name().iter()).ok()?;
         Some(match our_type(info.query.query_type()) {
             Some(t) => self.zone.answer(&Query::new(name, t)),
             None => match self.zone.answer(&Query::new(name, RecordType::Txt)) {

@@ -242,15 +242,15 @@ fn rfc5321_4_4_from_clause_problems() {
 
 const GMAIL_DELIVERED: &[u8] = b"Delivered-To: bob@gmail.com\r\n\
 Received: by 2002:a05:6a10:9e8c:b0:5a1:2b3c:4d5e with SMTP id x1csp123456pxb;\r\n\
-        Mon, 5 Jan 2026 02:00:01 -0800 (PST)\r\n\
+        \tMon, 5 Jan 2026 02:00:01 -0800 (PST)\r\n\
 X-Received: by 2002:a17:907:1234:b0:a9e:5a1b:2c3d with SMTP id a1mr1234567ejc.12.1767607201;\r\n\
-        Mon, 05 Jan 2026 02:00:01 -0800 (PST)\r\n\
+        \tMon, 05 Jan 2026 02:00:01 -0800 (PST)\r\n\
 Return-Path: <>\r\n\
 Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41])\r\n\
-        by mx.google.com with SMTPS id a640c23a62f3a-a9e5a1b2c3dsor1234567866b.7.2026.01.05.02.00.00\r\n\
-        for <bob@gmail.com>\r\n\
-        (Google Transport Security);\r\n\
-        Mon, 05 Jan 2026 02:00:00 -0800 (PST)\r\n\
+        \tby mx.google.com with SMTPS id a640c23a62f3a-a9e5a1b2c3dsor1234567866b.7.2026.01.05.02.00.00\r\n\
+        \tfor <bob@gmail.com>\r\n\
+        \t(Google Transport Security);\r\n\
+        \tMon, 05 Jan 2026 02:00:00 -0800 (PST)\r\n\
 Received: from older.example ([198.51.100.1]) by mail-sor-f41.google.com; Mon, 05 Jan 2026\r\n\
 From: Mailer <mailer-daemon@googlemail.com>\r\n\
 Subject: Delivery Status Notification\r\n\
@@ -393,18 +393,22 @@ fn rfc5321_4_1_2_return_path_forms() {
 }
 
 #[test]
-fn header_splitter_handles_folding_and_offsets() {
-    let message = b"A: 1\r\nB:  two\r\n\tlines\r\n  more\r\nbad line\r\nC : 3\nD:4\n\nE: body\n";
-    let fields: Vec<_> = HeaderFields::new(message).collect();
-    let names: Vec<_> = fields.iter().map(|f| f.name).collect();
-    assert_eq!(names, [&b"A"[..], b"B", b"C", b"D"]);
-    assert_eq!(fields[1].value, b"  two\r\n\tlines\r\n  more");
-    assert_eq!(fields[1].offset, 6);
-    assert_eq!(fields[3].value, b"4");
-    // No blank line, no final newline.
-    let fields: Vec<_> = HeaderFields::new(b"A: 1\r\nB: 2").collect();
-    assert_eq!(fields.len(), 2);
-    assert_eq!(fields[1].value, b" 2");
+fn from_view_reads_the_fields_the_view_found() {
+    // Folded Received field, bare LF line endings: the view normalises and unfolds nothing;
+    // the envelope reads the same fields DKIM and DMARC read.
+    let raw = b"Return-Path: <a@example.org>\nReceived: from h.example\n\t(h.example [192.0.2.8])\n\tby mx; Mon, 5 Jan 2026\nFrom: a@example.org\n\nbody\n";
+    let view = Message::parse(raw);
+    let envelope = Envelope::from_view(&view).unwrap();
+    assert_eq!(envelope, Envelope::from_message(raw).unwrap());
+    assert_eq!(envelope.client_ip.to_string(), "192.0.2.8");
+    assert_eq!(envelope.helo, "h.example");
+    assert_eq!(envelope.mail_from.as_deref(), Some("a@example.org"));
+    // A header without the blank line: only the fields before the first non-field line count.
+    let view = Message::parse(
+        b"Received: from h ([192.0.2.9]) by mx\r\nnot a field\r\nReturn-Path: <>\r\n",
+    );
+    let envelope = Envelope::from_view(&view).unwrap();
+    assert_eq!(envelope.mail_from, None);
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! Building and validating the records to publish.
 
 use super::*;
-use crate::audit::{AuditOptions, Severity, audit};
-use crate::fixture;
+use crate::{AuditOptions, Severity, audit};
 use mailstamp_dkim::{KeyRecord, SigningKey};
 use mailstamp_dns::{Query, Zone};
+use mailstamp_fixture as fixture;
 
 const FINDINGS_ZONE: &str = include_str!("../../../../testdata/findings.example.zone");
 const BROKEN_ZONE: &str = include_str!("../../../../testdata/broken.example.zone");

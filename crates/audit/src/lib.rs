@@ -1,3 +1,18 @@
+//! mailstamp-audit: what a domain publishes, checked, and what it should publish, built.
+//!
+//! Two jobs that share one set of checks:
+//!
+//! * [`audit()`]: looks up a domain's SPF, DMARC, DKIM and MX records through a
+//!   [`mailstamp::Resolver`] and reports every problem as a [`Finding`];
+//! * [`records`]: builds the SPF, DMARC and DKIM records to publish from a plan and validates them
+//!   with the same checks, as if they were already published.
+//!
+//! It does **not** print anything (the `mailstamp audit` and `mailstamp records` commands render
+//! the reports), and it is not needed by a mail system that only verifies or signs mail: the
+//! receiving library `mailstamp` does not depend on it.
+//!
+//! # The audit
+//!
 //! Auditing what a domain publishes: SPF, DMARC, DKIM keys and MX records, each problem a
 //! [`Finding`] with a severity, a stable [`Code`], the RFC section and the fix.
 //!
@@ -39,8 +54,9 @@
 //! for people or as JSON.
 //!
 //! ```
-//! use mailstamp::audit::{AuditOptions, Code, audit, parse_domain};
-//! use mailstamp::{Resolver, fixture};
+//! use mailstamp_audit::{AuditOptions, Code, audit, parse_domain};
+//! use mailstamp::Resolver;
+//! use mailstamp_fixture as fixture;
 //!
 //! let zone = fixture::parse_zone_str(
 //!     "$ORIGIN example.com.\n$TTL 300\n\
@@ -60,8 +76,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod finding;
 mod lint;
+pub mod records;
 mod spf_tree;
 #[cfg(test)]
 mod tests;
@@ -73,7 +93,7 @@ pub use lint::{
 };
 pub use spf_tree::{SpfBranch, branches, is_dns_term};
 
-use crate::Resolver;
+use mailstamp::Resolver;
 use mailstamp_dkim::{KeyCheck, KeyRecord, check_key, key_record_name};
 use mailstamp_dmarc::{
     DestinationStatus, Discovery, Finding as WalkFinding, NoRecord, PolicyDiscovery, PolicySource,
@@ -222,7 +242,7 @@ pub struct DomainInput {
 /// U-labels to A-labels rather than refusing them.
 ///
 /// ```
-/// use mailstamp::audit::{InputError, parse_domain};
+/// use mailstamp_audit::{InputError, parse_domain};
 ///
 /// let d = parse_domain("Bücher.Example.")?;
 /// assert_eq!((d.name.as_str(), d.converted), ("xn--bcher-kva.example", true));
@@ -582,7 +602,7 @@ pub(crate) async fn evaluate_spf(
     if let Some(text) = candidate {
         options = options.with_candidate_record(text);
     }
-    crate::drive(check_host(&request, &options), resolver).await
+    mailstamp::drive(check_host(&request, &options), resolver).await
 }
 
 /// The literal `include` targets and the effective `redirect` target of a record.

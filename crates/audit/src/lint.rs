@@ -27,7 +27,7 @@ pub enum SpfPlace {
 /// `domain` is where the record is published and `text` its joined TXT strings.
 ///
 /// ```
-/// use mailstamp::audit::{Code, SpfPlace, lint_spf_record};
+/// use mailstamp_audit::{Code, SpfPlace, lint_spf_record};
 ///
 /// let record = "v=spf1 ptr +all".parse().unwrap();
 /// let codes: Vec<Code> = lint_spf_record("example.com", "v=spf1 ptr +all", &record, SpfPlace::Top)
@@ -125,7 +125,7 @@ pub fn lint_spf_record(
 /// the record is published at.
 ///
 /// ```
-/// use mailstamp::audit::{Code, lint_dmarc_record};
+/// use mailstamp_audit::{Code, lint_dmarc_record};
 /// use mailstamp_dmarc::Record;
 ///
 /// let record = Record::parse(b"v=DMARC1; p=none; pct=50").unwrap();

@@ -1,15 +1,15 @@
 //! Audits of the bundled fixtures: every finding, DNS failures, bad input.
 
 use super::*;
-use crate::fixture;
 use mailstamp_dns::Zone;
-use mailstamp_testdns::TestServer;
+use mailstamp_fixture as fixture;
+use mailstamp_testkit::TestServer;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const FINDINGS_ZONE: &str = include_str!("../../../../testdata/findings.example.zone");
-const BROKEN_ZONE: &str = include_str!("../../../../testdata/broken.example.zone");
-const EXAMPLE_ZONE: &str = include_str!("../../../../testdata/example.zone");
+const FINDINGS_ZONE: &str = include_str!("../../../testdata/findings.example.zone");
+const BROKEN_ZONE: &str = include_str!("../../../testdata/broken.example.zone");
+const EXAMPLE_ZONE: &str = include_str!("../../../testdata/example.zone");
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -259,7 +259,7 @@ fn a_silent_nameserver_is_incomplete_not_a_panic() {
     let rt = runtime();
     let resolver = {
         let _guard = rt.enter();
-        Resolver::builder(crate::DnsSource::Live(crate::LiveConfig {
+        Resolver::builder(mailstamp::DnsSource::Live(mailstamp::LiveConfig {
             nameservers: vec![server.addr()],
             timeout: Duration::from_millis(200),
             attempts: 1,

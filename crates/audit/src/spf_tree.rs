@@ -45,7 +45,7 @@ struct Open {
 /// and void lookups spent in each (nested branches included in their parent's counts).
 ///
 /// ```
-/// use mailstamp::audit::branches;
+/// use mailstamp_audit::branches;
 /// use mailstamp_dns::{resolve_sync, Name, Zone};
 /// use mailstamp_spf::{check_host, Options, Request};
 ///
