@@ -1,0 +1,189 @@
+//! Property tests: arbitrary bytes never panic the decoder or the session, and encode → decode
+//! is the identity for arbitrary commands and replies.
+
+use mailstamp_milter::{
+    Actions, Command, ConnectInfo, Family, FrameDecoder, MacroStage, Modification, OptNeg,
+    ProtocolFlags, Reply, ReplyCode, fuzzing,
+};
+use proptest::prelude::*;
+
+/// Bytes without NUL (what a NUL-terminated field can carry).
+fn cstring() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(1u8..=255, 0..24)
+}
+
+fn args() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    proptest::collection::vec(cstring(), 0..4)
+}
+
+fn any_command() -> impl Strategy<Value = Command> {
+    let family = prop_oneof![Just(Family::Inet), Just(Family::Inet6), Just(Family::Unix)];
+    prop_oneof![
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(v, a, p)| Command::OptNeg(OptNeg {
+            version: v,
+            actions: Actions::from_bits_retain(a),
+            protocol: ProtocolFlags::from_bits_retain(p),
+        })),
+        (cstring(), family, any::<u16>(), cstring()).prop_map(
+            |(hostname, family, port, address)| {
+                Command::Connect(ConnectInfo {
+                    hostname,
+                    family,
+                    port,
+                    address,
+                })
+            }
+        ),
+        cstring().prop_map(|hostname| Command::Connect(ConnectInfo {
+            hostname,
+            family: Family::Unknown,
+            port: 0,
+            address: vec![],
+        })),
+        cstring().prop_map(Command::Helo),
+        (cstring(), args()).prop_map(|(sender, args)| Command::Mail { sender, args }),
+        (cstring(), args()).prop_map(|(recipient, args)| Command::Rcpt { recipient, args }),
+        (
+            any::<u8>(),
+            proptest::collection::vec((cstring(), cstring()), 0..4)
+        )
+            .prop_map(|(stage, pairs)| Command::Macros { stage, pairs }),
+        Just(Command::Data),
+        (cstring(), cstring()).prop_map(|(name, value)| Command::Header { name, value }),
+        Just(Command::EndOfHeaders),
+        proptest::collection::vec(any::<u8>(), 0..200).prop_map(Command::Body),
+        proptest::collection::vec(any::<u8>(), 0..20).prop_map(Command::EndOfMessage),
+        Just(Command::Abort),
+        Just(Command::Quit),
+        Just(Command::QuitNewConnection),
+        cstring().prop_map(Command::Unknown),
+    ]
+}
+
+fn reply_code() -> impl Strategy<Value = ReplyCode> {
+    (
+        4u16..=5,
+        0u16..100,
+        proptest::option::of((0u16..1000, 0u16..1000)),
+        "[a-zA-Z%][ -~]{0,30}",
+    )
+        .prop_map(|(class, rest, esc, text)| {
+            let code = class * 100 + rest;
+            let esc = esc.map(|(s, d)| format!("{class}.{s}.{d}"));
+            ReplyCode::new(code, esc.as_deref(), &text).expect("valid by construction")
+        })
+}
+
+fn any_reply() -> impl Strategy<Value = Reply> {
+    prop_oneof![
+        Just(Reply::Accept),
+        Just(Reply::Continue),
+        Just(Reply::Discard),
+        Just(Reply::Reject),
+        Just(Reply::Tempfail),
+        Just(Reply::Skip),
+        Just(Reply::Progress),
+        reply_code().prop_map(Reply::ReplyCode),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            proptest::collection::vec((any::<u32>(), cstring()), 0..3)
+        )
+            .prop_map(|(v, a, p, m)| Reply::OptNeg {
+                optneg: OptNeg {
+                    version: v,
+                    actions: Actions::from_bits_retain(a),
+                    protocol: ProtocolFlags::from_bits_retain(p),
+                },
+                macros: m
+                    .into_iter()
+                    .map(|(s, l)| (MacroStage::from_u32(s), l))
+                    .collect(),
+            }),
+        (cstring(), cstring())
+            .prop_map(|(name, value)| Reply::Modify(Modification::AddHeader { name, value })),
+        (any::<u32>(), cstring(), cstring()).prop_map(|(index, name, value)| Reply::Modify(
+            Modification::InsertHeader { index, name, value }
+        )),
+        (any::<u32>(), cstring(), cstring()).prop_map(|(index, name, value)| Reply::Modify(
+            Modification::ChangeHeader { index, name, value }
+        )),
+        proptest::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|b| Reply::Modify(Modification::ReplaceBody(b))),
+        cstring().prop_map(|a| Reply::Modify(Modification::AddRcpt(a))),
+        (cstring(), args()).prop_map(|(recipient, args)| Reply::Modify(Modification::AddRcptPar {
+            recipient,
+            args
+        })),
+        cstring().prop_map(|a| Reply::Modify(Modification::DelRcpt(a))),
+        (cstring(), args())
+            .prop_map(|(sender, args)| Reply::Modify(Modification::ChangeFrom { sender, args })),
+        cstring().prop_map(|a| Reply::Modify(Modification::Quarantine(a))),
+    ]
+}
+
+/// Arbitrary bytes that start with a valid negotiation, so the session gets past it.
+fn session_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (
+        proptest::collection::vec(any_command(), 0..20),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    )
+        .prop_map(|(commands, noise)| {
+            let mut out = Vec::new();
+            Command::OptNeg(OptNeg {
+                version: 6,
+                actions: Actions::ALL_KNOWN,
+                protocol: ProtocolFlags::from_bits_retain(0x1f_ffff),
+            })
+            .encode(&mut out)
+            .unwrap();
+            for c in commands {
+                c.encode(&mut out).unwrap();
+            }
+            out.extend(noise);
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn command_encode_decode_is_identity(c in any_command()) {
+        let bytes = c.to_bytes().unwrap();
+        prop_assert_eq!(Command::decode(bytes[4], &bytes[5..]).unwrap(), c);
+    }
+
+    #[test]
+    fn reply_encode_decode_is_identity(r in any_reply()) {
+        let bytes = r.to_bytes().unwrap();
+        prop_assert_eq!(Reply::decode(bytes[4], &bytes[5..]).unwrap(), r);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_decoder(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut d = FrameDecoder::with_max_frame_len(128);
+        d.feed(&data);
+        while let Ok(Some(_)) = d.poll_command() {}
+        let mut d = FrameDecoder::new();
+        d.feed(&data);
+        while let Ok(Some(_)) = d.poll_reply() {}
+        let _ = d.finish();
+        // Any code byte with any data.
+        if let Some((&code, rest)) = data.split_first() {
+            let _ = Command::decode(code, rest);
+            let _ = Reply::decode(code, rest);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_session(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        fuzzing::session(&data);
+    }
+
+    #[test]
+    fn arbitrary_command_sequences_never_panic_the_session(data in session_bytes()) {
+        fuzzing::session(&data);
+    }
+}
