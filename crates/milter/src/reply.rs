@@ -58,8 +58,8 @@ pub struct ReplyCode {
 
 impl ReplyCode {
     /// Checks and builds a reply: `code` in 400..=599; `enhanced`, when given, is
-    /// `class.subject.detail` whose class is the code's first digit; `text` is one line without
-    /// NUL, CR or LF (use an empty text for none). `%` in the text is doubled on the wire (the
+    /// `class.subject.detail` whose class is the code's first digit; `text` is one line with no
+    /// control character but tab (use an empty text for none). `%` in the text is doubled on the wire (the
     /// MTA treats the text as a format string) and undoubled when decoded.
     pub fn new(code: u16, enhanced: Option<&str>, text: &str) -> Result<ReplyCode, EncodeError> {
         let invalid = |field, reason| EncodeError::Invalid {
@@ -78,8 +78,11 @@ impl ReplyCode {
                 "must be class.subject.detail with the class of the code",
             ));
         }
-        if text.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
-            return Err(invalid("text", "must not contain NUL, CR or LF"));
+        if text.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(invalid(
+                "text",
+                "must not contain CR, LF or other control characters",
+            ));
         }
         if enhanced.is_none()
             && text

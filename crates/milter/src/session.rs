@@ -10,6 +10,7 @@ use crate::header::{HeaderField, valid_name, valid_value};
 use crate::macros::{Macros, Stage};
 use crate::negotiate::{MilterOptions, Negotiated, negotiate};
 use crate::reply::{Modification, Reply, ReplyCode};
+use crate::wire::MAX_BODY_CHUNK;
 
 /// Where the session is in the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,6 +219,8 @@ pub struct Session {
     message_done: bool,
     /// The command whose reply is owed.
     awaiting: Option<u8>,
+    /// The last command was quit-new-connection: a new negotiation may follow.
+    after_quit_nc: bool,
     macros: Macros,
     out: Vec<u8>,
 }
@@ -232,6 +235,7 @@ impl Session {
             conn_state: State::Start,
             message_done: false,
             awaiting: None,
+            after_quit_nc: false,
             macros: Macros::new(),
             out: Vec::new(),
         }
@@ -298,7 +302,7 @@ impl Session {
             S::Mail | S::Rcpt | S::Data | S::Headers | S::EndOfHeaders | S::Body
         ) || (s.is_connection_level() && self.flag(ProtocolFlags::NOMAIL));
         match code {
-            cmd::OPTNEG => s == S::Start,
+            cmd::OPTNEG => s == S::Start || self.after_quit_nc,
             cmd::QUIT => true,
             _ if s == S::Start => false,
             cmd::MACRO | cmd::ABORT | cmd::QUIT_NC | cmd::UNKNOWN => true,
@@ -342,6 +346,7 @@ impl Session {
                 state,
             });
         }
+        self.after_quit_nc = matches!(command, Command::QuitNewConnection);
         let event = match command {
             Command::OptNeg(offer) => {
                 let n = match negotiate(&offer, &self.options) {
@@ -498,8 +503,9 @@ impl Session {
     /// ASCII without `:`, header values must contain no NUL and line breaks only as folds. When
     /// [`ProtocolFlags::HDR_LEADSPC`] is in effect the MTA adds no space after the colon, so the
     /// session puts one before a non-empty value that does not start with white space: give
-    /// values as you would write them after `Name: ` either way. On error nothing is emitted
-    /// and the session still waits for a reply.
+    /// values as you would write them after `Name: ` either way. A body replacement longer than
+    /// [`MAX_BODY_CHUNK`] is sent as several `b` frames. On error nothing is emitted and the
+    /// session still waits for a reply.
     pub fn end_of_message(
         &mut self,
         modifications: &[Modification],
@@ -541,19 +547,23 @@ impl Session {
                     granted,
                 });
             }
-            let m = prepare(m, leadspc)?;
-            Reply::Modify(m).encode(&mut buf)?;
+            match m {
+                // One frame per chunk, like the MTA's own body chunks; the MTA concatenates them.
+                Modification::ReplaceBody(body) if body.len() > MAX_BODY_CHUNK => {
+                    for chunk in body.chunks(MAX_BODY_CHUNK) {
+                        Reply::Modify(Modification::ReplaceBody(chunk.to_vec()))
+                            .encode(&mut buf)?;
+                    }
+                }
+                m => Reply::Modify(prepare(m, leadspc)?).encode(&mut buf)?,
+            }
         }
         verdict.to_reply().encode(&mut buf)?;
         self.out.extend_from_slice(&buf);
         self.awaiting = None;
         if pending == cmd::BODYEOB {
             self.end_message();
-        } else if matches!(
-            self.state,
-            State::Mail | State::Rcpt | State::Data | State::Headers
-        ) || matches!(self.state, State::EndOfHeaders | State::Body)
-        {
+        } else if !self.state.is_connection_level() {
             let ends = match verdict {
                 Verdict::Accept | Verdict::Discard => true,
                 Verdict::Reject | Verdict::Tempfail | Verdict::ReplyCode(_) => pending != cmd::RCPT,
@@ -728,6 +738,61 @@ mod tests {
             }
         );
         assert!(t.is_closed());
+    }
+
+    #[test]
+    fn renegotiation_only_right_after_quit_new_connection() {
+        let mut s = negotiated(0x1f_ffff);
+        let offer = OptNeg {
+            version: 6,
+            actions: Actions::from_bits_retain(0x1ff),
+            protocol: ProtocolFlags::from_bits_retain(0x1f_ffff),
+        };
+        s.handle(Command::QuitNewConnection).unwrap();
+        assert!(matches!(
+            s.handle(Command::OptNeg(offer)),
+            Ok(Some(Event::Negotiated(_)))
+        ));
+        assert!(matches!(
+            s.handle(Command::OptNeg(offer)),
+            Err(SessionError::OutOfOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn a_long_body_replacement_is_chunked() {
+        let mut s = Session::new(MilterOptions {
+            actions: Actions::CHGBODY,
+            ..MilterOptions::default()
+        });
+        s.handle(Command::OptNeg(OptNeg {
+            version: 6,
+            actions: Actions::from_bits_retain(0x1ff),
+            protocol: ProtocolFlags::from_bits_retain(0x1f_ffff),
+        }))
+        .unwrap();
+        s.handle(Command::Mail {
+            sender: b"<a@b>".to_vec(),
+            args: vec![],
+        })
+        .unwrap();
+        s.reply(Verdict::Continue).unwrap();
+        s.take_output();
+        s.handle(Command::EndOfMessage(vec![])).unwrap();
+        let body = vec![b'x'; 2 * MAX_BODY_CHUNK + 1];
+        s.end_of_message(&[Modification::ReplaceBody(body)], Verdict::Continue)
+            .unwrap();
+        let out = s.take_output();
+        let mut d = crate::FrameDecoder::new();
+        d.feed(&out);
+        let mut sizes = Vec::new();
+        while let Some(r) = d.poll_reply().unwrap() {
+            match r {
+                Reply::Modify(Modification::ReplaceBody(b)) => sizes.push(b.len()),
+                other => assert_eq!(other, Reply::Continue),
+            }
+        }
+        assert_eq!(sizes, [MAX_BODY_CHUNK, MAX_BODY_CHUNK, 1]);
     }
 
     #[test]

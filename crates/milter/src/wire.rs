@@ -60,7 +60,8 @@ fn parse_frame_at(
             max: max_len,
         });
     }
-    let total = 4 + len as usize;
+    // `len` is at most `max_len`, so this only saturates where usize is 32 bits.
+    let total = (len as usize).saturating_add(4);
     if buf.len() < total {
         return Ok(None);
     }
@@ -114,7 +115,8 @@ impl FrameDecoder {
         self.max_len
     }
 
-    /// Appends bytes read from the peer.
+    /// Appends bytes read from the peer. The buffer holds at most one partial frame plus what
+    /// was fed since the last poll: poll after each feed to keep it bounded by the frame limit.
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
@@ -182,7 +184,7 @@ impl FrameDecoder {
             return Ok(());
         }
         let need = match rest.first_chunk::<4>() {
-            Some(prefix) => 4 + u32::from_be_bytes(*prefix) as usize,
+            Some(prefix) => (u32::from_be_bytes(*prefix) as usize).saturating_add(4),
             None => 4,
         };
         Err(DecodeError::TruncatedFrame {
