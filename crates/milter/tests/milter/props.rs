@@ -146,6 +146,78 @@ fn session_bytes() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// A plausible conversation: negotiation, connect, HELO, a few messages (each ended by end of
+/// message or abort), quit; macros and unknown commands sprinkled in; contents arbitrary.
+fn conversation_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let macros = (
+        any::<u8>(),
+        proptest::collection::vec((cstring(), cstring()), 0..3),
+    )
+        .prop_map(|(stage, pairs)| Command::Macros { stage, pairs });
+    let message = (
+        (cstring(), args()).prop_map(|(sender, args)| Command::Mail { sender, args }),
+        proptest::collection::vec(
+            (cstring(), args()).prop_map(|(recipient, args)| Command::Rcpt { recipient, args }),
+            1..3,
+        ),
+        proptest::collection::vec(
+            (cstring(), cstring()).prop_map(|(name, value)| Command::Header { name, value }),
+            0..5,
+        ),
+        proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(Command::Body),
+            0..3,
+        ),
+        any::<bool>(),
+        proptest::option::of(macros),
+    )
+        .prop_map(|(mail, rcpts, headers, body, abort, extra)| {
+            let mut c = vec![mail];
+            c.extend(rcpts);
+            c.push(Command::Data);
+            c.extend(headers);
+            c.push(Command::EndOfHeaders);
+            c.extend(body);
+            c.extend(extra);
+            c.push(if abort {
+                Command::Abort
+            } else {
+                Command::EndOfMessage(vec![])
+            });
+            c
+        });
+    (
+        any::<u32>(),
+        any::<u32>(),
+        proptest::collection::vec(message, 0..4),
+        proptest::option::of(cstring().prop_map(Command::Unknown)),
+    )
+        .prop_map(|(actions, protocol, messages, unknown)| {
+            let mut commands = vec![
+                Command::OptNeg(OptNeg {
+                    version: 6,
+                    actions: Actions::from_bits_retain(actions),
+                    protocol: ProtocolFlags::from_bits_retain(protocol),
+                }),
+                Command::Connect(ConnectInfo {
+                    hostname: b"h".to_vec(),
+                    family: Family::Inet,
+                    port: 25,
+                    address: b"192.0.2.1".to_vec(),
+                }),
+                Command::Helo(b"h".to_vec()),
+            ];
+            commands.extend(unknown);
+            commands.extend(messages.into_iter().flatten());
+            commands.push(Command::Quit);
+            let mut out = Vec::new();
+            for c in commands {
+                c.encode(&mut out).unwrap();
+            }
+            out
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -180,6 +252,28 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_session(data in proptest::collection::vec(any::<u8>(), 0..512)) {
         fuzzing::session(&data);
+    }
+
+    #[test]
+    fn plausible_conversations_run_to_quit(data in conversation_bytes()) {
+        fuzzing::session(&data);
+        // Replayed whole, the conversation is accepted to the end whatever the offer.
+        let mut d = FrameDecoder::new();
+        d.feed(&data);
+        let mut s = mailstamp_milter::Session::new(mailstamp_milter::MilterOptions::default());
+        let mut last = None;
+        while let Some(c) = d.poll_command().unwrap() {
+            last = s.handle(c).unwrap();
+            if s.expects_reply() {
+                if s.pending_command() == Some(b'E') {
+                    s.end_of_message(&[], mailstamp_milter::Verdict::Continue).unwrap();
+                } else {
+                    s.reply(mailstamp_milter::Verdict::Continue).unwrap();
+                }
+            }
+        }
+        prop_assert_eq!(last, Some(mailstamp_milter::Event::Quit));
+        prop_assert!(s.is_closed());
     }
 
     #[test]
