@@ -286,6 +286,65 @@ impl fmt::Display for AuthenticationResults {
     }
 }
 
+/// Whose results an Authentication-Results field claims to be, as far as a receiver that writes
+/// fields as `ours` must know (RFC 8601 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthservClaim {
+    /// The field names our authserv-id (compared case-insensitively in ASCII). If we did not add
+    /// it, it is a forgery: RFC 8601 §5 says to remove (or rename) it before delivery.
+    Ours,
+    /// The field names another authserv-id (kept as written).
+    Other(String),
+    /// No authserv-id can be read from the field (missing, or the value is malformed). RFC 8601
+    /// §5 leaves such a field untrusted; a receiver removes it like one of its own, since a
+    /// downstream parser might read our id out of it.
+    Unparseable,
+}
+
+impl AuthservClaim {
+    /// True for [`AuthservClaim::Ours`] and [`AuthservClaim::Unparseable`]: the fields a
+    /// receiver removes from incoming mail (RFC 8601 §5).
+    pub fn must_be_removed(&self) -> bool {
+        !matches!(self, AuthservClaim::Other(_))
+    }
+}
+
+/// Reads only the authserv-id of an Authentication-Results field value (after the colon) and
+/// says whether it claims to be `ours`. The rest of the field is not parsed: a forged field need
+/// not be well-formed to mislead a filter downstream.
+///
+/// ```
+/// use mailstamp_authres::{AuthservClaim, authserv_claim};
+///
+/// let forged = b" MX.Example.NET; dkim=pass header.d=example.org";
+/// assert_eq!(authserv_claim(forged, "mx.example.net"), AuthservClaim::Ours);
+/// let other = b" gmail.com; spf=pass";
+/// assert_eq!(authserv_claim(other, "mx.example.net"), AuthservClaim::Other("gmail.com".into()));
+/// assert_eq!(authserv_claim(b" dkim=pass", "mx.example.net"), AuthservClaim::Unparseable);
+/// assert!(authserv_claim(b" ; spf=pass", "mx.example.net").must_be_removed());
+/// ```
+pub fn authserv_claim(value: &[u8], ours: &str) -> AuthservClaim {
+    let mut c = Cursor::new(value);
+    if c.skip_cfws().is_err() {
+        return AuthservClaim::Unparseable;
+    }
+    if at_methodspec(&mut c) {
+        return AuthservClaim::Unparseable;
+    }
+    let quoted = c.peek() == Some(b'"');
+    let Ok(id) = c.value() else {
+        return AuthservClaim::Unparseable;
+    };
+    if id.is_empty() || (!quoted && id.contains('=')) {
+        return AuthservClaim::Unparseable;
+    }
+    if id.eq_ignore_ascii_case(ours) {
+        AuthservClaim::Ours
+    } else {
+        AuthservClaim::Other(id)
+    }
+}
+
 /// True when the cursor is at `method [CFWS] ("=" / "/")`, i.e. the field has no authserv-id.
 fn at_methodspec(c: &mut Cursor<'_>) -> bool {
     let start = c.pos();

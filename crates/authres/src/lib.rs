@@ -104,8 +104,8 @@ mod received_spf;
 mod write;
 
 pub use authres::{
-    AUTHENTICATION_RESULTS, AuthenticationResults, MIN_HEADER_B_LEN, Property, ResInfo,
-    header_b_prefixes,
+    AUTHENTICATION_RESULTS, AuthenticationResults, AuthservClaim, MIN_HEADER_B_LEN, Property,
+    ResInfo, authserv_claim, header_b_prefixes,
 };
 pub use error::{ParseError, ParseErrorKind};
 pub use keyword::{Keyword, KeywordError, MAX_KEYWORD_LEN};

@@ -82,6 +82,7 @@
 //! ```
 
 mod bulk;
+mod forged;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod report;
@@ -92,6 +93,7 @@ pub use bulk::{
     Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, DEFAULT_WINDOW, DomainStats,
     MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS,
 };
+pub use forged::{Stripped, remove_forged_authentication_results};
 pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
 
 use crate::Resolver;

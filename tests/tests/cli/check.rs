@@ -623,3 +623,48 @@ fn bulk_against_a_live_dns_server() {
         .code(3)
         .stdout(predicate::str::contains("dmarc=temperror"));
 }
+
+/// Issue 17 item 1, RFC 8601 §5: a forged Authentication-Results field that claims our
+/// authserv-id does not survive `check --add-header`; a field of another authserv-id does.
+#[test]
+fn issue_17_1_forged_authentication_results_are_removed() {
+    let mut forged = b"Authentication-Results: probe.example; dkim=pass header.d=example.org; \
+dmarc=pass header.from=example.org\r\n\
+Authentication-Results: upstream.example; spf=pass\r\n\
+Authentication-Results: dkim=pass\r\n"
+        .to_vec();
+    forged.extend_from_slice(&read("forwarded-by-list.eml"));
+    let out = mailstamp()
+        .arg("--zone")
+        .arg(example_zone())
+        .args([
+            "check",
+            "-",
+            "--ip",
+            "203.0.113.9",
+            "--helo",
+            "h.example",
+            "--mail-from",
+            "a@evil.example",
+            "--authserv-id",
+            "probe.example",
+            "--add-header",
+        ])
+        .write_stdin(forged)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "removed 2 Authentication-Results field(s) claiming \"probe.example\"",
+        ));
+    let text = stdout(&out);
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Authentication-Results: probe.example"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{text}");
+    assert!(!text.contains("dmarc=pass header.from=example.org"), "{text}");
+    assert!(!text.contains("Authentication-Results: dkim=pass"), "{text}");
+    assert!(text.contains("Authentication-Results: upstream.example; spf=pass"), "{text}");
+    // Our field says what really happened.
+    assert!(text.contains("dmarc=fail"), "{text}");
+}

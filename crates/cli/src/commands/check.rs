@@ -14,7 +14,7 @@ use mailstamp::mailbox::{
 use mailstamp::message::envelope::Envelope;
 use mailstamp::pipeline::{
     Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, CheckOptions,
-    EnvelopeSource, Outcome, Report,
+    EnvelopeSource, Outcome, Report, remove_forged_authentication_results,
 };
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write};
@@ -65,7 +65,9 @@ pub struct Args {
     pub authserv_id: Option<String>,
 
     /// Print the whole message with the Authentication-Results field prepended (one message
-    /// only).
+    /// only). Authentication-Results fields already in the message that claim the authserv-id
+    /// (or whose authserv-id cannot be read) are removed first: only this receiver may write
+    /// them (RFC 8601 §5). A note on stderr says how many were removed.
     #[arg(long, conflicts_with_all = ["mbox", "maildir"])]
     pub add_header: bool,
 
@@ -212,14 +214,30 @@ fn run_one(
         let json = serde_json::to_string(&report).context("cannot write JSON")?;
         writeln!(out, "{json}")?;
     } else if args.add_header {
-        // The field in the message's own line-ending convention, then the message unchanged.
+        // The field in the message's own line-ending convention, then the message without the
+        // fields that claim our authserv-id (RFC 8601 §5).
+        let authserv_id = &report.authentication_results.authserv_id;
+        let stripped = remove_forged_authentication_results(&raw, authserv_id);
+        if !stripped.removed.is_empty() {
+            eprintln!(
+                "mailstamp: removed {} Authentication-Results field(s) claiming {authserv_id:?} \
+                 (RFC 8601 §5): header field(s) {}",
+                stripped.removed.len(),
+                stripped
+                    .removed
+                    .iter()
+                    .map(|i| (i + 1).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let field = report.authentication_results.to_field();
         if report.message.line_endings_normalized {
             out.write_all(field.replace("\r\n", "\n").as_bytes())?;
         } else {
             out.write_all(field.as_bytes())?;
         }
-        out.write_all(&raw)?;
+        out.write_all(&stripped.message)?;
     } else {
         let field = report.authentication_results.to_field();
         out.write_all(field.replace("\r\n", "\n").as_bytes())?;
