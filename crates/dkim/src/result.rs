@@ -24,7 +24,7 @@ pub enum DkimResult {
     None,
     /// The signature verified.
     Pass,
-    /// The signature was acceptable but did not verify (or it expired).
+    /// The signature was acceptable but did not verify.
     Fail,
     /// The signature was not acceptable to the verifier's policy (RFC 8301: rsa-sha1, RSA keys
     /// under 1024 bits).
@@ -34,7 +34,8 @@ pub enum DkimResult {
     Neutral,
     /// A likely transient error, such as a DNS failure fetching the key.
     TempError,
-    /// An unrecoverable error: a malformed signature or key record, a missing key.
+    /// An unrecoverable error: a malformed, expired or future-dated signature, a malformed key
+    /// record, a missing key.
     PermError,
 }
 
@@ -101,10 +102,20 @@ pub enum DkimProblem {
     /// `policy`.
     Sha1Refused,
     /// The signature expired (`x=` plus the allowed clock skew is in the past; RFC 6376 §3.5
-    /// `x=`, §6.1.1). `fail`.
+    /// `x=`). RFC 6376 §6.1.1 makes this PERMFAIL, written `permerror` (RFC 8601 §2.7.1 keeps
+    /// `fail` for signatures that were checked and did not verify). `permerror`.
     Expired {
         /// `x=`.
         expiration: u64,
+        /// The verification time.
+        now: u64,
+    },
+    /// The signature timestamp (`t=`) lies further in the future than the allowed clock
+    /// skew. RFC 6376 §3.5 `t=`: "Verifiers MAY ignore signatures with a timestamp in the
+    /// future"; mailstamp refuses them. `permerror`.
+    TimestampInFuture {
+        /// `t=`.
+        timestamp: u64,
         /// The verification time.
         now: u64,
     },
@@ -201,7 +212,8 @@ impl DkimProblem {
         match self {
             DkimProblem::MalformedSignature { .. } => DkimResult::PermError,
             DkimProblem::Sha1Refused => DkimResult::Policy,
-            DkimProblem::Expired { .. } => DkimResult::Fail,
+            DkimProblem::Expired { .. } => DkimResult::PermError,
+            DkimProblem::TimestampInFuture { .. } => DkimResult::PermError,
             DkimProblem::NotChecked { .. } => DkimResult::Neutral,
             DkimProblem::KeyNotFound { .. } => DkimResult::PermError,
             DkimProblem::KeyUnavailable { .. } => DkimResult::TempError,
@@ -226,6 +238,7 @@ impl DkimProblem {
             DkimProblem::MalformedSignature { .. } => "malformed_signature",
             DkimProblem::Sha1Refused => "sha1_refused",
             DkimProblem::Expired { .. } => "expired",
+            DkimProblem::TimestampInFuture { .. } => "timestamp_in_future",
             DkimProblem::NotChecked { .. } => "not_checked",
             DkimProblem::KeyNotFound { .. } => "key_not_found",
             DkimProblem::KeyUnavailable { .. } => "key_unavailable",
@@ -249,7 +262,8 @@ impl DkimProblem {
         match self {
             DkimProblem::MalformedSignature { .. } => "RFC 6376 §3.5, §6.1.1",
             DkimProblem::Sha1Refused => "RFC 8301 §3.1",
-            DkimProblem::Expired { .. } => "RFC 6376 §3.5 (x=)",
+            DkimProblem::Expired { .. } => "RFC 6376 §3.5 (x=), §6.1.1",
+            DkimProblem::TimestampInFuture { .. } => "RFC 6376 §3.5 (t=)",
             DkimProblem::NotChecked { .. } => "RFC 6376 §6.1",
             DkimProblem::KeyNotFound { .. }
             | DkimProblem::KeyUnavailable { .. }
@@ -284,6 +298,12 @@ impl fmt::Display for DkimProblem {
                 f,
                 "the signature expired at {expiration} (x=), {} seconds before the check",
                 now.saturating_sub(*expiration)
+            ),
+            DkimProblem::TimestampInFuture { timestamp, now } => write!(
+                f,
+                "the signature timestamp t={timestamp} is {} seconds in the future, more than \
+                 the allowed clock skew (a wrong clock at the signer or here)",
+                timestamp.saturating_sub(*now)
             ),
             DkimProblem::NotChecked { limit } => write!(
                 f,

@@ -11,7 +11,8 @@ use mailstamp_message::{HeaderField, Message};
 
 /// Default number of signatures verified per message (RFC 6376 §6.1 lets verifiers limit it).
 pub const DEFAULT_MAX_SIGNATURES: usize = 10;
-/// Default clock skew allowed when checking `x=`, in seconds.
+/// Default clock skew allowed when checking `x=` (not yet expired) and `t=` (not in the
+/// future), in seconds.
 pub const DEFAULT_CLOCK_SKEW: u64 = 300;
 /// Shortest RSA key a signature may use (RFC 8301 §3.2: "Verifiers MUST NOT consider
 /// signatures using RSA keys of less than 1024 bits as valid signatures").
@@ -51,7 +52,8 @@ impl Policy {
         self
     }
 
-    /// Accepts signatures whose `x=` lies up to `seconds` in the past.
+    /// Accepts signatures whose `x=` lies up to `seconds` in the past and whose `t=` lies up
+    /// to `seconds` in the future (RFC 6376 §3.5 `t=`, `x=`).
     pub const fn with_clock_skew(mut self, seconds: u64) -> Policy {
         self.clock_skew = seconds;
         self
@@ -269,6 +271,13 @@ fn prepare(
     {
         details.signed_headers = std::mem::take(&mut sig.signed_headers);
         return Err(DkimProblem::Expired { expiration: x, now });
+    }
+    // RFC 6376 §3.5 t=: "Verifiers MAY ignore signatures with a timestamp in the future".
+    if let Some(t) = sig.timestamp
+        && t > now.saturating_add(policy.clock_skew)
+    {
+        details.signed_headers = std::mem::take(&mut sig.signed_headers);
+        return Err(DkimProblem::TimestampInFuture { timestamp: t, now });
     }
     let key_name = sig.key_name().map_err(|e| {
         malformed(SignatureError::InvalidTagValue {

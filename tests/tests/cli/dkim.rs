@@ -375,7 +375,7 @@ fn rfc6376_6_1_max_signatures_and_rsa_sha1_switch() {
 }
 
 #[test]
-fn rfc6376_3_5_expire_adds_x_and_expired_signatures_fail() {
+fn rfc6376_3_5_expire_adds_x_and_expired_signatures_are_permerror() {
     let signed = sign(
         MESSAGE.as_bytes(),
         &[(&ed_key(), "ed25519")],
@@ -397,7 +397,8 @@ fn rfc6376_3_5_expire_adds_x_and_expired_signatures_fail() {
     at(t + 3600 + 300).code(0);
     at(t + 3600 + 301)
         .code(1)
-        .stdout(predicate::str::contains("fail d=example.org s=ed25519"))
+        // RFC 6376 §6.1.1: an expired signature is PERMFAIL, permerror (issue 17 item 27).
+        .stdout(predicate::str::contains("permerror d=example.org s=ed25519"))
         .stdout(predicate::str::contains("expired"));
     mailstamp()
         .arg("--zone")

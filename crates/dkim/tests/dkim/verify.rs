@@ -250,7 +250,10 @@ fn rfc6376_3_5_x_expiry_with_clock_skew() {
     assert_eq!(at(NOW + 3600).signatures[0].result, DkimResult::Pass);
     assert_eq!(at(NOW + 3600 + 300).signatures[0].result, DkimResult::Pass);
     let late = at(NOW + 3600 + 301);
-    assert_eq!(late.signatures[0].result, DkimResult::Fail);
+    // issue 17 item 27: RFC 6376 §6.1.1 makes an expired signature PERMFAIL, which RFC 8601
+    // §2.7.1 writes permerror (fail is for signatures that did not verify); this test
+    // asserted `fail` before.
+    assert_eq!(late.signatures[0].result, DkimResult::PermError);
     assert_eq!(
         late.signatures[0].problem,
         Some(DkimProblem::Expired {
@@ -264,7 +267,34 @@ fn rfc6376_3_5_x_expiry_with_clock_skew() {
         &Policy::default().with_clock_skew(0),
         NOW + 3601,
     );
-    assert_eq!(strict.signatures[0].result, DkimResult::Fail);
+    assert_eq!(strict.signatures[0].result, DkimResult::PermError);
+}
+
+#[test]
+fn issue_17_26_rfc6376_3_5_t_in_the_future_beyond_skew_is_permerror() {
+    // Signed at NOW: a verifier whose clock is more than the skew behind refuses it.
+    let signed = sign_with(MESSAGE, vec![ed_signer()]);
+    let zone = zone();
+    let at = |now| check_at(&signed, &zone, &Policy::default(), now);
+    assert_eq!(at(NOW - 300).signatures[0].result, DkimResult::Pass);
+    let early = at(NOW - 301);
+    assert_eq!(early.signatures[0].result, DkimResult::PermError);
+    assert_eq!(
+        early.signatures[0].problem,
+        Some(DkimProblem::TimestampInFuture {
+            timestamp: NOW,
+            now: NOW - 301
+        })
+    );
+    let reason = early.signatures[0].reason();
+    assert!(reason.contains("t=") && reason.contains("future"), "{reason}");
+    let strict = check_at(
+        &signed,
+        &zone,
+        &Policy::default().with_clock_skew(0),
+        NOW - 1,
+    );
+    assert_eq!(strict.signatures[0].result, DkimResult::PermError);
 }
 
 #[test]
