@@ -398,7 +398,9 @@ fn rfc6376_3_5_expire_adds_x_and_expired_signatures_are_permerror() {
     at(t + 3600 + 301)
         .code(1)
         // RFC 6376 §6.1.1: an expired signature is PERMFAIL, permerror (issue 17 item 27).
-        .stdout(predicate::str::contains("permerror d=example.org s=ed25519"))
+        .stdout(predicate::str::contains(
+            "permerror d=example.org s=ed25519",
+        ))
         .stdout(predicate::str::contains("expired"));
     mailstamp()
         .arg("--zone")

@@ -287,7 +287,10 @@ fn issue_17_26_rfc6376_3_5_t_in_the_future_beyond_skew_is_permerror() {
         })
     );
     let reason = early.signatures[0].reason();
-    assert!(reason.contains("t=") && reason.contains("future"), "{reason}");
+    assert!(
+        reason.contains("t=") && reason.contains("future"),
+        "{reason}"
+    );
     let strict = check_at(
         &signed,
         &zone,
