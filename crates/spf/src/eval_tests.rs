@@ -285,20 +285,56 @@ fn rfc7208_4_6_4_mx_name_limit() {
             .mx("example.com", i, &format!("mx{i}.example.com"))
             .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
     }
-    // A match among the first ten: pass. The eleventh name is never looked up.
-    let v = check(&z, "192.0.2.8", "a@example.com");
-    assert_eq!(v.result, SpfResult::Pass);
-    // No match among the first ten and more names: permerror.
-    let v = check(&z, "192.0.2.11", "a@example.com");
+    // issue 17 item 25: more than ten names is a permerror whatever the order; this asserted
+    // a pass for a match among the first ten before (RFC 7208 §4.6.4 and pyspf say permerror).
+    for addr in ["192.0.2.1", "192.0.2.8", "192.0.2.11", "192.0.2.99"] {
+        let v = check(&z, addr, "a@example.com");
+        assert_eq!(v.result, SpfResult::PermError, "{addr}");
+        assert_eq!(
+            v.problem,
+            Some(SpfProblem::TooManyMxNames {
+                domain: "example.com".into(),
+                count: 11,
+                limit: 10
+            })
+        );
+    }
+}
+
+#[test]
+fn issue_17_25_rfc7208_4_6_4_more_than_ten_mx_names_is_permerror_before_any_address_lookup() {
+    let mut z = Z::default().txt("example.com", "v=spf1 mx -all");
+    for i in 0..11u16 {
+        z = z
+            .mx("example.com", i, &format!("mx{i}.example.com"))
+            .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
+    }
+    let counting = Counting {
+        zone: &z.0,
+        seen: RefCell::new(Vec::new()),
+    };
+    let req = Request::mail_from(ip("192.0.2.1"), "a@example.com", "helo.example.org");
+    let v = resolve_sync(check_host(&req, &Options::default()), &counting);
     assert_eq!(v.result, SpfResult::PermError);
-    assert_eq!(
+    assert!(matches!(
         v.problem,
-        Some(SpfProblem::TooManyMxNames {
-            domain: "example.com".into(),
-            count: 11,
-            limit: 10
-        })
+        Some(SpfProblem::TooManyMxNames { count: 11, .. })
+    ));
+    let seen = counting.seen.borrow();
+    assert!(
+        seen.iter().all(|q| q.rtype != RecordType::A),
+        "no address lookup: {seen:?}"
     );
+    // Exactly ten names (and null MX records, RFC 7505, which are not names) are fine.
+    let mut z = Z::default()
+        .txt("example.com", "v=spf1 mx -all")
+        .mx("example.com", 99, "");
+    for i in 0..10u16 {
+        z = z
+            .mx("example.com", i, &format!("mx{i}.example.com"))
+            .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
+    }
+    assert_eq!(result(&z, "192.0.2.10", "a@example.com"), SpfResult::Pass);
 }
 
 #[test]

@@ -24,8 +24,8 @@ pub const MAX_DNS_MECHANISMS: usize = 10;
 /// `%{p}` and `exp=` are not terms.
 pub const MAX_VOID_LOOKUPS: usize = 2;
 
-/// The most MX names an `mx` term looks up; a target with more names that none of the first
-/// ones matched is a `permerror` (RFC 7208 §4.6.4).
+/// The most MX names an `mx` term looks up; a target with more names is a `permerror` before
+/// any of them is looked up (RFC 7208 §4.6.4).
 pub const MAX_MX_NAMES: usize = 10;
 
 /// The most PTR names validated for `ptr` and `%{p}`; the rest are ignored (RFC 7208 §4.6.4:
