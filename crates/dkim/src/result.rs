@@ -119,8 +119,9 @@ pub enum DkimProblem {
         /// The verification time.
         now: u64,
     },
-    /// Not checked: the message carries more signatures than the verifier's limit (RFC 6376
-    /// §6.1 allows verifiers to limit the signatures they try). `neutral`.
+    /// Not checked: the message carries more usable signatures than the verifier's limit
+    /// (RFC 6376 §6.1 allows verifiers to limit the signatures they try; see
+    /// [`crate::verify_for_authors`] for which are tried). `neutral`.
     NotChecked {
         /// The limit.
         limit: usize,
@@ -198,6 +199,17 @@ pub enum DkimProblem {
         /// The canonical body length.
         canonical_length: u64,
     },
+    /// `bh=` does not have the length of the signature's hash (32 bytes for SHA-256), so it
+    /// can never match the body (RFC 6376 §3.5 `bh=`, §6.1.3 step 3). Decided before any key
+    /// is fetched. `fail`, like any body hash that does not verify.
+    WrongBodyHashLength {
+        /// Decoded length of `bh=`, in bytes.
+        length: usize,
+        /// The digest length of the hash algorithm.
+        expected: usize,
+        /// Byte offset of the `bh=` value in the field value.
+        offset: usize,
+    },
     /// The body hash does not match `bh=`: the body was changed after signing (RFC 6376
     /// §6.1.3 step 3). `fail`.
     BodyHashMismatch,
@@ -228,6 +240,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => DkimResult::PermError,
             DkimProblem::BodyLengthExceedsBody { .. } => DkimResult::Fail,
             DkimProblem::BodyHashMismatch => DkimResult::Fail,
+            DkimProblem::WrongBodyHashLength { .. } => DkimResult::Fail,
             DkimProblem::SignatureMismatch => DkimResult::Fail,
         }
     }
@@ -253,6 +266,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => "key_too_long",
             DkimProblem::BodyLengthExceedsBody { .. } => "body_length_exceeds_body",
             DkimProblem::BodyHashMismatch => "body_hash_mismatch",
+            DkimProblem::WrongBodyHashLength { .. } => "wrong_body_hash_length",
             DkimProblem::SignatureMismatch => "signature_mismatch",
         }
     }
@@ -278,6 +292,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => "RFC 8301 §3.2",
             DkimProblem::BodyLengthExceedsBody { .. } => "RFC 6376 §3.5 (l=)",
             DkimProblem::BodyHashMismatch => "RFC 6376 §6.1.3 step 3",
+            DkimProblem::WrongBodyHashLength { .. } => "RFC 6376 §3.5 (bh=), §6.1.3 step 3",
             DkimProblem::SignatureMismatch => "RFC 6376 §6.1.3 step 4",
         }
     }
@@ -307,7 +322,8 @@ impl fmt::Display for DkimProblem {
             ),
             DkimProblem::NotChecked { limit } => write!(
                 f,
-                "not checked: only the first {limit} signatures of a message are verified"
+                "not checked: at most {limit} signatures of a message are verified (those of \
+                 the From domain first)"
             ),
             DkimProblem::KeyNotFound { name } => write!(
                 f,
@@ -365,6 +381,15 @@ impl fmt::Display for DkimProblem {
             DkimProblem::BodyHashMismatch => f.write_str(
                 "the body hash does not match: the body was modified after signing (often by \
                  a mailing list footer or a content filter)",
+            ),
+            DkimProblem::WrongBodyHashLength {
+                length,
+                expected,
+                offset,
+            } => write!(
+                f,
+                "bh= at byte {offset} decodes to {length} bytes, but the body hash of this \
+                 algorithm has {expected}: it cannot match any body"
             ),
             DkimProblem::SignatureMismatch => f.write_str(
                 "the signature does not verify: a signed header field was modified after \

@@ -90,8 +90,8 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_SIZE)]
     pub max_message_size: usize,
 
-    /// Verify at most N DKIM signatures per message, top to bottom; the others are reported
-    /// as neutral (not checked).
+    /// Verify at most N DKIM signatures per message (those of the From domain first; malformed
+    /// ones do not count); the others are reported as neutral (not checked).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SIGNATURES,
           value_parser = parse_max_signatures)]
     pub max_signatures: usize,

@@ -27,8 +27,8 @@ pub struct Args {
     #[arg(long)]
     pub explain: bool,
 
-    /// Verify at most N signatures, top to bottom; the others are reported as `neutral`
-    /// (not checked).
+    /// Verify at most N signatures (those of the From domain first; malformed ones do not
+    /// count); the others are reported as `neutral` (not checked).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SIGNATURES,
           value_parser = parse_max_signatures)]
     pub max_signatures: usize,
