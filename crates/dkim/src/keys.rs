@@ -58,9 +58,16 @@ impl GeneratedKey {
     }
 }
 
-/// Generates an RSA key of 2048, 3072 or 4096 bits with the `rsa` crate and the operating
-/// system's random number generator.
-pub fn generate_rsa(bits: usize) -> Result<GeneratedKey, KeygenError> {
+/// Generates an RSA key of 2048, 3072 or 4096 bits with the `rsa` crate, drawing its
+/// randomness from `rng` (the caller's, like the clock: use `rand::rngs::OsRng` in
+/// production).
+///
+/// Signing needs no randomness: RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032
+/// §5.1.6) signatures are deterministic, so only key generation takes an RNG.
+pub fn generate_rsa<R: rand::RngCore + rand::CryptoRng>(
+    bits: usize,
+    rng: &mut R,
+) -> Result<GeneratedKey, KeygenError> {
     use rsa::pkcs8::EncodePrivateKey as _;
     if bits < 2048 {
         return Err(KeygenError::RsaTooSmall { bits });
@@ -68,20 +75,35 @@ pub fn generate_rsa(bits: usize) -> Result<GeneratedKey, KeygenError> {
     if !RSA_KEY_SIZES.contains(&bits) {
         return Err(KeygenError::RsaUnsupportedSize { bits });
     }
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-        .map_err(|e| KeygenError::Encoding(e.to_string()))?;
+    let key =
+        rsa::RsaPrivateKey::new(rng, bits).map_err(|e| KeygenError::Encoding(e.to_string()))?;
     let der = key
         .to_pkcs8_der()
         .map_err(|e| KeygenError::Encoding(e.to_string()))?;
     finish(der.as_bytes())
 }
 
-/// Generates an Ed25519 key with ring (RFC 8463).
-pub fn generate_ed25519() -> Result<GeneratedKey, KeygenError> {
-    let rng = ring::rand::SystemRandom::new();
-    let der =
-        ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeygenError::Random)?;
-    finish(der.as_ref())
+/// The PKCS#8 v1 encoding of an Ed25519 private key (RFC 8410 §7): `OneAsymmetricKey` with
+/// version 0, algorithm id-Ed25519 (1.3.101.112) and the 32-byte seed as a `CurvePrivateKey`
+/// OCTET STRING inside the privateKey OCTET STRING; no public key.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Generates an Ed25519 key (RFC 8463) from 32 bytes of `rng`, written as PKCS#8 **v1**
+/// (RFC 8410 §7), the form OpenSSL 3.0 and Python `cryptography` read (they refuse the v2
+/// form with the public key embedded that ring's own generator writes). Both forms are read
+/// by [`SigningKey::from_pem`].
+pub fn generate_ed25519<R: rand::RngCore + rand::CryptoRng>(
+    rng: &mut R,
+) -> Result<GeneratedKey, KeygenError> {
+    let mut seed = [0u8; 32];
+    rng.try_fill_bytes(&mut seed)
+        .map_err(|_| KeygenError::Random)?;
+    let mut der = Vec::with_capacity(48);
+    der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+    der.extend_from_slice(&seed);
+    finish(&der)
 }
 
 fn finish(pkcs8: &[u8]) -> Result<GeneratedKey, KeygenError> {
@@ -468,24 +490,88 @@ mod tests {
     #[test]
     fn rfc8301_3_2_small_rsa_refused() {
         assert_eq!(
-            generate_rsa(1024).unwrap_err(),
+            generate_rsa(1024, &mut rand::rngs::OsRng).unwrap_err(),
             KeygenError::RsaTooSmall { bits: 1024 }
         );
         assert_eq!(
-            generate_rsa(2500).unwrap_err(),
+            generate_rsa(2500, &mut rand::rngs::OsRng).unwrap_err(),
             KeygenError::RsaUnsupportedSize { bits: 2500 }
         );
         assert!(
-            generate_rsa(1024)
+            generate_rsa(1024, &mut rand::rngs::OsRng)
                 .unwrap_err()
                 .to_string()
                 .contains("RFC 8301")
         );
     }
 
+    /// A deterministic RNG for tests (not cryptographically secure; only marked so to fit
+    /// the API).
+    struct Counter(u8);
+    impl rand::RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            rand_core_fill::next_u32(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core_fill::next_u64(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    impl rand::CryptoRng for Counter {}
+    mod rand_core_fill {
+        pub fn next_u32(r: &mut impl rand::RngCore) -> u32 {
+            let mut b = [0; 4];
+            r.fill_bytes(&mut b);
+            u32::from_le_bytes(b)
+        }
+        pub fn next_u64(r: &mut impl rand::RngCore) -> u64 {
+            let mut b = [0; 8];
+            r.fill_bytes(&mut b);
+            u64::from_le_bytes(b)
+        }
+    }
+
+    #[test]
+    fn issue_17_24_rfc8410_7_ed25519_keygen_writes_pkcs8_v1_and_reads_v2() {
+        use base64::Engine as _;
+        // The caller's RNG makes the key (issue 12): the same seed gives the same key.
+        let a = generate_ed25519(&mut Counter(0)).unwrap();
+        let b = generate_ed25519(&mut Counter(0)).unwrap();
+        assert_eq!(a.private_key_pem, b.private_key_pem);
+        let body: String = a
+            .private_key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        // RFC 8410 §7: OneAsymmetricKey version 0 (v1), no public key: 48 bytes.
+        let mut want = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        want.extend(1..=32u8);
+        assert_eq!(der, want);
+        // A v2 key (ring writes them, with the public key) still loads.
+        let v2 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .unwrap();
+        assert_eq!(v2.as_ref()[4], 1, "version 1 = v2");
+        assert!(SigningKey::from_pkcs8_der(v2.as_ref()).is_ok());
+    }
+
     #[test]
     fn rfc8463_ed25519_keygen_record_and_check() {
-        let key = generate_ed25519().unwrap();
+        let key = generate_ed25519(&mut rand::rngs::OsRng).unwrap();
         assert!(
             key.private_key_pem
                 .starts_with("-----BEGIN PRIVATE KEY-----\n")
@@ -505,7 +591,7 @@ mod tests {
         assert_eq!(check.matches_private_key, Some(true));
         assert_eq!(check.findings, [KeyFinding::Testing]);
         assert!(check.is_usable());
-        let other = generate_ed25519().unwrap();
+        let other = generate_ed25519(&mut rand::rngs::OsRng).unwrap();
         let check = check_key(
             name.clone(),
             &txt_answer(&name, &refs),

@@ -1013,3 +1013,38 @@ fn rfc8017_pkcs1_keys_sign_and_check() {
         .stderr(predicate::str::contains("1024 bits"))
         .stderr(predicate::str::contains("RFC 8301"));
 }
+
+/// Issue 17 item 24: `keygen --algorithm ed25519` writes PKCS#8 v1 (RFC 8410 §7), which
+/// OpenSSL 3.0 reads (it refuses the v2 form with the public key embedded). Skipped, loudly,
+/// when no `openssl` is on the PATH.
+#[test]
+fn issue_17_24_keygen_ed25519_key_loads_in_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    keygen(
+        dir.path(),
+        &[
+            "--domain",
+            "example.org",
+            "--selector",
+            "kv1",
+            "--algorithm",
+            "ed25519",
+        ],
+    )
+    .code(0);
+    let key = dir.path().join("kv1.example.org.pem");
+    let Ok(out) = std::process::Command::new("openssl")
+        .args(["pkey", "-noout", "-text", "-in"])
+        .arg(&key)
+        .output()
+    else {
+        eprintln!("*** SKIPPED: openssl is not installed ***");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "openssl pkey refused the key: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ED25519 Private-Key"));
+}

@@ -382,6 +382,28 @@ fn rfc6376_3_6_keygen_record_verifies_in_dkimpy() {
         .write_stdin(signed)
         .assert()
         .code(0);
+    // Issue 17 item 24: dkimpy signs with the private keys keygen wrote (PKCS#8 v1 for
+    // Ed25519), and mailstamp verifies with the published records.
+    for (selector, file, algorithm) in [
+        ("kgrsa", "kgrsa.example.org.pem", "rsa-sha256"),
+        ("kged", "kged.example.org.pem", "ed25519-sha256"),
+    ] {
+        let signed = dkimpy_sign(
+            py,
+            &dir.path().join(file),
+            selector,
+            algorithm,
+            "relaxed/relaxed",
+            MESSAGE.as_bytes(),
+        );
+        mailstamp()
+            .arg("--zone")
+            .arg(&zone_file)
+            .args(["verify", "-"])
+            .write_stdin(signed)
+            .assert()
+            .code(0);
+    }
 }
 
 /// Issue 17 item 23: relaxed body canonicalization of a last line with text, then whitespace,
