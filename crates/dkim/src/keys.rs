@@ -396,9 +396,51 @@ impl KeyCheck {
     }
 }
 
+/// The public half of a PEM private key, for checking a published record
+/// ([`check_key_public`]). Unlike [`SigningKey::from_pem`], which refuses RSA keys under 2048
+/// bits for signing, this reads any RSA key a verifier accepts (RFC 8301 §3.2: 1024 to
+/// [`crate::MAX_RSA_BITS`] bits) and Ed25519 keys.
+pub fn public_key_from_pem(text: &str) -> Result<PublicKey, KeyLoadError> {
+    match SigningKey::from_pem(text) {
+        Ok(key) => Ok(key.public_key().clone()),
+        Err(KeyLoadError::RsaKeySize { bits })
+            if (crate::MIN_RSA_BITS..=crate::MAX_RSA_BITS).contains(&bits) =>
+        {
+            weak_rsa_public(text).ok_or(KeyLoadError::RsaKeySize { bits })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the single private-key block of `text` as an RSA key with the `rsa` crate (PKCS#8 or
+/// PKCS#1, any size) and returns its public half. `from_pem` already validated the file.
+fn weak_rsa_public(text: &str) -> Option<PublicKey> {
+    use base64::Engine as _;
+    use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let block = crate::pem::blocks(text)
+        .into_iter()
+        .find(|b| b.label.ends_with("PRIVATE KEY"))?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(block.body.as_bytes())
+        .ok()?;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(&der)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
+        .ok()?;
+    let public = key.to_public_key().to_pkcs1_der().ok()?;
+    PublicKey::from_der(KeyType::Rsa, public.as_bytes()).ok()
+}
+
 /// Checks the answer to the TXT query for `name` (see [`key_record_name`]): does a record
 /// parse, what are its flags and size, and does it match `private_key`?
 pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) -> KeyCheck {
+    check_key_public(name, answer, private_key.map(SigningKey::public_key))
+}
+
+/// [`check_key`] with the public half of the private key ([`public_key_from_pem`]), so that
+/// any key a verifier accepts can be checked, including 1024-bit RSA keys that mailstamp does
+/// not sign with (they get the [`KeyFinding::RsaWeak`] warning).
+pub fn check_key_public(name: Name, answer: &Answer, private_key: Option<&PublicKey>) -> KeyCheck {
     let txts: Vec<Vec<u8>> = answer.txts().map(|t| t.joined()).collect();
     let mut check = KeyCheck {
         name,
@@ -465,7 +507,7 @@ pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) 
         check.findings.push(KeyFinding::Testing);
     }
     if let Some(private) = private_key {
-        let matches = private.public_key() == key;
+        let matches = private == key;
         check.matches_private_key = Some(matches);
         if !matches {
             check.findings.push(KeyFinding::PrivateKeyMismatch);
@@ -599,6 +641,38 @@ mod tests {
         );
         assert_eq!(check.matches_private_key, Some(false));
         assert!(!check.is_usable());
+    }
+
+    #[test]
+    fn issue_17_5_keycheck_accepts_a_1024_bit_key_a_verifier_accepts() {
+        use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        // Signing still refuses it (RFC 8301 §3.2: signers SHOULD use 2048) ...
+        assert!(matches!(
+            SigningKey::from_pem(&pem),
+            Err(KeyLoadError::RsaKeySize { bits: 1024 })
+        ));
+        // ... but its public half is what a verifier checks, and verifiers accept 1024 bits.
+        let public = public_key_from_pem(&pem).unwrap();
+        assert_eq!(public.bits(), 1024);
+        let record = KeyRecordText::new(&public).value();
+        let name = key_record_name("s1024", "example.com").unwrap();
+        let check = check_key_public(name.clone(), &txt_answer(&name, &[&record]), Some(&public));
+        assert_eq!(check.matches_private_key, Some(true));
+        assert_eq!(check.findings, [KeyFinding::RsaWeak { bits: 1024 }]);
+        assert!(check.is_usable());
+        // PKCS#1 too.
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let pkcs1 = key.to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert_eq!(public_key_from_pem(&pkcs1).unwrap(), public);
+        // 512 bits is below what any verifier accepts.
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
+        let pem = small.to_pkcs8_pem(LineEnding::LF).unwrap();
+        assert!(matches!(
+            public_key_from_pem(&pem),
+            Err(KeyLoadError::RsaKeySize { bits: 512 })
+        ));
     }
 
     #[test]

@@ -114,7 +114,8 @@ pub use canon::{
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,
-    check_key, generate_ed25519, generate_rsa, key_record_name, quote_txt, split_txt,
+    check_key, check_key_public, generate_ed25519, generate_rsa, key_record_name,
+    public_key_from_pem, quote_txt, split_txt,
 };
 pub use result::{
     DkimProblem, DkimReport, DkimResult, DkimVerdict, Forensics, SignatureDetails,
