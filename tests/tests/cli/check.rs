@@ -677,3 +677,71 @@ Authentication-Results: dkim=pass\r\n"
     // Our field says what really happened.
     assert!(text.contains("dmarc=fail"), "{text}");
 }
+
+/// Issue 17 items 7 and 12: in a maildir, a 0-byte file is an error item (exit 2, as for the same
+/// file alone), and file names that are not UTF-8 are printed with their bytes escaped, so two
+/// such files and the error can be traced to their files.
+#[cfg(unix)]
+#[test]
+fn issue_17_7_and_12_empty_files_are_errors_and_names_are_escaped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let cur = maildir.join("cur");
+    std::fs::write(cur.join("1:2,S"), read("signed.eml")).unwrap();
+    std::fs::write(
+        cur.join(OsStr::from_bytes(b"2-\xff:2,S")),
+        read("signed.eml"),
+    )
+    .unwrap();
+    std::fs::write(
+        cur.join(OsStr::from_bytes(b"2-\xfe:2,S")),
+        read("signed.eml"),
+    )
+    .unwrap();
+    std::fs::write(cur.join("3-empty:2,S"), b"").unwrap();
+    let out = check(&["--maildir", maildir.to_str().unwrap(), "--jobs", "1"])
+        .args(ENVELOPE)
+        .assert()
+        .code(2);
+    let text = stdout(&out);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let all = format!("{text}{stderr}");
+    assert!(all.contains("2-\\xff:2,S: pass"), "{all}");
+    assert!(all.contains("2-\\xfe:2,S: pass"), "{all}");
+    assert!(!all.contains('\u{fffd}'), "{all}");
+    assert!(
+        all.contains("3-empty:2,S: error: the file is empty: there is no message to read"),
+        "{all}"
+    );
+    assert!(all.contains("could not be read"), "{all}");
+    // JSON lines: the error item names the escaped file too.
+    let out = check(&[
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--json",
+        "--jobs",
+        "1",
+    ])
+    .args(ENVELOPE)
+    .assert()
+    .code(2);
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| json(l.as_bytes())).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines.iter().any(|v| v["position"]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("2-\\xff:2,S"))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["error"].as_str().is_some_and(|e| e.contains("empty"))),
+        "{lines:?}"
+    );
+}
