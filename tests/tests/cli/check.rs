@@ -226,16 +226,34 @@ fn from_received_reads_the_envelope_from_the_trace_fields() {
 
 #[test]
 fn input_errors_exit_2() {
-    check(&["/nonexistent/message.eml"]).assert().code(2);
-    check(&["-"]).write_stdin("").assert().code(2);
+    // Issue 17 item 18: every input error names the file, option or value at fault.
+    check(&["/nonexistent/message.eml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot open message /nonexistent/message.eml",
+        ));
+    check(&["-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("standard input is empty"));
     check(&["--mail-from", "a@example.org", "-"])
         .write_stdin("From: a@example.org\n\nx\n")
         .assert()
-        .code(2);
-    check(&["--ip", "192.0.2.1", "-"]).assert().code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--helo <HOST>"))
+        .stderr(predicate::str::contains("--ip <IP>"));
+    check(&["--ip", "192.0.2.1", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--helo <HOST>"));
     check(&["--ip", "not-an-ip", "--helo", "h.example", "-"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value 'not-an-ip' for '--ip <IP>'",
+        ));
     let dir = tempfile::tempdir().unwrap();
     let mbox = dir.path().join("m.mbox");
     std::fs::write(
@@ -245,7 +263,10 @@ fn input_errors_exit_2() {
     .unwrap();
     check(&["--mbox", mbox.to_str().unwrap(), "--add-header"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "'--mbox <FILE>' cannot be used with '--add-header'",
+        ));
     check(&[dir.path().to_str().unwrap(), "--add-header"])
         .assert()
         .code(2)
