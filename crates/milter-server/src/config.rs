@@ -60,7 +60,10 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -256,7 +259,9 @@ impl FromStr for SmtpReply {
         let code = parts
             .next()
             .and_then(|c| c.parse::<u16>().ok())
-            .ok_or_else(|| format!("expected an SMTP reply such as \"550 5.7.1 text\", found {s:?}"))?;
+            .ok_or_else(|| {
+                format!("expected an SMTP reply such as \"550 5.7.1 text\", found {s:?}")
+            })?;
         let rest = parts.next().unwrap_or("").trim_start();
         let starts_digit = rest.chars().next().is_some_and(|c| c.is_ascii_digit());
         let (enhanced, text) = match rest.split_once(' ') {
@@ -746,7 +751,10 @@ mod tests {
         let e = parse("authserv_id = \"mx.example.net\"\n\n[dmarc]\nenforse = true\n").unwrap_err();
         assert_eq!(e.line, Some(4));
         let text = e.to_string();
-        assert!(text.starts_with("/etc/mailstamp/milter.toml:4:1: "), "{text}");
+        assert!(
+            text.starts_with("/etc/mailstamp/milter.toml:4:1: "),
+            "{text}"
+        );
         assert!(text.contains("enforse"), "{text}");
     }
 
@@ -762,7 +770,8 @@ mod tests {
         assert!(e.message.starts_with("authserv_id:"));
         let e = parse("listen = \"tcp:1\"\nauthserv_id = \"mx\"\n").unwrap_err();
         assert_eq!(e.line, Some(1));
-        let e = parse("authserv_id = \"mx\"\n[dmarc]\nreject_reply = \"451 4.7.1 no\"\n").unwrap_err();
+        let e =
+            parse("authserv_id = \"mx\"\n[dmarc]\nreject_reply = \"451 4.7.1 no\"\n").unwrap_err();
         assert!(e.message.contains("5xx"), "{e}");
         let e = parse("authserv_id = \"mx\"\n").map(|c| c.dmarc.reject_reply);
         assert!(e.is_ok());
@@ -778,7 +787,8 @@ mod tests {
         let c = parse(&ok).unwrap();
         assert_eq!(c.signing[0].line, 2);
         assert_eq!(c.signing[0].d().as_deref(), Some("example.org"));
-        let wild = format!("{base}\n[[signing]]\ndomain = \"*\"\nselector = \"s1\"\nkey = \"/k.pem\"\n");
+        let wild =
+            format!("{base}\n[[signing]]\ndomain = \"*\"\nselector = \"s1\"\nkey = \"/k.pem\"\n");
         let e = parse(&wild).unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("signing_domain"), "{e}");
@@ -790,7 +800,8 @@ mod tests {
             "{base}[[signing]]\ndomain = \"example.org\"\nselector = \"s\"\nkey = \"/k.pem\"\nheaders = [\"to\"]\n"
         );
         assert!(parse(&no_from).unwrap_err().message.contains("From"));
-        let missing_key = format!("{base}[[signing]]\ndomain = \"example.org\"\nselector = \"s\"\n");
+        let missing_key =
+            format!("{base}[[signing]]\ndomain = \"example.org\"\nselector = \"s\"\n");
         assert!(parse(&missing_key).unwrap_err().message.contains("key"));
     }
 

@@ -76,11 +76,17 @@ pub fn explain(loaded: &Loaded, q: &Question) -> Explanation {
         None => {
             let _ = writeln!(text, "signing rule: none for {domain}");
             if r.sign {
-                warnings.push(format!("mail from {domain} would leave unsigned: no [[signing]] rule matches"));
+                warnings.push(format!(
+                    "mail from {domain} would leave unsigned: no [[signing]] rule matches"
+                ));
             }
         }
         Some(rule) => {
-            let _ = writeln!(text, "signing rule: {} (for From domain {domain})", rule.pattern);
+            let _ = writeln!(
+                text,
+                "signing rule: {} (for From domain {domain})",
+                rule.pattern
+            );
             for k in &rule.keys {
                 let d = k.signer.domain().as_str();
                 let _ = writeln!(
@@ -103,7 +109,9 @@ pub fn explain(loaded: &Loaded, q: &Question) -> Explanation {
                 warnings.push(p.to_string());
             }
             if r.sign && rule.keys.is_empty() {
-                warnings.push(format!("mail from {domain} would leave unsigned: every key of the rule is disabled"));
+                warnings.push(format!(
+                    "mail from {domain} would leave unsigned: every key of the rule is disabled"
+                ));
             }
         }
     }

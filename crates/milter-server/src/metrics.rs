@@ -177,32 +177,126 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE mailstamp_milter_{name} counter");
             let _ = writeln!(out, "mailstamp_milter_{name} {v}");
         };
-        counter("connections_total", "MTA connections accepted.", self.connections.get());
-        counter("protocol_errors_total", "Connections closed for a protocol error.", self.protocol_errors.get());
-        counter("timeouts_total", "Connections closed by the read timeout.", self.timeouts.get());
-        counter("messages_total", "Messages that reached end of message.", self.messages.get());
-        counter("outbound_messages_total", "Messages handled for signing.", self.outbound.get());
-        counter("inbound_messages_total", "Messages handled for verification.", self.inbound.get());
-        counter("aborted_messages_total", "Messages aborted before end of message.", self.aborted.get());
-        counter("signatures_added_total", "DKIM-Signature fields added.", self.signatures_added.get());
-        counter("unsigned_total", "Outbound messages left unsigned.", self.unsigned.get());
-        counter("dns_errors_total", "Messages with a DNS failure (temperror).", self.dns_errors.get());
-        counter("rejected_total", "Messages refused (5xx).", self.rejected.get());
-        counter("tempfailed_total", "Messages answered with a temporary failure.", self.tempfailed.get());
-        counter("quarantined_total", "Messages quarantined.", self.quarantined.get());
-        counter("forged_authres_removed_total", "Forged Authentication-Results fields removed.", self.forged_removed.get());
-        counter("too_large_total", "Messages over max_message_size.", self.too_large.get());
-        counter("leadspc_not_granted_total", "Negotiations without HDR_LEADSPC.", self.leadspc_not_granted.get());
-        counter("long_lines_total", "Signed messages with lines over 998 octets.", self.long_lines.get());
-        counter("eight_bit_bodies_total", "Signed messages with 8-bit bodies.", self.eight_bit_bodies.get());
-        counter("reloads_total", "Successful configuration reloads.", self.reloads.get());
-        counter("reload_failures_total", "Failed configuration reloads.", self.reload_failures.get());
-        let _ = writeln!(out, "# HELP mailstamp_milter_connections_open MTA connections open.");
+        counter(
+            "connections_total",
+            "MTA connections accepted.",
+            self.connections.get(),
+        );
+        counter(
+            "protocol_errors_total",
+            "Connections closed for a protocol error.",
+            self.protocol_errors.get(),
+        );
+        counter(
+            "timeouts_total",
+            "Connections closed by the read timeout.",
+            self.timeouts.get(),
+        );
+        counter(
+            "messages_total",
+            "Messages that reached end of message.",
+            self.messages.get(),
+        );
+        counter(
+            "outbound_messages_total",
+            "Messages handled for signing.",
+            self.outbound.get(),
+        );
+        counter(
+            "inbound_messages_total",
+            "Messages handled for verification.",
+            self.inbound.get(),
+        );
+        counter(
+            "aborted_messages_total",
+            "Messages aborted before end of message.",
+            self.aborted.get(),
+        );
+        counter(
+            "signatures_added_total",
+            "DKIM-Signature fields added.",
+            self.signatures_added.get(),
+        );
+        counter(
+            "unsigned_total",
+            "Outbound messages left unsigned.",
+            self.unsigned.get(),
+        );
+        counter(
+            "dns_errors_total",
+            "Messages with a DNS failure (temperror).",
+            self.dns_errors.get(),
+        );
+        counter(
+            "rejected_total",
+            "Messages refused (5xx).",
+            self.rejected.get(),
+        );
+        counter(
+            "tempfailed_total",
+            "Messages answered with a temporary failure.",
+            self.tempfailed.get(),
+        );
+        counter(
+            "quarantined_total",
+            "Messages quarantined.",
+            self.quarantined.get(),
+        );
+        counter(
+            "forged_authres_removed_total",
+            "Forged Authentication-Results fields removed.",
+            self.forged_removed.get(),
+        );
+        counter(
+            "too_large_total",
+            "Messages over max_message_size.",
+            self.too_large.get(),
+        );
+        counter(
+            "leadspc_not_granted_total",
+            "Negotiations without HDR_LEADSPC.",
+            self.leadspc_not_granted.get(),
+        );
+        counter(
+            "long_lines_total",
+            "Signed messages with lines over 998 octets.",
+            self.long_lines.get(),
+        );
+        counter(
+            "eight_bit_bodies_total",
+            "Signed messages with 8-bit bodies.",
+            self.eight_bit_bodies.get(),
+        );
+        counter(
+            "reloads_total",
+            "Successful configuration reloads.",
+            self.reloads.get(),
+        );
+        counter(
+            "reload_failures_total",
+            "Failed configuration reloads.",
+            self.reload_failures.get(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mailstamp_milter_connections_open MTA connections open."
+        );
         let _ = writeln!(out, "# TYPE mailstamp_milter_connections_open gauge");
-        let _ = writeln!(out, "mailstamp_milter_connections_open {}", self.connections_open.get());
-        let _ = writeln!(out, "# HELP mailstamp_milter_verdicts_total Results per method.");
+        let _ = writeln!(
+            out,
+            "mailstamp_milter_connections_open {}",
+            self.connections_open.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mailstamp_milter_verdicts_total Results per method."
+        );
         let _ = writeln!(out, "# TYPE mailstamp_milter_verdicts_total counter");
-        for (method, v) in [("spf", &self.spf), ("dkim", &self.dkim), ("dmarc", &self.dmarc)] {
+        for (method, v) in [
+            ("spf", &self.spf),
+            ("dkim", &self.dkim),
+            ("dmarc", &self.dmarc),
+        ] {
             for r in RESULTS {
                 let _ = writeln!(
                     out,
@@ -212,7 +306,10 @@ impl Metrics {
             }
         }
         let h = &self.latency;
-        let _ = writeln!(out, "# HELP mailstamp_milter_latency_seconds Time from end of message to the reply.");
+        let _ = writeln!(
+            out,
+            "# HELP mailstamp_milter_latency_seconds Time from end of message to the reply."
+        );
         let _ = writeln!(out, "# TYPE mailstamp_milter_latency_seconds histogram");
         for (b, bound) in h.buckets.iter().zip(LATENCY_BUCKETS) {
             let _ = writeln!(
@@ -222,7 +319,10 @@ impl Metrics {
             );
         }
         let count = h.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "mailstamp_milter_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "mailstamp_milter_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "mailstamp_milter_latency_seconds_sum {sum}");
         let _ = writeln!(out, "mailstamp_milter_latency_seconds_count {count}");
@@ -255,7 +355,10 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Me
                     }
                 }
             };
-            if tokio::time::timeout(Duration::from_secs(5), read).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), read)
+                .await
+                .is_err()
+            {
                 return;
             }
             let request = String::from_utf8_lossy(&buf[..len]);
@@ -293,7 +396,9 @@ mod tests {
         m.connections_open.dec();
         let text = m.render();
         assert!(text.contains("mailstamp_milter_messages_total 1\n"));
-        assert!(text.contains("mailstamp_milter_verdicts_total{method=\"dmarc\",result=\"fail\"} 1\n"));
+        assert!(
+            text.contains("mailstamp_milter_verdicts_total{method=\"dmarc\",result=\"fail\"} 1\n")
+        );
         assert!(text.contains("mailstamp_milter_latency_seconds_bucket{le=\"0.001\"} 0\n"));
         assert!(text.contains("mailstamp_milter_latency_seconds_bucket{le=\"0.002\"} 1\n"));
         assert!(text.contains("mailstamp_milter_latency_seconds_count 1\n"));

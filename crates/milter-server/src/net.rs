@@ -43,7 +43,9 @@ impl FromStr for Listen {
         };
         if let Some(path) = s.strip_prefix("unix:").or_else(|| s.strip_prefix("local:")) {
             if !path.starts_with('/') {
-                return Err(format!("the unix socket path must be absolute, found {path:?}"));
+                return Err(format!(
+                    "the unix socket path must be absolute, found {path:?}"
+                ));
             }
             return Ok(Listen::Unix(PathBuf::from(path)));
         }
@@ -96,7 +98,9 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {

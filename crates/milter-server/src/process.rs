@@ -2,9 +2,7 @@
 //! the modifications and reply for the MTA. No sockets here: the server hands in what the MTA
 //! sent and writes out what this returns.
 
-use crate::config::{
-    Config, DnsFailure, DoubleSigning, FromPolicy, Mode, Quarantine,
-};
+use crate::config::{Config, DnsFailure, DoubleSigning, FromPolicy, Mode, Quarantine};
 use crate::metrics::Metrics;
 use crate::net::in_networks;
 use crate::state::Loaded;
@@ -13,7 +11,7 @@ use mailstamp::dns::{Lookup as _, Step};
 use mailstamp::pipeline::{Authenticator, Report};
 use mailstamp_authres::authserv_claim;
 use mailstamp_dkim::TagList;
-use mailstamp_dmarc::{DmarcResult, Disposition};
+use mailstamp_dmarc::{Disposition, DmarcResult};
 use mailstamp_message::Message;
 use mailstamp_message::envelope::Envelope;
 use mailstamp_milter::{Actions, HeaderField, Modification, Verdict, raw_header_field};
@@ -58,7 +56,9 @@ pub struct MessageData {
 impl MessageData {
     /// Adds a header field, or marks the message too large.
     pub fn push_header(&mut self, field: HeaderField, max: usize) {
-        self.size = self.size.saturating_add(field.name.len() + field.value.len() + 3);
+        self.size = self
+            .size
+            .saturating_add(field.name.len() + field.value.len() + 3);
         if self.size > max {
             self.drop_content();
         } else if !self.too_large {
@@ -202,7 +202,12 @@ pub async fn process(
     now: u64,
 ) -> Outcome {
     let config = &loaded.config;
-    let role = role(config, client.ip, msg.auth_user.as_deref(), msg.daemon.as_deref());
+    let role = role(
+        config,
+        client.ip,
+        msg.auth_user.as_deref(),
+        msg.daemon.as_deref(),
+    );
     let mut out = if role.sign {
         metrics.outbound.inc();
         sign(loaded, metrics, msg, now)
@@ -264,13 +269,19 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
             .collect();
         unsigned(
             &mut out,
-            format!("the From field names no single author domain ({})", problems.join(", ")),
+            format!(
+                "the From field names no single author domain ({})",
+                problems.join(", ")
+            ),
         );
         return out;
     };
     let domain = domain.as_str();
     let Some(rule) = loaded.signing.rule_for(domain) else {
-        unsigned(&mut out, format!("no signing rule matches the From domain {domain}"));
+        unsigned(
+            &mut out,
+            format!("no signing rule matches the From domain {domain}"),
+        );
         return out;
     };
     if rule.keys.is_empty() {
@@ -305,7 +316,10 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
     let mut made = Vec::new();
     for key in &rule.keys {
         let s = &key.signer;
-        let pair = (s.domain().as_str().to_owned(), s.selector().to_ascii_lowercase());
+        let pair = (
+            s.domain().as_str().to_owned(),
+            s.selector().to_ascii_lowercase(),
+        );
         if loaded.config.double_signing == DoubleSigning::Skip && existing.contains(&pair) {
             out.reason(format!("d={} s={} already signed: skipped", pair.0, pair.1));
             continue;
@@ -313,7 +327,12 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
         match mailstamp_dkim::sign(&message, std::slice::from_ref(s), now) {
             Ok(signed) => {
                 for f in signed.fields {
-                    made.push(format!("d={} s={} a={}", f.domain, f.selector, f.algorithm.as_str()));
+                    made.push(format!(
+                        "d={} s={} a={}",
+                        f.domain,
+                        f.selector,
+                        f.algorithm.as_str()
+                    ));
                     fields.push(f.text);
                 }
             }
@@ -334,7 +353,11 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
     let long = body
         .split(|&b| b == b'\n')
         .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > 998)
-        || msg.headers.iter().any(|h| h.value.split(|&b| b == b'\n').any(|l| l.len() + h.name.len() + 2 > 998));
+        || msg.headers.iter().any(|h| {
+            h.value
+                .split(|&b| b == b'\n')
+                .any(|l| l.len() + h.name.len() + 2 > 998)
+        });
     if long {
         metrics.long_lines.inc();
         out.reason("warning: a line is over 998 octets; an MTA on the way may wrap it and break the signature");
@@ -361,7 +384,12 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
 
 /// Runs the pipeline with the per-message budgets: the wall-clock deadline and the DNS query
 /// count. Either ends the unfinished checks in `temperror`, never a pass.
-async fn check(auth: &Authenticator, bytes: &[u8], envelope: Option<&Envelope>, config: &Config) -> (Report, Option<String>) {
+async fn check(
+    auth: &Authenticator,
+    bytes: &[u8],
+    envelope: Option<&Envelope>,
+    config: &Config,
+) -> (Report, Option<String>) {
     let wall = Duration::from_millis(config.limits.wall_time_ms);
     let deadline = tokio::time::Instant::now() + wall;
     let prepared = auth.prepare(bytes, envelope);
@@ -380,7 +408,12 @@ async fn check(auth: &Authenticator, bytes: &[u8], envelope: Option<&Envelope>, 
                     );
                     return (*pending.time_limit_exceeded(wall), Some(why));
                 }
-                match tokio::time::timeout_at(deadline, auth.resolver().answer_all(pending.queries())).await {
+                match tokio::time::timeout_at(
+                    deadline,
+                    auth.resolver().answer_all(pending.queries()),
+                )
+                .await
+                {
                     Ok(answers) => step = pending.resume(answers),
                     Err(_) => {
                         let why = format!(
@@ -440,7 +473,10 @@ async fn verify(
     }
     if !forged.is_empty() {
         metrics.forged_removed.add(forged.len() as u64);
-        out.reason(format!("{} forged Authentication-Results removed", forged.len()));
+        out.reason(format!(
+            "{} forged Authentication-Results removed",
+            forged.len()
+        ));
     }
     let bytes = msg.bytes();
     let envelope = client.ip.map(|ip| Envelope {
@@ -495,11 +531,18 @@ async fn verify(
         return out;
     }
     if !report.from.is_single_author() {
-        let problems: Vec<String> = report.from.problems().iter().map(|p| format!("{p:?}")).collect();
+        let problems: Vec<String> = report
+            .from
+            .problems()
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect();
         let why = format!("From names no single author ({})", problems.join(", "));
         match config.from_policy {
             FromPolicy::Reject => reject(&mut out, metrics, &config.dmarc.reject_reply, &why),
-            FromPolicy::Quarantine => quarantine(&mut out, metrics, config.dmarc.quarantine, mta, &why),
+            FromPolicy::Quarantine => {
+                quarantine(&mut out, metrics, config.dmarc.quarantine, mta, &why)
+            }
         }
         return out;
     }
@@ -526,15 +569,20 @@ async fn verify(
             }
         }
         DmarcResult::Fail if d.testing => {
-            out.reason(format!("DMARC fail for {domain} not enforced: t=y (testing)"));
+            out.reason(format!(
+                "DMARC fail for {domain} not enforced: t=y (testing)"
+            ));
         }
         DmarcResult::Fail => match d.disposition {
             Disposition::Reject => {
-                let why = format!("DMARC policy of {domain} is reject and no aligned SPF or DKIM pass");
+                let why =
+                    format!("DMARC policy of {domain} is reject and no aligned SPF or DKIM pass");
                 reject(&mut out, metrics, &config.dmarc.reject_reply, &why);
             }
             Disposition::Quarantine => {
-                let why = format!("DMARC policy of {domain} is quarantine and no aligned SPF or DKIM pass");
+                let why = format!(
+                    "DMARC policy of {domain} is quarantine and no aligned SPF or DKIM pass"
+                );
                 quarantine(&mut out, metrics, config.dmarc.quarantine, mta, &why);
             }
             Disposition::None => {}
@@ -580,7 +628,9 @@ mod tests {
 
     fn config(extra: &str) -> Config {
         Config::parse(
-            &format!("authserv_id = \"mx.example.net\"\ninternal_networks = [\"10.0.0.0/8\"]\n{extra}"),
+            &format!(
+                "authserv_id = \"mx.example.net\"\ninternal_networks = [\"10.0.0.0/8\"]\n{extra}"
+            ),
             Path::new("t.toml"),
         )
         .unwrap()

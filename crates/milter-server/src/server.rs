@@ -1,8 +1,8 @@
 //! The server: listeners, one task per MTA connection, reload and graceful shutdown.
 
 use crate::config::{Config, ConfigError, Quarantine};
-use crate::net::Listen;
 use crate::metrics::Metrics;
+use crate::net::Listen;
 use crate::process::{Client, MessageData, MtaAbilities, process};
 use crate::state::{Loaded, Overrides};
 use mailstamp_milter::{
@@ -110,8 +110,14 @@ pub fn milter_options(config: &Config) -> MilterOptions {
         o.actions |= Actions::QUARANTINE;
     }
     o.macros = vec![
-        (MacroStage::Connect, "j {daemon_name} {client_addr} _".into()),
-        (MacroStage::Mail, "i {auth_type} {auth_authen} {mail_addr}".into()),
+        (
+            MacroStage::Connect,
+            "j {daemon_name} {client_addr} _".into(),
+        ),
+        (
+            MacroStage::Mail,
+            "i {auth_type} {auth_authen} {mail_addr}".into(),
+        ),
         (MacroStage::EndOfHeaders, "i".into()),
         (MacroStage::EndOfMessage, "i".into()),
     ];
@@ -213,9 +219,9 @@ impl Server {
     pub async fn bind(&self) -> std::io::Result<Listener> {
         let config = &self.current().config;
         match &config.listen {
-            Listen::Inet { host, port } => {
-                Ok(Listener::Tcp(TcpListener::bind((host.as_str(), *port)).await?))
-            }
+            Listen::Inet { host, port } => Ok(Listener::Tcp(
+                TcpListener::bind((host.as_str(), *port)).await?,
+            )),
             Listen::Unix(path) => {
                 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
                 if let Ok(meta) = std::fs::symlink_metadata(path)
@@ -290,13 +296,17 @@ impl Server {
         let grace =
             Duration::from_millis(self.current().config.limits.wall_time_ms.saturating_mul(2))
                 + Duration::from_secs(5);
-        info!(connections = tasks.len(), "stopping: waiting for messages in flight");
-        let drained = tokio::time::timeout(grace, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        info!(
+            connections = tasks.len(),
+            "stopping: waiting for messages in flight"
+        );
+        let drained =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
-            warn!(connections = tasks.len(), "grace period over: closing the remaining connections");
+            warn!(
+                connections = tasks.len(),
+                "grace period over: closing the remaining connections"
+            );
             tasks.abort_all();
         }
         info!("stopped");
@@ -336,7 +346,11 @@ enum Flow {
     Close,
 }
 
-async fn connection<S: AsyncRead + AsyncWrite + Unpin>(shared: Arc<Shared>, mut stream: S, peer: String) {
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: Arc<Shared>,
+    mut stream: S,
+    peer: String,
+) {
     let metrics = shared.metrics.clone();
     metrics.connections.inc();
     metrics.connections_open.inc();
@@ -411,7 +425,13 @@ fn now(shared: &Shared) -> u64 {
     shared.overrides.now.unwrap_or_else(mailstamp::system_clock)
 }
 
-async fn handle(shared: &Shared, session: &mut Session, conn: &mut Conn, command: Command, peer: &str) -> Flow {
+async fn handle(
+    shared: &Shared,
+    session: &mut Session,
+    conn: &mut Conn,
+    command: Command,
+    peer: &str,
+) -> Flow {
     let metrics = &shared.metrics;
     let event = match session.handle(command) {
         Ok(Some(e)) => e,
@@ -459,7 +479,11 @@ async fn handle(shared: &Shared, session: &mut Session, conn: &mut Conn, command
         }
         Event::Helo { hostname } => conn.client.helo = hostname,
         Event::MailFrom { sender, .. } => {
-            if session.macros().stage(mailstamp_milter::Stage::Mail).is_empty() {
+            if session
+                .macros()
+                .stage(mailstamp_milter::Stage::Mail)
+                .is_empty()
+            {
                 warn_macro(shared, 1);
             }
             conn.msg = Some(MessageData {
@@ -468,7 +492,10 @@ async fn handle(shared: &Shared, session: &mut Session, conn: &mut Conn, command
             });
             conn.started = Some(Instant::now());
         }
-        Event::Header(field) => conn.msg.get_or_insert_with(Default::default).push_header(field, max),
+        Event::Header(field) => conn
+            .msg
+            .get_or_insert_with(Default::default)
+            .push_header(field, max),
         Event::BodyChunk(chunk) => {
             let msg = conn.msg.get_or_insert_with(Default::default);
             msg.push_body(&chunk, max);
@@ -502,7 +529,8 @@ async fn handle(shared: &Shared, session: &mut Session, conn: &mut Conn, command
                 leadspc: conn.leadspc,
             };
             let outcome = process(&loaded, metrics, &conn.client, &msg, mta, now(shared)).await;
-            if let Err(e) = session.end_of_message(&outcome.modifications, outcome.verdict.clone()) {
+            if let Err(e) = session.end_of_message(&outcome.modifications, outcome.verdict.clone())
+            {
                 error!(%peer, error = %e, "the reply could not be sent as decided; continuing without modifications");
                 let _ = session.end_of_message(&[], Verdict::Continue);
             }
@@ -591,7 +619,11 @@ mod tests {
     fn ids_from_passwd_format() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("passwd");
-        std::fs::write(&f, "root:x:0:0::/root:/bin/sh\npostfix:x:105:110::/var/spool:/bin/false\n").unwrap();
+        std::fs::write(
+            &f,
+            "root:x:0:0::/root:/bin/sh\npostfix:x:105:110::/var/spool:/bin/false\n",
+        )
+        .unwrap();
         let f = f.to_str().unwrap();
         assert_eq!(lookup_id("postfix", f), Some(105));
         assert_eq!(lookup_id("1234", f), Some(1234));

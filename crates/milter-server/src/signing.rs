@@ -64,7 +64,8 @@ pub fn load_key(path: &Path) -> Result<SigningKey, String> {
     if bytes.len() as u64 > MAX_KEY_FILE {
         return Err(format!("larger than {MAX_KEY_FILE} bytes: not a key file"));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| "not a PEM file (binary data)".to_owned())?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| "not a PEM file (binary data)".to_owned())?;
     SigningKey::from_pem(text).map_err(|e| e.to_string())
 }
 

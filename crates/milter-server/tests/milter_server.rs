@@ -5,8 +5,7 @@ use mailstamp::Resolver;
 use mailstamp::dns::{FailureKind, Name, Zone, resolve_sync};
 use mailstamp_dkim::{DkimResult, Policy};
 use mailstamp_milter::{
-    Actions, Command, ConnectInfo, Family, FrameDecoder, Modification, OptNeg, ProtocolFlags,
-    Reply,
+    Actions, Command, ConnectInfo, Family, FrameDecoder, Modification, OptNeg, ProtocolFlags, Reply,
 };
 use mailstamp_milter_server::state::{Loaded, Overrides};
 use mailstamp_milter_server::{Config, Server};
@@ -25,7 +24,8 @@ fn name(s: &str) -> Name {
 
 fn zone() -> Zone {
     let mut z = Zone::new();
-    let rsa = std::fs::read_to_string(format!("{KEYS}/default._domainkey.example.org.txt")).unwrap();
+    let rsa =
+        std::fs::read_to_string(format!("{KEYS}/default._domainkey.example.org.txt")).unwrap();
     let ed = std::fs::read_to_string(format!("{KEYS}/ed25519._domainkey.example.org.txt")).unwrap();
     z.add_txt(&name("default._domainkey.example.org"), [rsa.trim()]);
     z.add_txt(&name("ed25519._domainkey.example.org"), [ed.trim()]);
@@ -34,7 +34,10 @@ fn zone() -> Zone {
     z.add_txt(&name("reject.example"), ["v=spf1 ip4:198.51.100.0/24 -all"]);
     z.add_txt(&name("_dmarc.reject.example"), ["v=DMARC1; p=reject"]);
     z.add_txt(&name("_dmarc.testing.example"), ["v=DMARC1; p=reject; t=y"]);
-    z.add_txt(&name("_dmarc.quarantine.example"), ["v=DMARC1; p=quarantine"]);
+    z.add_txt(
+        &name("_dmarc.quarantine.example"),
+        ["v=DMARC1; p=quarantine"],
+    );
     z.add_txt(&name("_dmarc.allowed.example"), ["v=DMARC1; p=reject"]);
     z.fail(&name("_dmarc.servfail.example"), FailureKind::ServFail);
     z.fail(&name("servfail.example"), FailureKind::ServFail);
@@ -80,7 +83,11 @@ async fn start(extra: &str) -> Fixture {
         now: Some(NOW),
     };
     let loaded = Loaded::load(&path, None, &overrides).unwrap();
-    assert!(loaded.signing.problems.is_empty(), "{:?}", loaded.signing.problems);
+    assert!(
+        loaded.signing.problems.is_empty(),
+        "{:?}",
+        loaded.signing.problems
+    );
     let server = Server::new(loaded, &path, overrides);
     let listener = server.bind().await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -174,7 +181,10 @@ impl Mta {
             stage: b'C',
             pairs: vec![(b"j".to_vec(), b"mx.example.net".to_vec())]
                 .into_iter()
-                .chain(m.daemon.map(|d| (b"{daemon_name}".to_vec(), d.as_bytes().to_vec())))
+                .chain(
+                    m.daemon
+                        .map(|d| (b"{daemon_name}".to_vec(), d.as_bytes().to_vec())),
+                )
                 .collect(),
         })
         .await;
@@ -224,7 +234,10 @@ impl Mta {
         self.send(Command::EndOfMessage(vec![])).await;
         let mut replies = Vec::new();
         loop {
-            let r = self.reply().await.expect("connection closed at end of message");
+            let r = self
+                .reply()
+                .await
+                .expect("connection closed at end of message");
             let done = !matches!(r, Reply::Modify(_) | Reply::Progress);
             replies.push(r);
             if done {
@@ -274,9 +287,11 @@ fn inserted(replies: &[Reply], field: &str) -> Vec<String> {
     replies
         .iter()
         .filter_map(|r| match r {
-            Reply::Modify(Modification::InsertHeader { index: 0, name, value })
-                if name.eq_ignore_ascii_case(field.as_bytes()) =>
-            {
+            Reply::Modify(Modification::InsertHeader {
+                index: 0,
+                name,
+                value,
+            }) if name.eq_ignore_ascii_case(field.as_bytes()) => {
                 // The session puts back the space after the colon (HDR_LEADSPC).
                 Some(String::from_utf8_lossy(value).trim_start().to_owned())
             }
@@ -311,10 +326,16 @@ async fn outbound_mail_gets_signatures_that_verify() {
     raw.extend_from_slice(b"\r\n");
     raw.extend_from_slice(m.body);
     let message = mailstamp::message::Message::parse(&raw);
-    let report = resolve_sync(mailstamp_dkim::verify(&message, &Policy::default(), NOW), &zone());
+    let report = resolve_sync(
+        mailstamp_dkim::verify(&message, &Policy::default(), NOW),
+        &zone(),
+    );
     assert_eq!(report.result(), DkimResult::Pass);
     assert!(
-        report.signatures.iter().all(|s| s.result == DkimResult::Pass),
+        report
+            .signatures
+            .iter()
+            .all(|s| s.result == DkimResult::Pass),
         "{report:?}"
     );
     // The first configured key (Ed25519) is on top.
@@ -325,7 +346,9 @@ async fn outbound_mail_gets_signatures_that_verify() {
     m.auth = Some("alice");
     assert_eq!(inserted(&mta.message(&m).await, "DKIM-Signature").len(), 2);
     let other = [("From", "x@unknown.example"), ("Subject", "s")];
-    let replies = mta.message(&msg("10.1.2.3", "x@unknown.example", &other)).await;
+    let replies = mta
+        .message(&msg("10.1.2.3", "x@unknown.example", &other))
+        .await;
     assert!(inserted(&replies, "DKIM-Signature").is_empty());
     assert_eq!(verdict(&replies), &Reply::Continue);
     let metrics = f.server.metrics();
@@ -339,10 +362,15 @@ async fn double_signing_skip_leaves_our_own_signature_alone() {
     let f = start("").await;
     let mut mta = session(f.addr).await;
     let headers = [
-        ("DKIM-Signature", "v=1; a=ed25519-sha256; d=example.org; s=ed25519; h=from; bh=x; b=y"),
+        (
+            "DKIM-Signature",
+            "v=1; a=ed25519-sha256; d=example.org; s=ed25519; h=from; bh=x; b=y",
+        ),
         ("From", "alice@example.org"),
     ];
-    let replies = mta.message(&msg("10.1.2.3", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("10.1.2.3", "alice@example.org", &headers))
+        .await;
     let sigs = inserted(&replies, "DKIM-Signature");
     assert_eq!(sigs.len(), 1);
     assert!(sigs[0].contains("s=default"), "{sigs:?}");
@@ -361,7 +389,9 @@ async fn inbound_mail_gets_one_field_and_three_forged_ones_removed_highest_first
         ("From", "alice@example.org"),
         ("Subject", "hello"),
     ];
-    let replies = mta.message(&msg("192.0.2.7", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "alice@example.org", &headers))
+        .await;
     let changes: Vec<u32> = replies
         .iter()
         .filter_map(|r| match r {
@@ -383,7 +413,11 @@ async fn inbound_mail_gets_one_field_and_three_forged_ones_removed_highest_first
     let ar = inserted(&replies, "Authentication-Results");
     assert_eq!(ar.len(), 1, "{replies:?}");
     assert!(ar[0].starts_with("mx.example.net;"), "{}", ar[0]);
-    assert!(ar[0].contains("spf=pass smtp.mailfrom=example.org"), "{}", ar[0]);
+    assert!(
+        ar[0].contains("spf=pass smtp.mailfrom=example.org"),
+        "{}",
+        ar[0]
+    );
     assert!(ar[0].contains("dmarc=pass"), "{}", ar[0]);
     assert!(!ar[0].contains('\r'), "values use LF folds");
     assert_eq!(verdict(&replies), &Reply::Continue);
@@ -404,7 +438,9 @@ async fn dmarc_policy_is_enforced_only_when_configured_and_never_on_our_mail() {
     // Not enforcing: recorded, accepted.
     let f = start("").await;
     let mut mta = session(f.addr).await;
-    let replies = mta.message(&msg("192.0.2.7", "ceo@reject.example", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "ceo@reject.example", &headers))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     assert!(inserted(&replies, "Authentication-Results")[0].contains("dmarc=fail"));
 
@@ -413,28 +449,40 @@ async fn dmarc_policy_is_enforced_only_when_configured_and_never_on_our_mail() {
     )
     .await;
     let mut mta = session(f.addr).await;
-    let replies = mta.message(&msg("192.0.2.7", "ceo@reject.example", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "ceo@reject.example", &headers))
+        .await;
     let (code, line) = reply_code(verdict(&replies)).expect("a reply code");
     assert_eq!(code, 550);
     assert!(line.starts_with("550 5.7.1 "), "{line}");
     assert!(line.contains("reject.example"), "{line}");
     assert_eq!(f.server.metrics().rejected.get(), 1);
     // Mail we originate (internal network) is never refused — it is signed instead.
-    let replies = mta.message(&msg("10.9.9.9", "ceo@reject.example", &headers)).await;
+    let replies = mta
+        .message(&msg("10.9.9.9", "ceo@reject.example", &headers))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     // Allow-listed network and domain.
-    let replies = mta.message(&msg("198.18.0.1", "ceo@reject.example", &headers)).await;
+    let replies = mta
+        .message(&msg("198.18.0.1", "ceo@reject.example", &headers))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     let allowed = [("From", "x@allowed.example")];
-    let replies = mta.message(&msg("192.0.2.7", "x@allowed.example", &allowed)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "x@allowed.example", &allowed))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     // t=y is never enforced.
     let testing = [("From", "x@testing.example")];
-    let replies = mta.message(&msg("192.0.2.7", "x@testing.example", &testing)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "x@testing.example", &testing))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     // Quarantine: a header by default.
     let q = [("From", "x@quarantine.example")];
-    let replies = mta.message(&msg("192.0.2.7", "x@quarantine.example", &q)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "x@quarantine.example", &q))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
     assert_eq!(inserted(&replies, "X-Mailstamp-Quarantine").len(), 1);
     // Two From fields: refused before any verdict (from_policy = reject).
@@ -451,7 +499,9 @@ async fn a_dns_failure_tempfails_unless_configured_to_accept() {
     let headers = [("From", "x@servfail.example"), ("Subject", "s")];
     let f = start("[dmarc]\nenforce = true\n").await;
     let mut mta = session(f.addr).await;
-    let replies = mta.message(&msg("192.0.2.7", "x@servfail.example", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "x@servfail.example", &headers))
+        .await;
     let (code, line) = reply_code(verdict(&replies)).expect("a reply code");
     assert_eq!(code, 451, "{line}");
     assert!(line.starts_with("451 4.7.5"), "{line}");
@@ -459,7 +509,9 @@ async fn a_dns_failure_tempfails_unless_configured_to_accept() {
     assert_eq!(f.server.metrics().dns_errors.get(), 1);
     let f = start("dns_failure = \"accept\"\n[dmarc]\nenforce = true\n").await;
     let mut mta = session(f.addr).await;
-    let replies = mta.message(&msg("192.0.2.7", "x@servfail.example", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "x@servfail.example", &headers))
+        .await;
     assert_eq!(verdict(&replies), &Reply::Continue);
 }
 
@@ -497,7 +549,10 @@ async fn hostile_mtas_are_dropped_and_others_served() {
     }
     // Truncated frame, then the MTA goes away.
     let mut m = Mta::connect(f.addr).await;
-    m.stream.write_all(&[0, 0, 0, 20, b'O', 0, 0]).await.unwrap();
+    m.stream
+        .write_all(&[0, 0, 0, 20, b'O', 0, 0])
+        .await
+        .unwrap();
     drop(m);
     // Oversized frame: closed before the data arrives.
     let mut m = Mta::connect(f.addr).await;
@@ -529,7 +584,9 @@ async fn hostile_mtas_are_dropped_and_others_served() {
     // Everyone else is still served.
     let mut mta = session(f.addr).await;
     let headers = [("From", "alice@example.org")];
-    let replies = mta.message(&msg("192.0.2.7", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "alice@example.org", &headers))
+        .await;
     assert_eq!(inserted(&replies, "Authentication-Results").len(), 1);
     // And the idle ones still answer.
     let last = idle.last_mut().unwrap();
@@ -561,7 +618,9 @@ async fn reload_applies_a_good_file_and_keeps_the_running_one_on_a_bad_file() {
     assert_eq!(f.server.current().config.authserv_id, "mx2.example.net");
     let mut mta = session(f.addr).await;
     let headers = [("From", "alice@example.org")];
-    let replies = mta.message(&msg("192.0.2.7", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "alice@example.org", &headers))
+        .await;
     assert!(inserted(&replies, "Authentication-Results")[0].starts_with("mx2.example.net;"));
     // A bad file: refused with file and line, the running configuration kept.
     std::fs::write(&f.path, format!("{text}\n[dmarc]\nenforse = true\n")).unwrap();
@@ -570,7 +629,9 @@ async fn reload_applies_a_good_file_and_keeps_the_running_one_on_a_bad_file() {
     assert!(e.to_string().contains("enforse"), "{e}");
     assert_eq!(f.server.current().config.authserv_id, "mx2.example.net");
     assert_eq!(f.server.metrics().reload_failures.get(), 1);
-    let replies = mta.message(&msg("192.0.2.7", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "alice@example.org", &headers))
+        .await;
     assert!(inserted(&replies, "Authentication-Results")[0].starts_with("mx2.example.net;"));
     // A key made readable by others: that entry only is disabled, the other key still signs.
     let ed = f.dir.path().join("ed25519._domainkey.example.org.pem");
@@ -580,7 +641,9 @@ async fn reload_applies_a_good_file_and_keeps_the_running_one_on_a_bad_file() {
     let problems = &f.server.current().signing.problems;
     assert_eq!(problems.len(), 1);
     assert!(problems[0].reason.contains("0644"));
-    let replies = mta.message(&msg("10.0.0.1", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("10.0.0.1", "alice@example.org", &headers))
+        .await;
     let sigs = inserted(&replies, "DKIM-Signature");
     assert_eq!(sigs.len(), 1);
     assert!(sigs[0].contains("s=default"));
@@ -659,17 +722,25 @@ async fn unix_socket_with_mode_and_metrics_endpoint() {
     let n = stream.read(&mut buf).await.unwrap();
     let mut d = FrameDecoder::new();
     d.feed(&buf[..n]);
-    assert!(matches!(d.poll_reply().unwrap(), Some(Reply::OptNeg { .. })));
+    assert!(matches!(
+        d.poll_reply().unwrap(),
+        Some(Reply::OptNeg { .. })
+    ));
     // Metrics over HTTP.
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let maddr = l.local_addr().unwrap();
     tokio::spawn(mailstamp_milter_server::metrics::serve(l, server.metrics()));
     let mut http = TcpStream::connect(maddr).await.unwrap();
-    http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+    http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
     let mut body = String::new();
     http.read_to_string(&mut body).await.unwrap();
     assert!(body.starts_with("HTTP/1.0 200 OK"), "{body}");
-    assert!(body.contains("mailstamp_milter_connections_total 1\n"), "{body}");
+    assert!(
+        body.contains("mailstamp_milter_connections_total 1\n"),
+        "{body}"
+    );
     drop(stream);
     server.shutdown();
     tokio::time::timeout(Duration::from_secs(10), task)
