@@ -12,11 +12,12 @@ use mailstamp_milter::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 /// The lines to add to Postfix's main.cf when a macro never arrives.
@@ -551,11 +552,7 @@ async fn handle(
             );
             return Flow::Go;
         }
-        Event::Abort => {
-            if conn.msg.take().is_some() {
-                metrics.aborted.inc();
-            }
-        }
+        Event::Abort if conn.msg.take().is_some() => metrics.aborted.inc(),
         Event::Quit => return Flow::Close,
         Event::QuitNewConnection => *conn = Conn::default(),
         _ => {}
