@@ -756,3 +756,32 @@ fn the_example_configuration_parses() {
     let config = Config::load(&path).unwrap();
     assert!(!config.signing.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_generator_drives_many_connections_and_messages() {
+    use mailstamp_testkit::milter_load::{Load, run};
+    let f = start("").await;
+    let headers = vec![
+        ("From".to_owned(), "alice@example.org".to_owned()),
+        ("Subject".to_owned(), "load".to_owned()),
+    ];
+    let report = run(
+        f.addr,
+        Load {
+            connections: 8,
+            messages: 5,
+            client_ip: "10.0.0.1".into(),
+            mail_from: "alice@example.org".into(),
+            headers,
+            body: b"hi\r\n".to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.messages, 40);
+    assert_eq!(report.refused, 0);
+    // Two signatures per message.
+    assert_eq!(report.modifications, 80);
+    assert!(report.p50 <= report.p99 && report.per_second() > 0.0);
+    assert_eq!(f.server.metrics().signatures_added.get(), 80);
+}
