@@ -3,6 +3,8 @@
 //! * [`TestServer`] ([`dns_server`]): a real DNS server on 127.0.0.1 (UDP and TCP) that serves a
 //!   [`mailstamp_dns::Zone`], so the live resolver path is tested over real sockets, truncation
 //!   and TCP fallback included;
+//! * [`milter_load`]: a milter-protocol load generator (N connections × M messages, messages
+//!   per second, p50/p99 end-of-message latency);
 //! * [`corpus`]: a deterministic generator of realistic messages for benchmarks and bulk tests;
 //! * [`suites`]: the loaders of the shared conformance suites (OpenSPF YAML, mail-auth's SPF
 //!   tests), from `mailstamp-fixture`.
@@ -26,6 +28,7 @@
 
 pub mod corpus;
 pub mod dns_server;
+pub mod milter_load;
 
 pub use dns_server::{Options, TestServer};
 
