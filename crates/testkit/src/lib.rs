@@ -3,6 +3,9 @@
 //! * [`TestServer`] ([`dns_server`]): a real DNS server on 127.0.0.1 (UDP and TCP) that serves a
 //!   [`mailstamp_dns::Zone`], so the live resolver path is tested over real sockets, truncation
 //!   and TCP fallback included;
+//! * [`postfix`]: a real Postfix in a temporary directory on loopback ports, delivering to
+//!   `smtp-sink`, with a minimal SMTP client: the end-to-end harness of the milter
+//!   ([`postfix::PostfixInstance`]);
 //! * [`corpus`]: a deterministic generator of realistic messages for benchmarks and bulk tests;
 //! * [`suites`]: the loaders of the shared conformance suites (OpenSPF YAML, mail-auth's SPF
 //!   tests), from `mailstamp-fixture`.
@@ -26,8 +29,10 @@
 
 pub mod corpus;
 pub mod dns_server;
+pub mod postfix;
 
 pub use dns_server::{Options, TestServer};
+pub use postfix::{PostfixInstance, PostfixOptions};
 
 /// The conformance-suite formats: [`suites::openspf`] (the OpenSPF YAML suites) and
 /// [`suites::mailauth`] (the line-oriented SPF tests of Stalwart's mail-auth).

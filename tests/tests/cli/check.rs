@@ -662,9 +662,18 @@ Authentication-Results: dkim=pass\r\n"
         .filter(|l| l.starts_with("Authentication-Results: probe.example"))
         .collect();
     assert_eq!(ours.len(), 1, "{text}");
-    assert!(!text.contains("dmarc=pass header.from=example.org"), "{text}");
-    assert!(!text.contains("Authentication-Results: dkim=pass"), "{text}");
-    assert!(text.contains("Authentication-Results: upstream.example; spf=pass"), "{text}");
+    assert!(
+        !text.contains("dmarc=pass header.from=example.org"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Authentication-Results: dkim=pass"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Authentication-Results: upstream.example; spf=pass"),
+        "{text}"
+    );
     // Our field says what really happened.
     assert!(text.contains("dmarc=fail"), "{text}");
 }
