@@ -52,7 +52,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Opt-out: with `MAILSTAMP_SKIP_POSTFIX=1` (and `CI` unset) [`start_or_skip`] skips instead of
@@ -62,6 +62,9 @@ pub const SKIP_ENV: &str = "MAILSTAMP_SKIP_POSTFIX";
 pub const KEEP_ENV: &str = "MAILSTAMP_KEEP_POSTFIX";
 /// Where the temporary directories go (default: [`std::env::temp_dir`]).
 pub const TMPDIR_ENV: &str = "MAILSTAMP_POSTFIX_TMPDIR";
+
+/// 2000-01-01T00:00:00Z, the modification time given to the configuration files.
+const OLD_MTIME: Duration = Duration::from_secs(946_684_800);
 
 /// The `milter_macro_daemon_name` of the submission listener.
 pub const ORIGINATING: &str = "ORIGINATING";
@@ -533,38 +536,52 @@ impl PostfixInstance {
         for (name, text) in [("main.cf", main_cf), ("master.cf", master_cf)] {
             let path = dir.join("etc").join(name);
             fs::write(&path, text).map_err(io_err(format!("writing {}", path.display())))?;
+            // Postfix does not trust a configuration file changed in the current second: it
+            // sleeps until the file is at least a second old (dict_load_file). Backdating
+            // the files saves those 1-2 seconds at every start.
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::UNIX_EPOCH + OLD_MTIME))
+                .map_err(io_err(format!("setting the mtime of {}", path.display())))?;
         }
 
         let config = dir.join("etc");
+        // Output to a file, not a pipe: the master daemon inherits it and keeps it open.
+        let log_path = dir.join("postfix-start.log");
+        let log = fs::File::create(&log_path).map_err(io_err("creating postfix-start.log"))?;
+        let log2 = log
+            .try_clone()
+            .map_err(io_err("creating postfix-start.log"))?;
         let started = Command::new(&programs.postfix)
             .arg("-c")
             .arg(&config)
             .arg("start")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(log)
+            .stderr(log2)
             .spawn()
             .map_err(io_err("running postfix start"))?;
-        let out = wait_output(started, options.start_timeout)
+        let status = wait_status(started, options.start_timeout)
             .map_err(io_err("waiting for postfix start"))?;
         let pid_file = dir.join("spool/pid/master.pid");
         self.master_pid = fs::read_to_string(&pid_file)
             .ok()
             .and_then(|s| s.trim().parse().ok());
-        match out {
-            Some(out) if out.status.success() && self.master_pid.is_some() => Ok(()),
-            Some(out) => Err(PostfixError::StartFailed(format!(
-                "postfix -c {} start: {}\n{}{}\n--- maillog ---\n{}",
+        let output = || fs::read_to_string(&log_path).unwrap_or_default();
+        match status {
+            Some(status) if status.success() && self.master_pid.is_some() => Ok(()),
+            Some(status) => Err(PostfixError::StartFailed(format!(
+                "postfix -c {} start: {status}\n{}\n--- maillog ---\n{}",
                 config.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr),
+                output(),
                 self.maillog()
             ))),
             None => Err(PostfixError::StartFailed(format!(
-                "postfix -c {} start did not finish in {:?}\n--- maillog ---\n{}",
+                "postfix -c {} start did not finish in {:?}\n{}\n--- maillog ---\n{}",
                 config.display(),
                 options.start_timeout,
+                output(),
                 self.maillog()
             ))),
         }
@@ -982,11 +999,11 @@ fn count_files(dir: &Path) -> usize {
 }
 
 /// Waits for a child up to `timeout`; `None` (the child killed) when it takes longer.
-fn wait_output(mut child: Child, timeout: Duration) -> io::Result<Option<std::process::Output>> {
+fn wait_status(mut child: Child, timeout: Duration) -> io::Result<Option<ExitStatus>> {
     let deadline = now() + timeout;
     loop {
-        if child.try_wait()?.is_some() {
-            return child.wait_with_output().map(Some);
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
         }
         if now() > deadline {
             let _ = child.kill();
@@ -1053,6 +1070,7 @@ pub fn smtp_send(addr: SocketAddr, envelope: &Envelope, message: &[u8]) -> io::R
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_nodelay(true)?;
     let mut client = Smtp {
         reader: BufReader::new(stream.try_clone()?),
         writer: stream,
@@ -1103,8 +1121,7 @@ impl Smtp {
 
     fn command(&mut self, cmd: &str) -> io::Result<(u16, String)> {
         self.transcript.push(format!("C: {cmd}"));
-        self.writer.write_all(cmd.as_bytes())?;
-        self.writer.write_all(b"\r\n")?;
+        self.writer.write_all(format!("{cmd}\r\n").as_bytes())?;
         self.reply()
     }
 
