@@ -82,7 +82,8 @@ pub struct PostfixOptions {
     /// `milter_*_macros` and other milter parameters, as (name, value): e.g.
     /// `("milter_mail_macros", "i {auth_type} {auth_authen} {auth_author} {mail_addr}")`.
     pub milter_parameters: Vec<(String, String)>,
-    /// More `main.cf` lines, written last (a later setting wins over an earlier one).
+    /// More `main.cf` lines (`name = value`), applied last: a name already set (by the harness
+    /// or the fields above) gets the new value in place.
     pub main_cf: Vec<String>,
     /// `myhostname` (default `mx.postfix.test`), the name in Postfix's Received field and the
     /// `{j}` macro.
@@ -635,74 +636,74 @@ impl PostfixInstance {
     fn main_cf(&self, options: &PostfixOptions, compatibility_level: &str) -> String {
         let d = self.dir.display();
         let sink = format!("[127.0.0.1]:{}", self.sink_port);
-        let mut cf = format!(
-            "# Written by mailstamp-testkit (PostfixInstance) for one test; removed after it.\n\
-             compatibility_level = {compatibility_level}\n\
-             queue_directory = {d}/spool\n\
-             data_directory = {d}/data\n\
-             mail_owner = postfix\n\
-             setgid_group = postdrop\n\
-             maillog_file = {d}/maillog\n\
-             maillog_file_prefixes = {d}\n\
-             myhostname = {myhostname}\n\
-             mydomain = postfix.test\n\
-             myorigin = $mydomain\n\
-             inet_interfaces = 127.0.0.1\n\
-             inet_protocols = ipv4\n\
-             # Nothing is local: every domain goes to the sink.\n\
-             mydestination =\n\
-             local_recipient_maps =\n\
-             local_transport = error:5.1.1 local delivery is disabled\n\
-             alias_maps =\n\
-             alias_database =\n\
-             relay_domains = static:ALL\n\
-             relayhost = {sink}\n\
-             default_transport = smtp:{sink}\n\
-             relay_transport = smtp:{sink}\n\
-             smtp_dns_support_level = disabled\n\
-             smtpd_peername_lookup = no\n\
-             # Loopback only: every domain is a relay domain (we are everyone's MX), and\n\
-             # XCLIENT lets a test be any client.\n\
-             mynetworks = 127.0.0.0/8\n\
-             smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n\
-             smtpd_authorized_xclient_hosts = 127.0.0.0/8\n\
-             # The mail arrives as sent, plus Postfix's Received field.\n\
-             local_header_rewrite_clients =\n\
-             disable_mime_output_conversion = yes\n\
-             # Fast: no sleeps, no backoff worth waiting for, no notices to postmaster.\n\
-             smtpd_error_sleep_time = 0\n\
-             in_flow_delay = 0\n\
-             queue_run_delay = 1s\n\
-             minimal_backoff_time = 1s\n\
-             maximal_backoff_time = 2s\n\
-             notify_classes =\n\
-             biff = no\n\
-             milter_protocol = 6\n",
-            myhostname = options.myhostname,
-        );
+        let mut cf = MainCf::default();
+        for (name, value) in [
+            ("compatibility_level", compatibility_level.to_owned()),
+            ("queue_directory", format!("{d}/spool")),
+            ("data_directory", format!("{d}/data")),
+            ("mail_owner", "postfix".to_owned()),
+            ("setgid_group", "postdrop".to_owned()),
+            ("maillog_file", format!("{d}/maillog")),
+            ("maillog_file_prefixes", d.to_string()),
+            ("myhostname", options.myhostname.clone()),
+            ("mydomain", "postfix.test".to_owned()),
+            ("myorigin", "$mydomain".to_owned()),
+            ("inet_interfaces", "127.0.0.1".to_owned()),
+            ("inet_protocols", "ipv4".to_owned()),
+            // Nothing is local: every domain is a relay domain (we are everyone's MX) and
+            // goes to the sink.
+            ("mydestination", String::new()),
+            ("local_recipient_maps", String::new()),
+            (
+                "local_transport",
+                "error:5.1.1 local delivery is disabled".to_owned(),
+            ),
+            ("alias_maps", String::new()),
+            ("alias_database", String::new()),
+            ("relay_domains", "static:ALL".to_owned()),
+            ("relayhost", sink.clone()),
+            ("default_transport", format!("smtp:{sink}")),
+            ("relay_transport", format!("smtp:{sink}")),
+            ("smtp_dns_support_level", "disabled".to_owned()),
+            ("smtpd_peername_lookup", "no".to_owned()),
+            ("mynetworks", "127.0.0.0/8".to_owned()),
+            (
+                "smtpd_relay_restrictions",
+                "permit_mynetworks, reject_unauth_destination".to_owned(),
+            ),
+            // XCLIENT lets a test be any client.
+            ("smtpd_authorized_xclient_hosts", "127.0.0.0/8".to_owned()),
+            // The mail arrives as sent, plus Postfix's Received field.
+            ("local_header_rewrite_clients", String::new()),
+            ("disable_mime_output_conversion", "yes".to_owned()),
+            // Fast: no sleeps, no backoff worth waiting for, no notices to postmaster.
+            ("smtpd_error_sleep_time", "0".to_owned()),
+            ("in_flow_delay", "0".to_owned()),
+            ("queue_run_delay", "1s".to_owned()),
+            ("minimal_backoff_time", "1s".to_owned()),
+            ("maximal_backoff_time", "2s".to_owned()),
+            ("notify_classes", String::new()),
+            ("biff", "no".to_owned()),
+            ("milter_protocol", "6".to_owned()),
+        ] {
+            cf.set(name, value);
+        }
         if !options.smtpd_milters.is_empty() {
-            cf.push_str(&format!(
-                "smtpd_milters = {}\n",
-                options.smtpd_milters.join(", ")
-            ));
+            cf.set("smtpd_milters", options.smtpd_milters.join(", "));
         }
         if !options.non_smtpd_milters.is_empty() {
-            cf.push_str(&format!(
-                "non_smtpd_milters = {}\n",
-                options.non_smtpd_milters.join(", ")
-            ));
+            cf.set("non_smtpd_milters", options.non_smtpd_milters.join(", "));
         }
         if let Some(action) = &options.milter_default_action {
-            cf.push_str(&format!("milter_default_action = {action}\n"));
+            cf.set("milter_default_action", action.clone());
         }
         for (name, value) in &options.milter_parameters {
-            cf.push_str(&format!("{name} = {value}\n"));
+            cf.set(name, value.clone());
         }
         for line in &options.main_cf {
-            cf.push_str(line);
-            cf.push('\n');
+            cf.line(line);
         }
-        cf
+        cf.render()
     }
 
     fn master_cf(&self) -> String {
@@ -1014,6 +1015,56 @@ fn wait_status(mut child: Child, timeout: Duration) -> io::Result<Option<ExitSta
     }
 }
 
+/// main.cf as an ordered list of settings: a later setting of a name replaces the earlier
+/// one in place (Postfix would take the last one too, but warn about it at every start).
+#[derive(Debug, Default)]
+struct MainCf {
+    entries: Vec<(String, String)>,
+}
+
+impl MainCf {
+    fn set(&mut self, name: &str, value: String) {
+        match self.entries.iter_mut().find(|(n, _)| n == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name.to_owned(), value)),
+        }
+    }
+
+    /// One line of main.cf syntax: `name = value` replaces a setting; a continuation line
+    /// (leading white space) extends the last one; comments and blank lines are dropped.
+    fn line(&mut self, line: &str) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = self.entries.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(trimmed);
+            }
+            return;
+        }
+        match trimmed.split_once('=') {
+            Some((name, value)) => self.set(name.trim(), value.trim().to_owned()),
+            None => self.entries.push((trimmed.to_owned(), String::new())),
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from(
+            "# Written by mailstamp-testkit (PostfixInstance) for one test; removed after it.\n",
+        );
+        for (name, value) in &self.entries {
+            if value.is_empty() {
+                out.push_str(&format!("{name} =\n"));
+            } else {
+                out.push_str(&format!("{name} = {value}\n"));
+            }
+        }
+        out
+    }
+}
+
 /// Parses one `smtp-sink -d` capture file: `X-Client-Addr`, `X-Client-Proto`, `X-Helo-Args`,
 /// `X-Mail-Args` and `X-Rcpt-Args` records, smtp-sink's three-line Received field, the message
 /// (LF line ends, every CR dropped) and one empty line.
@@ -1238,6 +1289,25 @@ Received: by mx\nSubject: hi\n\n.body\n\n";
         assert_eq!(
             d.message,
             b"Received: by mx\r\nSubject: hi\r\n\r\n.body\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn main_cf_settings_replace_in_place() {
+        let mut cf = MainCf::default();
+        cf.set("myhostname", "a.test".to_owned());
+        cf.set("biff", "no".to_owned());
+        cf.line("myhostname = b.test");
+        cf.line("smtpd_milters = inet:127.0.0.1:1,");
+        cf.line("    inet:127.0.0.1:2");
+        cf.line("# a comment");
+        assert_eq!(
+            cf.render().lines().skip(1).collect::<Vec<_>>(),
+            [
+                "myhostname = b.test",
+                "biff = no",
+                "smtpd_milters = inet:127.0.0.1:1, inet:127.0.0.1:2"
+            ]
         );
     }
 

@@ -218,6 +218,79 @@ fn an_unreachable_milter_with_default_action_accept_lets_mail_through() {
     assert_eq!(postfix.wait_delivered(WAIT).len(), 1);
 }
 
+/// A listener that plays milter just far enough to read Postfix's first packet (SMFIC_OPTNEG:
+/// length, 'O', version, actions, protocol steps), then hangs up.
+fn fake_milter() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    use std::io::Read as _;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    let thread = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("Postfix connects to the milter");
+        conn.set_read_timeout(Some(WAIT)).expect("timeout");
+        let mut len = [0u8; 4];
+        conn.read_exact(&mut len).expect("packet length");
+        let mut packet = vec![0u8; u32::from_be_bytes(len) as usize];
+        conn.read_exact(&mut packet).expect("packet");
+        packet
+    });
+    (port, thread)
+}
+
+#[test]
+fn postfix_talks_milter_protocol_6_to_the_configured_milter() {
+    let (port, milter) = fake_milter();
+    let Some(postfix) = start_or_skip(PostfixOptions::with_milter(format!(
+        "inet:127.0.0.1:{port}"
+    ))) else {
+        return;
+    };
+    let outcome = postfix
+        .send(
+            postfix.smtp_port(),
+            "alice@example.org",
+            &["bob@example.com"],
+            MESSAGE,
+        )
+        .expect("SMTP to Postfix");
+    let packet = milter.join().expect("fake milter");
+    assert_eq!(packet.first(), Some(&b'O'), "{packet:?}");
+    assert_eq!(
+        packet.get(1..5),
+        Some(&6u32.to_be_bytes()[..]),
+        "{packet:?}"
+    );
+    // The milter hung up: milter_default_action = tempfail.
+    assert!(outcome.tempfailed(), "{outcome}");
+}
+
+#[test]
+fn extra_main_cf_lines_replace_the_harness_settings() {
+    let Some(postfix) = start_or_skip(PostfixOptions {
+        main_cf: vec!["myhostname = relay.example".to_owned()],
+        ..PostfixOptions::default()
+    }) else {
+        return;
+    };
+    let outcome = postfix
+        .send(
+            postfix.smtp_port(),
+            "a@example.org",
+            &["b@example.com"],
+            MESSAGE,
+        )
+        .expect("SMTP to Postfix");
+    assert!(outcome.accepted(), "{outcome}");
+    let delivered = postfix.wait_delivered(WAIT);
+    assert_eq!(delivered.len(), 1, "maillog:\n{}", postfix.maillog());
+    let (received, _) = first_field(&delivered[0]);
+    assert!(
+        String::from_utf8_lossy(received).contains("by relay.example (Postfix)"),
+        "{}",
+        String::from_utf8_lossy(received)
+    );
+    assert!(!postfix.maillog().contains("overriding earlier entry"));
+}
+
 #[test]
 fn drop_stops_postfix_and_the_sink_and_removes_the_directory() {
     let Some(postfix) = start_or_skip(PostfixOptions::default()) else {
