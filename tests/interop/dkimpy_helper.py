@@ -12,6 +12,9 @@ file read with dnspython, and are handed to dkimpy through its `dnsfunc` hook.
       PEM: PKCS#8 or PKCS#1 RSA key, or a PKCS#8 Ed25519 key (the seed is handed to PyNaCl).
       A: rsa-sha256, ed25519-sha256 or rsa-sha1.
 
+  dkimpy_helper.py canon-body --canonicalization simple|relaxed
+      reads a body on stdin and prints dkimpy's canonical form of it (bytes, unchanged).
+
   dkimpy_helper.py verify [--record NAME=VALUE ...] [--zone FILE ...]
       reads a signed message on stdin and verifies every DKIM-Signature with dkimpy; prints
       one line per signature ("<index> pass d=... s=..." or "<index> fail ...: reason");
@@ -94,6 +97,15 @@ def cmd_sign(args):
     return 0
 
 
+def cmd_canon_body(args):
+    from dkim.canonicalization import Relaxed, Simple
+
+    body = sys.stdin.buffer.read()
+    canon = Relaxed if args.canonicalization == "relaxed" else Simple
+    sys.stdout.buffer.write(canon.canonicalize_body(body))
+    return 0
+
+
 def zone_records(path):
     import dns.name
     import dns.rdatatype
@@ -168,6 +180,9 @@ def main():
     s.add_argument("--canonicalization", default="relaxed/relaxed",
                    choices=["relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple"])
     s.set_defaults(func=cmd_sign)
+    c = sub.add_parser("canon-body")
+    c.add_argument("--canonicalization", required=True, choices=["simple", "relaxed"])
+    c.set_defaults(func=cmd_canon_body)
     v = sub.add_parser("verify")
     v.add_argument("--record", action="append", default=[])
     v.add_argument("--zone", action="append", default=[])

@@ -74,6 +74,18 @@ pub fn read_signing_key(path: &Path) -> anyhow::Result<mailstamp_dkim::SigningKe
         .with_context(|| format!("cannot load key file {what}"))
 }
 
+/// Reads a PEM private key file for `keycheck`: its public half, for any key a verifier
+/// accepts (RSA from 1024 bits, RFC 8301 §3.2; signing still needs 2048).
+pub fn read_public_half(path: &Path) -> anyhow::Result<mailstamp_dkim::PublicKey> {
+    let what = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open key file {what}"))?;
+    let bytes = read_limited(file, MAX_KEY_FILE_SIZE, &format!("key file {what}"))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("cannot load key file {what}: not a PEM file"))?;
+    mailstamp_dkim::public_key_from_pem(text)
+        .with_context(|| format!("cannot load key file {what}"))
+}
+
 /// The file a private key is written to when `keygen` gets no `--out`:
 /// `<selector>.<domain>.pem` in the current directory.
 pub fn default_key_path(selector: &str, domain: &str) -> PathBuf {

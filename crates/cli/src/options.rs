@@ -30,7 +30,8 @@ pub struct DkimPolicyArgs {
           value_parser = parse_max_signatures)]
     pub max_signatures: usize,
 
-    /// Accept DKIM signatures whose expiration (x=) lies up to this many seconds in the past.
+    /// Accept DKIM signatures whose expiration (x=) lies up to this many seconds in the past
+    /// and whose timestamp (t=) lies up to this many seconds in the future.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CLOCK_SKEW)]
     pub clock_skew: u64,
 

@@ -112,7 +112,7 @@ struct Keys {
 fn keys() -> Keys {
     Keys {
         rsa2048: testdata("default._domainkey.example.org.rsa2048.pem"),
-        rsa4096: mailstamp_dkim::generate_rsa(4096)
+        rsa4096: mailstamp_dkim::generate_rsa(4096, &mut rand::rngs::OsRng)
             .expect("rsa 4096")
             .private_key_pem,
         ed25519: testdata("ed25519._domainkey.example.org.pem"),

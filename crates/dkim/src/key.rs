@@ -44,6 +44,14 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
+    /// The length of a digest, in bytes (32 for SHA-256, 20 for SHA-1).
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha1 => 20,
+        }
+    }
+
     /// The token used in `a=` and in a key record's `h=`.
     pub fn as_str(self) -> &'static str {
         match self {

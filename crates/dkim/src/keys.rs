@@ -58,9 +58,16 @@ impl GeneratedKey {
     }
 }
 
-/// Generates an RSA key of 2048, 3072 or 4096 bits with the `rsa` crate and the operating
-/// system's random number generator.
-pub fn generate_rsa(bits: usize) -> Result<GeneratedKey, KeygenError> {
+/// Generates an RSA key of 2048, 3072 or 4096 bits with the `rsa` crate, drawing its
+/// randomness from `rng` (the caller's, like the clock: use `rand::rngs::OsRng` in
+/// production).
+///
+/// Signing needs no randomness: RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032
+/// §5.1.6) signatures are deterministic, so only key generation takes an RNG.
+pub fn generate_rsa<R: rand::RngCore + rand::CryptoRng>(
+    bits: usize,
+    rng: &mut R,
+) -> Result<GeneratedKey, KeygenError> {
     use rsa::pkcs8::EncodePrivateKey as _;
     if bits < 2048 {
         return Err(KeygenError::RsaTooSmall { bits });
@@ -68,20 +75,35 @@ pub fn generate_rsa(bits: usize) -> Result<GeneratedKey, KeygenError> {
     if !RSA_KEY_SIZES.contains(&bits) {
         return Err(KeygenError::RsaUnsupportedSize { bits });
     }
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-        .map_err(|e| KeygenError::Encoding(e.to_string()))?;
+    let key =
+        rsa::RsaPrivateKey::new(rng, bits).map_err(|e| KeygenError::Encoding(e.to_string()))?;
     let der = key
         .to_pkcs8_der()
         .map_err(|e| KeygenError::Encoding(e.to_string()))?;
     finish(der.as_bytes())
 }
 
-/// Generates an Ed25519 key with ring (RFC 8463).
-pub fn generate_ed25519() -> Result<GeneratedKey, KeygenError> {
-    let rng = ring::rand::SystemRandom::new();
-    let der =
-        ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeygenError::Random)?;
-    finish(der.as_ref())
+/// The PKCS#8 v1 encoding of an Ed25519 private key (RFC 8410 §7): `OneAsymmetricKey` with
+/// version 0, algorithm id-Ed25519 (1.3.101.112) and the 32-byte seed as a `CurvePrivateKey`
+/// OCTET STRING inside the privateKey OCTET STRING; no public key.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Generates an Ed25519 key (RFC 8463) from 32 bytes of `rng`, written as PKCS#8 **v1**
+/// (RFC 8410 §7), the form OpenSSL 3.0 and Python `cryptography` read (they refuse the v2
+/// form with the public key embedded that ring's own generator writes). Both forms are read
+/// by [`SigningKey::from_pem`].
+pub fn generate_ed25519<R: rand::RngCore + rand::CryptoRng>(
+    rng: &mut R,
+) -> Result<GeneratedKey, KeygenError> {
+    let mut seed = [0u8; 32];
+    rng.try_fill_bytes(&mut seed)
+        .map_err(|_| KeygenError::Random)?;
+    let mut der = Vec::with_capacity(48);
+    der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+    der.extend_from_slice(&seed);
+    finish(&der)
 }
 
 fn finish(pkcs8: &[u8]) -> Result<GeneratedKey, KeygenError> {
@@ -374,9 +396,51 @@ impl KeyCheck {
     }
 }
 
+/// The public half of a PEM private key, for checking a published record
+/// ([`check_key_public`]). Unlike [`SigningKey::from_pem`], which refuses RSA keys under 2048
+/// bits for signing, this reads any RSA key a verifier accepts (RFC 8301 §3.2: 1024 to
+/// [`crate::MAX_RSA_BITS`] bits) and Ed25519 keys.
+pub fn public_key_from_pem(text: &str) -> Result<PublicKey, KeyLoadError> {
+    match SigningKey::from_pem(text) {
+        Ok(key) => Ok(key.public_key().clone()),
+        Err(KeyLoadError::RsaKeySize { bits })
+            if (crate::MIN_RSA_BITS..=crate::MAX_RSA_BITS).contains(&bits) =>
+        {
+            weak_rsa_public(text).ok_or(KeyLoadError::RsaKeySize { bits })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the single private-key block of `text` as an RSA key with the `rsa` crate (PKCS#8 or
+/// PKCS#1, any size) and returns its public half. `from_pem` already validated the file.
+fn weak_rsa_public(text: &str) -> Option<PublicKey> {
+    use base64::Engine as _;
+    use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let block = crate::pem::blocks(text)
+        .into_iter()
+        .find(|b| b.label.ends_with("PRIVATE KEY"))?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(block.body.as_bytes())
+        .ok()?;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(&der)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
+        .ok()?;
+    let public = key.to_public_key().to_pkcs1_der().ok()?;
+    PublicKey::from_der(KeyType::Rsa, public.as_bytes()).ok()
+}
+
 /// Checks the answer to the TXT query for `name` (see [`key_record_name`]): does a record
 /// parse, what are its flags and size, and does it match `private_key`?
 pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) -> KeyCheck {
+    check_key_public(name, answer, private_key.map(SigningKey::public_key))
+}
+
+/// [`check_key`] with the public half of the private key ([`public_key_from_pem`]), so that
+/// any key a verifier accepts can be checked, including 1024-bit RSA keys that mailstamp does
+/// not sign with (they get the [`KeyFinding::RsaWeak`] warning).
+pub fn check_key_public(name: Name, answer: &Answer, private_key: Option<&PublicKey>) -> KeyCheck {
     let txts: Vec<Vec<u8>> = answer.txts().map(|t| t.joined()).collect();
     let mut check = KeyCheck {
         name,
@@ -443,7 +507,7 @@ pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) 
         check.findings.push(KeyFinding::Testing);
     }
     if let Some(private) = private_key {
-        let matches = private.public_key() == key;
+        let matches = private == key;
         check.matches_private_key = Some(matches);
         if !matches {
             check.findings.push(KeyFinding::PrivateKeyMismatch);
@@ -468,24 +532,88 @@ mod tests {
     #[test]
     fn rfc8301_3_2_small_rsa_refused() {
         assert_eq!(
-            generate_rsa(1024).unwrap_err(),
+            generate_rsa(1024, &mut rand::rngs::OsRng).unwrap_err(),
             KeygenError::RsaTooSmall { bits: 1024 }
         );
         assert_eq!(
-            generate_rsa(2500).unwrap_err(),
+            generate_rsa(2500, &mut rand::rngs::OsRng).unwrap_err(),
             KeygenError::RsaUnsupportedSize { bits: 2500 }
         );
         assert!(
-            generate_rsa(1024)
+            generate_rsa(1024, &mut rand::rngs::OsRng)
                 .unwrap_err()
                 .to_string()
                 .contains("RFC 8301")
         );
     }
 
+    /// A deterministic RNG for tests (not cryptographically secure; only marked so to fit
+    /// the API).
+    struct Counter(u8);
+    impl rand::RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            rand_core_fill::next_u32(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core_fill::next_u64(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    impl rand::CryptoRng for Counter {}
+    mod rand_core_fill {
+        pub fn next_u32(r: &mut impl rand::RngCore) -> u32 {
+            let mut b = [0; 4];
+            r.fill_bytes(&mut b);
+            u32::from_le_bytes(b)
+        }
+        pub fn next_u64(r: &mut impl rand::RngCore) -> u64 {
+            let mut b = [0; 8];
+            r.fill_bytes(&mut b);
+            u64::from_le_bytes(b)
+        }
+    }
+
+    #[test]
+    fn issue_17_24_rfc8410_7_ed25519_keygen_writes_pkcs8_v1_and_reads_v2() {
+        use base64::Engine as _;
+        // The caller's RNG makes the key (issue 12): the same seed gives the same key.
+        let a = generate_ed25519(&mut Counter(0)).unwrap();
+        let b = generate_ed25519(&mut Counter(0)).unwrap();
+        assert_eq!(a.private_key_pem, b.private_key_pem);
+        let body: String = a
+            .private_key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        // RFC 8410 §7: OneAsymmetricKey version 0 (v1), no public key: 48 bytes.
+        let mut want = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        want.extend(1..=32u8);
+        assert_eq!(der, want);
+        // A v2 key (ring writes them, with the public key) still loads.
+        let v2 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .unwrap();
+        assert_eq!(v2.as_ref()[4], 1, "version 1 = v2");
+        assert!(SigningKey::from_pkcs8_der(v2.as_ref()).is_ok());
+    }
+
     #[test]
     fn rfc8463_ed25519_keygen_record_and_check() {
-        let key = generate_ed25519().unwrap();
+        let key = generate_ed25519(&mut rand::rngs::OsRng).unwrap();
         assert!(
             key.private_key_pem
                 .starts_with("-----BEGIN PRIVATE KEY-----\n")
@@ -505,7 +633,7 @@ mod tests {
         assert_eq!(check.matches_private_key, Some(true));
         assert_eq!(check.findings, [KeyFinding::Testing]);
         assert!(check.is_usable());
-        let other = generate_ed25519().unwrap();
+        let other = generate_ed25519(&mut rand::rngs::OsRng).unwrap();
         let check = check_key(
             name.clone(),
             &txt_answer(&name, &refs),
@@ -513,6 +641,38 @@ mod tests {
         );
         assert_eq!(check.matches_private_key, Some(false));
         assert!(!check.is_usable());
+    }
+
+    #[test]
+    fn issue_17_5_keycheck_accepts_a_1024_bit_key_a_verifier_accepts() {
+        use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        // Signing still refuses it (RFC 8301 §3.2: signers SHOULD use 2048) ...
+        assert!(matches!(
+            SigningKey::from_pem(&pem),
+            Err(KeyLoadError::RsaKeySize { bits: 1024 })
+        ));
+        // ... but its public half is what a verifier checks, and verifiers accept 1024 bits.
+        let public = public_key_from_pem(&pem).unwrap();
+        assert_eq!(public.bits(), 1024);
+        let record = KeyRecordText::new(&public).value();
+        let name = key_record_name("s1024", "example.com").unwrap();
+        let check = check_key_public(name.clone(), &txt_answer(&name, &[&record]), Some(&public));
+        assert_eq!(check.matches_private_key, Some(true));
+        assert_eq!(check.findings, [KeyFinding::RsaWeak { bits: 1024 }]);
+        assert!(check.is_usable());
+        // PKCS#1 too.
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let pkcs1 = key.to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert_eq!(public_key_from_pem(&pkcs1).unwrap(), public);
+        // 512 bits is below what any verifier accepts.
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
+        let pem = small.to_pkcs8_pem(LineEnding::LF).unwrap();
+        assert!(matches!(
+            public_key_from_pem(&pem),
+            Err(KeyLoadError::RsaKeySize { bits: 512 })
+        ));
     }
 
     #[test]

@@ -115,7 +115,8 @@ pub use canon::{
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,
-    check_key, generate_ed25519, generate_rsa, key_record_name, quote_txt, split_txt,
+    check_key, check_key_public, generate_ed25519, generate_rsa, key_record_name,
+    public_key_from_pem, quote_txt, split_txt,
 };
 pub use result::{
     DkimProblem, DkimReport, DkimResult, DkimVerdict, Forensics, SignatureDetails,
@@ -129,5 +130,5 @@ pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, Unkno
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,
-    header_hash_input, verify,
+    header_hash_input, verify, verify_for_authors,
 };

@@ -24,7 +24,7 @@ pub enum DkimResult {
     None,
     /// The signature verified.
     Pass,
-    /// The signature was acceptable but did not verify (or it expired).
+    /// The signature was acceptable but did not verify.
     Fail,
     /// The signature was not acceptable to the verifier's policy (RFC 8301: rsa-sha1, RSA keys
     /// under 1024 bits).
@@ -34,7 +34,8 @@ pub enum DkimResult {
     Neutral,
     /// A likely transient error, such as a DNS failure fetching the key.
     TempError,
-    /// An unrecoverable error: a malformed signature or key record, a missing key.
+    /// An unrecoverable error: a malformed, expired or future-dated signature, a malformed key
+    /// record, a missing key.
     PermError,
 }
 
@@ -101,15 +102,26 @@ pub enum DkimProblem {
     /// `policy`.
     Sha1Refused,
     /// The signature expired (`x=` plus the allowed clock skew is in the past; RFC 6376 §3.5
-    /// `x=`, §6.1.1). `fail`.
+    /// `x=`). RFC 6376 §6.1.1 makes this PERMFAIL, written `permerror` (RFC 8601 §2.7.1 keeps
+    /// `fail` for signatures that were checked and did not verify). `permerror`.
     Expired {
         /// `x=`.
         expiration: u64,
         /// The verification time.
         now: u64,
     },
-    /// Not checked: the message carries more signatures than the verifier's limit (RFC 6376
-    /// §6.1 allows verifiers to limit the signatures they try). `neutral`.
+    /// The signature timestamp (`t=`) lies further in the future than the allowed clock
+    /// skew. RFC 6376 §3.5 `t=`: "Verifiers MAY ignore signatures with a timestamp in the
+    /// future"; mailstamp refuses them. `permerror`.
+    TimestampInFuture {
+        /// `t=`.
+        timestamp: u64,
+        /// The verification time.
+        now: u64,
+    },
+    /// Not checked: the message carries more usable signatures than the verifier's limit
+    /// (RFC 6376 §6.1 allows verifiers to limit the signatures they try; see
+    /// [`crate::verify_for_authors`] for which are tried). `neutral`.
     NotChecked {
         /// The limit.
         limit: usize,
@@ -187,6 +199,17 @@ pub enum DkimProblem {
         /// The canonical body length.
         canonical_length: u64,
     },
+    /// `bh=` does not have the length of the signature's hash (32 bytes for SHA-256), so it
+    /// can never match the body (RFC 6376 §3.5 `bh=`, §6.1.3 step 3). Decided before any key
+    /// is fetched. `fail`, like any body hash that does not verify.
+    WrongBodyHashLength {
+        /// Decoded length of `bh=`, in bytes.
+        length: usize,
+        /// The digest length of the hash algorithm.
+        expected: usize,
+        /// Byte offset of the `bh=` value in the field value.
+        offset: usize,
+    },
     /// The body hash does not match `bh=`: the body was changed after signing (RFC 6376
     /// §6.1.3 step 3). `fail`.
     BodyHashMismatch,
@@ -201,7 +224,8 @@ impl DkimProblem {
         match self {
             DkimProblem::MalformedSignature { .. } => DkimResult::PermError,
             DkimProblem::Sha1Refused => DkimResult::Policy,
-            DkimProblem::Expired { .. } => DkimResult::Fail,
+            DkimProblem::Expired { .. } => DkimResult::PermError,
+            DkimProblem::TimestampInFuture { .. } => DkimResult::PermError,
             DkimProblem::NotChecked { .. } => DkimResult::Neutral,
             DkimProblem::KeyNotFound { .. } => DkimResult::PermError,
             DkimProblem::KeyUnavailable { .. } => DkimResult::TempError,
@@ -216,6 +240,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => DkimResult::PermError,
             DkimProblem::BodyLengthExceedsBody { .. } => DkimResult::Fail,
             DkimProblem::BodyHashMismatch => DkimResult::Fail,
+            DkimProblem::WrongBodyHashLength { .. } => DkimResult::Fail,
             DkimProblem::SignatureMismatch => DkimResult::Fail,
         }
     }
@@ -226,6 +251,7 @@ impl DkimProblem {
             DkimProblem::MalformedSignature { .. } => "malformed_signature",
             DkimProblem::Sha1Refused => "sha1_refused",
             DkimProblem::Expired { .. } => "expired",
+            DkimProblem::TimestampInFuture { .. } => "timestamp_in_future",
             DkimProblem::NotChecked { .. } => "not_checked",
             DkimProblem::KeyNotFound { .. } => "key_not_found",
             DkimProblem::KeyUnavailable { .. } => "key_unavailable",
@@ -240,6 +266,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => "key_too_long",
             DkimProblem::BodyLengthExceedsBody { .. } => "body_length_exceeds_body",
             DkimProblem::BodyHashMismatch => "body_hash_mismatch",
+            DkimProblem::WrongBodyHashLength { .. } => "wrong_body_hash_length",
             DkimProblem::SignatureMismatch => "signature_mismatch",
         }
     }
@@ -249,7 +276,8 @@ impl DkimProblem {
         match self {
             DkimProblem::MalformedSignature { .. } => "RFC 6376 §3.5, §6.1.1",
             DkimProblem::Sha1Refused => "RFC 8301 §3.1",
-            DkimProblem::Expired { .. } => "RFC 6376 §3.5 (x=)",
+            DkimProblem::Expired { .. } => "RFC 6376 §3.5 (x=), §6.1.1",
+            DkimProblem::TimestampInFuture { .. } => "RFC 6376 §3.5 (t=)",
             DkimProblem::NotChecked { .. } => "RFC 6376 §6.1",
             DkimProblem::KeyNotFound { .. }
             | DkimProblem::KeyUnavailable { .. }
@@ -264,6 +292,7 @@ impl DkimProblem {
             DkimProblem::KeyTooLong { .. } => "RFC 8301 §3.2",
             DkimProblem::BodyLengthExceedsBody { .. } => "RFC 6376 §3.5 (l=)",
             DkimProblem::BodyHashMismatch => "RFC 6376 §6.1.3 step 3",
+            DkimProblem::WrongBodyHashLength { .. } => "RFC 6376 §3.5 (bh=), §6.1.3 step 3",
             DkimProblem::SignatureMismatch => "RFC 6376 §6.1.3 step 4",
         }
     }
@@ -285,9 +314,16 @@ impl fmt::Display for DkimProblem {
                 "the signature expired at {expiration} (x=), {} seconds before the check",
                 now.saturating_sub(*expiration)
             ),
+            DkimProblem::TimestampInFuture { timestamp, now } => write!(
+                f,
+                "the signature timestamp t={timestamp} is {} seconds in the future, more than \
+                 the allowed clock skew (a wrong clock at the signer or here)",
+                timestamp.saturating_sub(*now)
+            ),
             DkimProblem::NotChecked { limit } => write!(
                 f,
-                "not checked: only the first {limit} signatures of a message are verified"
+                "not checked: at most {limit} signatures of a message are verified (those of \
+                 the From domain first)"
             ),
             DkimProblem::KeyNotFound { name } => write!(
                 f,
@@ -345,6 +381,15 @@ impl fmt::Display for DkimProblem {
             DkimProblem::BodyHashMismatch => f.write_str(
                 "the body hash does not match: the body was modified after signing (often by \
                  a mailing list footer or a content filter)",
+            ),
+            DkimProblem::WrongBodyHashLength {
+                length,
+                expected,
+                offset,
+            } => write!(
+                f,
+                "bh= at byte {offset} decodes to {length} bytes, but the body hash of this \
+                 algorithm has {expected}: it cannot match any body"
             ),
             DkimProblem::SignatureMismatch => f.write_str(
                 "the signature does not verify: a signed header field was modified after \

@@ -79,6 +79,27 @@ pub enum KeyLoadError {
         /// The algorithm found.
         algorithm: &'static str,
     },
+    /// The file holds more than one private key; which one is meant is ambiguous, so none is
+    /// used (the caller names the file).
+    #[error("the file holds {count} private keys; put one key per file")]
+    MultipleKeys {
+        /// How many private-key PEM blocks were found.
+        count: usize,
+    },
+    /// The DER content does not match the PEM label (RFC 7468 §10 `PRIVATE KEY` is PKCS#8,
+    /// `RSA PRIVATE KEY` is PKCS#1).
+    #[error(
+        "the block is labelled {label:?} but holds {content}; it needs the label \
+         -----BEGIN {needed}-----"
+    )]
+    WrongLabel {
+        /// The label found.
+        label: String,
+        /// What the content is.
+        content: &'static str,
+        /// The label the content needs.
+        needed: &'static str,
+    },
     /// The PEM body is not valid base64.
     #[error("the PEM block is not valid base64")]
     InvalidBase64,
@@ -128,16 +149,30 @@ fn rsa_bits_of_pkcs8(der_bytes: &[u8]) -> Option<usize> {
         .map(|k| k.n().bits())
 }
 
+/// True when `der` parses as a PKCS#1 RSAPrivateKey (RFC 8017 §A.1.2).
+fn is_pkcs1_rsa(der_bytes: &[u8]) -> bool {
+    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    rsa::RsaPrivateKey::from_pkcs1_der(der_bytes).is_ok()
+}
+
 impl SigningKey {
     /// Reads a PEM private key: PKCS#8 (`PRIVATE KEY`, RSA or Ed25519) or PKCS#1 (`RSA PRIVATE
     /// KEY`). Encrypted and other formats are refused with an error naming what was found.
     pub fn from_pem(text: &str) -> Result<SigningKey, KeyLoadError> {
         let blocks = pem::blocks(text);
         let first = blocks.first().ok_or(KeyLoadError::NotPem)?;
-        let Some(block) = blocks.iter().find(|b| b.label.ends_with("PRIVATE KEY")) else {
-            return Err(KeyLoadError::UnsupportedFormat {
-                found: first.label.clone(),
-            });
+        let keys: Vec<_> = blocks
+            .iter()
+            .filter(|b| b.label.ends_with("PRIVATE KEY"))
+            .collect();
+        let block = match keys.as_slice() {
+            [] => {
+                return Err(KeyLoadError::UnsupportedFormat {
+                    found: first.label.clone(),
+                });
+            }
+            [one] => *one,
+            many => return Err(KeyLoadError::MultipleKeys { count: many.len() }),
         };
         if block.label == "ENCRYPTED PRIVATE KEY" {
             return Err(KeyLoadError::Encrypted {
@@ -153,8 +188,27 @@ impl SigningKey {
                 .decode(block.body.as_bytes())
                 .map_err(|_| KeyLoadError::InvalidBase64)?
         };
+        // Content under the wrong label gets a diagnostic naming the label it needs, not the
+        // ASN.1 error of the other format's parser.
+        let pkcs8 = der::pkcs8_algorithm(&der_bytes);
         match block.label.as_str() {
+            "PRIVATE KEY" if pkcs8.is_none() && is_pkcs1_rsa(&der_bytes) => {
+                Err(KeyLoadError::WrongLabel {
+                    label: block.label.clone(),
+                    content: "a PKCS#1 RSA key",
+                    needed: "RSA PRIVATE KEY",
+                })
+            }
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der_bytes),
+            "RSA PRIVATE KEY" if let Some(oid) = pkcs8 => Err(KeyLoadError::WrongLabel {
+                label: block.label.clone(),
+                content: match oid {
+                    der::OID_ED25519 => "a PKCS#8 Ed25519 key",
+                    der::OID_RSA_ENCRYPTION => "a PKCS#8 RSA key",
+                    _ => "a PKCS#8 key",
+                },
+                needed: "PRIVATE KEY",
+            }),
             "RSA PRIVATE KEY" => SigningKey::from_pkcs1_der(&der_bytes),
             other => Err(KeyLoadError::UnsupportedFormat {
                 found: other.to_owned(),
@@ -870,6 +924,37 @@ mod tests {
         assert!(signer().with_identity("joe@sub.example.com").is_ok());
         assert!(signer().with_identity("@example.com").is_ok());
         assert!(signer().with_identity("joe@example.org").is_err());
+    }
+
+    #[test]
+    fn issue_17_10_two_keys_in_one_pem_are_refused_and_labels_are_checked() {
+        let ed = crate::generate_ed25519(&mut rand::rngs::OsRng).unwrap();
+        let two = format!("{}{}", ed.private_key_pem, ed.private_key_pem);
+        let e = SigningKey::from_pem(&two).unwrap_err();
+        assert_eq!(e, KeyLoadError::MultipleKeys { count: 2 });
+        assert!(e.to_string().contains("2 private keys"), "{e}");
+        // A public key next to the private key is not a second private key.
+        let with_public = format!(
+            "{}-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            ed.private_key_pem
+        );
+        assert!(SigningKey::from_pem(&with_public).is_ok());
+        // Ed25519 PKCS#8 content under the PKCS#1 label: say which label it needs.
+        let relabelled = ed.private_key_pem.replace("PRIVATE KEY", "RSA PRIVATE KEY");
+        let e = SigningKey::from_pem(&relabelled).unwrap_err();
+        assert_eq!(
+            e,
+            KeyLoadError::WrongLabel {
+                label: "RSA PRIVATE KEY".into(),
+                content: "a PKCS#8 Ed25519 key",
+                needed: "PRIVATE KEY",
+            }
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.contains("-----BEGIN PRIVATE KEY-----") && !shown.contains("ASN.1"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -431,8 +431,10 @@ impl Signature {
         let body_hash = decode_base64(bh.value).map_err(|_| invalid("bh", bh, "not base64"))?;
         let signature = decode_base64(b.value).map_err(|_| invalid("b", b, "not base64"))?;
         let body_length = tags.tag("l").map(|l| number("l", l, 76)).transpose()?;
-        let timestamp = tags.tag("t").map(|t| number("t", t, 20)).transpose()?;
-        let expiration = tags.tag("x").map(|x| number("x", x, 20)).transpose()?;
+        // RFC 6376 §3.5: sig-t-tag and sig-x-tag are `1*12DIGIT`; a longer value (such as
+        // x=99999999999999999999, "never expires") is a syntax error, not a clamp.
+        let timestamp = tags.tag("t").map(|t| number("t", t, 12)).transpose()?;
+        let expiration = tags.tag("x").map(|x| number("x", x, 12)).transpose()?;
         if let (Some(t), Some(x)) = (timestamp, expiration)
             && x < t
         {
@@ -592,6 +594,32 @@ mod tests {
             err(&format!("{BASE}; l={s}")),
             SignatureError::InvalidTagValue { tag: "l", .. }
         ));
+    }
+
+    #[test]
+    fn issue_17_8_t_and_x_are_at_most_12_digits() {
+        // RFC 6376 §3.5: sig-t-tag = %x74 [FWS] "=" [FWS] 1*12DIGIT, the same for x=.
+        let twelve = "9".repeat(12);
+        let s = Signature::parse(format!("{BASE}; t=1; x={twelve}").as_bytes()).unwrap();
+        assert_eq!(s.expiration, Some(999_999_999_999));
+        for tag in ["t", "x"] {
+            let e = err(&format!("{BASE}; {tag}=99999999999999999999"));
+            let SignatureError::InvalidTagValue {
+                tag: named,
+                offset,
+                reason,
+            } = e
+            else {
+                panic!("{tag}: {e:?}")
+            };
+            assert_eq!(named, tag);
+            assert_eq!(offset, BASE.len() + 4);
+            assert!(reason.contains("12 digits"), "{reason}");
+            assert!(matches!(
+                err(&format!("{BASE}; {tag}=0{twelve}")),
+                SignatureError::InvalidTagValue { .. }
+            ));
+        }
     }
 
     #[test]

@@ -6,12 +6,13 @@ use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDe
 use crate::sign::append_signed_fields;
 use crate::signature::{Signature, SignatureError, SigningAlgorithm};
 use crate::tag::{TagList, is_fws};
-use mailstamp_dns::{Answer, FailureKind, Lookup, Query, Step};
+use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
 use mailstamp_message::{HeaderField, Message};
 
 /// Default number of signatures verified per message (RFC 6376 §6.1 lets verifiers limit it).
 pub const DEFAULT_MAX_SIGNATURES: usize = 10;
-/// Default clock skew allowed when checking `x=`, in seconds.
+/// Default clock skew allowed when checking `x=` (not yet expired) and `t=` (not in the
+/// future), in seconds.
 pub const DEFAULT_CLOCK_SKEW: u64 = 300;
 /// Shortest RSA key a signature may use (RFC 8301 §3.2: "Verifiers MUST NOT consider
 /// signatures using RSA keys of less than 1024 bits as valid signatures").
@@ -44,14 +45,16 @@ impl Policy {
         }
     }
 
-    /// Verifies at most `n` signatures (top to bottom); the others get
+    /// Verifies at most `n` signatures (after the ones that fail without DNS, and those aligned
+    /// with the author first: see [`verify_for_authors`]); the others get
     /// [`DkimProblem::NotChecked`].
     pub const fn with_max_signatures(mut self, n: usize) -> Policy {
         self.max_signatures = n;
         self
     }
 
-    /// Accepts signatures whose `x=` lies up to `seconds` in the past.
+    /// Accepts signatures whose `x=` lies up to `seconds` in the past and whose `t=` lies up
+    /// to `seconds` in the future (RFC 6376 §3.5 `t=`, `x=`).
     pub const fn with_clock_skew(mut self, seconds: u64) -> Policy {
         self.clock_skew = seconds;
         self
@@ -117,6 +120,9 @@ pub struct PendingKeys {
 /// malformed); otherwise [`Step::Lookup`] with the key queries. Drive it with
 /// [`mailstamp_dns::resolve_sync`] or an async driver.
 ///
+/// The author domains used to order the signatures (see [`verify_for_authors`]) are the
+/// RFC5322.From domains of `message` ([`Message::authors`]).
+///
 /// ```
 /// use mailstamp_dkim::{DkimResult, Policy, verify};
 /// use mailstamp_dns::{Zone, resolve_sync};
@@ -127,55 +133,137 @@ pub struct PendingKeys {
 /// assert_eq!(report.result(), DkimResult::None);
 /// ```
 pub fn verify(message: &Message<'_>, policy: &Policy, now: u64) -> Step<PendingKeys, DkimReport> {
+    let authors = message.authors();
+    verify_for_authors(message, policy, now, authors.domains())
+}
+
+/// True when the signing domain `d=` is "aligned" with one of the author domains for the
+/// purpose of ordering: equal to it, a parent of it, or a subdomain of it. This is a relaxed,
+/// DMARC-like test (RFC 9989 §4.4.1 compares organizational domains, which this crate cannot
+/// know without the DMARC tree walk), used only to decide which signatures to try first.
+fn aligned(domain: &Name, authors: &[Name]) -> bool {
+    authors
+        .iter()
+        .any(|a| a.is_subdomain_of(domain) || domain.is_subdomain_of(a))
+}
+
+/// [`verify`] with the author domains given by the caller (for instance the RFC5322.From
+/// domain a DMARC evaluation uses).
+///
+/// RFC 6376 §6.1 lets a verifier limit the signatures it checks ([`Policy::max_signatures`]).
+/// The limit bounds DNS and signature work, so it is spent as follows:
+///
+/// * a signature that fails before any DNS query or signature check (tag-list syntax,
+///   missing or invalid tags, `h=` without From, unknown algorithm, rsa-sha1 refused, expired
+///   `x=`, future `t=`, a `bh=` whose length is not the hash's) gets its verdict and does
+///   **not** count toward the limit;
+/// * the remaining signatures are tried with those whose `d=` is equal to, a parent of, or a
+///   subdomain of an author domain first (see `aligned`: the organizational domain is not
+///   known here), then the others, each group top to bottom;
+/// * signatures beyond the limit get [`DkimProblem::NotChecked`].
+///
+/// So junk signatures placed above a valid one cannot hide it. Verdicts stay in field order.
+pub fn verify_for_authors(
+    message: &Message<'_>,
+    policy: &Policy,
+    now: u64,
+    authors: &[Name],
+) -> Step<PendingKeys, DkimReport> {
     let normalized = message.line_endings_normalized();
     let mut sigs = Vec::new();
     let mut queries: Vec<Query> = Vec::new();
     let mut bodies = BodyHashSet::new();
-    let signature_fields = message.fields().filter(|f| f.is_named("dkim-signature"));
-    for (index, field) in signature_fields.enumerate() {
+
+    // Pass 1: every check that needs neither DNS nor cryptography.
+    let mut ready: Vec<Option<Ready<'_>>> = Vec::new();
+    for (index, field) in message
+        .fields()
+        .filter(|f| f.is_named("dkim-signature"))
+        .enumerate()
+    {
         let mut details = SignatureDetails {
             index,
             field_offset: field.offset(),
             line_endings_normalized: normalized,
             ..SignatureDetails::default()
         };
-        if details.index >= policy.max_signatures {
+        match precheck(field, policy, now, &mut details) {
+            Err(problem) => {
+                sigs.push(Some(SigState::Done(Box::new(DkimVerdict::problem(
+                    problem, details,
+                )))));
+                ready.push(None);
+            }
+            Ok((sig, query)) => {
+                sigs.push(None);
+                ready.push(Some(Ready {
+                    field,
+                    sig,
+                    query,
+                    details,
+                }));
+            }
+        }
+    }
+
+    // Pass 2: choose which signatures get DNS and crypto: aligned first, then the others.
+    let mut order: Vec<usize> = (0..ready.len()).filter(|&i| ready[i].is_some()).collect();
+    order.sort_by_key(|&i| {
+        ready[i]
+            .as_ref()
+            .is_none_or(|r| !aligned(&r.sig.domain, authors))
+    });
+    let mut chosen = vec![false; ready.len()];
+    for &i in order.iter().take(policy.max_signatures) {
+        chosen[i] = true;
+    }
+
+    // Pass 3: hash inputs and key queries for the chosen ones, in field order.
+    for (i, slot) in ready.into_iter().enumerate() {
+        let Some(Ready {
+            field,
+            mut sig,
+            query,
+            mut details,
+        }) = slot
+        else {
+            continue;
+        };
+        if !chosen[i] {
+            details.signed_headers = std::mem::take(&mut sig.signed_headers);
             let problem = DkimProblem::NotChecked {
                 limit: policy.max_signatures,
             };
-            sigs.push(SigState::Done(Box::new(DkimVerdict::problem(
+            sigs[i] = Some(SigState::Done(Box::new(DkimVerdict::problem(
                 problem, details,
             ))));
             continue;
         }
-        match prepare(message, field, policy, now, &mut details) {
-            Err(problem) => sigs.push(SigState::Done(Box::new(DkimVerdict::problem(
-                problem, details,
-            )))),
-            Ok((sig, signed_data, query)) => {
-                let q = match queries.iter().position(|x| *x == query) {
-                    Some(q) => q,
-                    None => {
-                        queries.push(query);
-                        queries.len() - 1
-                    }
-                };
-                let body_id = bodies.add(BodyHashSpec {
-                    canonicalization: sig.canonicalization.body,
-                    algorithm: sig.algorithm.hash(),
-                    limit: sig.body_length,
-                });
-                sigs.push(SigState::Await(Box::new(Awaiting {
-                    query: q,
-                    sig,
-                    signed_data,
-                    body_id,
-                    body: None,
-                    details,
-                })));
+        let signed_data = header_hash_input(message, field, &sig);
+        // The header list is only needed for the hash input: the verdict keeps it from here on.
+        details.signed_headers = std::mem::take(&mut sig.signed_headers);
+        let q = match queries.iter().position(|x| *x == query) {
+            Some(q) => q,
+            None => {
+                queries.push(query);
+                queries.len() - 1
             }
-        }
+        };
+        let body_id = bodies.add(BodyHashSpec {
+            canonicalization: sig.canonicalization.body,
+            algorithm: sig.algorithm.hash(),
+            limit: sig.body_length,
+        });
+        sigs[i] = Some(SigState::Await(Box::new(Awaiting {
+            query: q,
+            sig,
+            signed_data,
+            body_id,
+            body: None,
+            details,
+        })));
     }
+    let mut sigs: Vec<SigState> = sigs.into_iter().flatten().collect();
     if queries.is_empty() {
         return Step::Done(finish_report(sigs, normalized));
     }
@@ -197,6 +285,14 @@ pub fn verify(message: &Message<'_>, policy: &Policy, now: u64) -> Step<PendingK
         sigs,
         normalized,
     })
+}
+
+/// A signature that passed [`precheck`], waiting to be chosen.
+struct Ready<'m> {
+    field: HeaderField<'m>,
+    sig: Signature,
+    query: Query,
+    details: SignatureDetails,
 }
 
 fn finish_report(sigs: Vec<SigState>, normalized: bool) -> DkimReport {
@@ -234,14 +330,13 @@ fn details_from_tags(tags: &TagList<'_>, d: &mut SignatureDetails) {
     }
 }
 
-/// RFC 6376 §6.1.1: parses and checks one signature, then builds the header hash input.
-fn prepare(
-    message: &Message<'_>,
+/// RFC 6376 §6.1.1: parses and checks one signature, with no DNS query and no cryptography.
+fn precheck(
     field: HeaderField<'_>,
     policy: &Policy,
     now: u64,
     details: &mut SignatureDetails,
-) -> Result<(Signature, Vec<u8>, Query), DkimProblem> {
+) -> Result<(Signature, Query), DkimProblem> {
     let malformed = |error| DkimProblem::MalformedSignature { error };
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
@@ -260,27 +355,59 @@ fn prepare(
     details.timestamp = sig.timestamp;
     details.expiration = sig.expiration;
     details.body_length = sig.body_length;
-    if sig.algorithm == SigningAlgorithm::RsaSha1 && !policy.accept_rsa_sha1 {
+    let refuse = |problem, sig: &mut Signature, details: &mut SignatureDetails| {
         details.signed_headers = std::mem::take(&mut sig.signed_headers);
-        return Err(DkimProblem::Sha1Refused);
+        Err(problem)
+    };
+    if sig.algorithm == SigningAlgorithm::RsaSha1 && !policy.accept_rsa_sha1 {
+        return refuse(DkimProblem::Sha1Refused, &mut sig, details);
     }
     if let Some(x) = sig.expiration
         && x.saturating_add(policy.clock_skew) < now
     {
-        details.signed_headers = std::mem::take(&mut sig.signed_headers);
-        return Err(DkimProblem::Expired { expiration: x, now });
+        return refuse(
+            DkimProblem::Expired { expiration: x, now },
+            &mut sig,
+            details,
+        );
     }
-    let key_name = sig.key_name().map_err(|e| {
-        malformed(SignatureError::InvalidTagValue {
-            tag: "s",
-            offset: tags.tag("s").map_or(0, |t| t.value_offset),
-            reason: format!("the key name is not a valid DNS name: {e}"),
-        })
-    })?;
-    let signed_data = header_hash_input(message, field, &sig);
-    // The header list is only needed for the hash input: the verdict keeps it from here on.
-    details.signed_headers = std::mem::take(&mut sig.signed_headers);
-    Ok((sig, signed_data, Query::txt(key_name)))
+    // RFC 6376 §3.5 t=: "Verifiers MAY ignore signatures with a timestamp in the future".
+    if let Some(t) = sig.timestamp
+        && t > now.saturating_add(policy.clock_skew)
+    {
+        return refuse(
+            DkimProblem::TimestampInFuture { timestamp: t, now },
+            &mut sig,
+            details,
+        );
+    }
+    // RFC 6376 §3.5 bh=: the hash of the body; a value of another length can never match
+    // (§6.1.3 step 3), so no key needs to be fetched for it.
+    let digest_len = sig.algorithm.hash().digest_len();
+    if sig.body_hash.len() != digest_len {
+        details.body_hash_matched = Some(false);
+        let problem = DkimProblem::WrongBodyHashLength {
+            length: sig.body_hash.len(),
+            expected: digest_len,
+            offset: tags.tag("bh").map_or(0, |t| t.value_offset),
+        };
+        return refuse(problem, &mut sig, details);
+    }
+    let key_name = match sig.key_name() {
+        Ok(n) => n,
+        Err(e) => {
+            return refuse(
+                malformed(SignatureError::InvalidTagValue {
+                    tag: "s",
+                    offset: tags.tag("s").map_or(0, |t| t.value_offset),
+                    reason: format!("the key name is not a valid DNS name: {e}"),
+                }),
+                &mut sig,
+                details,
+            );
+        }
+    };
+    Ok((sig, Query::txt(key_name)))
 }
 
 /// The data the signature covers (RFC 6376 §3.7, §5.4.2): the fields named in `h=`, each

@@ -500,6 +500,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
     if found.record.effective.is_none() {
         let mut v = DmarcVerdict::bare(DmarcProblem::InvalidPolicyRecord {
             domain: found.domain.clone(),
+            defects: found.record.policy_defects.clone(),
         });
         v.testing = found.record.testing;
         v.discovery = Some(policy);

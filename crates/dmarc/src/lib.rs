@@ -74,7 +74,7 @@ pub use evaluate::{
 pub use psl::{PslError, PublicSuffixList};
 pub use record::{
     Alignment, EffectivePolicy, FailureOptions, NoteKind, ParseError, ParseErrorKind, Policy,
-    PolicyTag, PsdFlag, Record, RecordNote, ReportUri, UnknownPolicy,
+    PolicyDefect, PolicyTag, PsdFlag, Record, RecordNote, ReportUri, UnknownPolicy,
 };
 pub use report::{
     AuthorizingReports, DestinationCheck, DestinationStatus, ReportAuthorization, ReportKind,

@@ -436,6 +436,15 @@ pub struct RecordNote {
 
 impl fmt::Display for RecordNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == NoteKind::InvalidValue && matches!(self.tag.as_str(), "p" | "sp" | "np") {
+            // Not "ignored": RFC 9989 §4.10.1 (see PolicyDefect).
+            return write!(
+                f,
+                "{}: invalid policy value; the record counts only if it has a valid rua, and \
+                 then as p=none (RFC 9989 §4.10.1) (byte {})",
+                self.tag, self.offset
+            );
+        }
         write!(
             f,
             "{}: {} (byte {})",
@@ -520,6 +529,38 @@ impl fmt::Display for PolicyTag {
     }
 }
 
+/// A policy tag that keeps a record from being used as written (RFC 9989 §4.10.1): `p` is
+/// missing or invalid, or `sp`/`np` is present with an invalid value.
+///
+/// RFC 9989 §4.10.1: "If the retrieved policy record does not contain a valid "p" tag, or
+/// contains an "sp" or "np" tag that is not valid, then: if a "rua" tag is present and
+/// contains at least one syntactically valid reporting URI, the Mail Receiver SHOULD act as
+/// if a record containing "p=none" was retrieved and continue processing; otherwise, the
+/// Mail Receiver applies no DMARC processing to this message." So, unlike other invalid
+/// tags, an invalid `sp`/`np` is not simply ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PolicyDefect {
+    /// The tag.
+    pub tag: PolicyTag,
+    /// The invalid value as written; `None` when `p` is missing.
+    pub value: Option<String>,
+    /// Byte offset of the value in the record text (the end of the text when `p` is missing).
+    pub offset: usize,
+}
+
+impl fmt::Display for PolicyDefect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            None => write!(f, "no p= tag"),
+            Some(v) => write!(
+                f,
+                "{}={v} (byte {}) is not a valid policy (none, quarantine or reject)",
+                self.tag, self.offset
+            ),
+        }
+    }
+}
+
 /// A parsed DMARC Policy Record (RFC 9989 §4.7).
 ///
 /// Parsing is lenient where RFC 9989 §4.8 asks for it: unknown tags, malformed tags and invalid
@@ -551,6 +592,9 @@ pub struct Record {
     pub testing: bool,
     /// Remarks about ignored, removed, unknown and invalid tags.
     pub notes: Vec<RecordNote>,
+    /// The missing or invalid `p`, and invalid `sp`/`np`, in record order: why
+    /// [`Record::effective`] is `None` or treated as `p=none` (RFC 9989 §4.10.1).
+    pub policy_defects: Vec<PolicyDefect>,
     /// The policies after RFC 9989 §4.10.1; `None` when the record has no usable policy (no
     /// valid `p`, or an invalid `sp`/`np`, and no valid `rua`): then DMARC does not apply.
     pub effective: Option<EffectivePolicy>,
@@ -732,6 +776,7 @@ impl Record {
             psd: PsdFlag::Unknown,
             testing: false,
             notes: Vec::new(),
+            policy_defects: Vec::new(),
             effective: None,
         };
         let mut seen: u16 = Known::V.bit();
@@ -763,10 +808,24 @@ impl Record {
             let valid_chars = value_chars_ok(tag.value);
             let ok = valid_chars && record.apply(known, &tag);
             if !ok {
-                match known {
-                    Known::Sp => defects.sp_invalid = true,
-                    Known::Np => defects.np_invalid = true,
-                    _ => {}
+                let policy_tag = match known {
+                    Known::P => Some(PolicyTag::P),
+                    Known::Sp => {
+                        defects.sp_invalid = true;
+                        Some(PolicyTag::Sp)
+                    }
+                    Known::Np => {
+                        defects.np_invalid = true;
+                        Some(PolicyTag::Np)
+                    }
+                    _ => None,
+                };
+                if let Some(tag_name) = policy_tag {
+                    record.policy_defects.push(PolicyDefect {
+                        tag: tag_name,
+                        value: Some(lossy_tag(tag.value)),
+                        offset: tag.value_offset,
+                    });
                 }
                 record.note(NoteKind::InvalidValue, name(), tag.value_offset);
             } else if known == Known::Fo {
@@ -776,6 +835,14 @@ impl Record {
 
         if seen & Known::P.bit() == 0 {
             record.note(NoteKind::MissingPolicy, "p".to_owned(), text.len());
+            record.policy_defects.insert(
+                0,
+                PolicyDefect {
+                    tag: PolicyTag::P,
+                    value: None,
+                    offset: text.len(),
+                },
+            );
         }
         if let Some(offset) = fo_offset
             && seen & Known::Ruf.bit() == 0
@@ -1071,6 +1138,47 @@ mod tests {
         // Without a valid rua, an invalid np means no DMARC processing.
         assert_eq!(parse("v=DMARC1; p=reject; np=x").effective, None);
         assert_eq!(parse("v=DMARC1; p=reject; np=x; rua=nope").effective, None);
+    }
+
+    #[test]
+    fn issue_17_11_invalid_sp_or_np_is_named_as_the_cause() {
+        let text = "v=DMARC1; p=reject; sp=whatever";
+        let r = parse(text);
+        assert_eq!(r.effective, None);
+        assert_eq!(
+            r.policy_defects,
+            [PolicyDefect {
+                tag: PolicyTag::Sp,
+                value: Some("whatever".to_owned()),
+                offset: text.find("whatever").unwrap(),
+            }]
+        );
+        let shown = r.policy_defects[0].to_string();
+        assert!(
+            shown.contains("sp=whatever") && shown.contains("byte 23"),
+            "{shown}"
+        );
+        // The note no longer claims the tag was simply ignored.
+        let note = r.notes.iter().find(|n| n.tag == "sp").unwrap().to_string();
+        assert!(!note.contains("tag ignored"), "{note}");
+        assert!(note.contains("4.10.1"), "{note}");
+        let r = parse("v=DMARC1; np=x; p=reject");
+        assert_eq!(r.policy_defects[0].tag, PolicyTag::Np);
+        let r = parse("v=DMARC1; sp=reject");
+        assert_eq!(
+            r.policy_defects,
+            [PolicyDefect {
+                tag: PolicyTag::P,
+                value: None,
+                offset: 19,
+            }]
+        );
+        assert!(r.policy_defects[0].to_string().contains("no p="));
+        assert!(
+            parse("v=DMARC1; p=reject; sp=none")
+                .policy_defects
+                .is_empty()
+        );
     }
 
     #[test]

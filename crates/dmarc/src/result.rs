@@ -236,6 +236,8 @@ pub enum DmarcProblem {
         /// Where the record was found.
         #[serde(serialize_with = "crate::ser::name")]
         domain: Name,
+        /// The tags that made it unusable ([`crate::Record::policy_defects`]).
+        defects: Vec<crate::PolicyDefect>,
     },
     /// A DNS query needed for the evaluation failed (RFC 9989 §4.10.1, §5.3.6: the message
     /// "cannot be considered to pass or fail"). Yields `temperror`.
@@ -292,10 +294,19 @@ impl fmt::Display for DmarcProblem {
                  evaluation incomplete"
             ),
             DmarcProblem::NoPolicy => f.write_str("no DMARC policy record applies"),
-            DmarcProblem::InvalidPolicyRecord { domain } => write!(
-                f,
-                "the record at _dmarc.{domain} has no valid policy and no valid rua"
-            ),
+            DmarcProblem::InvalidPolicyRecord { domain, defects } => {
+                write!(f, "the record at _dmarc.{domain} is not used: ")?;
+                if defects.is_empty() {
+                    f.write_str("it has no valid policy")?;
+                }
+                for (i, d) in defects.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                f.write_str(", and it has no valid rua (RFC 9989 §4.10.1)")
+            }
             DmarcProblem::DnsFailure { stage, name, kind } => {
                 write!(
                     f,

@@ -591,14 +591,36 @@ fn rfc9989_4_10_1_missing_p_without_rua_is_no_dmarc_processing() {
         let z = zone(&[("_dmarc.example.com", rec)]);
         let v = eval(&z, request("example.com", Some(pass("example.com")), &[]));
         assert_eq!(v.result, DmarcResult::PermError, "{rec}");
-        assert_eq!(
-            v.problem,
-            Some(DmarcProblem::InvalidPolicyRecord {
-                domain: n("example.com")
-            })
+        assert!(
+            matches!(
+                &v.problem,
+                Some(DmarcProblem::InvalidPolicyRecord { domain, .. }) if *domain == n("example.com")
+            ),
+            "{rec}: {:?}",
+            v.problem
         );
         assert_eq!(v.disposition, Disposition::None);
         assert!(v.alignment.is_empty());
+    }
+}
+
+#[test]
+fn issue_17_11_invalid_sp_np_named_in_the_verdict() {
+    for (rec, named) in [
+        ("v=DMARC1; p=reject; sp=whatever", "sp=whatever"),
+        ("v=DMARC1; p=reject; np=bogus", "np=bogus"),
+        ("v=DMARC1; p=bogus", "p=bogus"),
+        ("v=DMARC1", "no p="),
+    ] {
+        let z = zone(&[("_dmarc.example.com", rec)]);
+        let v = eval(&z, request("example.com", Some(pass("example.com")), &[]));
+        assert_eq!(v.result, DmarcResult::PermError, "{rec}");
+        let message = v.problem.as_ref().unwrap().to_string();
+        assert!(message.contains(named), "{rec}: {message}");
+        assert!(message.contains("rua"), "{rec}: {message}");
+        if named.starts_with("sp") || named.starts_with("np") {
+            assert!(!message.contains("no valid policy"), "{rec}: {message}");
+        }
     }
 }
 

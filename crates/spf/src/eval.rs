@@ -139,8 +139,6 @@ enum Wait {
     },
     MxHosts {
         cidr: DualCidr,
-        target: Arc<Name>,
-        total: usize,
     },
     Ptr {
         target: Arc<Name>,
@@ -774,11 +772,7 @@ impl<'a> Machine<'a> {
                 };
                 self.on_mx(depth, q, &first, cidr, target)
             }
-            Wait::MxHosts {
-                cidr,
-                target,
-                total,
-            } => self.on_mx_hosts(depth, &queries, &answers, cidr, target, total),
+            Wait::MxHosts { cidr } => self.on_mx_hosts(depth, &queries, &answers, cidr),
             Wait::Ptr { target } => {
                 let Some(q) = first_query else {
                     return Go::Continue;
@@ -880,17 +874,23 @@ impl<'a> Machine<'a> {
         if total == 0 {
             return self.no_match(depth, "only null MX records (RFC 7505)");
         }
+        // RFC 7208 §4.6.4: "if more than 10 'MX' records are returned for this further lookup,
+        // an error is returned" (permerror). Decided on the MX answer alone, before any
+        // address lookup, so the result does not depend on which name would have matched
+        // (as pyspf does).
+        if total > MAX_MX_NAMES {
+            return self.fail_with(SpfProblem::TooManyMxNames {
+                domain: target.to_string(),
+                count: total,
+                limit: MAX_MX_NAMES,
+            });
+        }
         let rtype = address_type(self.req.ip());
         self.queries = names
             .iter()
-            .take(MAX_MX_NAMES)
             .map(|(_, n)| Query::new((*n).clone(), rtype))
             .collect();
-        self.wait = Wait::MxHosts {
-            cidr,
-            target,
-            total,
-        };
+        self.wait = Wait::MxHosts { cidr };
         Go::Wait
     }
 
@@ -900,8 +900,6 @@ impl<'a> Machine<'a> {
         queries: &[Query],
         answers: &[Answer],
         cidr: DualCidr,
-        target: Arc<Name>,
-        total: usize,
     ) -> Go {
         let ip = self.req.ip();
         // Evaluated in preference order, as a sequential evaluation would.
@@ -913,13 +911,6 @@ impl<'a> Machine<'a> {
             if addresses_match(a, ip, cidr) {
                 return self.matched();
             }
-        }
-        if total > MAX_MX_NAMES {
-            return self.fail_with(SpfProblem::TooManyMxNames {
-                domain: target.to_string(),
-                count: total,
-                limit: MAX_MX_NAMES,
-            });
         }
         self.no_match(depth, "")
     }

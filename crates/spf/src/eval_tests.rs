@@ -102,6 +102,82 @@ fn rfc7208_4_3_malformed_domains_are_none() {
     }
 }
 
+fn counting_check(z: &Z, req: &Request) -> (SpfVerdict, Vec<Query>) {
+    let counting = Counting {
+        zone: &z.0,
+        seen: RefCell::new(Vec::new()),
+    };
+    let v = resolve_sync(
+        check_host(req, &Options::default().with_trace(true)),
+        &counting,
+    );
+    let seen = counting.seen.into_inner();
+    (v, seen)
+}
+
+#[test]
+fn issue_17_3_rfc7208_4_3_helo_that_is_not_a_domain_is_none_without_a_query() {
+    // RFC 7208 §4.3 with RFC 5321 §4.1.2: a HELO that is not a Domain (here an attempt to
+    // inject an Authentication-Results property) is malformed: none, no DNS query.
+    let z = Z::default().txt("h.example;dkim=pass", "v=spf1 +all");
+    for helo in [
+        "h.example;dkim=pass",
+        "h.example dkim=pass",
+        "h.\"example\".com",
+        "JUMPIN' JUPITER",
+        "a..b.example",
+        ".example.com",
+    ] {
+        for req in [
+            Request::helo(ip("192.0.2.1"), helo),
+            Request::mail_from(ip("192.0.2.1"), "", helo),
+        ] {
+            let (v, seen) = counting_check(&z, &req);
+            assert_eq!(v.result, SpfResult::None, "{helo}");
+            assert!(
+                matches!(v.problem, Some(SpfProblem::InvalidDomain { .. })),
+                "{helo}"
+            );
+            assert!(seen.is_empty(), "{helo}: {seen:?}");
+        }
+    }
+    // Host names with digits, hyphens, underscores and U-labels are domains.
+    let z = Z::default()
+        .txt("mail-1.example.org", "v=spf1 +all")
+        .txt("_h.example.org", "v=spf1 +all")
+        .txt("xn--bcher-kva.example", "v=spf1 +all");
+    for helo in ["mail-1.example.org", "_h.example.org", "Bücher.example"] {
+        let (v, _) = counting_check(&z, &Request::helo(ip("192.0.2.1"), helo));
+        assert_eq!(v.result, SpfResult::Pass, "{helo}");
+    }
+    // A MAIL FROM check still runs with a bad HELO (it is only the %{h} macro there).
+    let z = Z::default().txt("example.com", "v=spf1 +all");
+    let req = Request::mail_from(ip("192.0.2.1"), "a@example.com", "h.example;dkim=pass");
+    assert_eq!(counting_check(&z, &req).0.result, SpfResult::Pass);
+}
+
+#[test]
+fn issue_17_3_rfc7208_4_8_target_names_that_are_not_names_are_not_queried() {
+    let long = "x".repeat(64);
+    for (record, want) in [
+        ("v=spf1 include:bad..domain -all", SpfResult::PermError),
+        ("v=spf1 a:bad..domain -all", SpfResult::Fail),
+        ("v=spf1 mx:bad..domain -all", SpfResult::Fail),
+        ("v=spf1 exists:%{l}.example.com -all", SpfResult::Fail),
+        (
+            &format!("v=spf1 a:{long}.example.com -all"),
+            SpfResult::Fail,
+        ),
+        ("v=spf1 redirect=bad..domain", SpfResult::PermError),
+    ] {
+        let z = Z::default().txt("example.com", record);
+        let req = Request::mail_from(ip("192.0.2.1"), "x..y@example.com", "h.example.org");
+        let (v, seen) = counting_check(&z, &req);
+        assert_eq!(v.result, want, "{record}");
+        assert_eq!(seen, [Query::txt(n("example.com"))], "{record}");
+    }
+}
+
 #[test]
 fn rfc7208_4_3_nxdomain_and_4_5_no_record_are_none() {
     let z = Z::default()
@@ -285,20 +361,56 @@ fn rfc7208_4_6_4_mx_name_limit() {
             .mx("example.com", i, &format!("mx{i}.example.com"))
             .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
     }
-    // A match among the first ten: pass. The eleventh name is never looked up.
-    let v = check(&z, "192.0.2.8", "a@example.com");
-    assert_eq!(v.result, SpfResult::Pass);
-    // No match among the first ten and more names: permerror.
-    let v = check(&z, "192.0.2.11", "a@example.com");
+    // issue 17 item 25: more than ten names is a permerror whatever the order; this asserted
+    // a pass for a match among the first ten before (RFC 7208 §4.6.4 and pyspf say permerror).
+    for addr in ["192.0.2.1", "192.0.2.8", "192.0.2.11", "192.0.2.99"] {
+        let v = check(&z, addr, "a@example.com");
+        assert_eq!(v.result, SpfResult::PermError, "{addr}");
+        assert_eq!(
+            v.problem,
+            Some(SpfProblem::TooManyMxNames {
+                domain: "example.com".into(),
+                count: 11,
+                limit: 10
+            })
+        );
+    }
+}
+
+#[test]
+fn issue_17_25_rfc7208_4_6_4_more_than_ten_mx_names_is_permerror_before_any_address_lookup() {
+    let mut z = Z::default().txt("example.com", "v=spf1 mx -all");
+    for i in 0..11u16 {
+        z = z
+            .mx("example.com", i, &format!("mx{i}.example.com"))
+            .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
+    }
+    let counting = Counting {
+        zone: &z.0,
+        seen: RefCell::new(Vec::new()),
+    };
+    let req = Request::mail_from(ip("192.0.2.1"), "a@example.com", "helo.example.org");
+    let v = resolve_sync(check_host(&req, &Options::default()), &counting);
     assert_eq!(v.result, SpfResult::PermError);
-    assert_eq!(
+    assert!(matches!(
         v.problem,
-        Some(SpfProblem::TooManyMxNames {
-            domain: "example.com".into(),
-            count: 11,
-            limit: 10
-        })
+        Some(SpfProblem::TooManyMxNames { count: 11, .. })
+    ));
+    let seen = counting.seen.borrow();
+    assert!(
+        seen.iter().all(|q| q.rtype != RecordType::A),
+        "no address lookup: {seen:?}"
     );
+    // Exactly ten names (and null MX records, RFC 7505, which are not names) are fine.
+    let mut z = Z::default()
+        .txt("example.com", "v=spf1 mx -all")
+        .mx("example.com", 99, "");
+    for i in 0..10u16 {
+        z = z
+            .mx("example.com", i, &format!("mx{i}.example.com"))
+            .a(&format!("mx{i}.example.com"), &format!("192.0.2.{}", i + 1));
+    }
+    assert_eq!(result(&z, "192.0.2.10", "a@example.com"), SpfResult::Pass);
 }
 
 #[test]

@@ -535,6 +535,11 @@ fn expand_domain(spec: &MacroString, vars: &Vars<'_>) -> Option<Name> {
             .unwrap_or(text.len());
         text = text.get(start..).unwrap_or("");
     }
+    // RFC 7208 §4.8 / §4.3 by analogy: a target-name with an empty or over-long label is not
+    // a domain name, so it is never queried (the caller treats it as non-existent).
+    if !crate::request::target_labels_ok(text) {
+        return None;
+    }
     Name::parse(text).ok()
 }
 

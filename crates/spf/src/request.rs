@@ -24,8 +24,8 @@ pub const MAX_DNS_MECHANISMS: usize = 10;
 /// `%{p}` and `exp=` are not terms.
 pub const MAX_VOID_LOOKUPS: usize = 2;
 
-/// The most MX names an `mx` term looks up; a target with more names that none of the first
-/// ones matched is a `permerror` (RFC 7208 §4.6.4).
+/// The most MX names an `mx` term looks up; a target with more names is a `permerror` before
+/// any of them is looked up (RFC 7208 §4.6.4).
 pub const MAX_MX_NAMES: usize = 10;
 
 /// The most PTR names validated for `ptr` and `%{p}`; the rest are ignored (RFC 7208 §4.6.4:
@@ -160,13 +160,45 @@ impl Request {
 }
 
 /// RFC 7208 §4.3: the `<domain>` must be a valid, multi-label domain name (not a domain
-/// literal).
+/// literal): "If the <domain> is malformed (e.g., label longer than 63 characters, zero-length
+/// label not at the end, etc.) or is not a multi-label domain name, [...] check_host()
+/// immediately returns the result "none"", without a DNS query.
+///
+/// The `<domain>` comes from SMTP (the HELO/EHLO argument, or the domain of the MAIL FROM
+/// reverse-path), where RFC 5321 §4.1.2 `Domain` (with RFC 6531 U-labels) applies: labels of
+/// letters, digits and hyphens (underscores are tolerated, they are common in HELO names). So
+/// a value such as `h.example;dkim=pass` is not a domain and is never queried. Target names
+/// after macro expansion are not held to this (see [`target_labels_ok`]).
 fn checkable_domain(domain: &str) -> Option<Name> {
-    if domain.starts_with('[') {
+    if domain.starts_with('[') || !smtp_domain_ok(domain) || !target_labels_ok(domain) {
         return None;
     }
     let name = Name::parse(domain).ok()?;
     (name.label_count() >= 2).then_some(name)
+}
+
+/// RFC 5321 §4.1.2 `Domain` characters (plus `_`, and any non-ASCII character for RFC 6531
+/// U-labels, which [`Name::parse`] then converts or refuses).
+fn smtp_domain_ok(domain: &str) -> bool {
+    domain
+        .strip_suffix('.')
+        .unwrap_or(domain)
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') || !b.is_ascii())
+}
+
+/// The DNS length rules a name must meet before it is queried, checked here rather than left
+/// to [`Name::parse`] (whose character rules are wider, RFC 2181 §11): no empty label except
+/// the root at the end (RFC 1035 §2.3.1, RFC 7208 §4.3 "zero-length label not at the end"), no
+/// label over 63 octets and no name over 253 octets (RFC 1035 §2.3.4). Any other octet is
+/// allowed: macro expansions with spaces (`%_`) are names DNS can carry.
+pub(crate) fn target_labels_ok(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= mailstamp_dns::MAX_NAME_LEN
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= mailstamp_dns::MAX_LABEL_LEN)
 }
 
 /// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).

@@ -69,9 +69,9 @@ pub enum SpfProblem {
         /// The term whose lookup exceeded it.
         term: String,
     },
-    /// An `mx` target has more than [`crate::MAX_MX_NAMES`] MX names and none of the first ones
-    /// matched (RFC 7208 §4.6.4: "the mx mechanism MUST produce a permerror result"). Yields
-    /// `permerror`.
+    /// An `mx` target has more than [`crate::MAX_MX_NAMES`] MX names (RFC 7208 §4.6.4: "if
+    /// more than 10 'MX' records are returned for this further lookup, an error is returned"),
+    /// whichever name would have matched: no address is looked up. Yields `permerror`.
     TooManyMxNames {
         /// The MX target.
         domain: String,

@@ -375,7 +375,7 @@ fn rfc6376_6_1_max_signatures_and_rsa_sha1_switch() {
 }
 
 #[test]
-fn rfc6376_3_5_expire_adds_x_and_expired_signatures_fail() {
+fn rfc6376_3_5_expire_adds_x_and_expired_signatures_are_permerror() {
     let signed = sign(
         MESSAGE.as_bytes(),
         &[(&ed_key(), "ed25519")],
@@ -397,7 +397,10 @@ fn rfc6376_3_5_expire_adds_x_and_expired_signatures_fail() {
     at(t + 3600 + 300).code(0);
     at(t + 3600 + 301)
         .code(1)
-        .stdout(predicate::str::contains("fail d=example.org s=ed25519"))
+        // RFC 6376 §6.1.1: an expired signature is PERMFAIL, permerror (issue 17 item 27).
+        .stdout(predicate::str::contains(
+            "permerror d=example.org s=ed25519",
+        ))
         .stdout(predicate::str::contains("expired"));
     mailstamp()
         .arg("--zone")
@@ -1009,4 +1012,92 @@ fn rfc8017_pkcs1_keys_sign_and_check() {
         .code(2)
         .stderr(predicate::str::contains("1024 bits"))
         .stderr(predicate::str::contains("RFC 8301"));
+}
+
+/// Issue 17 item 24: `keygen --algorithm ed25519` writes PKCS#8 v1 (RFC 8410 §7), which
+/// OpenSSL 3.0 reads (it refuses the v2 form with the public key embedded). Skipped, loudly,
+/// when no `openssl` is on the PATH.
+#[test]
+fn issue_17_24_keygen_ed25519_key_loads_in_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    keygen(
+        dir.path(),
+        &[
+            "--domain",
+            "example.org",
+            "--selector",
+            "kv1",
+            "--algorithm",
+            "ed25519",
+        ],
+    )
+    .code(0);
+    let key = dir.path().join("kv1.example.org.pem");
+    let Ok(out) = std::process::Command::new("openssl")
+        .args(["pkey", "-noout", "-text", "-in"])
+        .arg(&key)
+        .output()
+    else {
+        eprintln!("*** SKIPPED: openssl is not installed ***");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "openssl pkey refused the key: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ED25519 Private-Key"));
+}
+
+/// Issue 17 item 18: keycheck and records given key files that exist but are malformed exit 2
+/// and name the file.
+#[test]
+fn issue_17_18_malformed_key_files_in_keycheck_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_base64 = dir.path().join("bad-base64.pem");
+    std::fs::write(
+        &bad_base64,
+        "-----BEGIN PRIVATE KEY-----\nAAAAnotbase64!!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let not_pem = dir.path().join("not-pem.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let truncated = dir.path().join("truncated.pem");
+    std::fs::write(
+        &truncated,
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    for file in [&bad_base64, &not_pem, &truncated] {
+        let name = file.display().to_string();
+        mailstamp()
+            .arg("--zone")
+            .arg(crate::example_zone())
+            .args([
+                "keycheck",
+                "--domain",
+                "example.org",
+                "--selector",
+                "default",
+                "--key",
+            ])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "cannot load key file {name}"
+            )));
+        mailstamp()
+            .arg("--zone")
+            .arg(crate::example_zone())
+            .args(["records", "example.org", "--selector", "s", "--dkim-key"])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "cannot load key file {name}"
+            )));
+    }
 }

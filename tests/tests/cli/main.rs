@@ -10,6 +10,7 @@ mod dmarc;
 mod dns;
 mod globals;
 mod interop_dkimpy;
+mod json;
 mod records;
 mod spf;
 

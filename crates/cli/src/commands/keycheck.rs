@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::input;
-use mailstamp_dkim::{KeyCheck, KeyFinding, check_key, key_record_name};
+use mailstamp_dkim::{KeyCheck, KeyFinding, check_key_public, key_record_name};
 use mailstamp_dns::{Answer, Query};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -23,7 +23,8 @@ pub struct Args {
     pub selector: String,
 
     /// The private key that signs with this selector (PKCS#8 or PKCS#1 PEM): the published
-    /// key must be its public half. Without it, only the record is checked.
+    /// key must be its public half. Any key a verifier accepts is read (RSA from 1024 bits,
+    /// with a warning under 2048). Without it, only the record is checked.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
 }
@@ -44,11 +45,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let private = args
         .key
         .as_deref()
-        .map(input::read_signing_key)
+        .map(input::read_public_half)
         .transpose()?;
     let resolver = ctx.resolver()?;
     let answer = ctx.block_on(resolver.answer(&Query::txt(name.clone())));
-    let check = check_key(name, &answer, private.as_ref());
+    let check = check_key_public(name, &answer, private.as_ref());
     if ctx.json() {
         println!("{}", to_json(&check));
     } else {
@@ -167,6 +168,7 @@ fn to_json(check: &KeyCheck) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mailstamp_dkim::check_key;
     use mailstamp_dns::{FailureKind, Name, RData, Record, Txt};
 
     fn answer(value: &str) -> Answer {

@@ -168,12 +168,12 @@ fn zone_line(name: &mailstamp_dns::Name, record: &mailstamp_dkim::KeyRecordText)
 
 fn generate(args: &Args) -> anyhow::Result<GeneratedKey> {
     Ok(match args.algorithm {
-        Algorithm::Rsa => generate_rsa(args.bits.unwrap_or(2048))?,
+        Algorithm::Rsa => generate_rsa(args.bits.unwrap_or(2048), &mut rand::rngs::OsRng)?,
         Algorithm::Ed25519 => {
             if let Some(bits) = args.bits {
                 bail!("--bits {bits}: Ed25519 keys have a fixed size; --bits is for RSA keys");
             }
-            generate_ed25519()?
+            generate_ed25519(&mut rand::rngs::OsRng)?
         }
     })
 }

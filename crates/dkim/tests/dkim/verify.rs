@@ -250,7 +250,10 @@ fn rfc6376_3_5_x_expiry_with_clock_skew() {
     assert_eq!(at(NOW + 3600).signatures[0].result, DkimResult::Pass);
     assert_eq!(at(NOW + 3600 + 300).signatures[0].result, DkimResult::Pass);
     let late = at(NOW + 3600 + 301);
-    assert_eq!(late.signatures[0].result, DkimResult::Fail);
+    // issue 17 item 27: RFC 6376 §6.1.1 makes an expired signature PERMFAIL, which RFC 8601
+    // §2.7.1 writes permerror (fail is for signatures that did not verify); this test
+    // asserted `fail` before.
+    assert_eq!(late.signatures[0].result, DkimResult::PermError);
     assert_eq!(
         late.signatures[0].problem,
         Some(DkimProblem::Expired {
@@ -264,7 +267,37 @@ fn rfc6376_3_5_x_expiry_with_clock_skew() {
         &Policy::default().with_clock_skew(0),
         NOW + 3601,
     );
-    assert_eq!(strict.signatures[0].result, DkimResult::Fail);
+    assert_eq!(strict.signatures[0].result, DkimResult::PermError);
+}
+
+#[test]
+fn issue_17_26_rfc6376_3_5_t_in_the_future_beyond_skew_is_permerror() {
+    // Signed at NOW: a verifier whose clock is more than the skew behind refuses it.
+    let signed = sign_with(MESSAGE, vec![ed_signer()]);
+    let zone = zone();
+    let at = |now| check_at(&signed, &zone, &Policy::default(), now);
+    assert_eq!(at(NOW - 300).signatures[0].result, DkimResult::Pass);
+    let early = at(NOW - 301);
+    assert_eq!(early.signatures[0].result, DkimResult::PermError);
+    assert_eq!(
+        early.signatures[0].problem,
+        Some(DkimProblem::TimestampInFuture {
+            timestamp: NOW,
+            now: NOW - 301
+        })
+    );
+    let reason = early.signatures[0].reason();
+    assert!(
+        reason.contains("t=") && reason.contains("future"),
+        "{reason}"
+    );
+    let strict = check_at(
+        &signed,
+        &zone,
+        &Policy::default().with_clock_skew(0),
+        NOW - 1,
+    );
+    assert_eq!(strict.signatures[0].result, DkimResult::PermError);
 }
 
 #[test]
@@ -530,4 +563,136 @@ fn verdicts_serialize_to_json() {
     );
     let answer = Answer::NxDomain;
     assert!(answer.is_void(mailstamp_dns::RecordType::Txt));
+}
+
+/// `testdata/messages/signed.eml` (signed by example.org with both test keys at t=1768469400).
+fn signed_eml() -> Vec<u8> {
+    let path = testdata("../messages/signed.eml");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const SIGNED_EML_NOW: u64 = 1_768_469_400 + 60;
+
+#[test]
+fn issue_17_2_junk_signatures_on_top_do_not_hide_the_valid_ones() {
+    let mut raw = Vec::new();
+    for n in 0..10 {
+        raw.extend_from_slice(
+            format!(
+                "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=sel{n}; h=from; bh=AAAA; \
+                 b=AAAA\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(&signed_eml());
+    let report = check_at(&raw, &zone(), &Policy::default(), SIGNED_EML_NOW);
+    assert_eq!(report.signatures.len(), 12);
+    for v in &report.signatures[..10] {
+        // bh=AAAA is 3 bytes, never a SHA-256 digest: decided before any DNS query.
+        assert_ne!(v.problem, Some(DkimProblem::NotChecked { limit: 10 }));
+        assert_ne!(v.result, DkimResult::Pass);
+    }
+    for v in &report.signatures[10..] {
+        assert_eq!(v.result, DkimResult::Pass, "{}", v.reason());
+    }
+    // No key query is made for the junk.
+    let msg = Message::parse(&raw);
+    let Step::Lookup(pending) = verify(&msg, &Policy::default(), SIGNED_EML_NOW) else {
+        panic!("expected key queries");
+    };
+    assert_eq!(pending.queries().len(), 2);
+}
+
+#[test]
+fn issue_17_2_signatures_aligned_with_the_author_are_tried_first() {
+    // Ten well-formed signatures of another domain on top: they would need DNS, so they
+    // count, but example.org (the From domain) is tried first and the junk is what is left
+    // unchecked.
+    let real = signed_eml();
+    let bh = "l7V7QzRHLWp66F7LKQlb42vDi91zZE68h8/swLuE9v8=";
+    let b = "A".repeat(344);
+    let mut raw = Vec::new();
+    for n in 0..10 {
+        raw.extend_from_slice(
+            format!(
+                "DKIM-Signature: v=1; a=rsa-sha256; d=junk{n}.example; s=s; h=from; bh={bh}; \
+                 b={b}\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(&real);
+    let report = check_at(&raw, &zone(), &Policy::default(), SIGNED_EML_NOW);
+    assert_eq!(report.signatures.len(), 12);
+    assert!(
+        report.signatures[10..]
+            .iter()
+            .all(|v| v.result == DkimResult::Pass)
+    );
+    let not_checked: Vec<usize> = report
+        .signatures
+        .iter()
+        .filter(|v| v.problem == Some(DkimProblem::NotChecked { limit: 10 }))
+        .map(|v| v.details.index)
+        .collect();
+    assert_eq!(not_checked, [8, 9]);
+    // The unchecked verdicts still say what they were.
+    assert_eq!(
+        report.signatures[9].details.domain.as_deref(),
+        Some("junk9.example")
+    );
+}
+
+#[test]
+fn issue_17_2_verify_for_authors_takes_the_author_domains() {
+    let bh = "l7V7QzRHLWp66F7LKQlb42vDi91zZE68h8/swLuE9v8=";
+    let b = "A".repeat(344);
+    let mut raw = Vec::new();
+    for n in 0..10 {
+        raw.extend_from_slice(
+            format!(
+                "DKIM-Signature: v=1; a=rsa-sha256; d=junk{n}.example; s=s; h=from; bh={bh}; \
+                 b={b}\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(&signed_eml());
+    // With junk3.example as the author (a parent of the author domain aligns), it comes
+    // first: with a limit of one, it is the only one checked.
+    let msg = Message::parse(&raw);
+    let authors = [mailstamp_dns::Name::parse("mail.junk3.example").unwrap()];
+    let report = mailstamp_dns::resolve_sync(
+        mailstamp_dkim::verify_for_authors(
+            &msg,
+            &Policy::default().with_max_signatures(1),
+            SIGNED_EML_NOW,
+            &authors,
+        ),
+        &zone(),
+    );
+    let checked: Vec<usize> = report
+        .signatures
+        .iter()
+        .filter(|v| v.problem != Some(DkimProblem::NotChecked { limit: 1 }))
+        .map(|v| v.details.index)
+        .collect();
+    assert_eq!(checked, [3]);
+    assert_eq!(
+        report.signatures[3].details.domain.as_deref(),
+        Some("junk3.example")
+    );
+    // verify() takes the authors from the message's From field: example.org.
+    let report = check_at(
+        &raw,
+        &zone(),
+        &Policy::default().with_max_signatures(2),
+        SIGNED_EML_NOW,
+    );
+    assert!(
+        report.signatures[10..]
+            .iter()
+            .all(|v| v.result == DkimResult::Pass)
+    );
 }
