@@ -4,7 +4,7 @@
 //! `milter_default_action = tempfail` gives a 4xx), and everything stops and goes on drop.
 //!
 //! These tests need Postfix and root (see `mailstamp_testkit::postfix`); without them they
-//! fail, unless `MAILSTAMP_SKIP_POSTFIX=1` is set (and `CI` is not).
+//! fail, unless `MAILSTAMP_SKIP_POSTFIX=1` is set (CI never sets it).
 
 use mailstamp_testkit::postfix::{Envelope, PostfixOptions, SmtpStage, start_or_skip};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
