@@ -910,15 +910,21 @@ impl PostfixInstance {
 
     fn shutdown(&mut self) {
         if let Some(pid) = self.master_pid.take() {
-            // SIGTERM: master stops its children and exits at once (what `postfix stop` does,
-            // without its one-second polling).
-            signal(pid, "TERM", false);
+            // SIGTERM to master's process group (master runs setsid(): the group is this
+            // instance's master and its children): what `postfix stop` does, without its
+            // one-second polling. Children such as an idle smtpd hold the listening sockets,
+            // so the ports are free only once the whole group is gone.
+            signal(pid, "TERM", true);
             let deadline = now() + Duration::from_secs(5);
-            while process_alive(pid) && now() < deadline {
+            while group_alive(pid) && now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            if process_alive(pid) {
+            if group_alive(pid) {
                 signal(pid, "KILL", true);
+                let deadline = now() + Duration::from_secs(2);
+                while group_alive(pid) && now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
             }
         }
         if let Some(mut sink) = self.sink.take() {
@@ -972,16 +978,30 @@ fn signal(pid: u32, sig: &str, group: bool) {
         .status();
 }
 
-/// A process exists and is not a zombie (a container's init may never reap the master).
-fn process_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // "pid (comm) S ...": the state follows the last ')'.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
+/// Some process of process group `pgid` is alive (not a zombie: a container's init may never
+/// reap Postfix's processes).
+fn group_alive(pgid: u32) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let is_pid = e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && fs::read_to_string(e.path().join("stat")).is_ok_and(|stat| {
+                // "pid (comm) state ppid pgrp ...": the fields after the last ')'.
+                let mut fields = stat
+                    .rsplit_once(')')
+                    .map(|(_, rest)| rest.split_whitespace())
+                    .into_iter()
+                    .flatten();
+                let state = fields.next();
+                let pgrp = fields.nth(1).and_then(|g| g.parse::<u32>().ok());
+                pgrp == Some(pgid) && !matches!(state, Some("Z" | "X") | None)
+            })
+    })
 }
 
 /// Regular files below `dir` (Postfix may hash queue directories into subdirectories).
