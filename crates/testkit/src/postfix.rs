@@ -3,12 +3,11 @@
 //! accepts to Postfix's own `smtp-sink`, whose capture files the harness reads back.
 //!
 //! ```text
-//!  test ──SMTP──► smtpd 127.0.0.1:smtp_port        ─┐  (milter_macro_daemon_name = $myhostname)
-//!  test ──SMTP──► smtpd 127.0.0.1:submission_port  ─┤  (milter_macro_daemon_name = ORIGINATING)
-//!  test ──sendmail(1)──► postdrop → pickup          ─┤  (non_smtpd_milters)
-//!                                                    ▼
-//!                     cleanup (milters) → qmgr → smtp ──SMTP──► smtp-sink 127.0.0.1:sink_port
-//!                                                                 └─► DIR/sink/<time>.<id>
+//!  test ─SMTP─► smtpd 127.0.0.1:smtp_port        smtpd_milters, {daemon_name} = mx.postfix.test ─┐
+//!  test ─SMTP─► smtpd 127.0.0.1:submission_port  smtpd_milters, {daemon_name} = ORIGINATING    ─┤
+//!  test ─sendmail(1)─► postdrop → pickup → cleanup  non_smtpd_milters                          ─┤
+//!                                                                                               ▼
+//!        qmgr → smtp ─SMTP─► smtp-sink 127.0.0.1:sink_port ─► DIR/sink/<time>.<id> ─► the test
 //! ```
 //!
 //! What the instance is made of (all under one temporary directory, removed on drop):
@@ -19,9 +18,9 @@
 //! * no chroot, `inet_interfaces = 127.0.0.1`, `inet_protocols = ipv4`, `mydestination` empty,
 //!   no local delivery, every domain relayed to the sink (`default_transport`,
 //!   `relay_transport` and `relayhost` all name `[127.0.0.1]:SINKPORT`; `relay_domains =
-//!   static:ALL`, so any client may send to any domain), no DNS
-//!   (`smtp_dns_support_level = disabled`, `smtpd_peername_lookup = no`), XCLIENT allowed from 127.0.0.0/8 (so a test can make Postfix — and its
-//!   milters — see any client address and name), no header rewriting
+//!   static:ALL`, so any client may send to any domain), no DNS (`smtp_dns_support_level =
+//!   disabled`, `smtpd_peername_lookup = no`), XCLIENT allowed from 127.0.0.0/8 (so a test
+//!   can make Postfix — and its milters — see any client address and name), no header rewriting
 //!   (`local_header_rewrite_clients` empty: Postfix adds no Date, Message-ID or From, the mail
 //!   arrives as sent plus Postfix's Received field), no MIME output conversion, no error sleep;
 //! * `milter_protocol = 6`, and whatever [`PostfixOptions`] says about milters.
@@ -39,8 +38,9 @@
 //!
 //! When a requirement is missing, [`PostfixInstance::start`] returns an error that says which;
 //! tests call [`start_or_skip`], which panics with that error, unless `MAILSTAMP_SKIP_POSTFIX=1`
-//! is set: then it prints a loud `SKIPPED` line to the real stderr and returns `None`. `MAILSTAMP_KEEP_POSTFIX=1` keeps the temporary directory after the test (its path is
-//! printed) for a look at the configuration, the maillog and the sink.
+//! is set: then it prints a loud `SKIPPED` line to the real stderr and returns `None`.
+//! `MAILSTAMP_KEEP_POSTFIX=1` keeps the temporary directory after the test (its path is printed)
+//! for a look at the configuration, the maillog and the sink.
 //!
 //! When a test panics while an instance is alive, dropping the instance prints the end of the
 //! maillog to stderr, so a failed CI run shows what Postfix said.
