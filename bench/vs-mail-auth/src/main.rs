@@ -14,14 +14,14 @@
 use mail_auth::dkim::{DkimSigner, DomainKey};
 use mail_auth::dmarc::DmarcRecord;
 use mail_auth::dmarc::verify::DmarcParameters;
+use mail_auth::dns::TxtRecordParser;
+use mail_auth::headers::HeaderWriter;
 use mail_auth::spf::SpfRecord;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DnsCache, DnsError, Error as MaError,
     MessageAuthenticator, Mx, Negative, Parameters, RecordSet, ResolverCache, TxtRecord,
 };
-use mail_auth::dns::TxtRecordParser;
-use mail_auth::headers::HeaderWriter;
 use mailstamp::Resolver;
 use mailstamp::pipeline::{Authenticator, CheckOptions};
 use mailstamp_dkim::{HeaderSelection, KeyRecordText, Signer, SigningKey};
@@ -291,12 +291,7 @@ fn time_batch(f: &mut dyn FnMut(usize), start: usize, n: usize) -> f64 {
 /// Alternates `a` (mailstamp) and `b` (mail-auth): each round runs a batch of each, in
 /// alternating order, over the same items (`f(i)` takes item `i`), and the round's ratio is
 /// `a ÷ b`.
-fn paired(
-    name: &str,
-    s: &Settings,
-    a: &mut dyn FnMut(usize),
-    b: &mut dyn FnMut(usize),
-) -> Row {
+fn paired(name: &str, s: &Settings, a: &mut dyn FnMut(usize), b: &mut dyn FnMut(usize)) -> Row {
     // Warm-up and calibration: one batch size for both, from the slower of the two.
     let one = time_batch(a, 0, 3).max(time_batch(b, 0, 3));
     let n = ((s.batch.as_secs_f64() / one) as usize).clamp(1, 1_000_000);
@@ -363,8 +358,7 @@ fn signed(config: CorpusConfig, keys: &[(&str, fn() -> SigningKey)]) -> Vec<Item
                     .map(|(sel, key)| Signer::new(key(), &m.signing_domain, sel).expect("signer"))
                     .collect()
             });
-            let fields =
-                mailstamp_dkim::sign(&Message::parse(&m.bytes), list, NOW).expect("signs");
+            let fields = mailstamp_dkim::sign(&Message::parse(&m.bytes), list, NOW).expect("signs");
             Item {
                 bytes: Box::leak(m.assemble(&fields.header_bytes()).into_boxed_slice()),
                 envelope: m.envelope,
@@ -429,14 +423,21 @@ fn main() {
             let (spf, dkim, dmarc) = rt.block_on(mail_auth_check(ma, caches, item, true));
             let ours = (
                 report.spf.result.as_str(),
-                if report.dkim.iter().all(|d| d.result().as_str() == "pass") { "pass" } else { "other" },
+                if report.dkim.iter().all(|d| d.result().as_str() == "pass") {
+                    "pass"
+                } else {
+                    "other"
+                },
                 report.dmarc.result.as_str(),
             );
             total += 1;
             if ours == ("pass", "pass", "pass") && (spf, dkim, dmarc) == ("pass", "pass", "pass") {
                 agree += 1;
             } else {
-                eprintln!("  disagreement or non-pass: ours {ours:?}, mail-auth {:?}", (spf, dkim, dmarc));
+                eprintln!(
+                    "  disagreement or non-pass: ours {ours:?}, mail-auth {:?}",
+                    (spf, dkim, dmarc)
+                );
             }
         }
         eprintln!(
@@ -457,7 +458,11 @@ fn main() {
             true,
             &auth,
         ),
-        ("pipeline with A-R, rsa-2048, MAIL FROM only", false, &auth_mail_from),
+        (
+            "pipeline with A-R, rsa-2048, MAIL FROM only",
+            false,
+            &auth_mail_from,
+        ),
     ] {
         if want(name) {
             rows.push(paired(
@@ -485,8 +490,11 @@ fn main() {
             name,
             &settings,
             &mut |_| {
-                let request =
-                    mailstamp::spf::Request::mail_from(ip, "user@chain.example", "mx.chain.example");
+                let request = mailstamp::spf::Request::mail_from(
+                    ip,
+                    "user@chain.example",
+                    "mx.chain.example",
+                );
                 let v = rt.block_on(mailstamp::spf::check(&resolver, &request, &spf_options));
                 debug_assert_eq!(v.result, mailstamp::spf::SpfResult::Pass);
                 std::hint::black_box(v);
@@ -498,8 +506,7 @@ fn main() {
                     RECEIVER_HOST,
                     "user@chain.example",
                 );
-                let out =
-                    rt.block_on(ma.check_host(Parameters::new(params).with_cache(caches)));
+                let out = rt.block_on(ma.check_host(Parameters::new(params).with_cache(caches)));
                 debug_assert_eq!(out.result(), mail_auth::SpfResult::Pass);
                 std::hint::black_box(out);
             },
@@ -541,15 +548,17 @@ fn main() {
                 let dkim: &'static [_] = dkim.leak();
                 let mf: &'static str = item.envelope.mail_from.clone().unwrap().leak();
                 let helo: &'static str = item.envelope.helo.clone().leak();
-                let spf = rt.block_on(ma.verify_spf(
-                    Parameters::new(SpfParameters::mail_from(
-                        item.envelope.client_ip,
-                        helo,
-                        RECEIVER_HOST,
-                        mf,
-                    ))
-                    .with_cache(caches),
-                ));
+                let spf = rt.block_on(
+                    ma.verify_spf(
+                        Parameters::new(SpfParameters::mail_from(
+                            item.envelope.client_ip,
+                            helo,
+                            RECEIVER_HOST,
+                            mf,
+                        ))
+                        .with_cache(caches),
+                    ),
+                );
                 let spf: &'static _ = Box::leak(Box::new(spf));
                 (msg, dkim, mf.rsplit_once('@').map_or(helo, |(_, d)| d), spf)
             })
@@ -559,15 +568,21 @@ fn main() {
             &settings,
             &mut |i| {
                 let request = ours[i % ours.len()].clone();
-                let v = rt.block_on(mailstamp::drive(mailstamp_dmarc::evaluate(request), &resolver));
+                let v = rt.block_on(mailstamp::drive(
+                    mailstamp_dmarc::evaluate(request),
+                    &resolver,
+                ));
                 debug_assert_eq!(v.result.as_str(), "pass");
                 std::hint::black_box(v);
             },
             &mut |i| {
                 let (msg, dkim, domain, spf) = theirs[i % theirs.len()];
-                let out = rt.block_on(ma.verify_dmarc(
-                    Parameters::new(DmarcParameters::new(msg, dkim, domain, spf)).with_cache(caches),
-                ));
+                let out = rt.block_on(
+                    ma.verify_dmarc(
+                        Parameters::new(DmarcParameters::new(msg, dkim, domain, spf))
+                            .with_cache(caches),
+                    ),
+                );
                 std::hint::black_box(out);
             },
         ));
@@ -575,7 +590,10 @@ fn main() {
 
     // 4. DKIM verify: parse + body hash + key + verify.
     for (name, set) in [
-        ("DKIM verify rsa-2048 (parse + body hash + verify)", rsa_only),
+        (
+            "DKIM verify rsa-2048 (parse + body hash + verify)",
+            rsa_only,
+        ),
         ("DKIM verify ed25519 (parse + body hash + verify)", ed_only),
     ] {
         if want(name) {
@@ -588,9 +606,8 @@ fn main() {
                     let report = match mailstamp_dkim::verify(&message, &policy, NOW) {
                         Step::Done(r) => r,
                         Step::Lookup(p) => {
-                            let answers = rt.block_on(resolver.answer_all(
-                                mailstamp_dns::Lookup::queries(&p),
-                            ));
+                            let answers = rt
+                                .block_on(resolver.answer_all(mailstamp_dns::Lookup::queries(&p)));
                             p.resume_with_cache(answers, &mut keys)
                         }
                     };
@@ -609,7 +626,12 @@ fn main() {
 
     // 5. DKIM sign.
     for (name, sel, pem, ours) in [
-        ("DKIM sign rsa-2048", "rsa", RSA_PEM, rsa_key as fn() -> SigningKey),
+        (
+            "DKIM sign rsa-2048",
+            "rsa",
+            RSA_PEM,
+            rsa_key as fn() -> SigningKey,
+        ),
         ("DKIM sign ed25519", "ed", ED25519_PEM, ed_key),
     ] {
         if want(name) {
@@ -642,9 +664,12 @@ fn main() {
                 &settings,
                 &mut |i| {
                     let m = &unsigned[i % unsigned.len()];
-                    let fields =
-                        mailstamp_dkim::sign(&Message::parse(m), std::slice::from_ref(&signer), NOW)
-                            .unwrap();
+                    let fields = mailstamp_dkim::sign(
+                        &Message::parse(m),
+                        std::slice::from_ref(&signer),
+                        NOW,
+                    )
+                    .unwrap();
                     std::hint::black_box(fields.header_bytes());
                 },
                 &mut |i| {
@@ -676,8 +701,16 @@ fn main() {
     for (name, text, kind) in [
         ("parse SPF record (9 terms)", SPF_TEXT, Kind::Spf),
         ("parse DMARC record (10 tags)", DMARC_TEXT, Kind::Dmarc),
-        ("parse DKIM key record rsa-2048", rsa_record.as_str(), Kind::Key),
-        ("parse DKIM key record ed25519", ed_record.as_str(), Kind::Key),
+        (
+            "parse DKIM key record rsa-2048",
+            rsa_record.as_str(),
+            Kind::Key,
+        ),
+        (
+            "parse DKIM key record ed25519",
+            ed_record.as_str(),
+            Kind::Key,
+        ),
     ] {
         if want(name) {
             let t = text.as_bytes();
@@ -770,7 +803,9 @@ async fn mail_auth_pipeline(
     helo: bool,
 ) -> String {
     let msg = AuthenticatedMessage::parse(item.bytes).unwrap();
-    let dkim = ma.verify_dkim(Parameters::new(&msg).with_cache(caches)).await;
+    let dkim = ma
+        .verify_dkim(Parameters::new(&msg).with_cache(caches))
+        .await;
     let env = &item.envelope;
     let mf = env.mail_from.as_deref().unwrap();
     let params = if helo {
@@ -802,7 +837,9 @@ async fn mail_auth_check(
     helo: bool,
 ) -> (&'static str, &'static str, &'static str) {
     let msg = AuthenticatedMessage::parse(item.bytes).unwrap();
-    let dkim = ma.verify_dkim(Parameters::new(&msg).with_cache(caches)).await;
+    let dkim = ma
+        .verify_dkim(Parameters::new(&msg).with_cache(caches))
+        .await;
     let env = &item.envelope;
     let mf = env.mail_from.as_deref().unwrap();
     let params = if helo {
@@ -810,7 +847,9 @@ async fn mail_auth_check(
     } else {
         SpfParameters::mail_from(env.client_ip, &env.helo, RECEIVER_HOST, mf)
     };
-    let spf = ma.verify_spf(Parameters::new(params).with_cache(caches)).await;
+    let spf = ma
+        .verify_spf(Parameters::new(params).with_cache(caches))
+        .await;
     let domain = mf.rsplit_once('@').map_or(env.helo.as_str(), |(_, d)| d);
     let dmarc = ma
         .verify_dmarc(
@@ -822,7 +861,11 @@ async fn mail_auth_check(
             .iter()
             .all(|d| matches!(d.result(), mail_auth::DkimResult::Pass));
     (
-        if spf.result() == mail_auth::SpfResult::Pass { "pass" } else { "other" },
+        if spf.result() == mail_auth::SpfResult::Pass {
+            "pass"
+        } else {
+            "other"
+        },
         if dkim_pass { "pass" } else { "other" },
         if matches!(dmarc.spf_result(), mail_auth::DmarcResult::Pass)
             || matches!(dmarc.dkim_result(), mail_auth::DmarcResult::Pass)
