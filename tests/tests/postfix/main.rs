@@ -6,6 +6,8 @@
 //! These tests need Postfix and root (see `mailstamp_testkit::postfix`); without them they
 //! fail, unless `MAILSTAMP_SKIP_POSTFIX=1` is set (CI never sets it).
 
+mod milter;
+
 use mailstamp_testkit::postfix::{Envelope, PostfixOptions, SmtpStage, start_or_skip};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::Duration;
