@@ -1,8 +1,7 @@
 //! Key generation, the key record to publish, and checking a published record.
 
 use crate::key::{HashAlgorithm, KeyRecord, KeyRecordError, KeyType, PublicKey};
-use crate::sign::{KeyLoadError, SignError, SigningKey};
-use crate::signature::dns_labels;
+use crate::signing_key::{KeyLoadError, SigningKey};
 use mailstamp_dns::{Answer, FailureKind, Name};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -113,29 +112,6 @@ fn finish(pkcs8: &[u8]) -> Result<GeneratedKey, KeygenError> {
         private_key_pem: crate::pem::encode("PRIVATE KEY", pkcs8),
         signing_key,
     })
-}
-
-/// The DNS name of a key record: `<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1).
-///
-/// ```
-/// let name = mailstamp_dkim::key_record_name("mail2026", "Example.com").unwrap();
-/// assert_eq!(name.to_fqdn(), "mail2026._domainkey.example.com.");
-/// ```
-pub fn key_record_name(selector: &str, domain: &str) -> Result<Name, SignError> {
-    let domain_name = dns_labels(domain.as_bytes()).map_err(|reason| SignError::InvalidDomain {
-        domain: domain.to_owned(),
-        reason,
-    })?;
-    dns_labels(selector.as_bytes())
-        .and_then(|_| {
-            domain_name
-                .prepend(&format!("{selector}._domainkey"))
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|reason| SignError::InvalidSelector {
-            selector: selector.to_owned(),
-            reason,
-        })
 }
 
 /// The key record to publish for a public key (RFC 6376 §3.6.1).
@@ -431,7 +407,7 @@ fn weak_rsa_public(text: &str) -> Option<PublicKey> {
     PublicKey::from_der(KeyType::Rsa, public.as_bytes()).ok()
 }
 
-/// Checks the answer to the TXT query for `name` (see [`key_record_name`]): does a record
+/// Checks the answer to the TXT query for `name` (see [`crate::key_record_name`]): does a record
 /// parse, what are its flags and size, and does it match `private_key`?
 pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) -> KeyCheck {
     check_key_public(name, answer, private_key.map(SigningKey::public_key))
@@ -519,6 +495,7 @@ pub fn check_key_public(name: Name, answer: &Answer, private_key: Option<&Public
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::key_record_name;
     use mailstamp_dns::{RData, Record, Txt};
 
     fn txt_answer(name: &Name, strings: &[&str]) -> Answer {

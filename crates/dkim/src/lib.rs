@@ -101,10 +101,13 @@ mod der;
 pub mod fuzzing;
 mod key;
 mod keys;
+mod names;
 mod pem;
 mod result;
 mod sign;
+mod sign_error;
 mod signature;
+mod signing_key;
 mod tag;
 mod verify;
 
@@ -115,18 +118,21 @@ pub use canon::{
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,
-    check_key, check_key_public, generate_ed25519, generate_rsa, key_record_name,
-    public_key_from_pem, quote_txt, split_txt,
+    check_key, check_key_public, generate_ed25519, generate_rsa, public_key_from_pem, quote_txt,
+    split_txt,
 };
+pub use names::key_record_name;
 pub use result::{
     DkimProblem, DkimReport, DkimResult, DkimVerdict, Forensics, SignatureDetails,
     UnknownDkimResult,
 };
 pub use sign::{
-    DEFAULT_SIGNED_HEADERS, HeaderSelection, KeyLoadError, MAX_LINE_COLUMNS, SignError,
-    SignWarning, SignatureField, SignedFields, Signer, SigningKey, sign,
+    DEFAULT_SIGNED_HEADERS, HeaderSelection, MAX_LINE_COLUMNS, SignWarning, SignatureField,
+    SignedFields, Signer, sign,
 };
+pub use sign_error::SignError;
 pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, UnknownAlgorithm};
+pub use signing_key::{KeyLoadError, SigningKey};
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,
