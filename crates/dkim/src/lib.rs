@@ -21,7 +21,10 @@
 //!   [`canonicalize_body`], §3.4) and streaming body hashes ([`BodyHashSet`], §3.7).
 //!
 //! ring performs every signature operation (RSA and Ed25519, sign and verify); sha2 computes
-//! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys.
+//! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
+//! and DER (key record `p=`, PKCS#8, PKCS#1, SubjectPublicKeyInfo) are read and written by the
+//! RustCrypto `pem-rfc7468`, `der`, `spki`, `pkcs8` and `pkcs1` crates: no hand-written parser
+//! reads the untrusted `p=` bytes.
 //!
 //! # API map for tools
 //!
@@ -95,8 +98,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod asn1;
 mod canon;
-mod der;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;

@@ -1,7 +1,7 @@
 //! Private keys for signing (RFC 6376 §5, RFC 8301 §3.2, RFC 8463): reading PKCS#8 and PKCS#1
 //! PEM files and signing with ring.
 
-use crate::der;
+use crate::asn1;
 use crate::key::{KeyType, PublicKey};
 use crate::pem;
 use crate::sign_error::SignError;
@@ -111,63 +111,71 @@ fn rsa_bits_of_pkcs8(der_bytes: &[u8]) -> Option<usize> {
         .map(|k| k.n().bits())
 }
 
-/// True when `der` parses as a PKCS#1 RSAPrivateKey (RFC 8017 §A.1.2).
-fn is_pkcs1_rsa(der_bytes: &[u8]) -> bool {
-    use rsa::pkcs1::DecodeRsaPrivateKey as _;
-    rsa::RsaPrivateKey::from_pkcs1_der(der_bytes).is_ok()
+/// The one private-key block of a PEM file, decoded: `(label, DER)`. Errors say what was
+/// found: no PEM, no private key (the label found), several keys, an encrypted key, bad base64.
+pub(crate) fn private_key_der(text: &str) -> Result<(&str, Vec<u8>), KeyLoadError> {
+    let blocks = pem::blocks(text);
+    let first = blocks.first().ok_or(KeyLoadError::NotPem)?;
+    let keys: Vec<_> = blocks
+        .iter()
+        .filter(|b| b.label.ends_with("PRIVATE KEY"))
+        .collect();
+    let block = match keys.as_slice() {
+        [] => {
+            return Err(KeyLoadError::UnsupportedFormat {
+                found: first.label.to_owned(),
+            });
+        }
+        [one] => *one,
+        many => return Err(KeyLoadError::MultipleKeys { count: many.len() }),
+    };
+    if block.label == "ENCRYPTED PRIVATE KEY" {
+        return Err(KeyLoadError::Encrypted {
+            format: "PKCS#8 ENCRYPTED PRIVATE KEY".to_owned(),
+        });
+    }
+    if let Some(h) = block.encryption_header() {
+        return Err(KeyLoadError::Encrypted {
+            format: h.to_owned(),
+        });
+    }
+    let der_bytes = block.decode().map_err(|e| match e {
+        pem_rfc7468::Error::Base64(_) => KeyLoadError::InvalidBase64,
+        other => KeyLoadError::Invalid {
+            format: "PEM",
+            reason: other.to_string(),
+        },
+    })?;
+    Ok((block.label, der_bytes))
 }
 
 impl SigningKey {
-    /// Reads a PEM private key: PKCS#8 (`PRIVATE KEY`, RSA or Ed25519) or PKCS#1 (`RSA PRIVATE
-    /// KEY`). Encrypted and other formats are refused with an error naming what was found.
+    /// Reads a PEM private key: PKCS#8 (`PRIVATE KEY`, RSA or Ed25519; RFC 5208 v1 and RFC 5958
+    /// v2 with the public key) or PKCS#1 (`RSA PRIVATE KEY`). Encrypted and other formats are
+    /// refused with an error naming what was found. PEM is read by `pem-rfc7468` (RFC 7468),
+    /// the DER structures by the RustCrypto `pkcs8`/`pkcs1` crates.
     pub fn from_pem(text: &str) -> Result<SigningKey, KeyLoadError> {
-        let blocks = pem::blocks(text);
-        let first = blocks.first().ok_or(KeyLoadError::NotPem)?;
-        let keys: Vec<_> = blocks
-            .iter()
-            .filter(|b| b.label.ends_with("PRIVATE KEY"))
-            .collect();
-        let block = match keys.as_slice() {
-            [] => {
-                return Err(KeyLoadError::UnsupportedFormat {
-                    found: first.label.clone(),
-                });
-            }
-            [one] => *one,
-            many => return Err(KeyLoadError::MultipleKeys { count: many.len() }),
-        };
-        if block.label == "ENCRYPTED PRIVATE KEY" {
-            return Err(KeyLoadError::Encrypted {
-                format: "PKCS#8 ENCRYPTED PRIVATE KEY".to_owned(),
-            });
-        }
-        if let Some(h) = block.headers.iter().find(|h| h.contains("ENCRYPTED")) {
-            return Err(KeyLoadError::Encrypted { format: h.clone() });
-        }
-        let der_bytes = {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(block.body.as_bytes())
-                .map_err(|_| KeyLoadError::InvalidBase64)?
-        };
+        let (label, der_bytes) = private_key_der(text)?;
         // Content under the wrong label gets a diagnostic naming the label it needs, not the
         // ASN.1 error of the other format's parser.
-        let pkcs8 = der::pkcs8_algorithm(&der_bytes);
-        match block.label.as_str() {
-            "PRIVATE KEY" if pkcs8.is_none() && is_pkcs1_rsa(&der_bytes) => {
+        let pkcs8 = asn1::pkcs8_algorithm(&der_bytes);
+        match label {
+            "PRIVATE KEY" if pkcs8.is_none() && asn1::is_pkcs1_private_key(&der_bytes) => {
                 Err(KeyLoadError::WrongLabel {
-                    label: block.label.clone(),
+                    label: label.to_owned(),
                     content: "a PKCS#1 RSA key",
                     needed: "RSA PRIVATE KEY",
                 })
             }
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der_bytes),
             "RSA PRIVATE KEY" if let Some(oid) = pkcs8 => Err(KeyLoadError::WrongLabel {
-                label: block.label.clone(),
-                content: match oid {
-                    der::OID_ED25519 => "a PKCS#8 Ed25519 key",
-                    der::OID_RSA_ENCRYPTION => "a PKCS#8 RSA key",
-                    _ => "a PKCS#8 key",
+                label: label.to_owned(),
+                content: if oid == asn1::OID_ED25519 {
+                    "a PKCS#8 Ed25519 key"
+                } else if oid == asn1::OID_RSA_ENCRYPTION {
+                    "a PKCS#8 RSA key"
+                } else {
+                    "a PKCS#8 key"
                 },
                 needed: "PRIVATE KEY",
             }),
@@ -180,12 +188,12 @@ impl SigningKey {
 
     /// Reads a PKCS#8 DER private key (RFC 5208, RFC 5958): RSA or Ed25519.
     pub fn from_pkcs8_der(der_bytes: &[u8]) -> Result<SigningKey, KeyLoadError> {
-        let oid = der::pkcs8_algorithm(der_bytes).ok_or_else(|| KeyLoadError::Invalid {
+        let oid = asn1::pkcs8_algorithm(der_bytes).ok_or_else(|| KeyLoadError::Invalid {
             format: "PKCS#8",
             reason: "not a PrivateKeyInfo structure".to_owned(),
         })?;
         match oid {
-            der::OID_RSA_ENCRYPTION => {
+            oid if oid == asn1::OID_RSA_ENCRYPTION => {
                 let pair = ring::signature::RsaKeyPair::from_pkcs8(der_bytes).map_err(|e| {
                     match rsa_bits_of_pkcs8(der_bytes) {
                         Some(bits) if !(2048..=4096).contains(&bits) => {
@@ -198,12 +206,21 @@ impl SigningKey {
                     }
                 })?;
                 let public = rsa_public(&pair)?;
-                Ok(SigningKey {
+                let key = SigningKey {
                     pair: KeyPair::Rsa(pair),
                     public,
-                })
+                };
+                // ring checks each RSA signature before returning it, so a key whose CRT
+                // components do not belong together (a corrupted file) loads but never signs:
+                // refuse it here, where the file is named, rather than at the first message.
+                key.sign(b"").map_err(|_| KeyLoadError::Invalid {
+                    format: "PKCS#8",
+                    reason: "the key's components are inconsistent (a test signature failed)"
+                        .to_owned(),
+                })?;
+                Ok(key)
             }
-            der::OID_ED25519 => {
+            oid if oid == asn1::OID_ED25519 => {
                 let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der_bytes)
                     .map_err(|e| KeyLoadError::Invalid {
                     format: "PKCS#8",
@@ -212,7 +229,7 @@ impl SigningKey {
                 Ok(SigningKey::from_ed25519_pair(pair))
             }
             other => Err(KeyLoadError::UnsupportedAlgorithm {
-                algorithm: der::oid_name(other),
+                algorithm: asn1::oid_name(other),
             }),
         }
     }
