@@ -439,6 +439,13 @@ pub struct SignatureDetails {
     pub signature_matched: Option<bool>,
     /// The message had bare LF line endings, converted to CRLF before hashing.
     pub line_endings_normalized: bool,
+    /// The signature's `b=` value as written, folding whitespace removed (`None` when the
+    /// field is not a tag list or has no `b=`). The Authentication-Results writer takes its
+    /// `header.b` property from it (RFC 8601 §2.7.1, RFC 6008 §4: a prefix unique among the
+    /// message's signatures, hence the whole value here), so nothing re-parses a signature.
+    /// Not part of the JSON form (the pipeline reports the chosen prefix as `header_b`).
+    #[serde(skip)]
+    pub signature_b: Option<String>,
 }
 
 /// Forensics for a failing signature: what was hashed, and what came out.

@@ -340,6 +340,12 @@ fn precheck(
     let malformed = |error| DkimProblem::MalformedSignature { error };
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
+    details.signature_b = tags.get("b").map(|b| {
+        b.iter()
+            .filter(|&&c| !is_fws(c))
+            .map(|&c| char::from(c))
+            .collect()
+    });
     let mut sig = match Signature::from_tags(&tags) {
         Ok(sig) => sig,
         Err(error) => {
