@@ -415,7 +415,7 @@ pub fn sign(
             })
         })
         .collect();
-    bodies.update(message.body());
+    message.body().for_each_chunk(|chunk| bodies.update(chunk));
     let hashes = bodies.finish();
 
     use base64::Engine as _;

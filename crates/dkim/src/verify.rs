@@ -267,7 +267,7 @@ pub fn verify_for_authors(
     if queries.is_empty() {
         return Step::Done(finish_report(sigs, normalized));
     }
-    bodies.update(message.body());
+    message.body().for_each_chunk(|chunk| bodies.update(chunk));
     let mut hashes = bodies.finish();
     for s in &mut sigs {
         if let SigState::Await(a) = s
