@@ -216,6 +216,19 @@ pub enum DkimProblem {
     /// The signature does not verify against the key: a signed header field was changed, or
     /// the key does not belong to the signer (RFC 6376 §6.1.3 step 4). `fail`.
     SignatureMismatch,
+    /// The message has no empty line between its header section and its body (RFC 5322 §2.1):
+    /// the header section stops at a line that is neither a header field nor a continuation.
+    /// RFC 6376 hashes "the body" (§3.4.3, §3.7), which RFC 5322 §2.1 defines only as what
+    /// follows that empty line, so what was signed as body cannot be told; dkimpy refuses such
+    /// a message outright ("Unexpected characters in RFC822 header"). `permerror` (RFC 8601
+    /// §2.7.1: an unrecoverable error), for every signature that is otherwise well-formed,
+    /// before any DNS query.
+    MissingSeparator {
+        /// The line number of the line where the header section stops (1 = first line).
+        line: usize,
+        /// Its byte offset in the (normalised) message.
+        offset: usize,
+    },
 }
 
 impl DkimProblem {
@@ -242,6 +255,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => DkimResult::Fail,
             DkimProblem::WrongBodyHashLength { .. } => DkimResult::Fail,
             DkimProblem::SignatureMismatch => DkimResult::Fail,
+            DkimProblem::MissingSeparator { .. } => DkimResult::PermError,
         }
     }
 
@@ -268,6 +282,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => "body_hash_mismatch",
             DkimProblem::WrongBodyHashLength { .. } => "wrong_body_hash_length",
             DkimProblem::SignatureMismatch => "signature_mismatch",
+            DkimProblem::MissingSeparator { .. } => "missing_separator",
         }
     }
 
@@ -294,6 +309,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => "RFC 6376 §6.1.3 step 3",
             DkimProblem::WrongBodyHashLength { .. } => "RFC 6376 §3.5 (bh=), §6.1.3 step 3",
             DkimProblem::SignatureMismatch => "RFC 6376 §6.1.3 step 4",
+            DkimProblem::MissingSeparator { .. } => "RFC 5322 §2.1, RFC 6376 §3.7",
         }
     }
 }
@@ -394,6 +410,12 @@ impl fmt::Display for DkimProblem {
             DkimProblem::SignatureMismatch => f.write_str(
                 "the signature does not verify: a signed header field was modified after \
                  signing, or the published key is not the signing key",
+            ),
+            DkimProblem::MissingSeparator { line, .. } => write!(
+                f,
+                "the message has no empty line between header and body: line {line} is \
+                 neither a header field nor a continuation, so the signed body cannot be \
+                 told (the blank line was probably removed in transit)"
             ),
         }
     }
