@@ -483,7 +483,7 @@ mod tests {
         let spki = KeyRecord::parse(RSA_RECORD).unwrap().public_key.unwrap();
         let record = spki.to_record_der();
         let (_, bare) = asn1::spki(&record).unwrap();
-        assert_eq!(PublicKey::from_der(KeyType::Rsa, &bare).unwrap(), spki);
+        assert_eq!(PublicKey::from_der(KeyType::Rsa, bare).unwrap(), spki);
     }
 
     #[test]

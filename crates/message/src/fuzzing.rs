@@ -15,7 +15,7 @@ pub fn message_view(data: &[u8]) {
     let whole = crate::normalize_line_endings(data);
     let body = msg.body();
     assert_eq!(len, whole.len());
-    assert!(body == &whole[msg.body_offset()..]);
+    assert!(body == whole[msg.body_offset()..]);
     let mut last_end = 0;
     for field in msg.fields() {
         assert!(field.offset() >= last_end);

@@ -487,7 +487,7 @@ mod tests {
         // The body is the input's bytes, not a copy.
         assert!(std::ptr::eq(m.body().raw(), &input[head_len..]));
         let whole = crate::normalize_line_endings(&input);
-        assert!(m.body() == &whole[m.body_offset()..]);
+        assert!(m.body() == whole[m.body_offset()..]);
         assert_eq!(m.normalized_len(), whole.len());
         // Mixed endings: a CRLF head with a bare-LF body, and the reverse.
         let m = Message::parse(b"A: 1\r\n\r\nx\ny\r\n");
