@@ -38,8 +38,11 @@ for t in "${targets[@]}"; do
     echo "== fuzz smoke: $t (${seconds}s)"
     mkdir -p "corpus/$t"
     # `cargo fuzz run` builds the target first. The first corpus directory receives new
-    # inputs; the seed folders are only read.
-    cargo fuzz run "${build[@]}" "$t" "corpus/$t" "${seeds[@]}" -- \
+    # inputs; the seed folders are only read: the target's own seeds (fuzz/seeds/<target>, in
+    # the framing it expects; written by fuzz/make-seeds) and the shared ones.
+    target_seeds=()
+    [ -d "seeds/$t" ] && target_seeds=("seeds/$t")
+    cargo fuzz run "${build[@]}" "$t" "corpus/$t" "${target_seeds[@]}" "${seeds[@]}" -- \
         -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1
 done
 echo "fuzz smoke: ${#targets[@]} target(s) ran ${seconds}s each without a crash"

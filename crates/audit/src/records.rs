@@ -341,6 +341,17 @@ fn one_term(option: &'static str, value: &str, term: &str) -> Result<String, Rec
     if value.chars().any(char::is_whitespace) {
         return Err(invalid("it contains whitespace".to_owned()));
     }
+    // A literal target (no macro) must be a domain name a receiver can query: no empty label,
+    // labels of at most 63 octets, at most 253 in all (RFC 7208 §4.8, RFC 1035 §2.3.4).
+    let target = match option {
+        "include" => Some(value),
+        "a" | "mx" if !value.is_empty() && !value.starts_with('/') => value.split('/').next(),
+        _ => None,
+    };
+    if let Some(domain) = target.filter(|d| !d.contains('%')) {
+        Name::parse(domain)
+            .map_err(|e| invalid(format!("{domain:?} is not a domain name: {e}")))?;
+    }
     let record = SpfRecord::parse(&format!("v=spf1 {term}")).map_err(|e| invalid(e.to_string()))?;
     match record.directives() {
         [d] if d.mechanism.name() == option

@@ -7,7 +7,7 @@
 //! * `pipeline/bulk/jobs=N`: the bulk runner ([`Bulk`]) over the same messages with N worker
 //!   threads, envelopes taken from the trace fields, DNS cached.
 //! * `pipeline/live-dns-20ms/jobs=2`: the bulk runner with 2 workers against a DNS server on
-//!   the loopback address (`mailstamp-testdns`) that waits 20 ms before every answer, with a
+//!   the loopback address (`mailstamp-testkit`'s `TestServer`) that waits 20 ms before every answer, with a
 //!   fresh resolver (empty cache) for each run.
 //!
 //! Run: `cargo bench -p mailstamp --bench pipeline` (add a filter such as `single` to run one

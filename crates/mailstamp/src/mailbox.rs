@@ -85,6 +85,7 @@
 //! ```
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File};
@@ -178,12 +179,49 @@ impl Origin {
 }
 
 impl fmt::Display for Origin {
+    /// `<stdin>`, or the path with [`escape_path`]: two different files never print alike.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Stdin => f.write_str("<stdin>"),
-            Origin::Path(p) => write!(f, "{}", p.display()),
+            Origin::Path(p) => f.write_str(&escape_path(p)),
         }
     }
+}
+
+/// A path as text that names exactly one path: UTF-8 is kept, and every byte that is not
+/// UTF-8 or is an ASCII control character is written `\xNN`, with `\` itself written `\\`. So
+/// `a\xff` (the byte 0xFF) and `a\\xff` (a backslash, then `xff`) differ, where a lossy conversion
+/// would print both, or two different invalid names, as U+FFFD.
+///
+/// ```
+/// use mailstamp::mailbox::escape_path;
+/// use std::path::Path;
+///
+/// assert_eq!(escape_path(Path::new("cur/1.eml")), "cur/1.eml");
+/// assert_eq!(escape_path(Path::new("tab\there")), "tab\\x09here");
+/// assert_eq!(escape_path(Path::new("back\\slash")), "back\\\\slash");
+/// ```
+pub fn escape_path(path: &Path) -> Cow<'_, str> {
+    if let Some(text) = path.to_str()
+        && !text.chars().any(|c| c == '\\' || c.is_ascii_control())
+    {
+        return Cow::Borrowed(text);
+    }
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Where a message starts inside an mbox.
@@ -236,7 +274,7 @@ impl Serialize for Position {
         let mut map = serializer.serialize_map(Some(len))?;
         match &self.origin {
             Origin::Stdin => map.serialize_entry("file", "-")?,
-            Origin::Path(p) => map.serialize_entry("file", &p.to_string_lossy())?,
+            Origin::Path(p) => map.serialize_entry("file", &escape_path(p))?,
         }
         if let Some(at) = &self.mbox {
             map.serialize_entry("index", &at.index)?;
@@ -314,6 +352,13 @@ pub enum MailboxError {
         /// Whether a From_ line follows (false: the whole file is this garbage).
         found_from_line: bool,
     },
+    /// A file of a maildir or directory (or a single message file) is empty: there is no
+    /// message to check, as for one file given alone.
+    #[error("{}: the file is empty: there is no message to read", position.origin)]
+    Empty {
+        /// The file.
+        position: Position,
+    },
     /// A maildir path has neither a `cur/` nor a `new/` subdirectory.
     #[error("{}: not a maildir: it has neither a cur/ nor a new/ subdirectory", position.origin)]
     NotMaildir {
@@ -330,6 +375,7 @@ impl MailboxError {
             | MailboxError::Read { position, .. }
             | MailboxError::TooLarge { position, .. }
             | MailboxError::BeforeFirstFromLine { position, .. }
+            | MailboxError::Empty { position }
             | MailboxError::NotMaildir { position } => position,
         }
     }
@@ -543,6 +589,9 @@ fn read_whole<R: Read>(
             size,
             limit,
         });
+    }
+    if bytes.is_empty() {
+        return Err(MailboxError::Empty { position });
     }
     Ok(MailItem {
         source: position,

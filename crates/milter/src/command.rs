@@ -4,8 +4,8 @@
 //! charset, and a hostile MTA may send anything but NUL inside them.
 
 use crate::error::{DecodeError, EncodeError};
+use crate::field::{Reader, write_frame};
 use crate::flags::{Actions, ProtocolFlags};
-use crate::wire::{Reader, write_frame};
 
 /// The command bytes (`SMFIC_*`).
 pub mod code {

@@ -99,6 +99,7 @@
 
 pub mod command;
 mod error;
+mod field;
 pub mod flags;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

@@ -4,8 +4,8 @@
 
 use crate::command::OptNeg;
 use crate::error::{Code, DecodeError, EncodeError};
+use crate::field::{Reader, write_frame};
 use crate::flags::{Actions, ProtocolFlags};
-use crate::wire::{Reader, write_frame};
 
 /// The reply bytes (`SMFIR_*`).
 pub mod code {

@@ -1089,3 +1089,22 @@ fn rfc7208_4_6_4_driver_time_limit_is_temperror() {
         (SpfResult::Fail, None, None)
     );
 }
+
+/// RFC 7208 §7 with RFC 2181 §11: `%{l}` of a local-part with spaces expands to a name whose
+/// label holds spaces (and the quotes of the quoted-string local-part, RFC 5321 §4.1.2); it is
+/// queried as such (no lookup is skipped, no error) and matches a
+/// record published at that name, case-insensitively in ASCII.
+#[test]
+fn rfc7208_7_macro_expansion_with_spaces_is_queried() {
+    let z = Z::default()
+        .txt("example.com", "v=spf1 exists:%{l}.users.example.com -all")
+        .a("\"john smith\".users.example.com", "127.0.0.2");
+    assert_eq!(
+        result(&z, "192.0.2.1", "\"John Smith\"@example.com"),
+        SpfResult::Pass
+    );
+    assert_eq!(
+        result(&z, "192.0.2.1", "\"jane doe\"@example.com"),
+        SpfResult::Fail
+    );
+}

@@ -537,7 +537,7 @@ fn expand_domain(spec: &MacroString, vars: &Vars<'_>) -> Option<Name> {
     }
     // RFC 7208 §4.8 / §4.3 by analogy: a target-name with an empty or over-long label is not
     // a domain name, so it is never queried (the caller treats it as non-existent).
-    if !crate::request::target_labels_ok(text) {
+    if !target_labels_ok(text) {
         return None;
     }
     Name::parse(text).ok()
@@ -753,6 +753,20 @@ fn write_value(value: &str, url_escape: bool, out: &mut Output) {
             out.push_char(HEX[usize::from(b & 0xf)] as char);
         }
     }
+}
+
+/// The DNS length rules a name must meet before it is queried, checked here rather than left
+/// to [`Name::parse`] (whose character rules are wider, RFC 2181 §11): no empty label except
+/// the root at the end (RFC 1035 §2.3.1, RFC 7208 §4.3 "zero-length label not at the end"), no
+/// label over 63 octets and no name over 253 octets (RFC 1035 §2.3.4). Any other octet is
+/// allowed: macro expansions with spaces (`%_`) are names DNS can carry.
+pub(crate) fn target_labels_ok(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= mailstamp_dns::MAX_NAME_LEN
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= mailstamp_dns::MAX_LABEL_LEN)
 }
 
 #[cfg(test)]

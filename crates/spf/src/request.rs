@@ -168,9 +168,12 @@ impl Request {
 /// reverse-path), where RFC 5321 §4.1.2 `Domain` (with RFC 6531 U-labels) applies: labels of
 /// letters, digits and hyphens (underscores are tolerated, they are common in HELO names). So
 /// a value such as `h.example;dkim=pass` is not a domain and is never queried. Target names
-/// after macro expansion are not held to this (see [`target_labels_ok`]).
+/// after macro expansion are not held to this (see [`crate::macros::target_labels_ok`]).
 fn checkable_domain(domain: &str) -> Option<Name> {
-    if domain.starts_with('[') || !smtp_domain_ok(domain) || !target_labels_ok(domain) {
+    if domain.starts_with('[')
+        || !smtp_domain_ok(domain)
+        || !crate::macros::target_labels_ok(domain)
+    {
         return None;
     }
     let name = Name::parse(domain).ok()?;
@@ -185,20 +188,6 @@ fn smtp_domain_ok(domain: &str) -> bool {
         .unwrap_or(domain)
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') || !b.is_ascii())
-}
-
-/// The DNS length rules a name must meet before it is queried, checked here rather than left
-/// to [`Name::parse`] (whose character rules are wider, RFC 2181 §11): no empty label except
-/// the root at the end (RFC 1035 §2.3.1, RFC 7208 §4.3 "zero-length label not at the end"), no
-/// label over 63 octets and no name over 253 octets (RFC 1035 §2.3.4). Any other octet is
-/// allowed: macro expansions with spaces (`%_`) are names DNS can carry.
-pub(crate) fn target_labels_ok(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= mailstamp_dns::MAX_NAME_LEN
-        && name
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= mailstamp_dns::MAX_LABEL_LEN)
 }
 
 /// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).

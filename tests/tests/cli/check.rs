@@ -226,16 +226,34 @@ fn from_received_reads_the_envelope_from_the_trace_fields() {
 
 #[test]
 fn input_errors_exit_2() {
-    check(&["/nonexistent/message.eml"]).assert().code(2);
-    check(&["-"]).write_stdin("").assert().code(2);
+    // Issue 17 item 18: every input error names the file, option or value at fault.
+    check(&["/nonexistent/message.eml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot open message /nonexistent/message.eml",
+        ));
+    check(&["-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("standard input is empty"));
     check(&["--mail-from", "a@example.org", "-"])
         .write_stdin("From: a@example.org\n\nx\n")
         .assert()
-        .code(2);
-    check(&["--ip", "192.0.2.1", "-"]).assert().code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--helo <HOST>"))
+        .stderr(predicate::str::contains("--ip <IP>"));
+    check(&["--ip", "192.0.2.1", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--helo <HOST>"));
     check(&["--ip", "not-an-ip", "--helo", "h.example", "-"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value 'not-an-ip' for '--ip <IP>'",
+        ));
     let dir = tempfile::tempdir().unwrap();
     let mbox = dir.path().join("m.mbox");
     std::fs::write(
@@ -245,7 +263,10 @@ fn input_errors_exit_2() {
     .unwrap();
     check(&["--mbox", mbox.to_str().unwrap(), "--add-header"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "'--mbox <FILE>' cannot be used with '--add-header'",
+        ));
     check(&[dir.path().to_str().unwrap(), "--add-header"])
         .assert()
         .code(2)
@@ -374,10 +395,19 @@ fn bulk_json_lines_carry_position_and_empty_dkim_for_unsigned() {
     write_mbox(&mbox, &bulk_messages());
     let mut outputs = Vec::new();
     for jobs in ["1", "2"] {
-        let a = check(&["--mbox", mbox.to_str().unwrap(), "--json", "--jobs", jobs])
-            .args(ENVELOPE)
-            .assert()
-            .code(0);
+        // A fixed clock: the report's `now` must not differ between the two runs.
+        let a = check(&[
+            "--mbox",
+            mbox.to_str().unwrap(),
+            "--json",
+            "--jobs",
+            jobs,
+            "--now",
+            "1768469400",
+        ])
+        .args(ENVELOPE)
+        .assert()
+        .code(0);
         outputs.push(a.get_output().stdout.clone());
     }
     assert_eq!(outputs[0], outputs[1]);
@@ -676,4 +706,72 @@ Authentication-Results: dkim=pass\r\n"
     );
     // Our field says what really happened.
     assert!(text.contains("dmarc=fail"), "{text}");
+}
+
+/// Issue 17 items 7 and 12: in a maildir, a 0-byte file is an error item (exit 2, as for the same
+/// file alone), and file names that are not UTF-8 are printed with their bytes escaped, so two
+/// such files and the error can be traced to their files.
+#[cfg(unix)]
+#[test]
+fn issue_17_7_and_12_empty_files_are_errors_and_names_are_escaped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let cur = maildir.join("cur");
+    std::fs::write(cur.join("1:2,S"), read("signed.eml")).unwrap();
+    std::fs::write(
+        cur.join(OsStr::from_bytes(b"2-\xff:2,S")),
+        read("signed.eml"),
+    )
+    .unwrap();
+    std::fs::write(
+        cur.join(OsStr::from_bytes(b"2-\xfe:2,S")),
+        read("signed.eml"),
+    )
+    .unwrap();
+    std::fs::write(cur.join("3-empty:2,S"), b"").unwrap();
+    let out = check(&["--maildir", maildir.to_str().unwrap(), "--jobs", "1"])
+        .args(ENVELOPE)
+        .assert()
+        .code(2);
+    let text = stdout(&out);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let all = format!("{text}{stderr}");
+    assert!(all.contains("2-\\xff:2,S: pass"), "{all}");
+    assert!(all.contains("2-\\xfe:2,S: pass"), "{all}");
+    assert!(!all.contains('\u{fffd}'), "{all}");
+    assert!(
+        all.contains("3-empty:2,S: error: the file is empty: there is no message to read"),
+        "{all}"
+    );
+    assert!(all.contains("could not be read"), "{all}");
+    // JSON lines: the error item names the escaped file too.
+    let out = check(&[
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--json",
+        "--jobs",
+        "1",
+    ])
+    .args(ENVELOPE)
+    .assert()
+    .code(2);
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| json(l.as_bytes())).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines.iter().any(|v| v["position"]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("2-\\xff:2,S"))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["error"].as_str().is_some_and(|e| e.contains("empty"))),
+        "{lines:?}"
+    );
 }

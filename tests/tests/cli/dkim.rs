@@ -1048,3 +1048,56 @@ fn issue_17_24_keygen_ed25519_key_loads_in_openssl() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ED25519 Private-Key"));
 }
+
+/// Issue 17 item 18: keycheck and records given key files that exist but are malformed exit 2
+/// and name the file.
+#[test]
+fn issue_17_18_malformed_key_files_in_keycheck_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_base64 = dir.path().join("bad-base64.pem");
+    std::fs::write(
+        &bad_base64,
+        "-----BEGIN PRIVATE KEY-----\nAAAAnotbase64!!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let not_pem = dir.path().join("not-pem.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let truncated = dir.path().join("truncated.pem");
+    std::fs::write(
+        &truncated,
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    for file in [&bad_base64, &not_pem, &truncated] {
+        let name = file.display().to_string();
+        mailstamp()
+            .arg("--zone")
+            .arg(crate::example_zone())
+            .args([
+                "keycheck",
+                "--domain",
+                "example.org",
+                "--selector",
+                "default",
+                "--key",
+            ])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "cannot load key file {name}"
+            )));
+        mailstamp()
+            .arg("--zone")
+            .arg(crate::example_zone())
+            .args(["records", "example.org", "--selector", "s", "--dkim-key"])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "cannot load key file {name}"
+            )));
+    }
+}

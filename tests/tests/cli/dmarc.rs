@@ -260,15 +260,26 @@ fn several_author_domains() {
 #[test]
 fn input_errors_exit_2() {
     let (_dir, zone) = fixture();
-    dmarc(&zone, &["a..b", "--spf", "pass:example.com"]).code(2);
+    // Issue 17 item 18: each error names the domain, option or value at fault.
+    dmarc(&zone, &["a..b", "--spf", "pass:example.com"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid domain name \"a..b\": empty label at byte 2",
+        ));
     dmarc(&zone, &["example.com", "--spf", "maybe:example.com"])
         .code(2)
         .stderr(predicate::str::contains("unknown result"));
-    dmarc(&zone, &["example.com", "--dkim", "pass"]).code(2);
+    dmarc(&zone, &["example.com", "--dkim", "pass"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value 'pass' for '--dkim <RESULT:DOMAIN>'",
+        ));
     dmarc(&zone, &["example.com", "--psl", "/nonexistent/list.dat"])
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/list.dat"));
-    dmarc(&zone, &[]).code(2);
+    dmarc(&zone, &[])
+        .code(2)
+        .stderr(predicate::str::contains("<DOMAIN>"));
 }
 
 #[test]

@@ -190,3 +190,27 @@ fn help_groups_shared_options_under_headings() {
         "--nameserver listed before the DNS heading"
     );
 }
+
+/// Issue 17 item 4: a TXT character-string over 255 octets in a zone fixture is refused with
+/// exit 2 and file:line (RFC 1035 §3.3), not served as a passing SPF record.
+#[test]
+fn issue_17_4_long_character_string_in_a_zone_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("long.zone");
+    std::fs::write(
+        &zone,
+        format!(
+            "$ORIGIN example.org.\n$TTL 300\n@ IN TXT \"v=spf1 {}+all\"\n",
+            "a:x.example.org ".repeat(268)
+        ),
+    )
+    .unwrap();
+    mailstamp()
+        .arg("--zone")
+        .arg(&zone)
+        .args(["spf", "--ip", "192.0.2.1", "--mail-from", "a@example.org"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("long.zone:3: "))
+        .stderr(predicate::str::contains("RFC 1035 §3.3"));
+}

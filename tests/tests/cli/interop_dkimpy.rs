@@ -7,8 +7,10 @@
 //! `MAILSTAMP_PYTHON` (scripts/test sets it to the .venv that scripts/install-test-deps
 //! makes). No DNS is used: records reach dkimpy through its `dnsfunc` hook.
 //!
-//! When `MAILSTAMP_PYTHON` is unset or dkimpy cannot be imported, the tests FAIL if `CI` or
-//! `MAILSTAMP_REQUIRE_INTEROP` is set, and otherwise skip with a message on stderr.
+//! When `MAILSTAMP_PYTHON` is unset or dkimpy cannot be imported, the tests FAIL, so a plain
+//! `cargo test` never reports an interop test it did not run as passed (issue 17 item 19). To
+//! run without dkimpy on purpose, set `MAILSTAMP_SKIP_INTEROP=1`: the run then says on stderr
+//! that it was skipped, and why.
 
 use crate::{example_zone, mailstamp};
 use std::io::Write as _;
@@ -17,7 +19,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 const PYTHON_ENV: &str = "MAILSTAMP_PYTHON";
-const REQUIRE_ENVS: [&str; 2] = ["CI", "MAILSTAMP_REQUIRE_INTEROP"];
+/// The explicit opt-out.
+const SKIP_ENV: &str = "MAILSTAMP_SKIP_INTEROP";
 
 const MESSAGE: &str = "From: Alice Example <alice@example.org>\r\n\
 To: Bob <bob@example.net>\r\n\
@@ -58,9 +61,7 @@ const KEYS: [(&str, &str, &str, &str); 2] = [
 const CANONICALIZATIONS: [&str; 2] = ["relaxed/relaxed", "simple/simple"];
 
 fn required() -> bool {
-    REQUIRE_ENVS
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    std::env::var_os(SKIP_ENV).is_none_or(|s| s.is_empty() || s == "0")
 }
 
 /// The Python interpreter with dkimpy, or `None` (after a loud message) when interop is not
@@ -93,8 +94,8 @@ fn python() -> Option<&'static Path> {
     match found {
         Ok(py) => Some(py.as_path()),
         Err(why) if required() => panic!(
-            "the dkimpy interoperability test is required here ({} set) but cannot run: {why}",
-            REQUIRE_ENVS.join(" or ")
+            "the dkimpy interoperability test cannot run: {why}. Run scripts/install-test-deps \
+             and scripts/test, or set {SKIP_ENV}=1 to skip it on purpose"
         ),
         Err(why) => {
             // Written to the real stderr (not captured by the test harness), once per run.
@@ -102,8 +103,7 @@ fn python() -> Option<&'static Path> {
             SAID.call_once(|| {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "\n*** SKIPPED dkimpy interoperability test: {why}. Set CI or \
-                 MAILSTAMP_REQUIRE_INTEROP to make this a failure. ***\n"
+                    "\n*** SKIPPED dkimpy interoperability tests ({SKIP_ENV} is set): {why} ***\n"
                 );
             });
             None

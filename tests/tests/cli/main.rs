@@ -10,6 +10,8 @@ mod dmarc;
 mod dns;
 mod globals;
 mod interop_dkimpy;
+mod json;
+mod milter;
 mod records;
 mod spf;
 

@@ -400,6 +400,16 @@ fn bad_input_exits_2() {
             vec!["example.org", "--spf-ip4", "192.0.2.1 +all"],
             "it contains whitespace",
         ),
+        // Issue 17 item 6: a target that is not a domain name is an input error (exit 2,
+        // nothing printed), like a value with whitespace.
+        (
+            vec!["example.org", "--spf-include", "bad..domain"],
+            "invalid include value \"bad..domain\": \"bad..domain\" is not a domain name: empty label",
+        ),
+        (
+            vec!["example.org", "--spf-a=bad..host/24"],
+            "is not a domain name",
+        ),
         (
             vec!["example.org", "--spf-ip6", "192.0.2.1"],
             "invalid ip6 value",

@@ -17,7 +17,10 @@ use std::path::PathBuf;
 pub struct Args {
     /// A private key: PKCS#8 PEM (RSA or Ed25519, as `mailstamp keygen` writes) or PKCS#1 PEM
     /// (RSA). Repeat for several signatures (e.g. RSA and Ed25519); the n-th --domain and
-    /// --selector belong to the n-th --key.
+    /// --selector belong to the n-th --key. RSA keys must have at least 2048 bits: stricter
+    /// than RFC 8301 §3.2, which lets verifiers accept 1024. There is no opt-in for shorter
+    /// keys: ring, the only signer, refuses them, and the rsa crate never signs (its private-key
+    /// operations are not constant-time). Verification and keycheck accept 1024-bit keys.
     #[arg(long = "key", value_name = "FILE", required = true)]
     pub keys: Vec<PathBuf>,
 

@@ -1,4 +1,4 @@
-//! The live resolver against a real DNS server on 127.0.0.1 (mailstamp-testdns): UDP,
+//! The live resolver against a real DNS server on 127.0.0.1 (mailstamp-testkit's TestServer): UDP,
 //! truncation and TCP fallback, timeouts, RCODEs, the cache, concurrency and record mode.
 
 use mailstamp::{DnsSource, LiveConfig, Resolver};
