@@ -97,7 +97,7 @@ pub use forged::{Stripped, remove_forged_authentication_results};
 pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
 
 use crate::Resolver;
-use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, PendingKeys, TagList};
+use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, PendingKeys};
 use mailstamp_dmarc::{
     Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
     MechanismResult, MultipleAuthors, evaluate_with_parser,
@@ -281,8 +281,6 @@ struct Carry {
     envelope: Option<Envelope>,
     message: MessageSummary,
     from: Authors,
-    /// The `b=` value of each DKIM-Signature field that is checked, by field index.
-    signature_b: Vec<Option<String>>,
     /// Why the MAIL FROM identity was not checked (set when the check starts).
     spf_skip: Option<SpfSkip>,
 }
@@ -377,16 +375,6 @@ impl Authenticator {
         let envelope = envelope(&message);
         let from = message.authors();
         let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
-        let signature_b = message
-            .fields()
-            .filter(|f| f.is_named("dkim-signature"))
-            .take(options.dkim_policy.max_signatures())
-            .map(|f| {
-                TagList::parse(f.value())
-                    .ok()
-                    .and_then(|tags| tags.get("b").map(|b| String::from_utf8_lossy(b).into()))
-            })
-            .collect();
         let summary = MessageSummary {
             size: bytes.len(),
             header_fields: message.field_count(),
@@ -418,7 +406,6 @@ impl Authenticator {
                     envelope,
                     message: summary,
                     from,
-                    signature_b,
                     spf_skip: None,
                 },
                 dkim,

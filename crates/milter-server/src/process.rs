@@ -349,7 +349,8 @@ fn sign(loaded: &Loaded, metrics: &Metrics, msg: &MessageData, now: u64) -> Outc
         out.reason("unsigned: no signature made");
         return out;
     }
-    let body = message.body();
+    // The stored body: line lengths and 8-bit bytes are the same in its CRLF reading.
+    let body = message.body().raw();
     let long = body
         .split(|&b| b == b'\n')
         .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > 998)
