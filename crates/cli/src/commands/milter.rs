@@ -22,7 +22,7 @@ pub struct Args {
     pub config: PathBuf,
 
     /// Check the file, load every key and check each against its published DNS record
-    /// (as `mailstamp keycheck`), then exit. DNS from the file's [dns], or --zone/--nameserver.
+    /// (as `mailstamp keycheck`), then exit. DNS from the file's `[dns]` table, or --zone/--nameserver.
     #[arg(long, conflicts_with = "explain")]
     pub check_config: bool,
 
