@@ -251,10 +251,7 @@ impl MessageSignature {
         let h = tags
             .get("h")
             .ok_or_else(|| malformed("the required tag h= is missing".to_owned()))?;
-        let signed_headers: Vec<String> = h
-            .split(|&c| c == b':')
-            .map(|n| text(trim(n)))
-            .collect();
+        let signed_headers: Vec<String> = h.split(|&c| c == b':').map(|n| text(trim(n))).collect();
         if signed_headers.iter().any(String::is_empty) {
             return Err(malformed("h= has an empty field name".to_owned()));
         }

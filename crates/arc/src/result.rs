@@ -135,7 +135,9 @@ pub enum ArcProblem {
         kind: FieldKind,
     },
     /// A set has two fields of one kind (RFC 8617 §4.2.1, §5.2 step 3.1).
-    #[error("ARC set i={instance} has {count} {kind} fields; exactly one is allowed (RFC 8617 §5.2 step 3.1)")]
+    #[error(
+        "ARC set i={instance} has {count} {kind} fields; exactly one is allowed (RFC 8617 §5.2 step 3.1)"
+    )]
     DuplicateField {
         /// The instance.
         instance: u32,
@@ -145,7 +147,9 @@ pub enum ArcProblem {
         count: usize,
     },
     /// The instances do not run 1..N without gaps (RFC 8617 §5.2 step 3.2).
-    #[error("ARC set i={instance} is missing: instances must run 1..={newest} without gaps (RFC 8617 §5.2 step 3.2)")]
+    #[error(
+        "ARC set i={instance} is missing: instances must run 1..={newest} without gaps (RFC 8617 §5.2 step 3.2)"
+    )]
     MissingInstance {
         /// The first missing instance.
         instance: u32,
@@ -153,7 +157,9 @@ pub enum ArcProblem {
         newest: u32,
     },
     /// An ARC-Seal with the wrong `cv=` for its position (RFC 8617 §5.2 step 3.3).
-    #[error("ARC-Seal i={instance} has cv={found}, expected cv={expected} (RFC 8617 §5.2 step 3.3)")]
+    #[error(
+        "ARC-Seal i={instance} has cv={found}, expected cv={expected} (RFC 8617 §5.2 step 3.3)"
+    )]
     WrongChainValidation {
         /// The instance.
         instance: u32,
@@ -173,13 +179,17 @@ pub enum ArcProblem {
         reason: String,
     },
     /// An ARC-Seal with an `h=` tag (RFC 8617 §4.1.3: "MUST result in a cv status of fail").
-    #[error("ARC-Seal i={instance} has an h= tag, which an ARC-Seal must not have (RFC 8617 §4.1.3)")]
+    #[error(
+        "ARC-Seal i={instance} has an h= tag, which an ARC-Seal must not have (RFC 8617 §4.1.3)"
+    )]
     SealHasHeaderList {
         /// The instance.
         instance: u32,
     },
     /// An ARC-Seal with a tag other than i, a, b, cv, d, s, t (RFC 8617 §4.1.3).
-    #[error("ARC-Seal i={instance} has the tag {tag}=; only i, a, b, cv, d, s and t are defined (RFC 8617 §4.1.3)")]
+    #[error(
+        "ARC-Seal i={instance} has the tag {tag}=; only i, a, b, cv, d, s and t are defined (RFC 8617 §4.1.3)"
+    )]
     SealUnknownTag {
         /// The instance.
         instance: u32,
@@ -258,19 +268,25 @@ pub enum ArcProblem {
         reason: String,
     },
     /// The body hash of the AMS does not match (RFC 6376 §6.1.3 step 3).
-    #[error("AMS i={instance}: the body hash does not match; the body changed after it was sealed (RFC 6376 §6.1.3)")]
+    #[error(
+        "AMS i={instance}: the body hash does not match; the body changed after it was sealed (RFC 6376 §6.1.3)"
+    )]
     BodyHashMismatch {
         /// The instance.
         instance: u32,
     },
     /// The AMS signature does not verify (RFC 8617 §5.2 step 4).
-    #[error("AMS i={instance}: the signature does not verify over the signed header fields (RFC 8617 §5.2 step 4)")]
+    #[error(
+        "AMS i={instance}: the signature does not verify over the signed header fields (RFC 8617 §5.2 step 4)"
+    )]
     AmsSignatureMismatch {
         /// The instance.
         instance: u32,
     },
     /// The ARC-Seal signature does not verify (RFC 8617 §5.2 step 6).
-    #[error("ARC-Seal i={instance}: the signature does not verify over the ARC sets 1..={instance} (RFC 8617 §5.2 step 6)")]
+    #[error(
+        "ARC-Seal i={instance}: the signature does not verify over the ARC sets 1..={instance} (RFC 8617 §5.2 step 6)"
+    )]
     SealSignatureMismatch {
         /// The instance.
         instance: u32,

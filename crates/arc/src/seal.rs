@@ -359,8 +359,7 @@ impl<K: SealKey> Sealer<K> {
         for n in names {
             let n = n.as_ref().trim();
             let bad_char = n.is_empty()
-                || n
-                    .bytes()
+                || n.bytes()
                     .any(|b| !(b'!'..=b'~').contains(&b) || b == b':' || b == b';');
             if bad_char {
                 return Err(SignError::InvalidHeaderName { name: n.to_owned() }.into());
@@ -587,8 +586,14 @@ mod tests {
         for line in f.split("\r\n") {
             assert!(line.len() <= 78, "{line}");
         }
-        assert_eq!(f.replace("\r\n\t", " "), format!("ARC-Seal: {}", parts.join("; ")));
-        let a = fold_aar(&format!("ARC-Authentication-Results: i=1; {}", "x=y; ".repeat(40)));
+        assert_eq!(
+            f.replace("\r\n\t", " "),
+            format!("ARC-Seal: {}", parts.join("; "))
+        );
+        let a = fold_aar(&format!(
+            "ARC-Authentication-Results: i=1; {}",
+            "x=y; ".repeat(40)
+        ));
         assert!(a.split("\r\n").all(|l| l.len() <= 78));
     }
 }

@@ -4,8 +4,8 @@ use crate::header::{self, MessageSignature, Seal, SetFields, collect_sets};
 use crate::result::{ArcProblem, ArcResult, ArcVerdict, FieldKind, SetReport, SignatureCheck};
 use mailstamp_dkim::{
     BodyHashSet, BodyHashSpec, Canonicalization, DEFAULT_CLOCK_SKEW, HashAlgorithm, KeyCache,
-    KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm, check_signature,
-    canonicalize_header, key_record_name,
+    KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm,
+    canonicalize_header, check_signature, key_record_name,
 };
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
 use mailstamp_message::{HeaderField, Message};
@@ -202,8 +202,11 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
     }
 
     let mut queries: Vec<Query> = Vec::new();
-    let mut query_of = |selector: &str, domain: &Name, instance: u32, kind: FieldKind| {
-        match key_record_name(selector, domain.as_str()) {
+    let mut query_of =
+        |selector: &str, domain: &Name, instance: u32, kind: FieldKind| match key_record_name(
+            selector,
+            domain.as_str(),
+        ) {
             Ok(name) => {
                 let q = Query::txt(name);
                 Ok(queries.iter().position(|x| *x == q).unwrap_or_else(|| {
@@ -216,8 +219,7 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
                 kind,
                 reason: format!("no key name from s= and d=: {e}"),
             }),
-        }
-    };
+        };
 
     // Body hashes, every distinct (canonicalization, l=) once, in one pass.
     let mut bodies = BodyHashSet::new();
@@ -273,7 +275,12 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
                             let mut data = Vec::with_capacity(1024);
                             let canon = ams.canonicalization.header;
                             signed_fields(message, &ams.signed_headers, canon, &mut data);
-                            canon_field(canon, &without_b(field, &c.b_value_range), true, &mut data);
+                            canon_field(
+                                canon,
+                                &without_b(field, &c.b_value_range),
+                                true,
+                                &mut data,
+                            );
                             Check::Await(Job {
                                 instance,
                                 kind: FieldKind::Ams,
