@@ -6,7 +6,11 @@
 //! * bad input (51 sets, missing and duplicate instances, a seal with `h=`, unknown tags,
 //!   huge fields, sets split across the header, broken signatures): a `fail` or `none`
 //!   verdict with its reason, never a panic;
+//! * interoperability with dkimpy's ARC (`interop_dkimpy`);
 //! * the fuzz body, on a few seeds.
+
+#[path = "arc/interop_dkimpy.rs"]
+mod interop_dkimpy;
 
 #[path = "../src/fuzzing.rs"]
 #[allow(dead_code, missing_docs)]
@@ -353,6 +357,7 @@ fn zone() -> Zone {
     for (name, key) in [
         ("rsa._domainkey.one.example", rsa_key()),
         ("ed._domainkey.two.example", ed_key()),
+        ("rsa._domainkey.two.example", rsa_key()),
         ("rsa._domainkey.three.example", rsa_key()),
     ] {
         z.add_txt(&Name::parse(name).unwrap(), [record_of(&key)]);
