@@ -122,9 +122,12 @@ fn report_of(instance: u32, set: &SetFields<'_>) -> SetReport {
         cv: tags(seal, "cv"),
         ams_domain: tags(ams, "d"),
         authentication_results: set.aar.first().and_then(|f| {
-            header::parse_aar(f.value())
-                .ok()
-                .map(|(_, r)| lossy(&f.value()[r]))
+            header::parse_aar(f.value()).ok().map(|(_, r)| {
+                lossy(&f.value()[r])
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
         }),
         ams: SignatureCheck::NotChecked,
         seal: SignatureCheck::NotChecked,
