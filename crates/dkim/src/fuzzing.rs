@@ -54,7 +54,10 @@ pub fn canonicalization(data: &[u8]) {
         let one = crate::body_hash(canon, crate::HashAlgorithm::Sha256, None, body);
         assert_eq!(chunked.get(id), Some(&one));
         assert_eq!(one.canonical_length, whole.len() as u64);
-        if canon == Canonicalization::Relaxed {
+        // Relaxed output is a fixed point when the body ends with a line break. A last line
+        // without one keeps a single space from its trailing white space (as dkimpy and
+        // OpenDKIM read it, issue 17 item 23), which a second pass then strips before the CRLF.
+        if canon == Canonicalization::Relaxed && (body.is_empty() || body.ends_with(b"\n")) {
             assert_eq!(canonicalize_body(canon, &whole), whole);
         }
     }
@@ -104,6 +107,10 @@ mod tests {
             b"\x05a  b\t\r\n\r\n \r",
             b"DKIM-Signature: v=1; a=rsa-sha256; d=x.y; s=s; h=from; bh=AA; b=AA\r\nFrom: a\r\n\r\nbody\r\np=",
             b";;;===\xff\x00",
+            // Found by fuzz/campaign: a last line without CRLF and trailing white space.
+            b"\x00Hello.  \r\n\r\n \t\r\nx  ",
+            b"\x00a  \n",
+            b"\x02a \t\r\nb \n \r",
         ];
         for i in inputs {
             tag_list(i);

@@ -12,6 +12,7 @@ mod dns;
 mod globals;
 mod interop_dkimpy;
 mod json;
+mod milter;
 mod records;
 mod spf;
 
