@@ -139,5 +139,5 @@ pub use signing_key::{KeyLoadError, SigningKey};
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,
-    header_hash_input, verify, verify_for_authors,
+    check_signature, header_hash_input, verify, verify_for_authors,
 };

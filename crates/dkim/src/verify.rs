@@ -459,8 +459,15 @@ pub fn header_hash_input(
     out
 }
 
-/// Checks a signature over `data` with ring (RFC 6376 §3.3, RFC 8463 §3).
-pub(crate) fn check_signature(
+/// Checks a signature over `data` with ring (RFC 6376 §3.3, RFC 8463 §3): RSASSA-PKCS1-v1_5
+/// with SHA-256 (SHA-1 only for `rsa-sha1`, which callers refuse under RFC 8301 before they
+/// get here), or Ed25519 over the SHA-256 digest of `data`. `false` when the key type does not
+/// fit the algorithm. It applies no key-size policy: callers check [`PublicKey::bits`] against
+/// [`MIN_RSA_BITS`] and [`MAX_RSA_BITS`] first.
+///
+/// Public for protocols that reuse DKIM's signatures over their own signing input (ARC,
+/// RFC 8617, in `mailstamp-arc`).
+pub fn check_signature(
     key: &PublicKey,
     algorithm: SigningAlgorithm,
     data: &[u8],

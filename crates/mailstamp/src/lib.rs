@@ -5,7 +5,7 @@
 //! re-exported under short names:
 //!
 //! * [`dns`], [`message`], [`spf`] (with [`spf::check`], the SPF driver over the
-//!   resolver), [`dkim`], [`dmarc`], [`authres`]: the sans-I/O protocol crates;
+//!   resolver), [`dkim`], [`dmarc`], [`authres`], [`arc`] (RFC 8617): the sans-I/O protocol crates;
 //! * [`Resolver`]: answers queries from an offline [`dns::Zone`] or the live DNS
 //!   (hickory-resolver: system configuration or explicit nameservers, timeouts, TCP fallback),
 //!   through a TTL-honouring cache shared by all its clones, with an observer hook and record
@@ -55,6 +55,7 @@ pub use resolver::{
     system_clock,
 };
 
+pub use mailstamp_arc as arc;
 pub use mailstamp_authres as authres;
 pub use mailstamp_dkim as dkim;
 pub use mailstamp_dmarc as dmarc;

@@ -3,6 +3,7 @@
 //! The binary must be built (`cargo test --workspace` builds it; with `-p mailstamp-tests`
 //! alone, run `cargo build -p mailstamp-cli` first).
 
+mod arc;
 mod audit;
 mod check;
 mod dkim;

@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use clap::Subcommand;
 
+pub mod arc;
 pub mod audit;
 pub mod check;
 pub mod completions;
@@ -27,6 +28,9 @@ pub enum Command {
     /// The receiver's pipeline: SPF, DKIM and DMARC for a message (or every message of an
     /// mbox, maildir or directory), written up as an Authentication-Results field.
     Check(check::Args),
+    /// ARC (RFC 8617): validate a message's chain (verify), or check it as a receiver and
+    /// add the next ARC set as an intermediary (seal).
+    Arc(arc::Args),
     /// Show what mailstamp's resolver sees for a name: NXDOMAIN, NODATA, a failure, or the
     /// records with their TTLs (TXT strings as received and joined).
     Dns(dns::Args),
@@ -64,6 +68,7 @@ pub enum Command {
 pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match command {
         Command::Check(args) => check::run(args, ctx),
+        Command::Arc(args) => arc::run(args, ctx),
         Command::Dns(args) => dns::run(args, ctx),
         Command::Dmarc(args) => dmarc::run(args, ctx),
         Command::Verify(args) => verify::run(args, ctx),
