@@ -1,0 +1,110 @@
+//! `mailstamp report`: DMARC reports. `parse` reads the aggregate and failure reports a
+//! domain receives (RFC 9990, RFC 7489 Appendix C, RFC 9991 / ARF) and prints a summary, JSON
+//! or CSV.
+
+use crate::context::Context;
+use crate::exit::Exit;
+use clap::Subcommand;
+use mailstamp_reports::{ParseOptions, Report, summary};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// Arguments of `mailstamp report`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+/// The `report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Read aggregate and failure reports and print a summary (per reporting organisation,
+    /// policy domain and source IP), one JSON object per report (--json) or one CSV row per
+    /// record (--csv).
+    Parse(ParseArgs),
+}
+
+/// Arguments of `mailstamp report parse`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = PARSE_HELP)]
+pub struct ParseArgs {
+    /// Where the reports are: `.xml`, `.xml.gz`, `.zip`, a report e-mail, an mbox, a maildir,
+    /// a directory (read recursively), or `-` for standard input. Repeatable.
+    #[arg(value_name = "FILE|DIR|-", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// One CSV row per record (RFC 4180), with a header row.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+
+    /// Do not print warnings (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// The largest input, decompressed gzip stream or zip member, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ParseOptions::default().max_size)]
+    pub max_size: u64,
+}
+
+const PARSE_HELP: &str = "\
+The container is recognised by content: gzip, zip, XML, mbox (\"From \" first) or an e-mail
+(whose report attachment is found by MIME type or file name, or whose message/feedback-report
+part makes it a failure report). Warnings (on stderr) name the file, the element and what was
+odd but readable; errors name what is not a report, and the run goes on with the next input.
+
+--json prints one object per line per report: {\"kind\": \"aggregate\", \"edition\":
+\"rfc7489\"|\"rfc9990\", \"org_name\", \"report_id\", \"begin\", \"end\", \"policy\": {...},
+\"records\": [{\"source_ip\", \"count\", \"disposition\", \"dkim_aligned\", \"spf_aligned\",
+\"header_from\", \"dkim\": [...], \"spf\": [...], ...}], ...} or {\"kind\": \"failure\", ...}.
+
+Exit status: 0 when every input was read, 2 when any input (or part of one) was not a report.";
+
+/// Runs the command.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    match &args.command {
+        ReportCommand::Parse(a) => parse(a, ctx),
+    }
+}
+
+/// Reads every input; prints diagnostics on stderr.
+fn read_all(inputs: &[PathBuf], options: ParseOptions, quiet: bool) -> (Vec<Report>, bool) {
+    let mut reports = Vec::new();
+    let mut failed = false;
+    let mut stderr = std::io::stderr().lock();
+    for input in inputs {
+        let (mut r, diags) = mailstamp_reports::parse(input, options);
+        reports.append(&mut r);
+        for d in &diags.items {
+            if d.severity == mailstamp_reports::Severity::Error {
+                failed = true;
+            } else if quiet {
+                continue;
+            }
+            let _ = writeln!(stderr, "{d}");
+        }
+    }
+    (reports, failed)
+}
+
+fn parse(args: &ParseArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    let options = ParseOptions {
+        max_size: args.max_size,
+        ..ParseOptions::default()
+    };
+    let (reports, failed) = read_all(&args.inputs, options, args.quiet);
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        for r in &reports {
+            serde_json::to_writer(&mut out, r)?;
+            out.write_all(b"\n")?;
+        }
+    } else if args.csv {
+        out.write_all(summary::csv(&reports).as_bytes())?;
+    } else {
+        out.write_all(summary::summarise(&reports).render().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(if failed { Exit::Usage } else { Exit::Success })
+}
