@@ -9,9 +9,7 @@
 //! other oddities are warnings.
 
 use crate::diag::Diagnostics;
-use crate::model::{
-    AggregateReport, DkimAuth, Edition, PolicyPublished, Reason, Record, SpfAuth,
-};
+use crate::model::{AggregateReport, DkimAuth, Edition, PolicyPublished, Reason, Record, SpfAuth};
 use roxmltree::{Document, Node, ParsingOptions};
 
 /// The RFC 9990 namespace.
@@ -101,7 +99,12 @@ struct Ctx<'d> {
 }
 
 impl Ctx<'_> {
-    fn required(&mut self, parent: Node<'_, '_>, name: &str, path: &str) -> Result<String, Refusal> {
+    fn required(
+        &mut self,
+        parent: Node<'_, '_>,
+        name: &str,
+        path: &str,
+    ) -> Result<String, Refusal> {
         match child(parent, name) {
             None => Err(refuse(&format!("{path}/{name}"), "missing (required)")),
             Some(n) => text_of(Some(n))
@@ -121,14 +124,19 @@ impl Ctx<'_> {
         let raw = value?;
         let mut v = raw.to_ascii_lowercase();
         if v != raw {
-            self.diags
-                .warn(self.file, path, format!("{raw:?} is not lower-case: read as {v:?}"));
+            self.diags.warn(
+                self.file,
+                path,
+                format!("{raw:?} is not lower-case: read as {v:?}"),
+            );
         }
         if let Some((_, to)) = aliases.iter().find(|(from, _)| *from == v) {
             self.diags.warn(
                 self.file,
                 path,
-                format!("{v:?} is not a value of the schema (old draft or misspelling): read as {to:?}"),
+                format!(
+                    "{v:?} is not a value of the schema (old draft or misspelling): read as {to:?}"
+                ),
             );
             v = (*to).to_owned();
         }
@@ -147,10 +155,22 @@ const POLICIES: &[&str] = &["none", "quarantine", "reject"];
 const DISPOSITIONS: &[&str] = &["none", "pass", "quarantine", "reject"];
 const ALIGNMENT_RESULTS: &[&str] = &["pass", "fail"];
 const DKIM_RESULTS: &[&str] = &[
-    "none", "pass", "fail", "policy", "neutral", "temperror", "permerror",
+    "none",
+    "pass",
+    "fail",
+    "policy",
+    "neutral",
+    "temperror",
+    "permerror",
 ];
 const SPF_RESULTS: &[&str] = &[
-    "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror",
+    "none",
+    "neutral",
+    "pass",
+    "fail",
+    "softfail",
+    "temperror",
+    "permerror",
 ];
 /// Old spellings: `hardfail` (early drafts), `unknown`/`error` (RFC 4408 names).
 const RESULT_ALIASES: &[(&str, &str)] = &[
@@ -190,7 +210,9 @@ fn read_feedback(
             cx.diags.warn(
                 file,
                 "feedback",
-                format!("namespace {NS_DRAFT} is the pre-RFC 7489 draft schema's: read as RFC 7489"),
+                format!(
+                    "namespace {NS_DRAFT} is the pre-RFC 7489 draft schema's: read as RFC 7489"
+                ),
             );
             Edition::Rfc7489
         }
@@ -198,7 +220,9 @@ fn read_feedback(
             cx.diags.warn(
                 file,
                 "feedback",
-                format!("unknown namespace {other:?} (RFC 9990 uses {NS_RFC9990}): read as RFC 7489"),
+                format!(
+                    "unknown namespace {other:?} (RFC 9990 uses {NS_RFC9990}): read as RFC 7489"
+                ),
             );
             Edition::Rfc7489
         }
@@ -208,7 +232,10 @@ fn read_feedback(
         cx.diags.warn(
             file,
             "feedback/version",
-            format!("{:?}: RFC 9990 says it must be 1.0", version.as_deref().unwrap_or("")),
+            format!(
+                "{:?}: RFC 9990 says it must be 1.0",
+                version.as_deref().unwrap_or("")
+            ),
         );
     }
 
@@ -219,8 +246,11 @@ fn read_feedback(
     let email = match text_of(child(meta, "email")) {
         Some(e) => e,
         None => {
-            cx.diags
-                .warn(file, &format!("{mp}/email"), "missing or empty (required by the schema)");
+            cx.diags.warn(
+                file,
+                &format!("{mp}/email"),
+                "missing or empty (required by the schema)",
+            );
             String::new()
         }
     };
@@ -231,11 +261,8 @@ fn read_feedback(
     let begin = timestamp(&cx.required(range, "begin", &rp)?, &format!("{rp}/begin"))?;
     let end = timestamp(&cx.required(range, "end", &rp)?, &format!("{rp}/end"))?;
     if begin > end {
-        cx.diags.warn(
-            file,
-            &rp,
-            format!("begin ({begin}) is after end ({end})"),
-        );
+        cx.diags
+            .warn(file, &rp, format!("begin ({begin}) is after end ({end})"));
     }
     let errors = children(meta, "error")
         .filter_map(|n| text_of(Some(n)))
@@ -249,7 +276,11 @@ fn read_feedback(
         domain,
         ..PolicyPublished::default()
     };
-    for (name, slot) in [("p", &mut policy.p), ("sp", &mut policy.sp), ("np", &mut policy.np)] {
+    for (name, slot) in [
+        ("p", &mut policy.p),
+        ("sp", &mut policy.sp),
+        ("np", &mut policy.np),
+    ] {
         *slot = cx.token(
             text_of(child(pp, name)),
             &format!("{ppath}/{name}"),
@@ -258,12 +289,30 @@ fn read_feedback(
         );
     }
     if policy.p.is_none() {
-        cx.diags
-            .warn(file, &format!("{ppath}/p"), "missing or empty (required by the schema)");
+        cx.diags.warn(
+            file,
+            &format!("{ppath}/p"),
+            "missing or empty (required by the schema)",
+        );
     }
-    policy.adkim = cx.token(text_of(child(pp, "adkim")), &format!("{ppath}/adkim"), &["r", "s"], &[]);
-    policy.aspf = cx.token(text_of(child(pp, "aspf")), &format!("{ppath}/aspf"), &["r", "s"], &[]);
-    policy.testing = cx.token(text_of(child(pp, "testing")), &format!("{ppath}/testing"), &["n", "y"], &[]);
+    policy.adkim = cx.token(
+        text_of(child(pp, "adkim")),
+        &format!("{ppath}/adkim"),
+        &["r", "s"],
+        &[],
+    );
+    policy.aspf = cx.token(
+        text_of(child(pp, "aspf")),
+        &format!("{ppath}/aspf"),
+        &["r", "s"],
+        &[],
+    );
+    policy.testing = cx.token(
+        text_of(child(pp, "testing")),
+        &format!("{ppath}/testing"),
+        &["n", "y"],
+        &[],
+    );
     policy.discovery_method = cx.token(
         text_of(child(pp, "discovery_method")),
         &format!("{ppath}/discovery_method"),
@@ -322,13 +371,17 @@ fn read_feedback(
 fn timestamp(text: &str, path: &str) -> Result<i64, Refusal> {
     // Some reporters write a fractional part ("1667347200.0").
     let whole = text.split('.').next().unwrap_or(text);
-    whole
-        .parse::<i64>()
-        .map_err(|_| refuse(path, format!("{text:?} is not a number of seconds since the epoch")))
+    whole.parse::<i64>().map_err(|_| {
+        refuse(
+            path,
+            format!("{text:?} is not a number of seconds since the epoch"),
+        )
+    })
 }
 
 fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record, Refusal> {
-    let row = child(rec, "row").ok_or_else(|| refuse(&format!("{path}/row"), "missing (required)"))?;
+    let row =
+        child(rec, "row").ok_or_else(|| refuse(&format!("{path}/row"), "missing (required)"))?;
     let row_path = format!("{path}/row");
     let source_ip = cx.required(row, "source_ip", &row_path)?;
     if source_ip.parse::<std::net::IpAddr>().is_err() {
@@ -348,23 +401,46 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
     let pe_path = format!("{row_path}/policy_evaluated");
     let (disposition, dkim_aligned, spf_aligned, reasons) = match child(row, "policy_evaluated") {
         None => {
-            cx.diags.warn(cx.file, &pe_path, "missing (required by the schema): read as disposition none, dkim and spf fail");
-            ("none".to_owned(), "fail".to_owned(), "fail".to_owned(), Vec::new())
+            cx.diags.warn(
+                cx.file,
+                &pe_path,
+                "missing (required by the schema): read as disposition none, dkim and spf fail",
+            );
+            (
+                "none".to_owned(),
+                "fail".to_owned(),
+                "fail".to_owned(),
+                Vec::new(),
+            )
         }
         Some(pe) => {
             let disposition = cx
-                .token(text_of(child(pe, "disposition")), &format!("{pe_path}/disposition"), DISPOSITIONS, &[])
+                .token(
+                    text_of(child(pe, "disposition")),
+                    &format!("{pe_path}/disposition"),
+                    DISPOSITIONS,
+                    &[],
+                )
                 .unwrap_or_else(|| {
-                    cx.diags.warn(cx.file, &format!("{pe_path}/disposition"), "missing or empty: read as none");
+                    cx.diags.warn(
+                        cx.file,
+                        &format!("{pe_path}/disposition"),
+                        "missing or empty: read as none",
+                    );
                     "none".to_owned()
                 });
             let mut aligned = |name: &str| {
                 let p = format!("{pe_path}/{name}");
-                cx.token(text_of(child(pe, name)), &p, ALIGNMENT_RESULTS, RESULT_ALIASES)
-                    .unwrap_or_else(|| {
-                        cx.diags.warn(cx.file, &p, "missing or empty: read as fail");
-                        "fail".to_owned()
-                    })
+                cx.token(
+                    text_of(child(pe, name)),
+                    &p,
+                    ALIGNMENT_RESULTS,
+                    RESULT_ALIASES,
+                )
+                .unwrap_or_else(|| {
+                    cx.diags.warn(cx.file, &p, "missing or empty: read as fail");
+                    "fail".to_owned()
+                })
             };
             let dkim = aligned("dkim");
             let spf = aligned("spf");
@@ -372,11 +448,20 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
             for (j, r) in children(pe, "reason").enumerate() {
                 let rpath = format!("{pe_path}/reason[{}]", j + 1);
                 let comment = text_of(child(r, "comment"));
-                match cx.token(text_of(child(r, "type")), &format!("{rpath}/type"), REASONS, &[]) {
+                match cx.token(
+                    text_of(child(r, "type")),
+                    &format!("{rpath}/type"),
+                    REASONS,
+                    &[],
+                ) {
                     Some(kind) => reasons.push(Reason { kind, comment }),
                     None if comment.is_some() => {
-                        cx.diags.warn(cx.file, &rpath, "reason without a type: read as other");
-                        reasons.push(Reason { kind: "other".to_owned(), comment });
+                        cx.diags
+                            .warn(cx.file, &rpath, "reason without a type: read as other");
+                        reasons.push(Reason {
+                            kind: "other".to_owned(),
+                            comment,
+                        });
                     }
                     None => cx.diags.warn(cx.file, &rpath, "empty reason: ignored"),
                 }
@@ -400,25 +485,42 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
         },
     };
     let id_path = format!("{path}/identifiers");
-    let header_from = cx.required(ids, "header_from", &id_path)?.to_ascii_lowercase();
+    let header_from = cx
+        .required(ids, "header_from", &id_path)?
+        .to_ascii_lowercase();
     let envelope_from = text_of(child(ids, "envelope_from"));
     let envelope_to = text_of(child(ids, "envelope_to"));
     let mut dkim = Vec::new();
     let mut spf = Vec::new();
     let ar_path = format!("{path}/auth_results");
     match child(rec, "auth_results") {
-        None => cx.diags.warn(cx.file, &ar_path, "missing (required by the schema)"),
+        None => cx
+            .diags
+            .warn(cx.file, &ar_path, "missing (required by the schema)"),
         Some(ar) => {
             for (j, d) in children(ar, "dkim").enumerate() {
                 let p = format!("{ar_path}/dkim[{}]", j + 1);
                 let Some(domain) = text_of(child(d, "domain")) else {
-                    cx.diags.warn(cx.file, &format!("{p}/domain"), "missing or empty: result ignored");
+                    cx.diags.warn(
+                        cx.file,
+                        &format!("{p}/domain"),
+                        "missing or empty: result ignored",
+                    );
                     continue;
                 };
                 let result = cx
-                    .token(text_of(child(d, "result")), &format!("{p}/result"), DKIM_RESULTS, RESULT_ALIASES)
+                    .token(
+                        text_of(child(d, "result")),
+                        &format!("{p}/result"),
+                        DKIM_RESULTS,
+                        RESULT_ALIASES,
+                    )
                     .unwrap_or_else(|| {
-                        cx.diags.warn(cx.file, &format!("{p}/result"), "missing or empty: read as none");
+                        cx.diags.warn(
+                            cx.file,
+                            &format!("{p}/result"),
+                            "missing or empty: read as none",
+                        );
                         "none".to_owned()
                     });
                 dkim.push(DkimAuth {
@@ -431,18 +533,36 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
             for (j, s) in children(ar, "spf").enumerate() {
                 let p = format!("{ar_path}/spf[{}]", j + 1);
                 let Some(domain) = text_of(child(s, "domain")) else {
-                    cx.diags.warn(cx.file, &format!("{p}/domain"), "missing or empty: result ignored");
+                    cx.diags.warn(
+                        cx.file,
+                        &format!("{p}/domain"),
+                        "missing or empty: result ignored",
+                    );
                     continue;
                 };
                 let result = cx
-                    .token(text_of(child(s, "result")), &format!("{p}/result"), SPF_RESULTS, RESULT_ALIASES)
+                    .token(
+                        text_of(child(s, "result")),
+                        &format!("{p}/result"),
+                        SPF_RESULTS,
+                        RESULT_ALIASES,
+                    )
                     .unwrap_or_else(|| {
-                        cx.diags.warn(cx.file, &format!("{p}/result"), "missing or empty: read as none");
+                        cx.diags.warn(
+                            cx.file,
+                            &format!("{p}/result"),
+                            "missing or empty: read as none",
+                        );
                         "none".to_owned()
                     });
                 spf.push(SpfAuth {
                     domain: domain.to_ascii_lowercase(),
-                    scope: cx.token(text_of(child(s, "scope")), &format!("{p}/scope"), &["mfrom", "helo"], &[]),
+                    scope: cx.token(
+                        text_of(child(s, "scope")),
+                        &format!("{p}/scope"),
+                        &["mfrom", "helo"],
+                        &[],
+                    ),
                     result,
                     human_result: text_of(child(s, "human_result")),
                 });

@@ -71,7 +71,11 @@ pub fn parse_failure_report(
             }
             "incidents" => match value.parse() {
                 Ok(n) => r.incidents = n,
-                Err(_) => diags.warn(file, "Incidents", format!("{value:?} is not a number: read as 1")),
+                Err(_) => diags.warn(
+                    file,
+                    "Incidents",
+                    format!("{value:?} is not a number: read as 1"),
+                ),
             },
             "reported-domain" => r.reported_domain.push(value.to_ascii_lowercase()),
             "reported-uri" => r.reported_uri.push(value),

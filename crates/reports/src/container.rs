@@ -75,11 +75,7 @@ pub fn parse(path: &Path, options: ParseOptions) -> (Vec<Report>, Diagnostics) {
 
 /// Reads every report in `bytes` (any supported container). `name` names the input in
 /// diagnostics and in each report's `source`.
-pub fn parse_bytes(
-    name: &str,
-    bytes: &[u8],
-    options: ParseOptions,
-) -> (Vec<Report>, Diagnostics) {
+pub fn parse_bytes(name: &str, bytes: &[u8], options: ParseOptions) -> (Vec<Report>, Diagnostics) {
     let mut reports = Vec::new();
     let mut diags = Diagnostics::default();
     Reader {
@@ -154,7 +150,11 @@ impl Reader<'_> {
             return self.diags.error(
                 &name,
                 "",
-                format!("{} bytes: larger than the limit of {} bytes", meta.len(), self.options.max_size),
+                format!(
+                    "{} bytes: larger than the limit of {} bytes",
+                    meta.len(),
+                    self.options.max_size
+                ),
             );
         }
         // An mbox is read message by message, never as a whole.
@@ -211,7 +211,9 @@ impl Reader<'_> {
                 for item in list {
                     match item {
                         Ok(mail) => self.mail(&mail.source.to_string(), &mail.bytes, 1),
-                        Err(e) => self.diags.error(&e.position().to_string(), "", e.to_string()),
+                        Err(e) => self
+                            .diags
+                            .error(&e.position().to_string(), "", e.to_string()),
                     }
                 }
             }
@@ -227,7 +229,9 @@ impl Reader<'_> {
                 for item in mbox {
                     match item {
                         Ok(mail) => self.mail(&mail.source.to_string(), &mail.bytes, 1),
-                        Err(e) => self.diags.error(&e.position().to_string(), "", e.to_string()),
+                        Err(e) => self
+                            .diags
+                            .error(&e.position().to_string(), "", e.to_string()),
                     }
                 }
             }
@@ -239,7 +243,10 @@ impl Reader<'_> {
             return self.diags.error(
                 name,
                 "",
-                format!("containers nested deeper than {} levels", self.options.max_depth),
+                format!(
+                    "containers nested deeper than {} levels",
+                    self.options.max_depth
+                ),
             );
         }
         match sniff(bytes) {
@@ -282,17 +289,24 @@ impl Reader<'_> {
     fn gzip(&mut self, name: &str, bytes: &[u8], depth: u32) {
         let mut out = Vec::new();
         let decoder = flate2::read::MultiGzDecoder::new(bytes);
-        let result = decoder.take(self.options.max_size + 1).read_to_end(&mut out);
+        let result = decoder
+            .take(self.options.max_size + 1)
+            .read_to_end(&mut out);
         if out.len() as u64 > self.options.max_size {
             return self.diags.error(
                 name,
                 "",
-                format!("gzip stream decompresses to more than {} bytes", self.options.max_size),
+                format!(
+                    "gzip stream decompresses to more than {} bytes",
+                    self.options.max_size
+                ),
             );
         }
         if let Err(e) = result {
             if out.is_empty() {
-                return self.diags.error(name, "", format!("not a readable gzip stream: {e}"));
+                return self
+                    .diags
+                    .error(name, "", format!("not a readable gzip stream: {e}"));
             }
             self.diags.warn(
                 name,
@@ -313,14 +327,22 @@ impl Reader<'_> {
     fn zip(&mut self, name: &str, bytes: &[u8], depth: u32) {
         let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
             Ok(a) => a,
-            Err(e) => return self.diags.error(name, "", format!("not a readable zip archive: {e}")),
+            Err(e) => {
+                return self
+                    .diags
+                    .error(name, "", format!("not a readable zip archive: {e}"));
+            }
         };
         let mut found = 0usize;
         for i in 0..archive.len() {
             let mut entry = match archive.by_index(i) {
                 Ok(e) => e,
                 Err(e) => {
-                    self.diags.error(name, &format!("member {}", i + 1), format!("cannot read: {e}"));
+                    self.diags.error(
+                        name,
+                        &format!("member {}", i + 1),
+                        format!("cannot read: {e}"),
+                    );
                     continue;
                 }
             };
@@ -332,14 +354,21 @@ impl Reader<'_> {
                 Err(_) => format!("{name}: member {}", i + 1),
             };
             let mut out = Vec::new();
-            let result = (&mut entry).take(self.options.max_size + 1).read_to_end(&mut out);
+            let result = (&mut entry)
+                .take(self.options.max_size + 1)
+                .read_to_end(&mut out);
             drop(entry);
             if out.len() as u64 > self.options.max_size {
-                self.diags.error(&member, "", format!("decompresses to more than {} bytes", self.options.max_size));
+                self.diags.error(
+                    &member,
+                    "",
+                    format!("decompresses to more than {} bytes", self.options.max_size),
+                );
                 continue;
             }
             if let Err(e) = result {
-                self.diags.error(&member, "", format!("cannot decompress: {e}"));
+                self.diags
+                    .error(&member, "", format!("cannot decompress: {e}"));
                 continue;
             }
             found += 1;
@@ -355,7 +384,9 @@ impl Reader<'_> {
             return self.diags.error(name, "", "messages nested too deep");
         }
         let Some(message) = MessageParser::default().parse(bytes) else {
-            return self.diags.error(name, "", "not a report: not a readable e-mail");
+            return self
+                .diags
+                .error(name, "", "not a report: not a readable e-mail");
         };
         let before = self.reports.len();
         let errors_before = self.diags.errors().count();
@@ -401,15 +432,17 @@ impl Reader<'_> {
             }
             let by_type = matches!(
                 (ctype.as_str(), subtype.as_str()),
-                ("application", "gzip" | "x-gzip" | "zip" | "x-zip-compressed" | "x-zip" | "xml")
-                    | ("text", "xml")
+                (
+                    "application",
+                    "gzip" | "x-gzip" | "zip" | "x-zip-compressed" | "x-zip" | "xml"
+                ) | ("text", "xml")
             );
             let by_name = file_name.as_deref().is_some_and(|f| {
                 let f = f.to_ascii_lowercase();
                 f.ends_with(".xml") || f.ends_with(".gz") || f.ends_with(".zip")
             });
-            let by_content = ctype == "application"
-                && matches!(sniff(&contents), Kind::Gzip | Kind::Zip);
+            let by_content =
+                ctype == "application" && matches!(sniff(&contents), Kind::Gzip | Kind::Zip);
             if by_type || by_name || by_content {
                 let inner = file_name.map(|f| format!("{name}: {f}")).unwrap_or(label);
                 candidates.push((inner, contents));
@@ -424,8 +457,12 @@ impl Reader<'_> {
         for (label, contents) in candidates {
             self.bytes(&label, &contents, depth + 1);
         }
-        if candidates_found(self.reports.len(), before, self.diags.errors().count(), errors_before)
-        {
+        if candidates_found(
+            self.reports.len(),
+            before,
+            self.diags.errors().count(),
+            errors_before,
+        ) {
             return;
         }
         // A report forwarded as a message/rfc822 attachment.

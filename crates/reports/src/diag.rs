@@ -57,7 +57,11 @@ impl fmt::Display for Diagnostic {
         if self.element.is_empty() {
             write!(f, "{kind}: {}: {}", self.file, self.reason)
         } else {
-            write!(f, "{kind}: {}: {}: {}", self.file, self.element, self.reason)
+            write!(
+                f,
+                "{kind}: {}: {}: {}",
+                self.file, self.element, self.reason
+            )
         }
     }
 }

@@ -254,7 +254,12 @@ impl Summary {
             t.reject_would_refuse
         );
         if self.aggregate_reports > 0 {
-            table(&mut out, "Per reporting organisation:", "ORGANISATION", &self.organisations);
+            table(
+                &mut out,
+                "Per reporting organisation:",
+                "ORGANISATION",
+                &self.organisations,
+            );
             table(&mut out, "Per policy domain:", "DOMAIN", &self.domains);
             table(&mut out, "Per source IP:", "SOURCE IP", &self.sources);
             let _ = writeln!(out, "\nTop failing sources:");
@@ -274,7 +279,10 @@ impl Summary {
             }
         }
         if !self.failures.is_empty() {
-            let _ = writeln!(out, "\nFailure reports (reported domain, failure: incidents):");
+            let _ = writeln!(
+                out,
+                "\nFailure reports (reported domain, failure: incidents):"
+            );
             for (k, n) in &self.failures {
                 let _ = writeln!(out, "  {k}: {n}");
             }
@@ -325,11 +333,31 @@ pub fn csv(reports: &[Report]) -> String {
                 r.header_from.clone(),
                 r.envelope_from.clone().unwrap_or_default(),
                 r.envelope_to.clone().unwrap_or_default(),
-                r.dkim.iter().map(|d| d.domain.as_str()).collect::<Vec<_>>().join(";"),
-                r.dkim.iter().map(|d| d.result.as_str()).collect::<Vec<_>>().join(";"),
-                r.spf.iter().map(|d| d.domain.as_str()).collect::<Vec<_>>().join(";"),
-                r.spf.iter().map(|d| d.result.as_str()).collect::<Vec<_>>().join(";"),
-                r.reasons.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>().join(";"),
+                r.dkim
+                    .iter()
+                    .map(|d| d.domain.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                r.dkim
+                    .iter()
+                    .map(|d| d.result.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                r.spf
+                    .iter()
+                    .map(|d| d.domain.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                r.spf
+                    .iter()
+                    .map(|d| d.result.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                r.reasons
+                    .iter()
+                    .map(|d| d.kind.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
             ];
             for (i, c) in cols.iter().enumerate() {
                 if i > 0 {

@@ -12,6 +12,7 @@ mod globals;
 mod interop_dkimpy;
 mod json;
 mod records;
+mod report;
 mod spf;
 
 use std::path::PathBuf;
