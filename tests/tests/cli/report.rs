@@ -115,3 +115,86 @@ fn parse_reads_standard_input() {
         .success()
         .stdout(predicates::str::contains("\"report_id\":\"r9990-0001\""));
 }
+
+/// Headless Chromium (Debian's `chromium`, installed by scripts/install-test-deps), or `None`
+/// when MAILSTAMP_SKIP_CHROMIUM is set. Missing without the opt-out is a failure.
+fn chromium() -> Option<PathBuf> {
+    if std::env::var_os("MAILSTAMP_SKIP_CHROMIUM").is_some() {
+        eprintln!(
+            "skipped: MAILSTAMP_SKIP_CHROMIUM is set, the HTML page is not opened in Chromium"
+        );
+        return None;
+    }
+    let path = PathBuf::from(
+        std::env::var_os("MAILSTAMP_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
+    );
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/install-test-deps (or set MAILSTAMP_SKIP_CHROMIUM=1 to skip)",
+        path.display()
+    );
+    Some(path)
+}
+
+#[test]
+fn view_writes_a_page_that_chromium_renders_with_its_charts_and_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("view.html");
+    mailstamp()
+        .args(["report", "view"])
+        .arg(corpus("rfc9990.xml"))
+        .arg(corpus("rfc7489.xml"))
+        .arg(corpus("failure-rfc9991.eml"))
+        .arg("--html")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<link") && !html.contains(" src="),
+        "the page loads nothing"
+    );
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--timeout=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    // The script ran and recomputed the totals from the embedded data: 50 + 17 messages, 52
+    // passing (77.6 %).
+    assert!(
+        dom.contains(r#"<span id="js-total-messages">67</span>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"<span id="js-pass-rate">77.6%</span>"#),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"<b id="total-messages">67</b>"#));
+    assert!(dom.contains(r#"<b id="reject-would-refuse">8</b>"#));
+    // One chart per policy domain (both reports are for sender.example), with bars and a line.
+    assert_eq!(dom.matches("<svg").count(), 1, "{dom}");
+    assert!(dom.contains("<rect class=\"pass\""));
+    assert!(dom.contains("<polyline class=\"rate\""));
+    assert!(dom.contains("<td>2001:db8::25</td>"));
+}

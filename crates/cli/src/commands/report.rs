@@ -4,6 +4,7 @@
 
 use crate::context::Context;
 use crate::exit::Exit;
+use anyhow::Context as _;
 use clap::Subcommand;
 use mailstamp_reports::{ParseOptions, Report, summary};
 use std::io::Write as _;
@@ -24,6 +25,30 @@ pub enum ReportCommand {
     /// policy domain and source IP), one JSON object per report (--json) or one CSV row per
     /// record (--csv).
     Parse(ParseArgs),
+    /// Write one self-contained HTML page (inline SVG charts, no network access): volume and
+    /// DMARC pass rate over time per domain, sources failing alignment, what p=reject would
+    /// refuse.
+    View(ViewArgs),
+}
+
+/// Arguments of `mailstamp report view`.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// Where the reports are (as for `report parse`). Repeatable.
+    #[arg(value_name = "FILE|DIR|-", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The page to write.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: PathBuf,
+
+    /// The page's title.
+    #[arg(long, default_value = "DMARC aggregate reports")]
+    pub title: String,
+
+    /// Do not print warnings (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Arguments of `mailstamp report parse`.
@@ -65,6 +90,7 @@ Exit status: 0 when every input was read, 2 when any input (or part of one) was 
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     match &args.command {
         ReportCommand::Parse(a) => parse(a, ctx),
+        ReportCommand::View(a) => view(a),
     }
 }
 
@@ -106,5 +132,13 @@ fn parse(args: &ParseArgs, ctx: &Context) -> anyhow::Result<Exit> {
         out.write_all(summary::summarise(&reports).render().as_bytes())?;
     }
     out.flush()?;
+    Ok(if failed { Exit::Usage } else { Exit::Success })
+}
+
+fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
+    let (reports, failed) = read_all(&args.inputs, ParseOptions::default(), args.quiet);
+    let page = mailstamp_reports::html::render(&reports, &args.title);
+    std::fs::write(&args.html, page)
+        .with_context(|| format!("cannot write {}", args.html.display()))?;
     Ok(if failed { Exit::Usage } else { Exit::Success })
 }
