@@ -25,6 +25,7 @@ mod container;
 mod diag;
 pub mod html;
 mod model;
+pub mod store;
 pub mod summary;
 
 pub use aggregate::parse_aggregate_xml;

@@ -198,3 +198,118 @@ fn view_writes_a_page_that_chromium_renders_with_its_charts_and_totals() {
     assert!(dom.contains("<polyline class=\"rate\""));
     assert!(dom.contains("<td>2001:db8::25</td>"));
 }
+
+/// An mbox of `n` copies of the signed test message.
+fn small_mbox(dir: &std::path::Path, n: usize) -> PathBuf {
+    let message =
+        std::fs::read(mailstamp_tests::testdata_dir().join("messages/signed.eml")).unwrap();
+    let mut mbox = Vec::new();
+    for _ in 0..n {
+        mbox.extend_from_slice(b"From sender@example.org Thu Jan  1 00:00:00 2026\n");
+        mbox.extend_from_slice(&message);
+        mbox.extend_from_slice(b"\n");
+    }
+    let path = dir.join("small.mbox");
+    std::fs::write(&path, mbox).unwrap();
+    path
+}
+
+fn check_args(mbox: &std::path::Path) -> Vec<String> {
+    vec![
+        "check".into(),
+        "--zone".into(),
+        crate::example_zone().display().to_string(),
+        "--ip".into(),
+        "192.0.2.1".into(),
+        "--helo".into(),
+        "mail.example.org".into(),
+        "--mail-from".into(),
+        "a@example.org".into(),
+        "--now".into(),
+        "1767225700".into(),
+        "--mbox".into(),
+        mbox.display().to_string(),
+    ]
+}
+
+#[test]
+fn check_record_stores_every_evaluation_and_concurrent_writers_are_safe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = small_mbox(tmp.path(), 5);
+    let db = tmp.path().join("verdicts.db");
+    let store = format!("sqlite:{}", db.display());
+    let plain = mailstamp().args(check_args(&mbox)).assert().success();
+    let recorded = mailstamp()
+        .args(check_args(&mbox))
+        .args(["--record", &store])
+        .assert()
+        .success();
+    assert_eq!(plain.get_output().stdout, recorded.get_output().stdout);
+    assert!(recorded.get_output().stderr.is_empty());
+
+    // Two writers at once on the same file.
+    let bin = assert_cmd::cargo::cargo_bin("mailstamp");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .args(check_args(&mbox))
+                .args(["--record", db.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+
+    let s = mailstamp_reports::store::Store::open(&store).unwrap();
+    assert_eq!(
+        s.schema_version().unwrap(),
+        mailstamp_reports::store::SCHEMA_VERSION
+    );
+    assert_eq!(s.count().unwrap(), 15);
+    let e = &s.evaluations("example.org", 0, i64::MAX).unwrap()[0];
+    assert_eq!(e.time, 1767225700);
+    assert_eq!(e.source_ip, "192.0.2.1");
+    assert_eq!(e.header_from, "example.org");
+    assert_eq!(e.envelope_from.as_deref(), Some("example.org"));
+    assert_eq!(
+        (e.dmarc_result.as_str(), e.disposition.as_str()),
+        ("pass", "none")
+    );
+    assert!(e.spf_aligned);
+    assert_eq!(
+        (e.spf_domain.as_deref(), e.spf_result.as_deref()),
+        (Some("example.org"), Some("pass"))
+    );
+    assert_eq!(e.dkim.len(), 2);
+    assert_eq!(e.policy_p.as_deref(), Some("reject"));
+    assert_eq!(e.policy_adkim.as_deref(), Some("s"));
+    assert!(
+        e.policy_record
+            .as_deref()
+            .unwrap()
+            .starts_with("v=DMARC1; p=reject")
+    );
+}
+
+#[test]
+fn a_store_that_fails_is_a_warning_and_changes_neither_output_nor_exit_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = small_mbox(tmp.path(), 2);
+    let plain = mailstamp().args(check_args(&mbox)).assert().success();
+    let broken = tmp.path().join("no/such/dir/v.db");
+    let out = mailstamp()
+        .args(check_args(&mbox))
+        .args(["--record", broken.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(plain.get_output().stdout, out.get_output().stdout);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains("warning: verdicts are not recorded"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no/such/dir/v.db"), "{stderr}");
+}

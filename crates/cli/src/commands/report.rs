@@ -142,3 +142,72 @@ fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("cannot write {}", args.html.display()))?;
     Ok(if failed { Exit::Usage } else { Exit::Success })
 }
+
+/// Records the DMARC evaluations of `mailstamp check --record STORE`, in batches. A store
+/// that cannot be opened or written is a warning on stderr, never a change to the verdict or
+/// the exit status: recording must not break the mail flow.
+pub struct Recorder {
+    spec: String,
+    store: Option<mailstamp_reports::store::Store>,
+    pending: Vec<mailstamp_reports::store::Evaluation>,
+}
+
+/// Evaluations written per transaction.
+const BATCH: usize = 256;
+
+impl Recorder {
+    /// Opens the store (a warning on failure: then nothing is recorded).
+    pub fn open(spec: &str) -> Recorder {
+        let store = match mailstamp_reports::store::Store::open(spec) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("mailstamp: warning: verdicts are not recorded: {e}");
+                None
+            }
+        };
+        Recorder {
+            spec: spec.to_owned(),
+            store,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds one check's evaluation (nothing when no DMARC Policy Domain was found).
+    pub fn add(&mut self, report: &mailstamp::pipeline::Report) {
+        if self.store.is_none() {
+            return;
+        }
+        let Ok(json) = serde_json::to_value(report) else {
+            return;
+        };
+        if let Some(e) = mailstamp_reports::store::Evaluation::from_check_json(&json) {
+            self.pending.push(e);
+        }
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Writes what is pending.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.record(&self.pending)
+        {
+            eprintln!(
+                "mailstamp: warning: {} verdict(s) not recorded in {}: {e}",
+                self.pending.len(),
+                self.spec
+            );
+        }
+        self.pending.clear();
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
