@@ -23,6 +23,7 @@ mod aggregate;
 mod arf;
 mod container;
 mod diag;
+pub mod generate;
 pub mod html;
 mod model;
 pub mod store;

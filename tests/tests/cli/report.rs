@@ -313,3 +313,66 @@ fn a_store_that_fails_is_a_warning_and_changes_neither_output_nor_exit_status() 
     );
     assert!(stderr.contains("no/such/dir/v.db"), "{stderr}");
 }
+
+#[test]
+fn generate_writes_one_rfc9990_report_per_domain_and_period_that_parses_back_to_the_same_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = small_mbox(tmp.path(), 4);
+    let db = tmp.path().join("v.db");
+    mailstamp()
+        .args(check_args(&mbox))
+        .args(["--record", db.to_str().unwrap()])
+        .assert()
+        .success();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let generate = |now: &str| {
+        mailstamp()
+            .args(["report", "generate", "--store", db.to_str().unwrap()])
+            .args([
+                "--org-name",
+                "Receiver Test",
+                "--email",
+                "dmarc@receiver.example",
+            ])
+            .args(["--period", "day", "--now", now, "--out"])
+            .arg(&out_dir)
+            .assert()
+            .success()
+    };
+    // The day is not over: nothing to report yet.
+    generate("1767300000").stdout(predicates::str::contains("no complete period"));
+    generate("1767400000");
+    let name = "receiver.example!example.org!1767225600!1767311999.xml.gz";
+    let file = out_dir.join(name);
+    assert!(
+        file.is_file(),
+        "{:?}",
+        std::fs::read_dir(&out_dir).unwrap().collect::<Vec<_>>()
+    );
+    // Never twice.
+    generate("1767500000").stdout(predicates::str::contains("no complete period"));
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+
+    let (reports, diags) =
+        mailstamp_reports::parse(&file, mailstamp_reports::ParseOptions::default());
+    assert!(diags.items.is_empty(), "{:?}", diags.items);
+    let mailstamp_reports::Report::Aggregate(r) = &reports[0] else {
+        panic!("not an aggregate report");
+    };
+    assert_eq!(r.edition, mailstamp_reports::Edition::Rfc9990);
+    assert_eq!((r.begin, r.end), (1767225600, 1767311999));
+    assert_eq!(r.report_id, "example.org!1767225600!1767311999");
+    assert_eq!(r.policy.domain, "example.org");
+    assert_eq!(r.policy.p.as_deref(), Some("reject"));
+    assert_eq!(r.records.len(), 1);
+    assert_eq!(r.messages(), 4);
+    let rec = &r.records[0];
+    assert_eq!(
+        (rec.source_ip.as_str(), rec.disposition.as_str()),
+        ("192.0.2.1", "none")
+    );
+    assert_eq!(rec.spf_aligned, "pass");
+    assert_eq!(rec.dkim.len(), 2);
+    assert_eq!(rec.spf[0].scope.as_deref(), Some("mfrom"));
+}

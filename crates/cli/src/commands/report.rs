@@ -29,6 +29,48 @@ pub enum ReportCommand {
     /// DMARC pass rate over time per domain, sources failing alignment, what p=reject would
     /// refuse.
     View(ViewArgs),
+    /// Write the RFC 9990 aggregate reports a receiver owes: one per policy domain and
+    /// complete period from the verdicts `check --record` stored, as
+    /// receiver!domain!begin!end.xml.gz; each period is recorded so it is never reported
+    /// twice.
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `mailstamp report generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The verdict store (a SQLite file, `PATH` or `sqlite:PATH`).
+    #[arg(long, value_name = "STORE")]
+    pub store: String,
+
+    /// The Reporting Organization's name (`org_name`).
+    #[arg(long, value_name = "NAME")]
+    pub org_name: String,
+
+    /// The contact address (`email`); its domain names the files.
+    #[arg(long, value_name = "ADDR")]
+    pub email: String,
+
+    /// Additional contact details (`extra_contact_info`).
+    #[arg(long, value_name = "TEXT")]
+    pub extra_contact_info: Option<String>,
+
+    /// The reporting period.
+    #[arg(long, value_enum, default_value = "day")]
+    pub period: Period,
+
+    /// Where the .xml.gz files go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// A reporting period.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Period {
+    /// One UTC day (RFC 9990's default interval).
+    Day,
+    /// One hour.
+    Hour,
 }
 
 /// Arguments of `mailstamp report view`.
@@ -91,6 +133,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     match &args.command {
         ReportCommand::Parse(a) => parse(a, ctx),
         ReportCommand::View(a) => view(a),
+        ReportCommand::Generate(a) => generate(a, ctx),
     }
 }
 
@@ -210,4 +253,42 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    let mut store = mailstamp_reports::store::Store::open(&args.store)?;
+    let reporter = mailstamp_reports::generate::Reporter {
+        org_name: args.org_name.clone(),
+        email: args.email.clone(),
+        extra_contact_info: args.extra_contact_info.clone(),
+    };
+    let period = match args.period {
+        Period::Day => 86_400,
+        Period::Hour => 3_600,
+    };
+    let now = i64::try_from(ctx.now()).unwrap_or(i64::MAX);
+    let reports = mailstamp_reports::generate::generate(&mut store, &reporter, period, now)?;
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        let path = args.out.join(&r.file_name);
+        std::fs::write(&path, &r.gzip)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if ctx.json() {
+            let line = serde_json::json!({
+                "file": path.display().to_string(),
+                "policy_domain": r.policy_domain,
+                "begin": r.begin,
+                "end": r.end,
+                "report_id": r.report_id,
+                "messages": r.messages,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}: {} message(s)", path.display(), r.messages)?;
+        }
+    }
+    if reports.is_empty() && !ctx.json() {
+        writeln!(out, "no complete period left to report")?;
+    }
+    Ok(Exit::Success)
 }
