@@ -154,7 +154,7 @@ fn canon_hash(c: &mut Criterion) {
                             algorithm: HashAlgorithm::Sha256,
                             limit: None,
                         });
-                        set.update(msg.body());
+                        msg.body().for_each_chunk(|c| set.update(c));
                         black_box(set.finish())
                     });
                 },

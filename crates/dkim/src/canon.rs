@@ -635,7 +635,9 @@ fn hash_all(targets: &mut [(usize, Target)], data: &[u8]) {
     }
 }
 
-/// The body hash of a whole body in one call (see [`BodyHashSet`] for several at once).
+/// The body hash of a whole body in one call (see [`BodyHashSet`] for several at once). The
+/// body is CRLF bytes or a [`mailstamp_message::Body`], which is read in chunks (a bare-LF
+/// message is not copied).
 ///
 /// ```
 /// use mailstamp_dkim::{Canonicalization, HashAlgorithm, body_hash};
@@ -648,7 +650,7 @@ pub fn body_hash(
     canonicalization: Canonicalization,
     algorithm: HashAlgorithm,
     limit: Option<u64>,
-    body: &[u8],
+    body: impl mailstamp_message::BodyBytes,
 ) -> BodyHash {
     let mut set = BodyHashSet::new();
     set.add(BodyHashSpec {
@@ -656,7 +658,7 @@ pub fn body_hash(
         algorithm,
         limit,
     });
-    set.update(body);
+    body.for_each_chunk(&mut |chunk| set.update(chunk));
     set.finish().pop().unwrap_or(BodyHash {
         digest: Vec::new(),
         canonical_length: 0,

@@ -1,6 +1,6 @@
 //! DKIM key records (RFC 6376 §3.6.1, RFC 8463 §4) and their public keys.
 
-use crate::der;
+use crate::asn1;
 use crate::tag::{TagList, TagListError, is_fws};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -128,17 +128,17 @@ impl PublicKey {
         let invalid = |reason: String| KeyRecordError::InvalidKey { key_type, reason };
         match key_type {
             KeyType::Rsa => {
-                let rsa = match der::spki(der_bytes) {
-                    Some((oid, key)) if oid == der::OID_RSA_ENCRYPTION => key,
+                let rsa = match asn1::spki(der_bytes) {
+                    Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
                     Some((oid, _)) => {
                         return Err(invalid(format!(
                             "the SubjectPublicKeyInfo holds {} key",
-                            der::oid_name(oid)
+                            asn1::oid_name(oid)
                         )));
                     }
                     None => der_bytes,
                 };
-                let (n, e) = der::rsa_public_key(rsa).ok_or_else(|| {
+                let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(|| {
                     invalid(
                         "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
                             .to_owned(),
@@ -146,9 +146,9 @@ impl PublicKey {
                 })?;
                 Ok(PublicKey {
                     material: Material::Rsa {
-                        n: n.to_vec(),
-                        e: e.to_vec(),
-                        bits: der::bit_len(n),
+                        bits: asn1::bit_len(&n),
+                        n,
+                        e,
                     },
                 })
             }
@@ -156,7 +156,7 @@ impl PublicKey {
                 Ok(raw) => Ok(PublicKey {
                     material: Material::Ed25519(raw),
                 }),
-                Err(_) if der::spki(der_bytes).is_some() => Err(invalid(
+                Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
                     "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
                      not wrapped in a SubjectPublicKeyInfo"
                         .to_owned(),
@@ -212,7 +212,7 @@ impl PublicKey {
     /// the raw key for Ed25519.
     pub fn to_record_der(&self) -> Vec<u8> {
         match &self.material {
-            Material::Rsa { n, e, .. } => der::rsa_spki(&der::rsa_public_key_der(n, e)),
+            Material::Rsa { n, e, .. } => asn1::rsa_spki(n, e).unwrap_or_default(),
             Material::Ed25519(k) => k.to_vec(),
         }
     }
@@ -481,9 +481,9 @@ mod tests {
     #[test]
     fn rfc6376_3_6_1_bare_rsa_public_key_accepted() {
         let spki = KeyRecord::parse(RSA_RECORD).unwrap().public_key.unwrap();
-        let (n, e) = spki.rsa_components().unwrap();
-        let bare = der::rsa_public_key_der(n, e);
-        assert_eq!(PublicKey::from_der(KeyType::Rsa, &bare).unwrap(), spki);
+        let record = spki.to_record_der();
+        let (_, bare) = asn1::spki(&record).unwrap();
+        assert_eq!(PublicKey::from_der(KeyType::Rsa, bare).unwrap(), spki);
     }
 
     #[test]
@@ -545,6 +545,49 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// RFC 6376 §3.6.1: `p=` is DER. BER forms the hand-written reader let through (a long-form
+    /// length where the short form fits, trailing bytes inside the AlgorithmIdentifier, bytes
+    /// after the key) are refused, as the RustCrypto `der`/`spki`/`pkcs1` readers do.
+    #[test]
+    fn issue_17_22_p_must_be_der() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let p = &RSA_RECORD[RSA_RECORD.windows(2).position(|w| w == b"p=").unwrap() + 2..];
+        let good = b64.decode(p).unwrap();
+        assert_eq!(&good[..5], [0x30, 0x81, 0x9f, 0x30, 0x0d]);
+        assert!(PublicKey::from_der(KeyType::Rsa, &good).is_ok());
+        // AlgorithmIdentifier length in long form (30 81 0d instead of 30 0d).
+        let mut ber = vec![0x30, 0x81, 0xa0, 0x30, 0x81, 0x0d];
+        ber.extend_from_slice(&good[5..]);
+        // An extra NULL after the parameters of the AlgorithmIdentifier.
+        let mut extra = vec![0x30, 0x81, 0xa1, 0x30, 0x0f];
+        extra.extend_from_slice(&good[5..5 + 13]);
+        extra.extend_from_slice(&[0x05, 0x00]);
+        extra.extend_from_slice(&good[5 + 13..]);
+        // A bare RSAPublicKey with its modulus padded by a superfluous zero octet.
+        let key = PublicKey::from_der(KeyType::Rsa, &good).unwrap();
+        let (n, e) = key.rsa_components().unwrap();
+        let mut padded = vec![0x02, 0x81, (n.len() + 2) as u8, 0, 0];
+        padded.extend_from_slice(n);
+        padded.extend_from_slice(&[0x02, e.len() as u8]);
+        padded.extend_from_slice(e);
+        let mut bare = vec![0x30, 0x81, padded.len() as u8];
+        bare.extend_from_slice(&padded);
+        for (what, bad) in [
+            ("ber length", &ber),
+            ("extra field", &extra),
+            ("padded integer", &bare),
+        ] {
+            assert!(
+                matches!(
+                    PublicKey::from_der(KeyType::Rsa, bad),
+                    Err(KeyRecordError::InvalidKey { .. })
+                ),
+                "{what} accepted"
+            );
+        }
     }
 
     #[test]

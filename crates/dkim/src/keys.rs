@@ -1,8 +1,7 @@
 //! Key generation, the key record to publish, and checking a published record.
 
 use crate::key::{HashAlgorithm, KeyRecord, KeyRecordError, KeyType, PublicKey};
-use crate::sign::{KeyLoadError, SignError, SigningKey};
-use crate::signature::dns_labels;
+use crate::signing_key::{KeyLoadError, SigningKey};
 use mailstamp_dns::{Answer, FailureKind, Name};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -83,13 +82,6 @@ pub fn generate_rsa<R: rand::RngCore + rand::CryptoRng>(
     finish(der.as_bytes())
 }
 
-/// The PKCS#8 v1 encoding of an Ed25519 private key (RFC 8410 §7): `OneAsymmetricKey` with
-/// version 0, algorithm id-Ed25519 (1.3.101.112) and the 32-byte seed as a `CurvePrivateKey`
-/// OCTET STRING inside the privateKey OCTET STRING; no public key.
-const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
 /// Generates an Ed25519 key (RFC 8463) from 32 bytes of `rng`, written as PKCS#8 **v1**
 /// (RFC 8410 §7), the form OpenSSL 3.0 and Python `cryptography` read (they refuse the v2
 /// form with the public key embedded that ring's own generator writes). Both forms are read
@@ -100,9 +92,8 @@ pub fn generate_ed25519<R: rand::RngCore + rand::CryptoRng>(
     let mut seed = [0u8; 32];
     rng.try_fill_bytes(&mut seed)
         .map_err(|_| KeygenError::Random)?;
-    let mut der = Vec::with_capacity(48);
-    der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
-    der.extend_from_slice(&seed);
+    let der = crate::asn1::ed25519_pkcs8_v1(&seed)
+        .ok_or_else(|| KeygenError::Encoding("PKCS#8 encoding failed".to_owned()))?;
     finish(&der)
 }
 
@@ -110,32 +101,10 @@ fn finish(pkcs8: &[u8]) -> Result<GeneratedKey, KeygenError> {
     let signing_key = SigningKey::from_pkcs8_der(pkcs8)
         .map_err(|e: KeyLoadError| KeygenError::Encoding(e.to_string()))?;
     Ok(GeneratedKey {
-        private_key_pem: crate::pem::encode("PRIVATE KEY", pkcs8),
+        private_key_pem: crate::pem::encode("PRIVATE KEY", pkcs8)
+            .ok_or_else(|| KeygenError::Encoding("PEM encoding failed".to_owned()))?,
         signing_key,
     })
-}
-
-/// The DNS name of a key record: `<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1).
-///
-/// ```
-/// let name = mailstamp_dkim::key_record_name("mail2026", "Example.com").unwrap();
-/// assert_eq!(name.to_fqdn(), "mail2026._domainkey.example.com.");
-/// ```
-pub fn key_record_name(selector: &str, domain: &str) -> Result<Name, SignError> {
-    let domain_name = dns_labels(domain.as_bytes()).map_err(|reason| SignError::InvalidDomain {
-        domain: domain.to_owned(),
-        reason,
-    })?;
-    dns_labels(selector.as_bytes())
-        .and_then(|_| {
-            domain_name
-                .prepend(&format!("{selector}._domainkey"))
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|reason| SignError::InvalidSelector {
-            selector: selector.to_owned(),
-            reason,
-        })
 }
 
 /// The key record to publish for a public key (RFC 6376 §3.6.1).
@@ -415,15 +384,9 @@ pub fn public_key_from_pem(text: &str) -> Result<PublicKey, KeyLoadError> {
 /// Reads the single private-key block of `text` as an RSA key with the `rsa` crate (PKCS#8 or
 /// PKCS#1, any size) and returns its public half. `from_pem` already validated the file.
 fn weak_rsa_public(text: &str) -> Option<PublicKey> {
-    use base64::Engine as _;
     use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
     use rsa::pkcs8::DecodePrivateKey as _;
-    let block = crate::pem::blocks(text)
-        .into_iter()
-        .find(|b| b.label.ends_with("PRIVATE KEY"))?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(block.body.as_bytes())
-        .ok()?;
+    let (_, der) = crate::signing_key::private_key_der(text).ok()?;
     let key = rsa::RsaPrivateKey::from_pkcs8_der(&der)
         .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
         .ok()?;
@@ -431,7 +394,7 @@ fn weak_rsa_public(text: &str) -> Option<PublicKey> {
     PublicKey::from_der(KeyType::Rsa, public.as_bytes()).ok()
 }
 
-/// Checks the answer to the TXT query for `name` (see [`key_record_name`]): does a record
+/// Checks the answer to the TXT query for `name` (see [`crate::key_record_name`]): does a record
 /// parse, what are its flags and size, and does it match `private_key`?
 pub fn check_key(name: Name, answer: &Answer, private_key: Option<&SigningKey>) -> KeyCheck {
     check_key_public(name, answer, private_key.map(SigningKey::public_key))
@@ -519,6 +482,7 @@ pub fn check_key_public(name: Name, answer: &Answer, private_key: Option<&Public
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::key_record_name;
     use mailstamp_dns::{RData, Record, Txt};
 
     fn txt_answer(name: &Name, strings: &[&str]) -> Answer {

@@ -21,7 +21,10 @@
 //!   [`canonicalize_body`], §3.4) and streaming body hashes ([`BodyHashSet`], §3.7).
 //!
 //! ring performs every signature operation (RSA and Ed25519, sign and verify); sha2 computes
-//! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys.
+//! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
+//! and DER (key record `p=`, PKCS#8, PKCS#1, SubjectPublicKeyInfo) are read and written by the
+//! RustCrypto `pem-rfc7468`, `der`, `spki`, `pkcs8` and `pkcs1` crates: no hand-written parser
+//! reads the untrusted `p=` bytes.
 //!
 //! # API map for tools
 //!
@@ -95,16 +98,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod asn1;
 mod canon;
-mod der;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;
 mod keys;
+mod names;
 mod pem;
 mod result;
 mod sign;
+mod sign_error;
 mod signature;
+mod signing_key;
 mod tag;
 mod verify;
 
@@ -115,18 +121,21 @@ pub use canon::{
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,
-    check_key, check_key_public, generate_ed25519, generate_rsa, key_record_name,
-    public_key_from_pem, quote_txt, split_txt,
+    check_key, check_key_public, generate_ed25519, generate_rsa, public_key_from_pem, quote_txt,
+    split_txt,
 };
+pub use names::key_record_name;
 pub use result::{
     DkimProblem, DkimReport, DkimResult, DkimVerdict, Forensics, SignatureDetails,
     UnknownDkimResult,
 };
 pub use sign::{
-    DEFAULT_SIGNED_HEADERS, HeaderSelection, KeyLoadError, MAX_LINE_COLUMNS, SignError,
-    SignWarning, SignatureField, SignedFields, Signer, SigningKey, sign,
+    DEFAULT_SIGNED_HEADERS, HeaderSelection, MAX_LINE_COLUMNS, SignWarning, SignatureField,
+    SignedFields, Signer, sign,
 };
+pub use sign_error::SignError;
 pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, UnknownAlgorithm};
+pub use signing_key::{KeyLoadError, SigningKey};
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,

@@ -216,6 +216,19 @@ pub enum DkimProblem {
     /// The signature does not verify against the key: a signed header field was changed, or
     /// the key does not belong to the signer (RFC 6376 §6.1.3 step 4). `fail`.
     SignatureMismatch,
+    /// The message has no empty line between its header section and its body (RFC 5322 §2.1):
+    /// the header section stops at a line that is neither a header field nor a continuation.
+    /// RFC 6376 hashes "the body" (§3.4.3, §3.7), which RFC 5322 §2.1 defines only as what
+    /// follows that empty line, so what was signed as body cannot be told; dkimpy refuses such
+    /// a message outright ("Unexpected characters in RFC822 header"). `permerror` (RFC 8601
+    /// §2.7.1: an unrecoverable error), for every signature that is otherwise well-formed,
+    /// before any DNS query.
+    MissingSeparator {
+        /// The line number of the line where the header section stops (1 = first line).
+        line: usize,
+        /// Its byte offset in the (normalised) message.
+        offset: usize,
+    },
 }
 
 impl DkimProblem {
@@ -242,6 +255,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => DkimResult::Fail,
             DkimProblem::WrongBodyHashLength { .. } => DkimResult::Fail,
             DkimProblem::SignatureMismatch => DkimResult::Fail,
+            DkimProblem::MissingSeparator { .. } => DkimResult::PermError,
         }
     }
 
@@ -268,6 +282,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => "body_hash_mismatch",
             DkimProblem::WrongBodyHashLength { .. } => "wrong_body_hash_length",
             DkimProblem::SignatureMismatch => "signature_mismatch",
+            DkimProblem::MissingSeparator { .. } => "missing_separator",
         }
     }
 
@@ -294,6 +309,7 @@ impl DkimProblem {
             DkimProblem::BodyHashMismatch => "RFC 6376 §6.1.3 step 3",
             DkimProblem::WrongBodyHashLength { .. } => "RFC 6376 §3.5 (bh=), §6.1.3 step 3",
             DkimProblem::SignatureMismatch => "RFC 6376 §6.1.3 step 4",
+            DkimProblem::MissingSeparator { .. } => "RFC 5322 §2.1, RFC 6376 §3.7",
         }
     }
 }
@@ -395,6 +411,12 @@ impl fmt::Display for DkimProblem {
                 "the signature does not verify: a signed header field was modified after \
                  signing, or the published key is not the signing key",
             ),
+            DkimProblem::MissingSeparator { line, .. } => write!(
+                f,
+                "the message has no empty line between header and body: line {line} is \
+                 neither a header field nor a continuation, so the signed body cannot be \
+                 told (the blank line was probably removed in transit)"
+            ),
         }
     }
 }
@@ -439,6 +461,13 @@ pub struct SignatureDetails {
     pub signature_matched: Option<bool>,
     /// The message had bare LF line endings, converted to CRLF before hashing.
     pub line_endings_normalized: bool,
+    /// The signature's `b=` value as written, folding whitespace removed (`None` when the
+    /// field is not a tag list or has no `b=`). The Authentication-Results writer takes its
+    /// `header.b` property from it (RFC 8601 §2.7.1, RFC 6008 §4: a prefix unique among the
+    /// message's signatures, hence the whole value here), so nothing re-parses a signature.
+    /// Not part of the JSON form (the pipeline reports the chosen prefix as `header_b`).
+    #[serde(skip)]
+    pub signature_b: Option<String>,
 }
 
 /// Forensics for a failing signature: what was hashed, and what came out.

@@ -2,6 +2,7 @@
 
 use crate::canon::{Canonicalization, Canonicalizations};
 use crate::key::{HashAlgorithm, KeyType, decode_base64};
+use crate::names::dns_labels;
 use crate::tag::{Tag, TagList, TagListError, is_fws};
 use mailstamp_dns::Name;
 use serde::Serialize;
@@ -219,23 +220,6 @@ fn invalid(tag: &'static str, t: &Tag<'_>, reason: impl Into<String>) -> Signatu
         offset: t.value_offset,
         reason: reason.into(),
     }
-}
-
-/// Validates a domain or selector: dot-separated labels of letters, digits, `-` and `_`
-/// (RFC 6376 §3.5 `domain-name`/`selector`, plus `_`, which DNS allows and some selectors
-/// use), or UTF-8 labels (RFC 8616 §4), then normalised to A-labels.
-pub(crate) fn dns_labels(value: &[u8]) -> Result<Name, String> {
-    let s = std::str::from_utf8(value).map_err(|_| "not UTF-8".to_owned())?;
-    if let Some(c) = s
-        .chars()
-        .find(|&c| c.is_ascii() && !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!("{c:?} is not allowed in a domain name"));
-    }
-    if s.ends_with('.') {
-        return Err("trailing dot".to_owned());
-    }
-    Name::parse(s).map_err(|e| e.to_string())
 }
 
 /// Checks a selector: what [`dns_labels`] accepts, without building a [`Name`] for ASCII.

@@ -7,7 +7,7 @@ use crate::sign::append_signed_fields;
 use crate::signature::{Signature, SignatureError, SigningAlgorithm};
 use crate::tag::{TagList, is_fws};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
-use mailstamp_message::{HeaderField, Message};
+use mailstamp_message::{Anomaly, HeaderField, Message};
 
 /// Default number of signatures verified per message (RFC 6376 §6.1 lets verifiers limit it).
 pub const DEFAULT_MAX_SIGNATURES: usize = 10;
@@ -170,6 +170,14 @@ pub fn verify_for_authors(
     authors: &[Name],
 ) -> Step<PendingKeys, DkimReport> {
     let normalized = message.line_endings_normalized();
+    // RFC 5322 §2.1: without the empty line the body cannot be told (see
+    // DkimProblem::MissingSeparator); well-formed signatures then fail without DNS.
+    let missing_separator = message.anomalies().iter().find_map(|a| match *a {
+        Anomaly::MissingSeparator { offset, line } => {
+            Some(DkimProblem::MissingSeparator { line, offset })
+        }
+        _ => None,
+    });
     let mut sigs = Vec::new();
     let mut queries: Vec<Query> = Vec::new();
     let mut bodies = BodyHashSet::new();
@@ -187,7 +195,17 @@ pub fn verify_for_authors(
             line_endings_normalized: normalized,
             ..SignatureDetails::default()
         };
-        match precheck(field, policy, now, &mut details) {
+        let checked = precheck(field, policy, now, &mut details).and_then(|ok| {
+            match missing_separator.clone() {
+                Some(problem) => {
+                    let (mut sig, _) = ok;
+                    details.signed_headers = std::mem::take(&mut sig.signed_headers);
+                    Err(problem)
+                }
+                None => Ok(ok),
+            }
+        });
+        match checked {
             Err(problem) => {
                 sigs.push(Some(SigState::Done(Box::new(DkimVerdict::problem(
                     problem, details,
@@ -267,7 +285,7 @@ pub fn verify_for_authors(
     if queries.is_empty() {
         return Step::Done(finish_report(sigs, normalized));
     }
-    bodies.update(message.body());
+    message.body().for_each_chunk(|chunk| bodies.update(chunk));
     let mut hashes = bodies.finish();
     for s in &mut sigs {
         if let SigState::Await(a) = s
@@ -340,6 +358,12 @@ fn precheck(
     let malformed = |error| DkimProblem::MalformedSignature { error };
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
+    details.signature_b = tags.get("b").map(|b| {
+        b.iter()
+            .filter(|&&c| !is_fws(c))
+            .map(|&c| char::from(c))
+            .collect()
+    });
     let mut sig = match Signature::from_tags(&tags) {
         Ok(sig) => sig,
         Err(error) => {

@@ -2,7 +2,7 @@
 //! machine.
 
 use crate::psl::PublicSuffixList;
-use crate::record::{Alignment, PsdFlag, Record};
+use crate::record::{Alignment, PsdFlag, Record, RecordParser};
 use crate::walk::{Finding, StopOn, Walk, WalkEnd, WalkState, txt_query};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
@@ -230,6 +230,8 @@ pub struct Discovering {
     trace: Vec<TraceEntry>,
     queries: Vec<Query>,
     early: Option<EarlyStop>,
+    /// Parses the records found (shared across evaluations); `None`: parse here.
+    parser: Option<Arc<dyn RecordParser>>,
 }
 
 /// Starts DMARC Policy Discovery for an Author Domain (RFC 9989 §4.10.1, or RFC 7489 §6.6.3 with
@@ -273,7 +275,14 @@ impl Discovering {
             trace: Vec::new(),
             queries: Vec::with_capacity(1),
             early,
+            parser: None,
         }
+    }
+
+    /// Parses the records found with `parser`.
+    pub(crate) fn with_parser(mut self, parser: Option<Arc<dyn RecordParser>>) -> Discovering {
+        self.parser = parser;
+        self
     }
 
     /// The next query, if the walk goes on.
@@ -290,7 +299,8 @@ impl Discovering {
             return;
         };
         let first = self.walk.steps().is_empty();
-        self.walk.feed(Finding::from_answer(&answer));
+        self.walk
+            .feed(Finding::from_answer_with(&answer, self.parser.as_deref()));
         self.trace.push(TraceEntry {
             stage: Stage::PolicyDiscovery,
             query,

@@ -3,7 +3,7 @@
 use crate::discovery::{
     Discovering, Discovery, EarlyStop, PolicyDiscovery, PolicySource, TraceEntry,
 };
-use crate::record::{Alignment, Policy, PolicyTag, Record};
+use crate::record::{Alignment, Policy, PolicyTag, Record, RecordParser};
 use crate::result::{Disposition, DmarcProblem, DmarcResult, MechanismResult, Stage};
 use crate::walk::{Walk, WalkSet, dmarc_name};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RecordType, Step};
@@ -824,6 +824,8 @@ pub struct Evaluating {
     options: EvaluationOptions,
     /// Several Author Domains are evaluated one after the other and combined.
     multi: bool,
+    /// Parses the policy records found (shared across evaluations); `None`: parse here.
+    parser: Option<Arc<dyn RecordParser>>,
 }
 
 /// Evaluates DMARC for a message (RFC 9989 §5.3): policy discovery for the Author Domain, then
@@ -856,6 +858,23 @@ pub struct Evaluating {
 /// # Ok::<(), mailstamp_dns::NameError>(())
 /// ```
 pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
+    evaluate_inner(request, None)
+}
+
+/// [`evaluate`] with the policy records parsed by `parser` (a cache of parsed records shared
+/// across evaluations, such as the `mailstamp` resolver's) instead of [`Record::parse`]. The
+/// verdict is the same; only the parsing is shared.
+pub fn evaluate_with_parser(
+    request: EvaluationRequest,
+    parser: Arc<dyn RecordParser>,
+) -> Step<Evaluating, DmarcVerdict> {
+    evaluate_inner(request, Some(parser))
+}
+
+fn evaluate_inner(
+    request: EvaluationRequest,
+    parser: Option<Arc<dyn RecordParser>>,
+) -> Step<Evaluating, DmarcVerdict> {
     let EvaluationRequest {
         author_domains,
         identifiers,
@@ -890,7 +909,7 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
     let Some(first) = remaining.pop_front() else {
         return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
-    let current = single(first, &identifiers, &discovery, options);
+    let current = single(first, &identifiers, &discovery, options, parser.clone());
     Evaluating {
         current,
         queries: Vec::new(),
@@ -900,6 +919,7 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
         discovery,
         options,
         multi,
+        parser,
     }
     .step()
 }
@@ -938,6 +958,7 @@ fn wrap(
         discovery: policy.discovery.clone(),
         options: EvaluationOptions::default(),
         multi: false,
+        parser: None,
     }
     .step()
 }
@@ -947,10 +968,13 @@ fn single(
     ids: &Identifiers,
     discovery: &Discovery,
     options: EvaluationOptions,
+    parser: Option<Arc<dyn RecordParser>>,
 ) -> Single {
     let early = (!options.complete_walk).then(|| ids.early_stop());
     Single {
-        phase: Phase::Discover(Discovering::new(author.clone(), discovery.clone(), early)),
+        phase: Phase::Discover(
+            Discovering::new(author.clone(), discovery.clone(), early).with_parser(parser),
+        ),
         author,
         ids: ids.clone(),
         trace: Vec::new(),
@@ -972,8 +996,13 @@ impl Evaluating {
                     self.finished.push(verdict);
                     match self.remaining.pop_front() {
                         Some(next) => {
-                            self.current =
-                                single(next, &self.identifiers, &self.discovery, self.options);
+                            self.current = single(
+                                next,
+                                &self.identifiers,
+                                &self.discovery,
+                                self.options,
+                                self.parser.clone(),
+                            );
                         }
                         None => {
                             return Step::Done(combine(std::mem::take(&mut self.finished)));

@@ -69,12 +69,12 @@ pub use discovery::{
 pub use evaluate::{
     DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifier,
     IdentifierAlignment, Identifiers, Mechanism, MultipleAuthors, NotAlignedReason, evaluate,
-    evaluate_with,
+    evaluate_with, evaluate_with_parser,
 };
 pub use psl::{PslError, PublicSuffixList};
 pub use record::{
     Alignment, EffectivePolicy, FailureOptions, NoteKind, ParseError, ParseErrorKind, Policy,
-    PolicyDefect, PolicyTag, PsdFlag, Record, RecordNote, ReportUri, UnknownPolicy,
+    PolicyDefect, PolicyTag, PsdFlag, Record, RecordNote, RecordParser, ReportUri, UnknownPolicy,
 };
 pub use report::{
     AuthorizingReports, DestinationCheck, DestinationStatus, ReportAuthorization, ReportKind,

@@ -485,6 +485,17 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+/// Parses the DMARC records an evaluation fetches ([`crate::evaluate_with_parser`]), so that a
+/// process can parse each published record once and share the result across evaluations and
+/// threads (the `mailstamp` crate's resolver keeps such a cache, bounded, and parses a record
+/// again when its TTL has run out).
+///
+/// An implementation must answer exactly what [`Record::parse`] answers for `text`.
+pub trait RecordParser: fmt::Debug + Send + Sync {
+    /// The record `text` parses to, or why it is not a DMARC record.
+    fn parse(&self, text: &[u8]) -> Result<std::sync::Arc<Record>, ParseError>;
+}
+
 /// The policies a record asks for once RFC 9989 §4.10.1 has been applied to missing and invalid
 /// `p`, `sp` and `np` tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

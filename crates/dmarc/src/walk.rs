@@ -1,6 +1,6 @@
 //! The DNS Tree Walk (RFC 9989 §4.10) and the Organizational Domain it determines (§4.10.2).
 
-use crate::record::{PsdFlag, Record};
+use crate::record::{PsdFlag, Record, RecordParser};
 use mailstamp_dns::{Answer, FailureKind, Name, Query};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -92,6 +92,12 @@ pub enum Finding {
 impl Finding {
     /// Classifies the answer to a TXT query for a `_dmarc` name.
     pub fn from_answer(answer: &Answer) -> Finding {
+        Finding::from_answer_with(answer, None)
+    }
+
+    /// [`Finding::from_answer`] with the records parsed by `parser` (a cache of parsed records
+    /// shared across evaluations) instead of [`Record::parse`]; the finding is the same.
+    pub fn from_answer_with(answer: &Answer, parser: Option<&dyn RecordParser>) -> Finding {
         match answer {
             Answer::NxDomain => Finding::None {
                 why: NoRecord::NxDomain,
@@ -101,12 +107,17 @@ impl Finding {
             },
             Answer::Failed(kind) => Finding::Failed { kind: *kind },
             Answer::Records(_) => {
-                let mut found: Option<Record> = None;
+                let mut found: Option<Arc<Record>> = None;
                 let mut dmarc = 0usize;
                 let mut txt = 0usize;
                 for t in answer.txts() {
                     txt += 1;
-                    if let Ok(r) = Record::parse(&t.joined()) {
+                    let text = t.joined();
+                    let parsed = match parser {
+                        Some(p) => p.parse(&text),
+                        None => Record::parse(&text).map(Arc::new),
+                    };
+                    if let Ok(r) = parsed {
                         dmarc += 1;
                         if dmarc == 1 {
                             found = Some(r);
@@ -116,9 +127,7 @@ impl Finding {
                     }
                 }
                 match (dmarc, found) {
-                    (1, Some(record)) => Finding::Record {
-                        record: Arc::new(record),
-                    },
+                    (1, Some(record)) => Finding::Record { record },
                     (0, _) if txt == 0 => Finding::None {
                         why: NoRecord::NoData,
                     },

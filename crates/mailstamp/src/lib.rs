@@ -50,8 +50,9 @@
 
 pub use driver::{DEFAULT_TIME_LIMIT, TimeLimited, drive, drive_within};
 pub use resolver::{
-    Clock, DEFAULT_NEGATIVE_TTL, DnsEvent, DnsSource, FAILURE_TTL, LiveConfig, MAX_CACHE_TTL,
-    Observer, Resolver, ResolverBuilder, ResolverError, system_clock,
+    Clock, DEFAULT_NEGATIVE_TTL, DEFAULT_PARSED_LIMIT, DnsEvent, DnsSource, FAILURE_TTL,
+    LiveConfig, MAX_CACHE_TTL, Observer, ParsedRecords, Resolver, ResolverBuilder, ResolverError,
+    system_clock,
 };
 
 pub use mailstamp_authres as authres;

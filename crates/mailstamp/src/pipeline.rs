@@ -97,22 +97,19 @@ pub use forged::{Stripped, remove_forged_authentication_results};
 pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
 
 use crate::Resolver;
-use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, KeyCache, PendingKeys, TagList};
+use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, PendingKeys};
 use mailstamp_dmarc::{
     Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
-    MechanismResult, MultipleAuthors, evaluate,
+    MechanismResult, MultipleAuthors, evaluate_with_parser,
 };
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Source, Step, Zone};
 use mailstamp_message::envelope::Envelope;
 use mailstamp_message::{Authors, Message};
-use mailstamp_spf::{Request, SpfResult, SpfVerdict, check_host};
-use std::sync::{Arc, Mutex, PoisonError};
+use mailstamp_spf::{Request, SpfResult, SpfVerdict, check_host_with};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::DEFAULT_TIME_LIMIT;
-
-/// The most key caches kept for reuse (one is in use per concurrent DKIM verification).
-const MAX_KEY_CACHES: usize = 64;
 
 /// The receiver's choices for every check.
 #[derive(Debug, Clone)]
@@ -225,7 +222,6 @@ struct Inner {
     resolver: Resolver,
     options: CheckOptions,
     spf_options: mailstamp_spf::Options,
-    key_caches: Mutex<Vec<KeyCache>>,
 }
 
 /// Checks messages: SPF, DKIM and DMARC through one shared resolver. Cheap to clone (an
@@ -285,8 +281,6 @@ struct Carry {
     envelope: Option<Envelope>,
     message: MessageSummary,
     from: Authors,
-    /// The `b=` value of each DKIM-Signature field that is checked, by field index.
-    signature_b: Vec<Option<String>>,
     /// Why the MAIL FROM identity was not checked (set when the check starts).
     spf_skip: Option<SpfSkip>,
 }
@@ -300,7 +294,6 @@ impl Authenticator {
                 resolver,
                 options,
                 spf_options,
-                key_caches: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -382,16 +375,6 @@ impl Authenticator {
         let envelope = envelope(&message);
         let from = message.authors();
         let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
-        let signature_b = message
-            .fields()
-            .filter(|f| f.is_named("dkim-signature"))
-            .take(options.dkim_policy.max_signatures())
-            .map(|f| {
-                TagList::parse(f.value())
-                    .ok()
-                    .and_then(|tags| tags.get("b").map(|b| String::from_utf8_lossy(b).into()))
-            })
-            .collect();
         let summary = MessageSummary {
             size: bytes.len(),
             header_fields: message.field_count(),
@@ -423,7 +406,6 @@ impl Authenticator {
                     envelope,
                     message: summary,
                     from,
-                    signature_b,
                     spf_skip: None,
                 },
                 dkim,
@@ -507,28 +489,6 @@ fn is_null_path(path: &str) -> bool {
     p.is_empty() || p == "<>"
 }
 
-impl Inner {
-    /// Runs `f` with a key cache of the pool (or a new one), so concurrent verifications never
-    /// wait on each other's RSA operations.
-    fn with_key_cache<T>(&self, f: impl FnOnce(&mut KeyCache) -> T) -> T {
-        let taken = self
-            .key_caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let mut cache = taken.unwrap_or_default();
-        let out = f(&mut cache);
-        let mut pool = self
-            .key_caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < MAX_KEY_CACHES {
-            pool.push(cache);
-        }
-        out
-    }
-}
-
 /// A source that answers every query with a timeout: what is left after the time limit.
 struct TimedOut;
 
@@ -585,8 +545,10 @@ impl<'a> Checking<'a> {
         mut carry: Carry,
         dkim: Step<PendingKeys, DkimReport>,
     ) -> Step<Checking<'a>, Box<Report>> {
+        // Records are parsed through the resolver's cache of parsed records.
+        let parser: &'a dyn mailstamp_spf::RecordParser = &**inner.resolver.parsed_records();
         let spf = match &requests.mail_from {
-            Ok(r) => Some(check_host(r, &inner.spf_options)),
+            Ok(r) => Some(check_host_with(r, &inner.spf_options, Some(parser))),
             Err(skip) => {
                 carry.spf_skip = Some(skip.clone());
                 None
@@ -595,7 +557,7 @@ impl<'a> Checking<'a> {
         let helo = requests
             .helo
             .as_ref()
-            .map(|r| check_host(r, &inner.spf_options));
+            .map(|r| check_host_with(r, &inner.spf_options, Some(parser)));
         let prefetch = dmarc_prefetch(inner, &carry);
         Checking {
             inner,
@@ -675,7 +637,7 @@ impl<'a> Checking<'a> {
             // Unreachable: a waiting DKIM machine has queries.
             Step::Lookup(p) => resolve_keys(inner, p, Vec::new()),
         };
-        match evaluate(dmarc_request(inner, &carry, spf.as_ref(), &dkim)) {
+        match dmarc_evaluate(inner, &carry, spf.as_ref(), &dkim) {
             Step::Done(dmarc) => Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, dmarc))),
             Step::Lookup(evaluating) => Step::Lookup(Checking {
                 inner,
@@ -714,7 +676,7 @@ impl<'a> Checking<'a> {
                     }
                 };
                 let (spf, helo) = (spf.map(out), helo.map(out));
-                let evaluating = evaluate(dmarc_request(inner, &carry, spf.as_ref(), &dkim));
+                let evaluating = dmarc_evaluate(inner, &carry, spf.as_ref(), &dkim);
                 (spf, helo, dkim, evaluating)
             }
             Phase::Dmarc {
@@ -834,7 +796,22 @@ fn finished(step: SpfStep<'_>) -> SpfVerdict {
 }
 
 fn resolve_keys(inner: &Inner, pending: PendingKeys, answers: Vec<Answer>) -> DkimReport {
-    inner.with_key_cache(|cache| pending.resume_with_cache(answers, cache))
+    inner
+        .resolver
+        .parsed_records()
+        .with_key_cache(|cache| pending.resume_with_cache(answers, cache))
+}
+
+/// DMARC for the message, its records parsed through the resolver's cache.
+fn dmarc_evaluate(
+    inner: &Inner,
+    carry: &Carry,
+    spf: Option<&SpfVerdict>,
+    dkim: &DkimReport,
+) -> Step<Evaluating, DmarcVerdict> {
+    let parser: Arc<dyn mailstamp_dmarc::RecordParser> =
+        Arc::clone(inner.resolver.parsed_records()) as _;
+    evaluate_with_parser(dmarc_request(inner, carry, spf, dkim), parser)
 }
 
 /// The DMARC record lookups DMARC will most likely make, asked while SPF and DKIM run so

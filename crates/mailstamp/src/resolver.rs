@@ -3,8 +3,10 @@
 //! hook and record mode.
 
 mod live;
+mod parsed;
 
 pub use live::LiveConfig;
+pub use parsed::{DEFAULT_PARSED_LIMIT, ParsedRecords};
 
 use mailstamp_dns::{Answer, Query, Zone};
 use std::collections::HashMap;
@@ -97,6 +99,7 @@ struct Inner {
     clock: Clock,
     observer: Option<Observer>,
     recording: Option<Mutex<Vec<(Query, Answer)>>>,
+    parsed: Arc<ParsedRecords>,
 }
 
 /// The resolver: answers [`Query`]s from one [`DnsSource`] through a cache shared by every
@@ -144,6 +147,7 @@ pub struct ResolverBuilder {
     clock: Option<Clock>,
     observer: Option<Observer>,
     record: bool,
+    parsed_limit: usize,
 }
 
 impl std::fmt::Debug for ResolverBuilder {
@@ -187,6 +191,13 @@ impl ResolverBuilder {
         self
     }
 
+    /// How many parsed SPF and DMARC records the resolver keeps, per kind
+    /// ([`DEFAULT_PARSED_LIMIT`] by default; see [`ParsedRecords`]).
+    pub fn parsed_records_limit(mut self, limit: usize) -> Self {
+        self.parsed_limit = limit;
+        self
+    }
+
     /// Builds the resolver. A live source reads the system configuration here when no
     /// nameserver is given.
     pub fn build(self) -> Result<Resolver, ResolverError> {
@@ -201,6 +212,7 @@ impl ResolverBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(system_clock)),
                 observer: self.observer,
                 recording: self.record.then(|| Mutex::new(Vec::new())),
+                parsed: Arc::new(ParsedRecords::with_limit(self.parsed_limit)),
             }),
         })
     }
@@ -214,6 +226,7 @@ impl Resolver {
             clock: None,
             observer: None,
             record: false,
+            parsed_limit: DEFAULT_PARSED_LIMIT,
         }
     }
 
@@ -226,6 +239,7 @@ impl Resolver {
                 clock: Arc::new(system_clock),
                 observer: None,
                 recording: None,
+                parsed: Arc::default(),
             }),
         }
     }
@@ -272,6 +286,7 @@ impl Resolver {
                 fetched.store(true, Ordering::Relaxed);
                 self.notify(&DnsEvent::Sent { query });
                 let (answer, ttl) = self.fetch(query).await;
+                self.inner.parsed.refresh(&answer);
                 if let Some(rec) = &self.inner.recording {
                     rec.lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -291,8 +306,44 @@ impl Resolver {
         answer
     }
 
+    /// The parsed-record cache every evaluation over this resolver shares (SPF and DMARC
+    /// records parsed once per TTL, DKIM key caches); see [`ParsedRecords`].
+    pub fn parsed_records(&self) -> &Arc<ParsedRecords> {
+        &self.inner.parsed
+    }
+
+    /// The answers to `queries` when every one is in the cache and fresh, under one lock.
+    fn cached_all(&self, queries: &[Query]) -> Option<Vec<Answer>> {
+        let now = (self.inner.clock)();
+        let answers = {
+            let cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            queries
+                .iter()
+                .map(|q| {
+                    let cached = cache.get(q)?.get()?;
+                    (cached.expires > now).then(|| cached.answer.clone())
+                })
+                .collect::<Option<Vec<Answer>>>()?
+        };
+        for (query, answer) in queries.iter().zip(&answers) {
+            self.notify(&DnsEvent::Answered {
+                query,
+                answer,
+                cached: true,
+            });
+        }
+        Some(answers)
+    }
+
     /// Answers several queries concurrently; the answers come back in query order.
     pub async fn answer_all(&self, queries: &[Query]) -> Vec<Answer> {
+        if let Some(answers) = self.cached_all(queries) {
+            return answers;
+        }
         type Pending<'f> = Pin<Box<dyn Future<Output = Answer> + Send + 'f>>;
         let mut futures: Vec<(Pending<'_>, Option<Answer>)> = queries
             .iter()
@@ -351,13 +402,14 @@ impl Resolver {
             .len()
     }
 
-    /// Drops every cached answer.
+    /// Drops every cached answer and parsed record.
     pub fn clear_cache(&self) {
         self.inner
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.inner.parsed.clear();
     }
 }
 

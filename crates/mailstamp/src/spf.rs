@@ -32,7 +32,8 @@ pub async fn check(resolver: &Resolver, request: &Request, options: &Options) ->
     check_within(resolver, request, options, DEFAULT_TIME_LIMIT).await
 }
 
-/// Runs `check_host()`; if it has not finished after `limit`, the verdict is `temperror`
+/// Runs `check_host()`, the records it fetches parsed once per TTL through the resolver's
+/// [`ParsedRecords`](crate::ParsedRecords); if it has not finished after `limit`, the verdict is `temperror`
 /// with [`mailstamp_spf::SpfProblem::TimeLimit`] (RFC 7208 §4.6.4). One driver,
 /// [`crate::drive_within`], runs this and every other machine.
 pub async fn check_within(
@@ -41,7 +42,13 @@ pub async fn check_within(
     options: &Options,
     limit: Duration,
 ) -> SpfVerdict {
-    crate::drive_within(check_host(request, options), resolver, limit).await
+    let parser: &dyn RecordParser = &**resolver.parsed_records();
+    crate::drive_within(
+        check_host_with(request, options, Some(parser)),
+        resolver,
+        limit,
+    )
+    .await
 }
 
 #[cfg(test)]

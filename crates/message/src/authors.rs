@@ -94,7 +94,7 @@ pub struct Authors {
 
 impl Authors {
     pub(crate) fn from_message(msg: &Message<'_>) -> Authors {
-        let bytes = msg.bytes();
+        let bytes = msg.head();
         let mut from_fields = Vec::new();
         let mut authors = Vec::new();
         let mut problems = Vec::new();

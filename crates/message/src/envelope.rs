@@ -185,7 +185,7 @@ impl Envelope {
     }
 
     /// Recovers the envelope from the header fields of a parsed message. Error offsets refer to
-    /// [`Message::bytes`] (the CRLF-normalised bytes).
+    /// [`Message::head`] (the CRLF-normalised bytes before the body).
     pub fn from_view(message: &Message<'_>) -> Result<Envelope, EnvelopeError> {
         Envelope::from_fields(message.fields().map(|field| RawField {
             name: field.name_bytes(),

@@ -8,8 +8,14 @@ use crate::Message;
 /// Checks the invariants that every consumer relies on (offsets within bounds and ordered).
 pub fn message_view(data: &[u8]) {
     let msg = Message::parse(data);
-    let len = msg.bytes().len();
+    let len = msg.normalized_len();
     assert!(msg.body_offset() <= len);
+    assert_eq!(msg.body_offset(), msg.head().len());
+    // The streamed body equals the body of the whole-message normalisation.
+    let whole = crate::normalize_line_endings(data);
+    let body = msg.body();
+    assert_eq!(len, whole.len());
+    assert!(body == whole[msg.body_offset()..]);
     let mut last_end = 0;
     for field in msg.fields() {
         assert!(field.offset() >= last_end);

@@ -8,9 +8,11 @@
 //!   DKIM's `simple` canonicalization sees exactly what was sent) and its byte offsets;
 //! * the offset of the body, and whether the blank line separating it was present;
 //! * line endings: a message stored with bare LF line endings (as files on Unix usually are) is
-//!   normalised to CRLF, the line ending of RFC 5322 §2.1 that DKIM hashes (RFC 6376 §3.4). The
-//!   normalised bytes are a [`Cow`]: a message that is already CRLF is borrowed, and
-//!   [`Message::line_endings_normalized`] says whether a copy was made;
+//!   read as CRLF, the line ending of RFC 5322 §2.1 that DKIM hashes (RFC 6376 §3.4), without
+//!   copying the message: the header section is normalised (a [`Cow`], borrowed when it is
+//!   already CRLF) and the [`Body`] is normalised chunk by chunk as it is read;
+//!   [`Message::line_endings_normalized`] says whether any bare LF was found. Offsets refer to
+//!   the normalised message (see [`Message`]);
 //! * the RFC5322.From author addresses and their domains ([`Message::authors`]), parsed with
 //!   mail-parser (groups, comments, quoted strings and RFC 2047 encoded words), domains converted
 //!   to A-labels. Several From fields or several addresses are reported as such, never silently
@@ -30,7 +32,7 @@
 //!
 //! let raw = b"From: Alice <alice@example.com>\nSubject: hi\n there\n\nHello.\n";
 //! let msg = Message::parse(raw);
-//! assert!(msg.line_endings_normalized()); // bare LF became CRLF
+//! assert!(msg.line_endings_normalized()); // bare LF is read as CRLF
 //! assert_eq!(msg.fields().len(), 2);
 //! let subject = msg.fields_named("subject").next().unwrap();
 //! assert_eq!(subject.value(), b" hi\r\n there");
@@ -45,12 +47,14 @@
 #![warn(missing_docs)]
 
 mod authors;
+mod body;
 pub mod envelope;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod parse;
 
 pub use authors::{Author, AuthorProblem, Authors};
+pub use body::{BODY_CHUNK, Body, BodyBytes};
 pub use parse::{Anomaly, HeaderField, Message};
 
 use std::borrow::Cow;

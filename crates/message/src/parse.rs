@@ -1,6 +1,7 @@
 //! Splitting a message into header fields and body.
 
 use crate::authors::Authors;
+use crate::body::Body;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -20,8 +21,11 @@ pub enum Anomaly {
     /// empty line: the header section ends there and the body starts at that line, without
     /// the blank line RFC 5322 §2.1 requires.
     MissingSeparator {
-        /// Byte offset of the line that starts the body.
+        /// Byte offset of the line that starts the body (in the normalised message).
         offset: usize,
+        /// Its line number, counting from 1 at the first line of the input (an mbox `From `
+        /// line included), for people who open the file.
+        line: usize,
     },
     /// The message has no body: the header section runs to the end of the input, without a
     /// blank line.
@@ -30,7 +34,7 @@ pub enum Anomaly {
     NoFinalLineEnding,
 }
 
-/// Byte offsets of one header field inside [`Message::bytes`].
+/// Byte offsets of one header field inside [`Message::head`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FieldSpan {
     /// First byte of the field name.
@@ -90,17 +94,17 @@ impl<'m> HeaderField<'m> {
         &self.bytes[self.span.name_end..self.span.value_start.saturating_sub(1)]
     }
 
-    /// Byte offset of the field's first byte in [`Message::bytes`].
+    /// Byte offset of the field's first byte in the normalised message ([`Message::head`]).
     pub fn offset(&self) -> usize {
         self.span.start
     }
 
-    /// Byte offset of the first value byte (just after the colon) in [`Message::bytes`].
+    /// Byte offset of the first value byte (just after the colon) in the normalised message ([`Message::head`]).
     pub fn value_offset(&self) -> usize {
         self.span.value_start
     }
 
-    /// Byte offset just past the field, its final CRLF included, in [`Message::bytes`].
+    /// Byte offset just past the field, its final CRLF included, in the normalised message ([`Message::head`]).
     pub fn end_offset(&self) -> usize {
         self.span.line_end
     }
@@ -121,13 +125,37 @@ impl<'m> HeaderField<'m> {
     }
 }
 
-/// A parsed message: header fields and body as offsets into the (CRLF-normalised) bytes.
+/// A parsed message: header fields as offsets into the CRLF-normalised head of the message,
+/// and the body as a view of the input that is normalised as it is read.
+///
+/// **Offsets** ([`HeaderField::offset`], [`Message::body_offset`], [`Anomaly`] offsets) refer
+/// to the message as it reads with every bare LF taken as CRLF (for a CRLF message, the input
+/// itself). The bytes before the body are kept in that form ([`Message::head`]); the body is
+/// not copied: [`Message::body`] reads the input and hands out CRLF chunks, so a bare-LF
+/// message costs no second copy of its body (peak memory stays the size of the message plus
+/// its header section and one chunk).
 ///
 /// See the [crate documentation](crate) for what is parsed and how malformed input is handled.
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
-    bytes: Cow<'a, [u8]>,
+    input: &'a [u8],
+    /// The bytes before the body (mbox line, fields, blank line), CRLF-normalised.
+    head: Cow<'a, [u8]>,
+    /// The body as stored in the input.
+    body_raw: &'a [u8],
+    /// The body holds a bare LF.
+    body_bare_lf: bool,
     normalized: bool,
+    fields: Vec<FieldSpan>,
+    header_start: usize,
+    header_end: usize,
+    body_offset: usize,
+    separator: bool,
+    anomalies: Vec<Anomaly>,
+}
+
+/// The result of splitting bytes into fields and body.
+struct Split {
     fields: Vec<FieldSpan>,
     header_start: usize,
     header_end: usize,
@@ -158,113 +186,161 @@ fn field_start(line: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// Splits `b` into header fields and body; lines end in CRLF or in a bare LF.
+fn split(b: &[u8]) -> Split {
+    let len = b.len();
+    let mut pos = 0;
+    let mut line_number = 1;
+    let mut fields: Vec<FieldSpan> = Vec::new();
+    let mut anomalies = Vec::new();
+    if b.starts_with(b"From ") {
+        anomalies.push(Anomaly::MboxFromLine { offset: 0 });
+        pos = memchr::memchr(b'\n', b).map_or(len, |p| p + 1);
+        line_number += 1;
+    }
+    let header_start = pos;
+    let (header_end, body_offset, separator) = loop {
+        if pos >= len {
+            anomalies.push(Anomaly::NoBody);
+            break (len, len, false);
+        }
+        let (content_end, next) = match memchr::memchr(b'\n', &b[pos..]) {
+            Some(rel) => {
+                let eol = pos + rel;
+                let content_end = if eol > pos && b[eol - 1] == b'\r' {
+                    eol - 1
+                } else {
+                    eol
+                };
+                (content_end, eol + 1)
+            }
+            None => {
+                anomalies.push(Anomaly::NoFinalLineEnding);
+                (len, len)
+            }
+        };
+        let line = &b[pos..content_end];
+        if line.is_empty() {
+            break (pos, next, true);
+        }
+        if is_wsp(line[0]) {
+            if let Some(cur) = fields.last_mut() {
+                cur.end = content_end;
+                cur.line_end = next;
+            } else {
+                anomalies.push(Anomaly::MissingSeparator {
+                    offset: pos,
+                    line: line_number,
+                });
+                break (pos, pos, false);
+            }
+        } else if let Some((name_len, after_colon)) = field_start(line) {
+            fields.push(FieldSpan {
+                start: pos,
+                name_end: pos + name_len,
+                value_start: pos + after_colon,
+                end: content_end,
+                line_end: next,
+            });
+        } else {
+            anomalies.push(Anomaly::MissingSeparator {
+                offset: pos,
+                line: line_number,
+            });
+            break (pos, pos, false);
+        }
+        pos = next;
+        line_number += 1;
+    };
+    if body_offset < len && !b.ends_with(b"\n") && !anomalies.contains(&Anomaly::NoFinalLineEnding)
+    {
+        anomalies.push(Anomaly::NoFinalLineEnding);
+    }
+    Split {
+        fields,
+        header_start,
+        header_end,
+        body_offset,
+        separator,
+        anomalies,
+    }
+}
+
 impl<'a> Message<'a> {
     /// Splits a message. Never fails: see [`Anomaly`] for what is tolerated.
     ///
-    /// Bare LF line endings are first converted to CRLF ([`crate::normalize_line_endings`]); all
-    /// offsets refer to the normalised bytes ([`Message::bytes`]).
+    /// Lines may end in CRLF or in a bare LF, which is read as CRLF (RFC 5322 §2.1; see
+    /// [`crate::normalize_line_endings`]). Only the bytes before the body are copied, and only
+    /// when they hold a bare LF; all offsets refer to the normalised message (see [`Message`]).
     pub fn parse(input: &'a [u8]) -> Message<'a> {
-        let bytes = crate::normalize_line_endings(input);
-        let normalized = matches!(bytes, Cow::Owned(_));
-        let mut msg = Message {
-            bytes,
-            normalized,
-            fields: Vec::new(),
-            header_start: 0,
-            header_end: 0,
-            body_offset: 0,
-            separator: false,
-            anomalies: Vec::new(),
+        // A line's content ends before its CR LF or its bare LF, so splitting the input finds
+        // the same lines as splitting its normalised form, and gives the body's place in the
+        // input.
+        let raw = split(input);
+        let (head_raw, body_raw) = input.split_at(raw.body_offset.min(input.len()));
+        let head = crate::normalize_line_endings(head_raw);
+        let body_bare_lf = crate::first_bare_lf(body_raw).is_some();
+        let head_normalized = matches!(head, Cow::Owned(_));
+        // The field offsets in the normalised head (the input's own when nothing changed).
+        let (fields, header_start, header_end) = if head_normalized {
+            let norm = split(&head);
+            (norm.fields, norm.header_start, norm.header_end)
+        } else {
+            (raw.fields, raw.header_start, raw.header_end)
         };
-        msg.split();
-        msg
-    }
-
-    fn split(&mut self) {
-        let b: &[u8] = &self.bytes;
-        let len = b.len();
-        let mut pos = 0;
-        let mut fields: Vec<FieldSpan> = Vec::new();
-        let mut anomalies = Vec::new();
-        if b.starts_with(b"From ") {
-            anomalies.push(Anomaly::MboxFromLine { offset: 0 });
-            pos = memchr::memchr(b'\n', b).map_or(len, |p| p + 1);
-        }
-        let header_start = pos;
-        let (header_end, body_offset, separator) = loop {
-            if pos >= len {
-                anomalies.push(Anomaly::NoBody);
-                break (len, len, false);
-            }
-            let (content_end, next) = match memchr::memchr(b'\n', &b[pos..]) {
-                Some(rel) => {
-                    let eol = pos + rel;
-                    let content_end = if eol > pos && b[eol - 1] == b'\r' {
-                        eol - 1
-                    } else {
-                        eol
-                    };
-                    (content_end, eol + 1)
-                }
-                None => {
-                    anomalies.push(Anomaly::NoFinalLineEnding);
-                    (len, len)
-                }
-            };
-            let line = &b[pos..content_end];
-            if line.is_empty() {
-                break (pos, next, true);
-            }
-            if is_wsp(line[0]) {
-                if let Some(cur) = fields.last_mut() {
-                    cur.end = content_end;
-                    cur.line_end = next;
-                } else {
-                    anomalies.push(Anomaly::MissingSeparator { offset: pos });
-                    break (pos, pos, false);
-                }
-            } else if let Some((name_len, after_colon)) = field_start(line) {
-                fields.push(FieldSpan {
-                    start: pos,
-                    name_end: pos + name_len,
-                    value_start: pos + after_colon,
-                    end: content_end,
-                    line_end: next,
-                });
-            } else {
-                anomalies.push(Anomaly::MissingSeparator { offset: pos });
-                break (pos, pos, false);
-            }
-            pos = next;
-        };
-        self.fields = fields;
-        self.anomalies = anomalies;
-        self.header_start = header_start;
-        self.header_end = header_end;
-        self.body_offset = body_offset;
-        self.separator = separator;
-        if body_offset < len
-            && !self.bytes.ends_with(b"\n")
-            && !self.anomalies.contains(&Anomaly::NoFinalLineEnding)
-        {
-            self.anomalies.push(Anomaly::NoFinalLineEnding);
+        let body_offset = head.len();
+        let anomalies = raw
+            .anomalies
+            .into_iter()
+            .map(|a| match a {
+                Anomaly::MissingSeparator { line, .. } => Anomaly::MissingSeparator {
+                    offset: body_offset,
+                    line,
+                },
+                other => other,
+            })
+            .collect();
+        Message {
+            input,
+            head,
+            body_raw,
+            body_bare_lf,
+            normalized: head_normalized || body_bare_lf,
+            fields,
+            header_start,
+            header_end,
+            body_offset,
+            separator: raw.separator,
+            anomalies,
         }
     }
 
-    /// The message bytes, with line endings normalised to CRLF. All offsets refer to these.
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The input, exactly as given to [`Message::parse`] (line endings not normalised).
+    pub fn input(&self) -> &'a [u8] {
+        self.input
     }
 
-    /// True when the input had bare LF line endings that were converted to CRLF (the bytes
-    /// hashed by DKIM then differ from the bytes stored).
+    /// The bytes before the body, CRLF-normalised: a leading mbox `From ` line, the header
+    /// fields and the blank line. Every field offset indexes into these.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// The length of the normalised message: [`Message::body_offset`] plus the length of the
+    /// normalised body (which scans the body when it has bare LFs).
+    pub fn normalized_len(&self) -> usize {
+        self.body_offset + self.body().len()
+    }
+
+    /// True when the input had bare LF line endings, read as CRLF (the bytes hashed by DKIM
+    /// then differ from the bytes stored).
     pub fn line_endings_normalized(&self) -> bool {
         self.normalized
     }
 
     /// The header fields, top to bottom.
     pub fn fields(&self) -> impl ExactSizeIterator<Item = HeaderField<'_>> + DoubleEndedIterator {
-        let bytes: &[u8] = &self.bytes;
+        let bytes: &[u8] = &self.head;
         self.fields
             .iter()
             .enumerate()
@@ -274,7 +350,7 @@ impl<'a> Message<'a> {
     /// The field at `index` (0 = topmost).
     pub fn field(&self, index: usize) -> Option<HeaderField<'_>> {
         self.fields.get(index).map(|&span| HeaderField {
-            bytes: &self.bytes,
+            bytes: &self.head,
             span,
             index,
         })
@@ -296,7 +372,7 @@ impl<'a> Message<'a> {
     /// The header section: from the first field to the end of the last one (the blank line
     /// excluded; a leading mbox `From ` line excluded).
     pub fn header_bytes(&self) -> &[u8] {
-        &self.bytes[self.header_start..self.header_end]
+        &self.head[self.header_start..self.header_end]
     }
 
     /// Offset of the first body byte (just after the blank line), or the input length when
@@ -305,9 +381,10 @@ impl<'a> Message<'a> {
         self.body_offset
     }
 
-    /// The body: everything after the blank line (empty when there is none).
-    pub fn body(&self) -> &[u8] {
-        &self.bytes[self.body_offset..]
+    /// The body: everything after the blank line (empty when there is none), read from the
+    /// input and normalised to CRLF as it is read ([`Body::for_each_chunk`]).
+    pub fn body(&self) -> Body<'a> {
+        Body::new(self.body_raw, self.body_bare_lf)
     }
 
     /// True when the header section ended with the empty line of RFC 5322 §2.1.
@@ -339,7 +416,7 @@ mod tests {
     fn rfc5322_2_1_fields_and_body() {
         let m = Message::parse(b"A: 1\r\nB:2\r\n\r\nbody\r\n");
         assert!(!m.line_endings_normalized());
-        assert!(matches!(m.bytes, Cow::Borrowed(_)));
+        assert!(matches!(m.head, Cow::Borrowed(_)));
         assert_eq!(names(&m), ["A", "B"]);
         assert_eq!(m.field(0).unwrap().value(), b" 1");
         assert_eq!(m.field(1).unwrap().value(), b"2");
@@ -384,8 +461,40 @@ mod tests {
     fn bare_lf_normalised_and_reported() {
         let m = Message::parse(b"A: 1\nB: 2\n\nline\n\n");
         assert!(m.line_endings_normalized());
-        assert_eq!(m.bytes(), b"A: 1\r\nB: 2\r\n\r\nline\r\n\r\n");
+        assert_eq!(m.head(), b"A: 1\r\nB: 2\r\n\r\n");
         assert_eq!(m.body(), b"line\r\n\r\n");
+        assert_eq!(m.normalized_len(), 22);
+    }
+
+    /// Issue 17 item 13: a bare-LF message is not copied whole. Only the header section is
+    /// normalised into a new buffer; the body is the input's own bytes, read as CRLF chunk by
+    /// chunk, and every offset is still that of the normalised message.
+    #[test]
+    fn issue_17_13_bare_lf_body_is_read_in_place() {
+        let line = b"The quick brown fox jumps over the lazy dog.\n";
+        let mut input = b"From: a@example.com\nSubject: s\n x\n\n".to_vec();
+        let head_len = input.len();
+        for _ in 0..50_000 {
+            input.extend_from_slice(line);
+        }
+        let m = Message::parse(&input);
+        assert!(m.line_endings_normalized());
+        assert!(matches!(m.head, Cow::Owned(_)));
+        assert_eq!(m.head(), b"From: a@example.com\r\nSubject: s\r\n x\r\n\r\n");
+        assert_eq!(m.body_offset(), head_len + 4);
+        assert_eq!(m.field(1).unwrap().offset(), 21);
+        assert_eq!(m.field(1).unwrap().value(), b" s\r\n x");
+        // The body is the input's bytes, not a copy.
+        assert!(std::ptr::eq(m.body().raw(), &input[head_len..]));
+        let whole = crate::normalize_line_endings(&input);
+        assert!(m.body() == whole[m.body_offset()..]);
+        assert_eq!(m.normalized_len(), whole.len());
+        // Mixed endings: a CRLF head with a bare-LF body, and the reverse.
+        let m = Message::parse(b"A: 1\r\n\r\nx\ny\r\n");
+        assert!(matches!(m.head, Cow::Borrowed(_)) && m.line_endings_normalized());
+        assert_eq!(m.body(), b"x\r\ny\r\n");
+        let m = Message::parse(b"A: 1\n\r\nx\r\n");
+        assert_eq!((m.body_offset(), m.body().raw()), (8, &b"x\r\n"[..]));
     }
 
     #[test]
@@ -433,7 +542,10 @@ mod tests {
         let m = Message::parse(b"A: 1\r\nthis is body text\r\n");
         assert_eq!(m.field_count(), 1);
         assert_eq!(m.body(), b"this is body text\r\n");
-        assert_eq!(m.anomalies(), [Anomaly::MissingSeparator { offset: 6 }]);
+        assert_eq!(
+            m.anomalies(),
+            [Anomaly::MissingSeparator { offset: 6, line: 2 }]
+        );
     }
 
     #[test]
@@ -469,7 +581,7 @@ mod tests {
             b"\r\n\r\n",
         ] {
             let m = Message::parse(input);
-            assert!(m.body_offset() <= m.bytes().len());
+            assert!(m.body_offset() <= m.normalized_len());
             for f in m.fields() {
                 assert!(f.offset() <= f.end_offset());
             }

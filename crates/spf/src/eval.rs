@@ -6,8 +6,11 @@
 //! Every RFC limit is counted here, so no driver can bypass it.
 
 use crate::macros::{MacroString, Output, Vars};
+use crate::record::ParseError;
 use crate::record::{DualCidr, Mechanism, Record, is_spf_record};
-use crate::request::{MAX_DNS_MECHANISMS, MAX_MX_NAMES, MAX_PTR_NAMES, Options, Request};
+use crate::request::{
+    MAX_DNS_MECHANISMS, MAX_MX_NAMES, MAX_PTR_NAMES, Options, RecordParser, Request,
+};
 use crate::result::SpfResult;
 use crate::verdict::{MatchedTerm, RecordSource, SpfProblem, SpfVerdict, TermOutcome, TraceEvent};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RData, RecordType, Step};
@@ -39,7 +42,41 @@ use std::time::Duration;
 /// assert_eq!(verdict.lookups, 1);
 /// ```
 pub fn check_host<'a>(request: &'a Request, options: &'a Options) -> Step<Pending<'a>, SpfVerdict> {
+    check_host_with(request, options, None)
+}
+
+/// [`check_host`] with the records it fetches parsed by `parser` (a cache of parsed records
+/// shared across evaluations, such as the `mailstamp` resolver's) instead of
+/// [`Record::parse_bytes`]. The verdict is the same; only the parsing is shared.
+///
+/// ```
+/// use mailstamp_dns::{resolve_sync, Name, Zone};
+/// use mailstamp_spf::{check_host_with, Options, ParseError, Record, RecordParser, Request, SpfResult};
+/// use std::sync::Arc;
+///
+/// #[derive(Debug)]
+/// struct Plain;
+/// impl RecordParser for Plain {
+///     fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError> {
+///         Record::parse_bytes(text).map(Arc::new)
+///     }
+/// }
+///
+/// let mut zone = Zone::new();
+/// zone.add_txt(&Name::parse("example.com")?, ["v=spf1 ip4:192.0.2.0/24 -all"]);
+/// let request = Request::mail_from("192.0.2.7".parse()?, "a@example.com", "mx.example.com");
+/// let options = Options::default();
+/// let verdict = resolve_sync(check_host_with(&request, &options, Some(&Plain)), &zone);
+/// assert_eq!(verdict.result, SpfResult::Pass);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_host_with<'a>(
+    request: &'a Request,
+    options: &'a Options,
+    parser: Option<&'a dyn RecordParser>,
+) -> Step<Pending<'a>, SpfVerdict> {
     let mut machine = Machine::new(request, options);
+    machine.parser = parser;
     let go = machine.start();
     machine.step(go)
 }
@@ -182,6 +219,8 @@ struct Ending {
 struct Machine<'a> {
     req: &'a Request,
     opts: &'a Options,
+    /// Parses fetched records (shared across evaluations); `None`: parse here.
+    parser: Option<&'a dyn RecordParser>,
     frames: Vec<Frame>,
     lookups: usize,
     voids: usize,
@@ -208,6 +247,7 @@ impl<'a> Machine<'a> {
         Machine {
             req,
             opts,
+            parser: None,
             frames: Vec::with_capacity(4),
             lookups: 0,
             voids: 0,
@@ -312,9 +352,12 @@ impl<'a> Machine<'a> {
                 count: more + 1,
             });
         }
-        match Record::parse_bytes(&text) {
+        let parsed: Result<Arc<Record>, ParseError> = match self.parser {
+            Some(parser) => parser.parse(&text),
+            None => Record::parse_bytes(&text).map(Arc::new),
+        };
+        match parsed {
             Ok(record) => {
-                let record = Arc::new(record);
                 self.memo.push((Arc::clone(&target), Arc::clone(&record)));
                 self.fetched
                     .push((Name::clone(&target), Arc::clone(&record)));

@@ -69,7 +69,7 @@ mod request;
 mod result;
 mod verdict;
 
-pub use eval::{Pending, check_host};
+pub use eval::{Pending, check_host, check_host_with};
 pub use macros::{
     Delimiters, DomainSpec, DomainSpecError, MAX_EXPANSION_LEN, MAX_EXPLANATION_LEN, MacroError,
     MacroExpand, MacroItem, MacroLetter, MacroString,
@@ -81,7 +81,7 @@ pub use record::{
 };
 pub use request::{
     MAX_DNS_MECHANISMS, MAX_MX_NAMES, MAX_PTR_NAMES, MAX_VOID_LOOKUPS, Options, RecordCache,
-    Request,
+    RecordParser, Request,
 };
 pub use result::{Identity, Qualifier, SpfResult, UnknownResult};
 pub use verdict::{MatchedTerm, RecordSource, SpfProblem, SpfVerdict, TermOutcome, TraceEvent};

@@ -1,7 +1,7 @@
 //! The inputs of `check_host()`: the request (who is connecting, with which identity) and the
 //! receiver's options, including the cache of parsed records.
 
-use crate::record::Record;
+use crate::record::{ParseError, Record};
 use crate::result::Identity;
 use mailstamp_dns::Name;
 use std::collections::HashMap;
@@ -238,6 +238,18 @@ impl RecordCache {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+}
+
+/// Parses the records `check_host()` fetches ([`crate::check_host_with`]), so that a process
+/// can parse each published record once and share the result across evaluations and threads
+/// (the `mailstamp` crate's resolver keeps such a cache, bounded, and parses a record again
+/// when its TTL has run out).
+///
+/// An implementation must answer exactly what [`Record::parse_bytes`] answers for `text`: a
+/// syntax error stays an error, and so a `permerror` verdict.
+pub trait RecordParser: std::fmt::Debug + Send + Sync {
+    /// The record `text` parses to, or its syntax error.
+    fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError>;
 }
 
 /// The receiver's settings for `check_host()`.

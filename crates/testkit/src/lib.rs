@@ -3,6 +3,11 @@
 //! * [`TestServer`] ([`dns_server`]): a real DNS server on 127.0.0.1 (UDP and TCP) that serves a
 //!   [`mailstamp_dns::Zone`], so the live resolver path is tested over real sockets, truncation
 //!   and TCP fallback included;
+//! * [`milter_load`]: a milter-protocol load generator (N connections × M messages, messages
+//!   per second, p50/p99 end-of-message latency);
+//! * [`postfix`]: a real Postfix in a temporary directory on loopback ports, delivering to
+//!   `smtp-sink`, with a minimal SMTP client: the end-to-end harness of the milter
+//!   ([`postfix::PostfixInstance`]);
 //! * [`corpus`]: a deterministic generator of realistic messages for benchmarks and bulk tests;
 //! * [`suites`]: the loaders of the shared conformance suites (OpenSPF YAML, mail-auth's SPF
 //!   tests), from `mailstamp-fixture`.
@@ -26,8 +31,11 @@
 
 pub mod corpus;
 pub mod dns_server;
+pub mod milter_load;
+pub mod postfix;
 
 pub use dns_server::{Options, TestServer};
+pub use postfix::{PostfixInstance, PostfixOptions};
 
 /// The conformance-suite formats: [`suites::openspf`] (the OpenSPF YAML suites) and
 /// [`suites::mailauth`] (the line-oriented SPF tests of Stalwart's mail-auth).

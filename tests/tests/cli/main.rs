@@ -11,6 +11,7 @@ mod dns;
 mod globals;
 mod interop_dkimpy;
 mod json;
+mod milter;
 mod records;
 mod report;
 mod spf;

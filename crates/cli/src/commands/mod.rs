@@ -15,6 +15,7 @@ pub mod dns;
 pub mod keycheck;
 pub mod keygen;
 pub mod man;
+pub mod milter;
 pub mod records;
 pub mod report;
 pub mod sign;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Check what a domain publishes (SPF, DMARC, DKIM keys, MX): every problem with its
     /// severity, RFC section and fix.
     Audit(audit::Args),
+    /// The milter daemon for Postfix and Sendmail: DKIM-signs outbound mail, verifies inbound
+    /// mail (SPF, DKIM, DMARC) and enforces DMARC; --check-config and --explain.
+    Milter(milter::Args),
     /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
     Completions(completions::Args),
     /// Write the manual pages (mailstamp(1) and one per command) in roff.
@@ -74,6 +78,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
         Command::Records(args) => records::run(args, ctx),
         Command::Report(args) => report::run(args, ctx),
         Command::Audit(args) => audit::run(args, ctx),
+        Command::Milter(args) => milter::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
     }

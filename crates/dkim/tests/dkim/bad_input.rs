@@ -137,7 +137,14 @@ fn sixteen_kilobyte_keys() {
 fn non_ascii_everywhere() {
     // bh= has the length of a SHA-256 digest, so the key is looked up (a shorter bh= is
     // refused before any query since issue 17 item 2).
-    let raw = "DKIM-Signature: v=1; a=ed25519-sha256; d=bücher.example; s=séléctor; h=from:subject; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\r\nFrom: Jörg <jörg@bücher.example>\r\nSübject: ☃\r\n\r\nGrüße \u{ff}\r\n";
+    let raw = "DKIM-Signature: v=1; a=ed25519-sha256; d=bücher.example; s=séléctor; h=from:subject; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\r\nFrom: Jörg <jörg@bücher.example>\r\nSubject: ☃\r\n\r\nGrüße \u{ff}\r\n";
+    // A field name is printable ASCII (RFC 5322 §2.2): `Sübject:` is not a header field, so
+    // the header section stops there without the empty line (issue 17 item 9).
+    let bad_name = raw.replace("Subject", "Sübject");
+    assert!(matches!(
+        check(bad_name.as_bytes()).signatures[0].problem,
+        Some(DkimProblem::MissingSeparator { line: 3, .. })
+    ));
     let report = check(raw.as_bytes());
     assert_eq!(report.signatures.len(), 1);
     // d= is converted to A-labels (RFC 8616); the key name is queried and not found.

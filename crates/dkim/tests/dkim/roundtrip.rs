@@ -140,6 +140,7 @@ fn significant_positions(crlf: &[u8]) -> Vec<usize> {
     let body = msg.body_offset();
     out.extend(
         msg.body()
+            .to_vec()
             .iter()
             .enumerate()
             .filter(|(_, b)| b.is_ascii_graphic())

@@ -696,3 +696,47 @@ fn issue_17_2_verify_for_authors_takes_the_author_domains() {
             .all(|v| v.result == DkimResult::Pass)
     );
 }
+
+/// Issue 17 item 9: a signed message whose blank header/body line was removed. RFC 5322 §2.1
+/// separates the body from the header section by an empty line; without it, the line where
+/// the header section stops is a malformed header line, not the start of a body. dkimpy
+/// refuses such a message (`MessageFormatError: Unexpected characters in RFC822 header`), so
+/// mailstamp no longer passes it: every signature is `permerror` (RFC 8601 §2.7.1: "an error
+/// that is unrecoverable"), naming the line, before any DNS query.
+#[test]
+fn issue_17_9_rfc5322_2_1_missing_separator_is_permerror_naming_the_line() {
+    let signed = mailstamp_dkim::sign(&Message::parse(MESSAGE), &[ed_signer()], NOW)
+        .unwrap()
+        .prepend_to(MESSAGE);
+    assert_eq!(check(&signed).signatures[0].result, DkimResult::Pass);
+    let text = String::from_utf8(signed).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let broken = format!("{head}\r\n{body}");
+    let line = head.matches("\r\n").count() + 2;
+    let message = Message::parse(broken.as_bytes());
+    let report = match mailstamp_dkim::verify(&message, &Policy::default(), NOW) {
+        Step::Done(report) => report,
+        Step::Lookup(_) => panic!("no key is needed to refuse the message"),
+    };
+    let verdict = &report.signatures[0];
+    assert_eq!(verdict.result, DkimResult::PermError);
+    assert_eq!(
+        verdict.problem,
+        Some(DkimProblem::MissingSeparator {
+            line,
+            offset: head.len() + 2
+        })
+    );
+    let shown = verdict.reason();
+    assert!(shown.contains(&format!("line {line}")), "{shown}");
+    // The same message with LF line endings reports the same line.
+    let lf = broken.replace("\r\n", "\n");
+    let report = mailstamp_dns::resolve_sync(
+        mailstamp_dkim::verify(&Message::parse(lf.as_bytes()), &Policy::default(), NOW),
+        &Zone::new(),
+    );
+    assert!(matches!(
+        report.signatures[0].problem,
+        Some(DkimProblem::MissingSeparator { line: l, .. }) if l == line
+    ));
+}

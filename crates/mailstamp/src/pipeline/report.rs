@@ -264,7 +264,6 @@ impl Report {
             envelope,
             message,
             from,
-            signature_b,
             ..
         } = carry;
         let mut dkim: Vec<DkimCheck> = dkim
@@ -275,18 +274,17 @@ impl Report {
                 header_b: None,
             })
             .collect();
-        // header.b for every reported signature that has a b= (RFC 6008 §4).
-        let reported: Vec<(usize, String)> = dkim
+        // header.b for every reported signature that has a b= (RFC 6008 §4), from the value
+        // the verifier read (the signatures are not parsed again here).
+        let reported: Vec<(usize, &str)> = dkim
             .iter()
             .enumerate()
             .filter(|(_, c)| !c.is_not_checked())
-            .filter_map(|(i, c)| {
-                let b = signature_b.get(c.verdict.details.index)?.as_ref()?;
-                Some((i, b.clone()))
-            })
+            .filter_map(|(i, c)| Some((i, c.verdict.details.signature_b.as_deref()?)))
             .collect();
-        let values: Vec<&str> = reported.iter().map(|(_, b)| b.as_str()).collect();
-        for ((i, _), prefix) in reported.iter().zip(header_b_prefixes(&values)) {
+        let values: Vec<&str> = reported.iter().map(|(_, b)| *b).collect();
+        let reported: Vec<usize> = reported.into_iter().map(|(i, _)| i).collect();
+        for (i, prefix) in reported.iter().zip(header_b_prefixes(&values)) {
             if let Some(check) = dkim.get_mut(*i)
                 && !prefix.is_empty()
             {

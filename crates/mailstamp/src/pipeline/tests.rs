@@ -598,3 +598,34 @@ fn bulk_over_live_dns_keeps_order_while_messages_finish_out_of_order() {
         "lookups of different messages overlap"
     );
 }
+
+/// Issue 12: the DKIM verdict carries the `b=` value the Authentication-Results writer needs
+/// (RFC 8601 §2.7.1 `header.b`, RFC 6008 §4), so the pipeline does not re-parse the
+/// signatures. With a limit of one signature and a junk signature above the valid one (it
+/// fails before DNS, so it does not count: issue 17 item 2), the valid signature is checked
+/// and passes; its `header.b` must be reported even though it is the second field.
+#[test]
+fn issue_12_header_b_comes_from_the_verdict() {
+    let message = signed("example.org", MESSAGE);
+    let junk = b"DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=sel; h=from; bh=AAAA; b=junkjunkjunk\r\n";
+    let message = [&junk[..], &message].concat();
+    let options = options().with_dkim_policy(mailstamp_dkim::Policy::new().with_max_signatures(1));
+    let zone = zone();
+    let report = Authenticator::offline(zone.clone(), options).check_with(&message, None, &zone);
+    assert_eq!(report.dkim.len(), 2);
+    assert_eq!(report.dkim[1].result(), DkimResult::Pass);
+    let b = report.dkim[1]
+        .verdict
+        .details
+        .signature_b
+        .as_deref()
+        .unwrap();
+    assert!(b.len() > 40 && !b.contains(char::is_whitespace), "{b}");
+    assert_eq!(
+        report.dkim[0].verdict.details.signature_b.as_deref(),
+        Some("junkjunkjunk")
+    );
+    let header_b = report.dkim[1].header_b.as_deref().unwrap();
+    assert!(b.starts_with(header_b));
+    assert_eq!(report.dkim[0].header_b.as_deref(), Some("junkjunk"));
+}
