@@ -102,8 +102,8 @@ pub struct ParseArgs {
     #[arg(value_name = "FILE|DIR|-", required = true)]
     pub inputs: Vec<PathBuf>,
 
-    /// One CSV row per record (RFC 4180), with a header row.
-    #[arg(long, conflicts_with = "json")]
+    /// One CSV row per record (RFC 4180), with a header row (the global --json wins over it).
+    #[arg(long)]
     pub csv: bool,
 
     /// Do not print warnings (errors are still printed).
