@@ -14,6 +14,7 @@ mod interop_dkimpy;
 mod json;
 mod milter;
 mod records;
+mod report;
 mod spf;
 
 use std::path::PathBuf;

@@ -5,4 +5,5 @@ mod dmarc;
 mod fixtures;
 mod pipeline;
 mod received_spf;
+mod reports;
 mod spf;

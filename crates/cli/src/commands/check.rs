@@ -85,6 +85,13 @@ pub struct Args {
     #[arg(long)]
     pub no_helo_check: bool,
 
+    /// Record each DMARC evaluation (date, source IP, From domain, SPF and DKIM results and
+    /// alignment, policy applied and why, the published policy) in this store, a SQLite file
+    /// (`PATH` or `sqlite:PATH`, created if missing), for `mailstamp report generate`. A store
+    /// that fails is a warning on stderr; the verdicts and the exit status do not change.
+    #[arg(long, value_name = "STORE")]
+    pub record: Option<String>,
+
     /// DKIM verification policy.
     #[command(flatten)]
     pub dkim: DkimPolicyArgs,
@@ -209,6 +216,9 @@ fn run_one(
     let raw = input::read_message(args.input.as_deref())?;
     let prepared = authenticator.prepare_from(&raw, envelope);
     let report = ctx.block_on(authenticator.complete(prepared));
+    if let Some(store) = &args.record {
+        super::report::Recorder::open(store).add(&report);
+    }
     let mut out = std::io::stdout().lock();
     if ctx.json() {
         let json = serde_json::to_string(&report).context("cannot write JSON")?;
@@ -280,6 +290,7 @@ fn run_bulk(
         out: std::io::BufWriter::new(std::io::stdout()),
         error: None,
         progress,
+        recorder: args.record.as_deref().map(super::report::Recorder::open),
     };
     let bulk = Bulk::new(
         authenticator.clone(),
@@ -291,10 +302,12 @@ fn run_bulk(
         mut out,
         error,
         progress,
+        recorder,
     } = bulk
         .run(messages, printer)
         .context("cannot start the worker threads")?;
     progress.finish_and_clear();
+    drop(recorder);
     if let Some(e) = error {
         return Err(e).context("cannot write the results");
     }
@@ -321,11 +334,16 @@ struct Printer {
     /// The first write error: output stops there, and the run ends with it.
     error: Option<std::io::Error>,
     progress: indicatif::ProgressBar,
+    /// `--record`: the evaluations go to the store, in batches.
+    recorder: Option<super::report::Recorder>,
 }
 
 impl BulkSink for Printer {
     fn accept(&mut self, item: BulkItem) {
         self.summary.add(&item);
+        if let (Some(recorder), Ok(report)) = (&mut self.recorder, &item.result) {
+            recorder.add(report);
+        }
         self.progress.inc(1);
         if self.error.is_none() {
             let line = if self.json {

@@ -18,6 +18,7 @@ pub mod keygen;
 pub mod man;
 pub mod milter;
 pub mod records;
+pub mod report;
 pub mod sign;
 pub mod spf;
 pub mod verify;
@@ -52,6 +53,9 @@ pub enum Command {
     /// The SPF, DMARC and DKIM records to publish for a domain, built from options and
     /// validated (lookup count, report authorisation, ...) before they are printed.
     Records(records::Args),
+    /// DMARC reports: read the aggregate and failure reports a domain receives (parse,
+    /// view), record verdicts and write the aggregate reports a receiver owes.
+    Report(report::Args),
     /// Check what a domain publishes (SPF, DMARC, DKIM keys, MX): every problem with its
     /// severity, RFC section and fix.
     Audit(audit::Args),
@@ -77,6 +81,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<Exit> {
         Command::Keycheck(args) => keycheck::run(args, ctx),
         Command::Spf(args) => spf::run(args, ctx),
         Command::Records(args) => records::run(args, ctx),
+        Command::Report(args) => report::run(args, ctx),
         Command::Audit(args) => audit::run(args, ctx),
         Command::Milter(args) => milter::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),

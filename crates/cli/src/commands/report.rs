@@ -1,0 +1,294 @@
+//! `mailstamp report`: DMARC reports. `parse` reads the aggregate and failure reports a
+//! domain receives (RFC 9990, RFC 7489 Appendix C, RFC 9991 / ARF) and prints a summary, JSON
+//! or CSV.
+
+use crate::context::Context;
+use crate::exit::Exit;
+use anyhow::Context as _;
+use clap::Subcommand;
+use mailstamp_reports::{ParseOptions, Report, summary};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// Arguments of `mailstamp report`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+/// The `report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Read aggregate and failure reports and print a summary (per reporting organisation,
+    /// policy domain and source IP), one JSON object per report (--json) or one CSV row per
+    /// record (--csv).
+    Parse(ParseArgs),
+    /// Write one self-contained HTML page (inline SVG charts, no network access): volume and
+    /// DMARC pass rate over time per domain, sources failing alignment, what p=reject would
+    /// refuse.
+    View(ViewArgs),
+    /// Write the RFC 9990 aggregate reports a receiver owes: one per policy domain and
+    /// complete period from the verdicts `check --record` stored, as
+    /// receiver!domain!begin!end.xml.gz; each period is recorded so it is never reported
+    /// twice.
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `mailstamp report generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The verdict store (a SQLite file, `PATH` or `sqlite:PATH`).
+    #[arg(long, value_name = "STORE")]
+    pub store: String,
+
+    /// The Reporting Organization's name (`org_name`).
+    #[arg(long, value_name = "NAME")]
+    pub org_name: String,
+
+    /// The contact address (`email`); its domain names the files.
+    #[arg(long, value_name = "ADDR")]
+    pub email: String,
+
+    /// Additional contact details (`extra_contact_info`).
+    #[arg(long, value_name = "TEXT")]
+    pub extra_contact_info: Option<String>,
+
+    /// The reporting period.
+    #[arg(long, value_enum, default_value = "day")]
+    pub period: Period,
+
+    /// Where the .xml.gz files go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// A reporting period.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Period {
+    /// One UTC day (RFC 9990's default interval).
+    Day,
+    /// One hour.
+    Hour,
+}
+
+/// Arguments of `mailstamp report view`.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// Where the reports are (as for `report parse`). Repeatable.
+    #[arg(value_name = "FILE|DIR|-", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The page to write.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: PathBuf,
+
+    /// The page's title.
+    #[arg(long, default_value = "DMARC aggregate reports")]
+    pub title: String,
+
+    /// Do not print warnings (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Arguments of `mailstamp report parse`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = PARSE_HELP)]
+pub struct ParseArgs {
+    /// Where the reports are: `.xml`, `.xml.gz`, `.zip`, a report e-mail, an mbox, a maildir,
+    /// a directory (read recursively), or `-` for standard input. Repeatable.
+    #[arg(value_name = "FILE|DIR|-", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// One CSV row per record (RFC 4180), with a header row (the global --json wins over it).
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Do not print warnings (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// The largest input, decompressed gzip stream or zip member, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ParseOptions::default().max_size)]
+    pub max_size: u64,
+}
+
+const PARSE_HELP: &str = "\
+The container is recognised by content: gzip, zip, XML, mbox (\"From \" first) or an e-mail
+(whose report attachment is found by MIME type or file name, or whose message/feedback-report
+part makes it a failure report). Warnings (on stderr) name the file, the element and what was
+odd but readable; errors name what is not a report, and the run goes on with the next input.
+
+--json prints one object per line per report: {\"kind\": \"aggregate\", \"edition\":
+\"rfc7489\"|\"rfc9990\", \"org_name\", \"report_id\", \"begin\", \"end\", \"policy\": {...},
+\"records\": [{\"source_ip\", \"count\", \"disposition\", \"dkim_aligned\", \"spf_aligned\",
+\"header_from\", \"dkim\": [...], \"spf\": [...], ...}], ...} or {\"kind\": \"failure\", ...}.
+
+Exit status: 0 when every input was read, 2 when any input (or part of one) was not a report.";
+
+/// Runs the command.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    match &args.command {
+        ReportCommand::Parse(a) => parse(a, ctx),
+        ReportCommand::View(a) => view(a),
+        ReportCommand::Generate(a) => generate(a, ctx),
+    }
+}
+
+/// Reads every input; prints diagnostics on stderr.
+fn read_all(inputs: &[PathBuf], options: ParseOptions, quiet: bool) -> (Vec<Report>, bool) {
+    let mut reports = Vec::new();
+    let mut failed = false;
+    let mut stderr = std::io::stderr().lock();
+    for input in inputs {
+        let (mut r, diags) = mailstamp_reports::parse(input, options);
+        reports.append(&mut r);
+        for d in &diags.items {
+            if d.severity == mailstamp_reports::Severity::Error {
+                failed = true;
+            } else if quiet {
+                continue;
+            }
+            let _ = writeln!(stderr, "{d}");
+        }
+    }
+    (reports, failed)
+}
+
+fn parse(args: &ParseArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    let options = ParseOptions {
+        max_size: args.max_size,
+        ..ParseOptions::default()
+    };
+    let (reports, failed) = read_all(&args.inputs, options, args.quiet);
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        for r in &reports {
+            serde_json::to_writer(&mut out, r)?;
+            out.write_all(b"\n")?;
+        }
+    } else if args.csv {
+        out.write_all(summary::csv(&reports).as_bytes())?;
+    } else {
+        out.write_all(summary::summarise(&reports).render().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(if failed { Exit::Usage } else { Exit::Success })
+}
+
+fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
+    let (reports, failed) = read_all(&args.inputs, ParseOptions::default(), args.quiet);
+    let page = mailstamp_reports::html::render(&reports, &args.title);
+    std::fs::write(&args.html, page)
+        .with_context(|| format!("cannot write {}", args.html.display()))?;
+    Ok(if failed { Exit::Usage } else { Exit::Success })
+}
+
+/// Records the DMARC evaluations of `mailstamp check --record STORE`, in batches. A store
+/// that cannot be opened or written is a warning on stderr, never a change to the verdict or
+/// the exit status: recording must not break the mail flow.
+pub struct Recorder {
+    spec: String,
+    store: Option<mailstamp_reports::store::Store>,
+    pending: Vec<mailstamp_reports::store::Evaluation>,
+}
+
+/// Evaluations written per transaction.
+const BATCH: usize = 256;
+
+impl Recorder {
+    /// Opens the store (a warning on failure: then nothing is recorded).
+    pub fn open(spec: &str) -> Recorder {
+        let store = match mailstamp_reports::store::Store::open(spec) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("mailstamp: warning: verdicts are not recorded: {e}");
+                None
+            }
+        };
+        Recorder {
+            spec: spec.to_owned(),
+            store,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds one check's evaluation (nothing when no DMARC Policy Domain was found).
+    pub fn add(&mut self, report: &mailstamp::pipeline::Report) {
+        if self.store.is_none() {
+            return;
+        }
+        let Ok(json) = serde_json::to_value(report) else {
+            return;
+        };
+        if let Some(e) = mailstamp_reports::store::Evaluation::from_check_json(&json) {
+            self.pending.push(e);
+        }
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Writes what is pending.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.record(&self.pending)
+        {
+            eprintln!(
+                "mailstamp: warning: {} verdict(s) not recorded in {}: {e}",
+                self.pending.len(),
+                self.spec
+            );
+        }
+        self.pending.clear();
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    let mut store = mailstamp_reports::store::Store::open(&args.store)?;
+    let reporter = mailstamp_reports::generate::Reporter {
+        org_name: args.org_name.clone(),
+        email: args.email.clone(),
+        extra_contact_info: args.extra_contact_info.clone(),
+    };
+    let period = match args.period {
+        Period::Day => 86_400,
+        Period::Hour => 3_600,
+    };
+    let now = i64::try_from(ctx.now()).unwrap_or(i64::MAX);
+    let reports = mailstamp_reports::generate::generate(&mut store, &reporter, period, now)?;
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        let path = args.out.join(&r.file_name);
+        std::fs::write(&path, &r.gzip)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if ctx.json() {
+            let line = serde_json::json!({
+                "file": path.display().to_string(),
+                "policy_domain": r.policy_domain,
+                "begin": r.begin,
+                "end": r.end,
+                "report_id": r.report_id,
+                "messages": r.messages,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}: {} message(s)", path.display(), r.messages)?;
+        }
+    }
+    if reports.is_empty() && !ctx.json() {
+        writeln!(out, "no complete period left to report")?;
+    }
+    Ok(Exit::Success)
+}
