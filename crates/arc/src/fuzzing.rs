@@ -100,7 +100,7 @@ pub fn chain(data: &[u8]) {
         "sealer.example; arc=none",
         1_700_000_000,
     ) {
-        let sealed = set.prepend_to(message.bytes());
+        let sealed = set.prepend_to(message.input());
         let again = Message::parse(&sealed);
         let found: Vec<u32> = again
             .fields()

@@ -2,7 +2,7 @@
 
 use crate::header::{self, MAX_INSTANCE, collect_sets, field_kind};
 use crate::result::{ArcResult, FieldKind};
-use crate::validate::{canon_field, signed_fields};
+use crate::validate::canon_field;
 use mailstamp_dkim::{
     Canonicalization, DEFAULT_SIGNED_HEADERS, HashAlgorithm, SignError, SigningAlgorithm,
     SigningKey, body_hash, key_record_name,
@@ -478,7 +478,7 @@ impl<K: SealKey> Sealer<K> {
             ]
         };
         let mut data = Vec::with_capacity(2048);
-        signed_fields(message, &names, relaxed, &mut data);
+        mailstamp_dkim::append_signed_fields(message, &names, relaxed, &mut data);
         canon_field(
             relaxed,
             format!("ARC-Message-Signature: {}", ams_tags("").join("; ")).as_bytes(),

@@ -33,27 +33,6 @@ pub(crate) fn canon_field(canon: Canonicalization, raw: &[u8], last: bool, out: 
     }
 }
 
-/// The fields named in `names`, each occurrence taken bottom-up (RFC 6376 §5.4.2), in
-/// canonical form.
-pub(crate) fn signed_fields(
-    message: &Message<'_>,
-    names: &[String],
-    canon: Canonicalization,
-    out: &mut Vec<u8>,
-) {
-    let mut used = vec![false; message.field_count()];
-    for name in names {
-        if let Some(f) = message
-            .fields()
-            .rev()
-            .find(|f| !used[f.index()] && f.is_named(name))
-        {
-            used[f.index()] = true;
-            canon_field(canon, f.raw(), false, out);
-        }
-    }
-}
-
 /// One signature waiting for its key.
 #[derive(Debug)]
 struct Job {
@@ -238,7 +217,7 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
             })
         })
         .collect();
-    bodies.update(message.body());
+    message.body().for_each_chunk(|chunk| bodies.update(chunk));
     let hashes = bodies.finish();
 
     let mut ams_checks = Vec::with_capacity(amss.len());
@@ -277,7 +256,12 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
                             });
                             let mut data = Vec::with_capacity(1024);
                             let canon = ams.canonicalization.header;
-                            signed_fields(message, &ams.signed_headers, canon, &mut data);
+                            mailstamp_dkim::append_signed_fields(
+                                message,
+                                &ams.signed_headers,
+                                canon,
+                                &mut data,
+                            );
                             canon_field(
                                 canon,
                                 &without_b(field, &c.b_value_range),

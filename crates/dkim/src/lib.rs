@@ -131,7 +131,7 @@ pub use result::{
 };
 pub use sign::{
     DEFAULT_SIGNED_HEADERS, HeaderSelection, MAX_LINE_COLUMNS, SignWarning, SignatureField,
-    SignedFields, Signer, sign,
+    SignedFields, Signer, append_signed_fields, sign,
 };
 pub use sign_error::SignError;
 pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, UnknownAlgorithm};

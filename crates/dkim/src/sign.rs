@@ -340,9 +340,10 @@ impl Folder {
     }
 }
 
-/// Appends the canonical form of the fields named in `names`, each occurrence taken
-/// bottom-up (RFC 6376 §5.4.2).
-pub(crate) fn append_signed_fields(
+/// Appends the canonical form of the fields named in `names` (an `h=` list), each occurrence
+/// taken bottom-up (RFC 6376 §5.4.2), each with its CRLF: the header part of the data a DKIM
+/// (or ARC-Message-Signature, RFC 8617 §4.1.2) signature covers.
+pub fn append_signed_fields(
     message: &Message<'_>,
     names: &[String],
     canon: Canonicalization,
