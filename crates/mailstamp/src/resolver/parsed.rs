@@ -25,8 +25,8 @@ pub const DEFAULT_PARSED_LIMIT: usize = 4096;
 /// The most DKIM key caches kept for reuse (one is in use per concurrent verification).
 const MAX_KEY_CACHES: usize = 64;
 
-/// The parsed-record cache of a [`Resolver`](crate::Resolver) (see the [module
-/// documentation](self)). It implements [`mailstamp_spf::RecordParser`] and
+/// The parsed-record cache of a [`Resolver`](crate::Resolver): each published record parsed once
+/// per TTL, bounded, shared by every clone of the resolver. It implements [`mailstamp_spf::RecordParser`] and
 /// [`mailstamp_dmarc::RecordParser`], the hooks through which `check_host()` and DMARC
 /// evaluation parse what they fetch.
 pub struct ParsedRecords {
