@@ -76,6 +76,40 @@ async fn send(stream: &mut TcpStream, c: Command) -> std::io::Result<()> {
     stream.write_all(&bytes).await
 }
 
+// SMFIP_* protocol flags (the milter protocol's public description; `mailstamp_milter::flags`).
+const NO_HELO: u32 = 0x2;
+const NR_HDR: u32 = 0x80;
+const NR_CONN: u32 = 0x1000;
+const NR_HELO: u32 = 0x2000;
+const NR_MAIL: u32 = 0x4000;
+const NR_RCPT: u32 = 0x8000;
+const NR_EOH: u32 = 0x4_0000;
+const NR_BODY: u32 = 0x8_0000;
+
+/// The protocol flags the milter chose in negotiation.
+#[derive(Clone, Copy)]
+struct Steps(u32);
+
+impl Steps {
+    /// True unless the milter asked the MTA to skip this step.
+    fn sends(self, no_flag: u32) -> bool {
+        self.0 & no_flag == 0
+    }
+
+    /// Reads the step's reply unless the milter asked not to answer it.
+    async fn answer(
+        self,
+        s: &mut TcpStream,
+        d: &mut FrameDecoder,
+        no_reply_flag: u32,
+    ) -> std::io::Result<()> {
+        if self.0 & no_reply_flag == 0 {
+            reply(s, d).await?;
+        }
+        Ok(())
+    }
+}
+
 async fn one_connection(
     addr: SocketAddr,
     load: &Load,
@@ -92,7 +126,17 @@ async fn one_connection(
         }),
     )
     .await?;
-    reply(&mut s, &mut d).await?;
+    // The steps the milter asked to skip (SMFIP_NO*) are not sent, and those it asked not to
+    // answer (SMFIP_NR_*) are not waited for: OpenDKIM, for one, answers every header field.
+    let protocol = match reply(&mut s, &mut d).await? {
+        Reply::OptNeg { optneg, .. } => optneg.protocol.bits(),
+        other => {
+            return Err(std::io::Error::other(format!(
+                "expected the option negotiation reply, got {other:?}"
+            )));
+        }
+    };
+    let steps = Steps(protocol);
     send(
         &mut s,
         Command::Connect(ConnectInfo {
@@ -103,9 +147,11 @@ async fn one_connection(
         }),
     )
     .await?;
-    reply(&mut s, &mut d).await?;
-    send(&mut s, Command::Helo(b"client.example".to_vec())).await?;
-    reply(&mut s, &mut d).await?;
+    steps.answer(&mut s, &mut d, NR_CONN).await?;
+    if steps.sends(NO_HELO) {
+        send(&mut s, Command::Helo(b"client.example".to_vec())).await?;
+        steps.answer(&mut s, &mut d, NR_HELO).await?;
+    }
     let (mut latencies, mut refused, mut mods) = (Vec::new(), 0, 0);
     for i in 0..load.messages {
         send(
@@ -124,7 +170,7 @@ async fn one_connection(
             },
         )
         .await?;
-        reply(&mut s, &mut d).await?;
+        steps.answer(&mut s, &mut d, NR_MAIL).await?;
         send(
             &mut s,
             Command::Rcpt {
@@ -133,7 +179,7 @@ async fn one_connection(
             },
         )
         .await?;
-        reply(&mut s, &mut d).await?;
+        steps.answer(&mut s, &mut d, NR_RCPT).await?;
         for (n, v) in &load.headers {
             send(
                 &mut s,
@@ -143,11 +189,12 @@ async fn one_connection(
                 },
             )
             .await?;
+            steps.answer(&mut s, &mut d, NR_HDR).await?;
         }
         send(&mut s, Command::EndOfHeaders).await?;
-        reply(&mut s, &mut d).await?;
+        steps.answer(&mut s, &mut d, NR_EOH).await?;
         send(&mut s, Command::Body(load.body.clone())).await?;
-        reply(&mut s, &mut d).await?;
+        steps.answer(&mut s, &mut d, NR_BODY).await?;
         let t0 = Instant::now();
         send(&mut s, Command::EndOfMessage(Vec::new())).await?;
         loop {
