@@ -347,7 +347,29 @@ enum Flow {
     Close,
 }
 
-async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+/// Acknowledges what was read at once instead of after the delayed-ACK timer (about 40 ms on
+/// Linux). The MTA writes several commands without waiting for a reply (macros before each
+/// command, header fields), and on a connection where it did not turn Nagle's algorithm off
+/// each such pair would wait for our ACK: measured with `examples/postfix_overhead.rs`, one
+/// 40 ms stall per message, Postfix at about 200 messages/s per 10 sessions.
+trait QuickAck {
+    fn quick_ack(&self);
+}
+
+impl QuickAck for tokio::net::TcpStream {
+    fn quick_ack(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = socket2::SockRef::from(self).set_tcp_quickack(true);
+        }
+    }
+}
+
+impl QuickAck for tokio::net::UnixStream {
+    fn quick_ack(&self) {}
+}
+
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + QuickAck>(
     shared: Arc<Shared>,
     mut stream: S,
     peer: String,
@@ -409,7 +431,10 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     break;
                 }
-                Ok(Ok(n)) => n,
+                Ok(Ok(n)) => {
+                    stream.quick_ack();
+                    n
+                }
                 Ok(Err(e)) => {
                     debug!(%peer, error = %e, "read error");
                     break;
