@@ -15,6 +15,7 @@ mod json;
 mod milter;
 mod records;
 mod report;
+mod report_postgres;
 mod spf;
 
 use std::path::PathBuf;

@@ -39,7 +39,8 @@ pub enum ReportCommand {
 /// Arguments of `mailstamp report generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// The verdict store (a SQLite file, `PATH` or `sqlite:PATH`).
+    /// The verdict store: a SQLite file (`PATH` or `sqlite:PATH`) or a PostgreSQL database
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`).
     #[arg(long, value_name = "STORE")]
     pub store: String,
 
