@@ -16,6 +16,7 @@ mod milter;
 mod records;
 mod report;
 mod report_postgres;
+mod report_send;
 mod spf;
 
 use std::path::PathBuf;
