@@ -838,3 +838,37 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_store_names() {
+        assert_eq!(
+            redact("postgres://dmarc:secret@db.example:5432/verdicts"),
+            "postgres://dmarc@db.example:5432/verdicts"
+        );
+        assert_eq!(
+            redact("postgres://dmarc@db.example/verdicts"),
+            "postgres://dmarc@db.example/verdicts"
+        );
+        assert_eq!(redact("verdicts.db"), "verdicts.db");
+    }
+
+    #[test]
+    fn placeholders_are_rewritten_for_postgres() {
+        assert_eq!(
+            pg(SELECT_LAST_END),
+            "SELECT max(period_end) FROM reports_generated WHERE policy_domain = $1"
+        );
+    }
+
+    #[test]
+    fn other_urls_are_unsupported() {
+        assert!(matches!(
+            Store::open("mysql://x@127.0.0.1/db"),
+            Err(StoreError::Unsupported(_))
+        ));
+    }
+}

@@ -254,3 +254,19 @@ fn build_message(
             .singlepart(attachment),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::size_limit;
+
+    #[test]
+    fn size_suffixes() {
+        assert_eq!(size_limit("10m"), Some(10 << 20));
+        assert_eq!(size_limit("!10m"), Some(10 << 20));
+        assert_eq!(size_limit("100"), Some(100));
+        assert_eq!(size_limit("2K"), Some(2048));
+        assert_eq!(size_limit("1t"), Some(1 << 40));
+        assert_eq!(size_limit("10x"), None);
+        assert_eq!(size_limit(""), None);
+    }
+}
