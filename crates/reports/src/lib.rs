@@ -8,7 +8,7 @@
 //!   [`summary`] totals them per reporting organisation and per source IP; [`html`] draws
 //!   them as one self-contained page.
 //! * **Write** (receivers): [`store`] records each DMARC evaluation ([`store::Evaluation`])
-//!   in SQLite; [`generate`] turns a period of them into RFC 9990 aggregate reports.
+//!   in SQLite or PostgreSQL; [`generate`] turns a period of them into RFC 9990 aggregate reports.
 //!
 //! Every input problem is a [`Diagnostic`] naming the file, the element and the reason: an
 //! error when the input is not a report at all (or lacks what every report must carry), a

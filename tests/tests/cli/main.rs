@@ -15,6 +15,8 @@ mod json;
 mod milter;
 mod records;
 mod report;
+mod report_postgres;
+mod report_send;
 mod spf;
 
 use std::path::PathBuf;

@@ -200,7 +200,7 @@ fn view_writes_a_page_that_chromium_renders_with_its_charts_and_totals() {
 }
 
 /// An mbox of `n` copies of the signed test message.
-fn small_mbox(dir: &std::path::Path, n: usize) -> PathBuf {
+pub(crate) fn small_mbox(dir: &std::path::Path, n: usize) -> PathBuf {
     let message =
         std::fs::read(mailstamp_tests::testdata_dir().join("messages/signed.eml")).unwrap();
     let mut mbox = Vec::new();
@@ -214,7 +214,7 @@ fn small_mbox(dir: &std::path::Path, n: usize) -> PathBuf {
     path
 }
 
-fn check_args(mbox: &std::path::Path) -> Vec<String> {
+pub(crate) fn check_args(mbox: &std::path::Path) -> Vec<String> {
     vec![
         "check".into(),
         "--zone".into(),

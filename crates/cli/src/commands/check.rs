@@ -86,9 +86,11 @@ pub struct Args {
     pub no_helo_check: bool,
 
     /// Record each DMARC evaluation (date, source IP, From domain, SPF and DKIM results and
-    /// alignment, policy applied and why, the published policy) in this store, a SQLite file
-    /// (`PATH` or `sqlite:PATH`, created if missing), for `mailstamp report generate`. A store
-    /// that fails is a warning on stderr; the verdicts and the exit status do not change.
+    /// alignment, policy applied and why, the published policy) in this store, for `mailstamp
+    /// report generate`: a SQLite file (`PATH` or `sqlite:PATH`, created if missing) or a
+    /// PostgreSQL database (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, the schema created
+    /// and migrated; many hosts may write at once). A store that fails or is down is a warning
+    /// on stderr; the verdicts and the exit status do not change.
     #[arg(long, value_name = "STORE")]
     pub record: Option<String>,
 

@@ -1,6 +1,8 @@
 //! `mailstamp report`: DMARC reports. `parse` reads the aggregate and failure reports a
 //! domain receives (RFC 9990, RFC 7489 Appendix C, RFC 9991 / ARF) and prints a summary, JSON
-//! or CSV.
+//! or CSV; `view` draws them as one HTML page; `generate` writes the reports a receiver owes
+//! from the verdict store (SQLite or PostgreSQL); `send` e-mails them to the authorised `rua`
+//! addresses through an SMTP relay (lettre, rustls).
 
 use crate::context::Context;
 use crate::exit::Exit;
@@ -9,6 +11,9 @@ use clap::Subcommand;
 use mailstamp_reports::{ParseOptions, Report, summary};
 use std::io::Write as _;
 use std::path::PathBuf;
+
+#[path = "report_send.rs"]
+mod send;
 
 /// Arguments of `mailstamp report`.
 #[derive(Debug, clap::Args)]
@@ -34,12 +39,65 @@ pub enum ReportCommand {
     /// receiver!domain!begin!end.xml.gz; each period is recorded so it is never reported
     /// twice.
     Generate(GenerateArgs),
+    /// E-mail generated aggregate reports (.xml.gz files) to each policy domain's `rua`
+    /// addresses, after the external destination check (`_report._dmarc` authorisation, RFC
+    /// 9990 §4) and the `!size` limits, over SMTP to a relay.
+    Send(SendArgs),
 }
+
+/// Arguments of `mailstamp report send`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = SEND_HELP)]
+pub struct SendArgs {
+    /// The report files (`receiver!domain!begin!end.xml.gz`, as `report generate` writes).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The SMTP relay.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub relay: String,
+
+    /// The sender address (header From and envelope MAIL FROM).
+    #[arg(long, value_name = "ADDR")]
+    pub from: String,
+
+    /// STARTTLS with the relay: required (fail without it), opportunistic (when offered),
+    /// none (plain SMTP).
+    #[arg(long, value_enum, default_value = "required")]
+    pub starttls: StartTls,
+
+    /// DMARC policy discovery.
+    #[command(flatten)]
+    pub dmarc: crate::options::DmarcDiscoveryArgs,
+}
+
+/// STARTTLS with the relay.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StartTls {
+    /// Fail unless the relay offers STARTTLS.
+    Required,
+    /// Use STARTTLS when the relay offers it.
+    Opportunistic,
+    /// Plain SMTP.
+    None,
+}
+
+const SEND_HELP: &str = "\
+Each file is read as an aggregate report; its policy domain's DMARC record is looked up and
+every mailto: address of rua= is checked: an address in another Organizational Domain needs
+<policy-domain>._report._dmarc.<host> (RFC 9990 §4); an address that is not authorised, too
+small for the report (!10m and the like) or not mailto: is skipped and said so on stderr. The
+report goes as one message per file to the addresses left (RFC 9990 §5: subject \"Report
+Domain: ... Submitter: ... Report-ID: <...>\", the gzip file attached).
+
+Exit status: 0 when every report went to at least one address, 1 when a report had no
+address left, 2 for an unreadable file, 3 when the relay or DNS failed.";
 
 /// Arguments of `mailstamp report generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// The verdict store (a SQLite file, `PATH` or `sqlite:PATH`).
+    /// The verdict store: a SQLite file (`PATH` or `sqlite:PATH`) or a PostgreSQL database
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`).
     #[arg(long, value_name = "STORE")]
     pub store: String,
 
@@ -134,6 +192,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ReportCommand::Parse(a) => parse(a, ctx),
         ReportCommand::View(a) => view(a),
         ReportCommand::Generate(a) => generate(a, ctx),
+        ReportCommand::Send(a) => send::run(a, ctx),
     }
 }
 
