@@ -109,7 +109,7 @@ fn mode(v: &serde_json::Value) -> Option<String> {
 
 impl Evaluation {
     /// The evaluation in the JSON of a `mailstamp check` report (the keys `now`, `envelope`,
-    /// `spf`, `dkim`, `dmarc` documented by `mailstamp check --help`). `None` when there is
+    /// `spf`, `dkim`, `dmarc`, `dmarc_override` documented by `mailstamp check --help`). `None` when there is
     /// nothing to report: no DMARC Policy Domain (no record found), or no client IP.
     pub fn from_check_json(report: &serde_json::Value) -> Option<Evaluation> {
         let dmarc = &report["dmarc"];
@@ -137,6 +137,16 @@ impl Evaluation {
         if dmarc["testing"] == true {
             reason.push("testing (t=y)".to_owned());
         }
+        // A local-policy override (`dmarc_override`, e.g. a trusted ARC sealer, RFC 8617
+        // §7.2.1): the disposition applied is the override's, and the reason says why.
+        let overridden = &report["dmarc_override"];
+        if let Some(why) = s(&overridden["reason"]) {
+            reason.push(format!(
+                "local policy override: {why} (sealer {}, i={})",
+                s(&overridden["sealer"]).unwrap_or_default(),
+                overridden["instance"]
+            ));
+        }
         let spf = &report["spf"];
         Some(Evaluation {
             time: report["now"].as_i64().unwrap_or(0),
@@ -153,7 +163,9 @@ impl Evaluation {
             }),
             policy_domain,
             dmarc_result: s(&dmarc["result"]).unwrap_or_else(|| "none".to_owned()),
-            disposition: s(&dmarc["disposition"]).unwrap_or_else(|| "none".to_owned()),
+            disposition: s(&overridden["applied"])
+                .or_else(|| s(&dmarc["disposition"]))
+                .unwrap_or_else(|| "none".to_owned()),
             dkim_aligned: aligned("dkim"),
             spf_aligned: aligned("spf"),
             spf_domain: s(&spf["domain"]),

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use mailstamp::arc::{ArcResult, ArcVerdict, SealOutcome, Sealer, SignatureCheck, validate};
 use mailstamp::authres::{Keyword, ResInfo};
 use mailstamp::message::envelope::Envelope;
-use mailstamp::pipeline::{Authenticator, CheckOptions};
+use mailstamp::pipeline::{ArcSummary, Authenticator, CheckOptions};
 use mailstamp_dkim::SigningKey;
 use mailstamp_dns::Step;
 use mailstamp_message::Message;
@@ -129,19 +129,10 @@ fn validate_message(message: &Message<'_>, ctx: &Context) -> anyhow::Result<ArcV
 }
 
 /// The JSON object the issue names: `"arc": {"result", "instances", "oldest_pass",
-/// "sealers": [...]}`, with the failing instance and problem.
+/// "sealers": [...]}`, with the failing instance and problem: the same object as in
+/// `mailstamp check --json` ([`ArcSummary`]).
 pub fn arc_json(v: &ArcVerdict) -> serde_json::Value {
-    json!({
-        "result": v.result,
-        "instances": v.instances,
-        "oldest_pass": v.oldest_pass,
-        "failed_instance": v.failed_instance,
-        "problem": v.problem.as_ref().map(|p| json!({
-            "code": p.code(),
-            "message": p.to_string(),
-        })),
-        "sealers": v.sets,
-    })
+    serde_json::to_value(ArcSummary(v)).unwrap_or(serde_json::Value::Null)
 }
 
 fn check_text(c: &SignatureCheck) -> String {
