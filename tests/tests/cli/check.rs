@@ -815,6 +815,15 @@ fn sealed_by_the_list(dir: &tempfile::TempDir) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The seal's AAR holds the pipeline's results, arc= once (the chain as it arrived).
+    let sealed = String::from_utf8_lossy(&out.stdout);
+    let set = sealed.split("\nReturn-Path:").next().unwrap();
+    assert_eq!(
+        set.matches("arc=").count() - set.matches("dmarc=").count(),
+        1,
+        "{set}"
+    );
+    assert!(set.contains("arc=none"), "{set}");
     let path = dir.path().join("sealed.eml");
     std::fs::write(&path, &out.stdout).unwrap();
     path
