@@ -466,3 +466,44 @@ impl Store {
         Ok(n == 1)
     }
 }
+
+#[cfg(test)]
+mod override_tests {
+    use super::Evaluation;
+    use serde_json::json;
+
+    #[test]
+    fn a_dmarc_override_is_recorded_as_the_applied_disposition_with_its_reason() {
+        let mut report = json!({
+            "now": 1_768_469_400,
+            "envelope": {"client_ip": "203.0.113.9", "mail_from": "b@lists.example.net"},
+            "spf": {"result": "none", "identity": "mailfrom", "domain": "lists.example.net"},
+            "dkim": [],
+            "dmarc": {
+                "result": "fail",
+                "disposition": "reject",
+                "policy_domain": "example.org",
+                "author_domain": "example.org",
+            },
+            "dmarc_override": null,
+        });
+        let e = Evaluation::from_check_json(&report).unwrap();
+        assert_eq!(e.disposition, "reject");
+        report["dmarc_override"] = json!({
+            "reason": "arc",
+            "requested": "reject",
+            "applied": "none",
+            "sealer": "example.org",
+            "instance": 1,
+            "upstream": "dmarc",
+        });
+        let e = Evaluation::from_check_json(&report).unwrap();
+        assert_eq!(e.dmarc_result, "fail");
+        assert_eq!(e.disposition, "none");
+        let reason = e.reason.unwrap_or_default();
+        assert!(
+            reason.contains("local policy override: arc (sealer example.org, i=1)"),
+            "{reason}"
+        );
+    }
+}
