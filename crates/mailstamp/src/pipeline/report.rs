@@ -588,7 +588,7 @@ impl Report {
             let mut comment = format!("p={p} dis={}", self.disposition().as_str());
             if let Some(o) = &self.dmarc_override {
                 comment.push_str(&format!(
-                    "; override={} sealer={} i={} upstream={}",
+                    " override={} sealer={} i={} upstream={}",
                     o.reason,
                     o.sealer,
                     o.instance,
