@@ -1,4 +1,4 @@
-//! The receiver's pipeline: SPF, DKIM and DMARC for one message, written up as an
+//! The receiver's pipeline: SPF, DKIM, DMARC and ARC for one message, written up as an
 //! `Authentication-Results` field (RFC 8601).
 //!
 //! An [`Authenticator`] holds a [`Resolver`] (whose TTL cache every message shares) and the
@@ -7,16 +7,20 @@
 //!
 //! 1. the message is parsed ([`mailstamp_message::Message`]), its RFC5322.From authors are
 //!    read, and every DKIM-Signature field is prepared: body and header hashes computed, key
-//!    queries listed ([`mailstamp_dkim::verify`]);
+//!    queries listed ([`mailstamp_dkim::verify`]), and the ARC chain's structure, body hashes
+//!    and key queries are read ([`mailstamp_arc::validate`], RFC 8617 §5.2);
 //! 2. SPF for the MAIL FROM identity, SPF for the HELO identity (RFC 7208 §2.3 recommends
 //!    checking it; skipped for a null reverse-path, whose MAIL FROM check already is a HELO
-//!    check, RFC 7208 §2.4) and the DKIM key lookups run **concurrently**: the queries of the
-//!    three sans-I/O machines are joined into one step, resolved together, and the answers
+//!    check, RFC 7208 §2.4), the DKIM key lookups and the ARC key lookups (ARC-Seal and
+//!    ARC-Message-Signature keys) run **concurrently**: the queries of the
+//!    four sans-I/O machines are joined into one step, resolved together, and the answers
 //!    handed back to each machine. The author's DMARC record (and its parent's, for an author
 //!    of three labels or more) is asked in that same step, so that DMARC finds it cached;
 //! 3. DMARC (RFC 9989) evaluates the author domain(s) with the SPF-authenticated domain (the
 //!    MAIL FROM domain, or the HELO domain for a null reverse-path) and every checked DKIM
-//!    signature's result and `d=`;
+//!    signature's result and `d=`; when it fails, a passing ARC chain whose trusted sealer
+//!    ([`CheckOptions::arc_trusted_sealers`]) saw a pass upstream overrides the disposition
+//!    ([`DmarcOverride`], RFC 8617 §7.2.1);
 //! 4. the [`Report`] holds every verdict with its details, the
 //!    [`AuthenticationResults`](mailstamp_authres::AuthenticationResults) field written by
 //!    `mailstamp-authres` (so nothing from a message or a DNS record can inject a header), and
@@ -71,7 +75,8 @@
 //!      spf=pass smtp.mailfrom=example.org;\r\n  \
 //!      spf=pass smtp.helo=mail.example.org;\r\n  \
 //!      dkim=none;\r\n  \
-//!      dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none\r\n"
+//!      dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none;\r\n  \
+//!      arc=none\r\n"
 //! );
 //!
 //! // The same through the resolver and its cache, on a runtime:
@@ -94,9 +99,13 @@ pub use bulk::{
     MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS,
 };
 pub use forged::{Stripped, remove_forged_authentication_results};
-pub use report::{DkimCheck, MessageSummary, Outcome, Report, SpfCheck, SpfSkip};
+pub use report::{
+    ArcSummary, DkimCheck, DmarcOverride, MessageSummary, Outcome, OverrideReason, Report,
+    SpfCheck, SpfSkip, UpstreamPass,
+};
 
 use crate::Resolver;
+use mailstamp_arc::{ArcVerdict, PendingArcKeys};
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, PendingKeys};
 use mailstamp_dmarc::{
     Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
@@ -136,6 +145,12 @@ pub struct CheckOptions {
     /// unfinished part ends in `temperror` (SPF with RFC 7208 §4.6.4's time-limit problem, DKIM
     /// keys and DMARC records as timed-out lookups).
     pub time_limit: Duration,
+    /// The ARC sealers whose word this receiver takes (RFC 8617 §7.2.1): when DMARC fails but
+    /// the message's ARC chain passes and one of these domains (an ARC-Seal `d=`) recorded in
+    /// its ARC-Authentication-Results that DMARC (or an aligned DKIM or SPF check) passed,
+    /// the DMARC disposition is overridden to `none` as local policy (RFC 9989 §5.3.2,
+    /// [`DmarcOverride`]). Empty by default: no sealer is trusted.
+    pub arc_trusted_sealers: Vec<Name>,
 }
 
 impl CheckOptions {
@@ -151,7 +166,15 @@ impl CheckOptions {
             multiple_authors: MultipleAuthors::Refuse,
             check_helo: true,
             time_limit: DEFAULT_TIME_LIMIT,
+            arc_trusted_sealers: Vec::new(),
         }
+    }
+
+    /// Sets the trusted ARC sealers ([`CheckOptions::arc_trusted_sealers`]).
+    #[must_use]
+    pub fn with_arc_trusted_sealers(mut self, sealers: Vec<Name>) -> CheckOptions {
+        self.arc_trusted_sealers = sealers;
+        self
     }
 
     /// Checks at most `n` DKIM signatures per message (the others are reported as `neutral`,
@@ -258,12 +281,13 @@ impl Prepared {
     }
 }
 
-/// The message's part of a [`Prepared`] check: DKIM hashes and key queries, authors, the data of
-/// the report.
+/// The message's part of a [`Prepared`] check: DKIM hashes and key queries, the ARC chain's
+/// structure, hashes and key queries (RFC 8617 §5.2), authors, the data of the report.
 #[derive(Debug)]
 pub struct PreparedMessage {
     carry: Carry,
     dkim: Step<PendingKeys, DkimReport>,
+    arc: Step<PendingArcKeys, ArcVerdict>,
 }
 
 /// The SPF part of a [`Prepared`] check: the MAIL FROM and HELO requests (or why there are
@@ -375,6 +399,7 @@ impl Authenticator {
         let envelope = envelope(&message);
         let from = message.authors();
         let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
+        let arc = mailstamp_arc::validate(&message, now);
         let summary = MessageSummary {
             size: bytes.len(),
             header_fields: message.field_count(),
@@ -409,6 +434,7 @@ impl Authenticator {
                     spf_skip: None,
                 },
                 dkim,
+                arc,
             },
         }
     }
@@ -472,8 +498,8 @@ impl Authenticator {
         requests: &'a SpfRequests,
         message: PreparedMessage,
     ) -> Step<Checking<'a>, Box<Report>> {
-        let PreparedMessage { carry, dkim } = message;
-        Checking::start(&self.inner, requests, carry, dkim)
+        let PreparedMessage { carry, dkim, arc } = message;
+        Checking::start(&self.inner, requests, carry, dkim, arc)
     }
 
     /// [`Authenticator::complete`] synchronously, answering from `source`.
@@ -509,25 +535,27 @@ pub struct Checking<'a> {
 }
 
 enum Phase<'a> {
-    /// SPF (MAIL FROM and HELO) and the DKIM keys, concurrently.
+    /// SPF (MAIL FROM and HELO), the DKIM keys and the ARC keys, concurrently.
     Authenticate {
         spf: Option<SpfStep<'a>>,
         helo: Option<SpfStep<'a>>,
         dkim: Step<PendingKeys, DkimReport>,
+        arc: Step<PendingArcKeys, ArcVerdict>,
         /// DMARC record lookups asked ahead, alongside the first queries (see
         /// [`dmarc_prefetch`]); their answers only fill the cache.
         prefetch: Vec<Query>,
-        /// The three machines' queries and the prefetch, joined.
+        /// The four machines' queries and the prefetch, joined.
         queries: Vec<Query>,
         /// How many of `queries` belong to each machine, and to the prefetch.
-        counts: [usize; 4],
+        counts: [usize; 5],
     },
-    /// DMARC, once SPF and DKIM are done.
+    /// DMARC, once SPF, DKIM and ARC are done.
     Dmarc {
         evaluating: Box<Evaluating>,
         spf: Option<SpfVerdict>,
         helo: Option<SpfVerdict>,
         dkim: DkimReport,
+        arc: ArcVerdict,
     },
 }
 
@@ -544,6 +572,7 @@ impl<'a> Checking<'a> {
         requests: &'a SpfRequests,
         mut carry: Carry,
         dkim: Step<PendingKeys, DkimReport>,
+        arc: Step<PendingArcKeys, ArcVerdict>,
     ) -> Step<Checking<'a>, Box<Report>> {
         // Records are parsed through the resolver's cache of parsed records.
         let parser: &'a dyn mailstamp_spf::RecordParser = &**inner.resolver.parsed_records();
@@ -566,9 +595,10 @@ impl<'a> Checking<'a> {
                 spf,
                 helo,
                 dkim,
+                arc,
                 prefetch,
                 queries: Vec::new(),
-                counts: [0; 4],
+                counts: [0; 5],
             },
         }
         .advance()
@@ -581,11 +611,12 @@ impl<'a> Checking<'a> {
             carry,
             phase,
         } = self;
-        let (spf, helo, dkim) = match phase {
+        let (spf, helo, dkim, arc) = match phase {
             Phase::Authenticate {
                 spf,
                 helo,
                 dkim,
+                arc,
                 prefetch,
                 mut queries,
                 mut counts,
@@ -597,6 +628,10 @@ impl<'a> Checking<'a> {
                         Step::Lookup(p) => p.queries(),
                         Step::Done(_) => &[],
                     },
+                    match &arc {
+                        Step::Lookup(p) => p.queries(),
+                        Step::Done(_) => &[],
+                    },
                 ];
                 queries.clear();
                 for (count, part) in counts.iter_mut().zip(parts) {
@@ -605,9 +640,9 @@ impl<'a> Checking<'a> {
                 }
                 // The prefetch rides along with real queries only: alone, it would just be a
                 // round trip before the same DMARC queries.
-                counts[3] = 0;
+                counts[4] = 0;
                 if !queries.is_empty() {
-                    counts[3] = prefetch.len();
+                    counts[4] = prefetch.len();
                     queries.extend_from_slice(&prefetch);
                     return Step::Lookup(Checking {
                         inner,
@@ -616,13 +651,14 @@ impl<'a> Checking<'a> {
                             spf,
                             helo,
                             dkim,
+                            arc,
                             prefetch,
                             queries,
                             counts,
                         },
                     });
                 }
-                (spf.map(finished), helo.map(finished), dkim)
+                (spf.map(finished), helo.map(finished), dkim, arc)
             }
             phase @ Phase::Dmarc { .. } => {
                 return Step::Lookup(Checking {
@@ -637,8 +673,15 @@ impl<'a> Checking<'a> {
             // Unreachable: a waiting DKIM machine has queries.
             Step::Lookup(p) => resolve_keys(inner, p, Vec::new()),
         };
+        let arc = match arc {
+            Step::Done(verdict) => verdict,
+            // Unreachable: a waiting ARC machine has queries.
+            Step::Lookup(p) => resolve_arc_keys(inner, p, Vec::new()),
+        };
         match dmarc_evaluate(inner, &carry, spf.as_ref(), &dkim) {
-            Step::Done(dmarc) => Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, dmarc))),
+            Step::Done(dmarc) => {
+                Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, arc, dmarc)))
+            }
             Step::Lookup(evaluating) => Step::Lookup(Checking {
                 inner,
                 carry,
@@ -647,6 +690,7 @@ impl<'a> Checking<'a> {
                     spf,
                     helo,
                     dkim,
+                    arc,
                 },
             }),
         }
@@ -660,9 +704,13 @@ impl<'a> Checking<'a> {
             carry,
             phase,
         } = self;
-        let (spf, helo, dkim, evaluating) = match phase {
+        let (spf, helo, dkim, arc, evaluating) = match phase {
             Phase::Authenticate {
-                spf, helo, dkim, ..
+                spf,
+                helo,
+                dkim,
+                arc,
+                ..
             } => {
                 let out = |s: SpfStep<'_>| match s {
                     Step::Done(v) => v,
@@ -675,19 +723,28 @@ impl<'a> Checking<'a> {
                         resolve_keys(inner, p, vec![Answer::Failed(FailureKind::Timeout); n])
                     }
                 };
+                // RFC 8617 §5.2.1: a key that could not be fetched fails the chain.
+                let arc = match arc {
+                    Step::Done(verdict) => verdict,
+                    Step::Lookup(p) => {
+                        let n = p.queries().len();
+                        resolve_arc_keys(inner, p, vec![Answer::Failed(FailureKind::Timeout); n])
+                    }
+                };
                 let (spf, helo) = (spf.map(out), helo.map(out));
                 let evaluating = dmarc_evaluate(inner, &carry, spf.as_ref(), &dkim);
-                (spf, helo, dkim, evaluating)
+                (spf, helo, dkim, arc, evaluating)
             }
             Phase::Dmarc {
                 evaluating,
                 spf,
                 helo,
                 dkim,
-            } => (spf, helo, dkim, Step::Lookup(*evaluating)),
+                arc,
+            } => (spf, helo, dkim, arc, Step::Lookup(*evaluating)),
         };
         let dmarc = mailstamp_dns::resolve_sync(evaluating, &TimedOut);
-        finish(inner, carry, spf, helo, dkim, dmarc)
+        finish(inner, carry, spf, helo, dkim, arc, dmarc)
     }
 }
 
@@ -726,17 +783,22 @@ impl Lookup for Checking<'_> {
                 spf,
                 helo,
                 dkim,
+                arc,
                 queries,
                 counts,
                 ..
             } => {
                 let mut answers = answers.into_iter();
                 let mut take = |n: usize| answers.by_ref().take(n).collect::<Vec<_>>();
-                let [n_spf, n_helo, n_dkim, _] = counts;
+                let [n_spf, n_helo, n_dkim, n_arc, _] = counts;
                 let spf = spf.map(|s| resume_part(s, take(n_spf)));
                 let helo = helo.map(|s| resume_part(s, take(n_helo)));
                 let dkim = match dkim {
                     Step::Lookup(p) => Step::Done(resolve_keys(inner, p, take(n_dkim))),
+                    done @ Step::Done(_) => done,
+                };
+                let arc = match arc {
+                    Step::Lookup(p) => Step::Done(resolve_arc_keys(inner, p, take(n_arc))),
                     done @ Step::Done(_) => done,
                 };
                 // The prefetch answers (the rest) are in the cache now; asked once.
@@ -747,6 +809,7 @@ impl Lookup for Checking<'_> {
                         spf,
                         helo,
                         dkim,
+                        arc,
                         prefetch: Vec::new(),
                         queries,
                         counts,
@@ -759,9 +822,10 @@ impl Lookup for Checking<'_> {
                 spf,
                 helo,
                 dkim,
+                arc,
             } => match (*evaluating).resume(answers) {
                 Step::Done(dmarc) => {
-                    Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, dmarc)))
+                    Step::Done(Box::new(finish(inner, carry, spf, helo, dkim, arc, dmarc)))
                 }
                 Step::Lookup(evaluating) => Step::Lookup(Checking {
                     inner,
@@ -771,6 +835,7 @@ impl Lookup for Checking<'_> {
                         spf,
                         helo,
                         dkim,
+                        arc,
                     },
                 }),
             },
@@ -796,6 +861,15 @@ fn finished(step: SpfStep<'_>) -> SpfVerdict {
 }
 
 fn resolve_keys(inner: &Inner, pending: PendingKeys, answers: Vec<Answer>) -> DkimReport {
+    inner
+        .resolver
+        .parsed_records()
+        .with_key_cache(|cache| pending.resume_with_cache(answers, cache))
+}
+
+/// Ends the ARC chain validation with its key answers, key records parsed through the
+/// resolver's DKIM key cache (ARC keys are DKIM key records, RFC 8617 §4.1.2).
+fn resolve_arc_keys(inner: &Inner, pending: PendingArcKeys, answers: Vec<Answer>) -> ArcVerdict {
     inner
         .resolver
         .parsed_records()
@@ -892,6 +966,7 @@ fn finish(
     spf: Option<SpfVerdict>,
     helo: Option<SpfVerdict>,
     dkim: DkimReport,
+    arc: ArcVerdict,
     dmarc: DmarcVerdict,
 ) -> Report {
     let spf = match spf {
@@ -899,11 +974,12 @@ fn finish(
         None => SpfCheck::skipped(carry.spf_skip.clone().unwrap_or(SpfSkip::NoEnvelope)),
     };
     Report::new(
-        &inner.options.authserv_id,
+        &inner.options,
         carry,
         spf,
         helo.map(SpfCheck::checked),
         dkim,
+        arc,
         dmarc,
     )
 }

@@ -499,6 +499,13 @@ pub struct Config {
     /// Default `tempfail`.
     #[serde(default = "default_dns_failure")]
     pub dns_failure: DnsFailure,
+    /// ARC sealers (ARC-Seal `d=`) whose word inbound verification takes (RFC 8617 §7.2.1):
+    /// when DMARC fails, the message's ARC chain passes and one of these sealers recorded
+    /// that DMARC (or an aligned DKIM or SPF check) passed upstream, the DMARC disposition is
+    /// overridden to none (local policy; Authentication-Results says `override=arc`).
+    /// Default: none.
+    #[serde(default)]
+    pub arc_trusted_sealers: Vec<String>,
     /// The signing table.
     #[serde(default)]
     pub signing: Vec<SigningEntry>,
@@ -648,6 +655,11 @@ impl Config {
                 )
             })?;
         }
+        for d in &config.arc_trusted_sealers {
+            mailstamp_dns::Name::parse(d).map_err(|e| {
+                err_key("arc_trusted_sealers", format!("invalid domain {d:?}: {e}"))
+            })?;
+        }
         for d in &config.dmarc.allow_domains {
             mailstamp_dns::Name::parse(d)
                 .map_err(|e| err_key("allow_domains", format!("invalid domain {d:?}: {e}")))?;
@@ -685,6 +697,14 @@ impl Config {
             .and_then(|d| self.daemons.get(d))
             .copied()
             .unwrap_or(self.default_mode)
+    }
+
+    /// The trusted ARC sealers as names (checked at load).
+    pub fn arc_trusted_sealers(&self) -> Vec<mailstamp_dns::Name> {
+        self.arc_trusted_sealers
+            .iter()
+            .filter_map(|d| mailstamp_dns::Name::parse(d).ok())
+            .collect()
     }
 
     /// The nameservers as socket addresses (checked at load).
@@ -744,6 +764,24 @@ mod tests {
         assert!(c.dmarc.tempfail_reply.with_detail("").is_some());
         assert_eq!(c.internal_networks.len(), 2);
         assert_eq!(c.limits, Limits::default());
+        assert!(c.arc_trusted_sealers().is_empty());
+    }
+
+    #[test]
+    fn arc_trusted_sealers_are_domain_names() {
+        let c = parse(
+            "authserv_id = \"mx\"\narc_trusted_sealers = [\"Lists.Example.net\", \"forwarder.example.\"]\n",
+        )
+        .unwrap();
+        let names: Vec<String> = c
+            .arc_trusted_sealers()
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect();
+        assert_eq!(names, ["lists.example.net", "forwarder.example"]);
+        let e = parse("authserv_id = \"mx\"\narc_trusted_sealers = [\"a..b\"]\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.starts_with("arc_trusted_sealers:"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `mailstamp milter` daemon: DKIM-signs outbound mail and verifies inbound mail (SPF, DKIM,
-//! DMARC) inside Postfix or Sendmail, speaking the milter protocol through
+//! DMARC, ARC) inside Postfix or Sendmail, speaking the milter protocol through
 //! [`mailstamp_milter`]'s sans-I/O session.
 //!
 //! * [`config`]: the TOML file, every key with its default; unknown keys and bad values are
@@ -10,7 +10,9 @@
 //!   `{auth_authen}`, the mode of `{daemon_name}`), DKIM-Signature fields prepended, forged
 //!   Authentication-Results removed (highest index first), one Authentication-Results field
 //!   prepended, DMARC enforced when configured (never on mail we originate, never for
-//!   allow-listed clients or domains, never for `t=y`), DNS failures per `dns_failure`.
+//!   allow-listed clients or domains, never for `t=y`, never when a sealer listed in
+//!   `arc_trusted_sealers` vouches through a passing ARC chain, RFC 8617 §7.2.1), DNS failures
+//!   per `dns_failure`.
 //! * [`server`]: tokio, one task per MTA connection, many messages per connection, `inet:` and
 //!   `unix:` listeners, read timeouts, graceful shutdown, reload ([`Server::reload`]), systemd
 //!   readiness ([`server::sd_notify`]).
@@ -20,7 +22,7 @@
 //! It does **not** stream bodies into the DKIM hashes: a message is buffered up to
 //! `limits.max_message_size` (larger ones are neither verified nor signed, and say so). It
 //! does not drop privileges (run it as its own user, as the systemd unit does), does not keep
-//! a verdict store or send DMARC reports, and does not implement ARC.
+//! a verdict store or send DMARC reports, and reads ARC on inbound mail but does not seal.
 //!
 //! # Example
 //!

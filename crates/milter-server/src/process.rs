@@ -574,6 +574,17 @@ async fn verify(
                 "DMARC fail for {domain} not enforced: t=y (testing)"
             ));
         }
+        DmarcResult::Fail if report.dmarc_override.is_some() => {
+            if let Some(o) = &report.dmarc_override {
+                out.reason(format!(
+                    "DMARC fail for {domain} not enforced: the ARC chain passes and the trusted \
+                     sealer {} (i={}) saw {} pass upstream (RFC 8617 §7.2.1, override=arc)",
+                    o.sealer,
+                    o.instance,
+                    o.upstream.as_str()
+                ));
+            }
+        }
         DmarcResult::Fail => match d.disposition {
             Disposition::Reject => {
                 let why =

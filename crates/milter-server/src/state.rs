@@ -64,7 +64,8 @@ impl Loaded {
         };
         let mut options = CheckOptions::new(config.authserv_id.clone())
             .with_max_signatures(config.limits.max_signatures)
-            .with_time_limit(Duration::from_millis(config.limits.wall_time_ms));
+            .with_time_limit(Duration::from_millis(config.limits.wall_time_ms))
+            .with_arc_trusted_sealers(config.arc_trusted_sealers());
         if let Some(now) = overrides.now {
             options = options.with_now(now);
         }

@@ -785,3 +785,77 @@ async fn the_load_generator_drives_many_connections_and_messages() {
     assert!(report.p50 <= report.p99 && report.per_second() > 0.0);
     assert_eq!(f.server.metrics().signatures_added.get(), 80);
 }
+
+/// A message from `ceo@reject.example` (p=reject) as a list forwards it: sealed (RFC 8617
+/// §5.1) by `example.org` (the ed25519 key of the zone) with `aar` as what the list saw.
+fn sealed_headers(aar: &str) -> Vec<(String, String)> {
+    let base = [("From", "ceo@reject.example"), ("Subject", "via the list")];
+    let mut raw = String::new();
+    for (n, v) in base {
+        raw.push_str(&format!("{n}: {v}\r\n"));
+    }
+    raw.push_str("\r\nHello\r\n");
+    let pem =
+        std::fs::read_to_string(format!("{KEYS}/ed25519._domainkey.example.org.pem")).unwrap();
+    let key = mailstamp_dkim::SigningKey::from_pem(&pem).unwrap();
+    let sealer = mailstamp::arc::Sealer::new(key, "example.org", "ed25519").unwrap();
+    let message = mailstamp::message::Message::parse(raw.as_bytes());
+    let set = match sealer
+        .seal(&message, mailstamp::arc::ArcResult::None, aar, NOW)
+        .unwrap()
+    {
+        mailstamp::arc::SealOutcome::Sealed(set) => set,
+        other => panic!("not sealed: {other:?}"),
+    };
+    let mut headers = vec![
+        ("ARC-Seal".to_owned(), set.seal_value().to_owned()),
+        (
+            "ARC-Message-Signature".to_owned(),
+            set.ams_value().to_owned(),
+        ),
+        (
+            "ARC-Authentication-Results".to_owned(),
+            set.aar_value().to_owned(),
+        ),
+    ];
+    headers.extend(base.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
+    headers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arc_is_read_inbound_and_only_trusted_sealers_override_dmarc() {
+    let owned = sealed_headers("lists.example.org; dmarc=pass header.from=reject.example");
+    let headers: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    // The list's IP is not in reject.example's SPF: DMARC fails.
+    let m = msg("192.0.2.7", "bounces@lists.example.org", &headers);
+
+    // Enforcing, no trusted sealer: refused, and the chain is reported.
+    let f = start("[dmarc]\nenforce = true\n").await;
+    let mut mta = session(f.addr).await;
+    let replies = mta.message(&m).await;
+    assert_eq!(reply_code(verdict(&replies)).map(|c| c.0), Some(550));
+
+    // A trusted sealer vouches: accepted, dmarc=fail kept, override reported.
+    let f = start("arc_trusted_sealers = [\"example.org\"]\n[dmarc]\nenforce = true\n").await;
+    let mut mta = session(f.addr).await;
+    let replies = mta.message(&m).await;
+    assert_eq!(verdict(&replies), &Reply::Continue);
+    let ar = inserted(&replies, "Authentication-Results");
+    assert_eq!(ar.len(), 1);
+    let field = &ar[0];
+    assert!(field.contains("dmarc=fail"), "{field}");
+    assert!(field.contains("override=arc"), "{field}");
+    assert!(field.contains("policy.dmarc=none"), "{field}");
+    assert!(field.contains("arc=pass"), "{field}");
+    assert!(field.contains("smtp.remote-ip=192.0.2.7"), "{field}");
+    assert_eq!(f.server.metrics().rejected.get(), 0);
+
+    // Another sealer trusted: refused as before.
+    let f = start("arc_trusted_sealers = [\"lists.example.net\"]\n[dmarc]\nenforce = true\n").await;
+    let mut mta = session(f.addr).await;
+    let replies = mta.message(&m).await;
+    assert_eq!(reply_code(verdict(&replies)).map(|c| c.0), Some(550));
+}

@@ -129,7 +129,7 @@ fn mode(v: &serde_json::Value) -> Option<String> {
 
 impl Evaluation {
     /// The evaluation in the JSON of a `mailstamp check` report (the keys `now`, `envelope`,
-    /// `spf`, `dkim`, `dmarc` documented by `mailstamp check --help`). `None` when there is
+    /// `spf`, `dkim`, `dmarc`, `dmarc_override` documented by `mailstamp check --help`). `None` when there is
     /// nothing to report: no DMARC Policy Domain (no record found), or no client IP.
     pub fn from_check_json(report: &serde_json::Value) -> Option<Evaluation> {
         let dmarc = &report["dmarc"];
@@ -157,6 +157,16 @@ impl Evaluation {
         if dmarc["testing"] == true {
             reason.push("testing (t=y)".to_owned());
         }
+        // A local-policy override (`dmarc_override`, e.g. a trusted ARC sealer, RFC 8617
+        // §7.2.1): the disposition applied is the override's, and the reason says why.
+        let overridden = &report["dmarc_override"];
+        if let Some(why) = s(&overridden["reason"]) {
+            reason.push(format!(
+                "local policy override: {why} (sealer {}, i={})",
+                s(&overridden["sealer"]).unwrap_or_default(),
+                overridden["instance"]
+            ));
+        }
         let spf = &report["spf"];
         Some(Evaluation {
             time: report["now"].as_i64().unwrap_or(0),
@@ -173,7 +183,9 @@ impl Evaluation {
             }),
             policy_domain,
             dmarc_result: s(&dmarc["result"]).unwrap_or_else(|| "none".to_owned()),
-            disposition: s(&dmarc["disposition"]).unwrap_or_else(|| "none".to_owned()),
+            disposition: s(&overridden["applied"])
+                .or_else(|| s(&dmarc["disposition"]))
+                .unwrap_or_else(|| "none".to_owned()),
             dkim_aligned: aligned("dkim"),
             spf_aligned: aligned("spf"),
             spf_domain: s(&spf["domain"]),
@@ -870,5 +882,46 @@ mod tests {
             Store::open("mysql://x@127.0.0.1/db"),
             Err(StoreError::Unsupported(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::Evaluation;
+    use serde_json::json;
+
+    #[test]
+    fn a_dmarc_override_is_recorded_as_the_applied_disposition_with_its_reason() {
+        let mut report = json!({
+            "now": 1_768_469_400,
+            "envelope": {"client_ip": "203.0.113.9", "mail_from": "b@lists.example.net"},
+            "spf": {"result": "none", "identity": "mailfrom", "domain": "lists.example.net"},
+            "dkim": [],
+            "dmarc": {
+                "result": "fail",
+                "disposition": "reject",
+                "policy_domain": "example.org",
+                "author_domain": "example.org",
+            },
+            "dmarc_override": null,
+        });
+        let e = Evaluation::from_check_json(&report).unwrap();
+        assert_eq!(e.disposition, "reject");
+        report["dmarc_override"] = json!({
+            "reason": "arc",
+            "requested": "reject",
+            "applied": "none",
+            "sealer": "example.org",
+            "instance": 1,
+            "upstream": "dmarc",
+        });
+        let e = Evaluation::from_check_json(&report).unwrap();
+        assert_eq!(e.dmarc_result, "fail");
+        assert_eq!(e.disposition, "none");
+        let reason = e.reason.unwrap_or_default();
+        assert!(
+            reason.contains("local policy override: arc (sealer example.org, i=1)"),
+            "{reason}"
+        );
     }
 }

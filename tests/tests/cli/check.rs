@@ -102,7 +102,8 @@ fn rfc8601_signed_example_passes_everything() {
     header.b=f8b7nhd2;
   dkim=pass header.d=example.org header.s=ed25519 header.a=ed25519-sha256
     header.b=aJTKYSHM;
-  dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none
+  dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none;
+  arc=none
 "
     );
 }
@@ -145,7 +146,7 @@ fn stdin_and_add_header_keep_the_message_byte_for_byte() {
     let (field, rest) = one_field(out);
     assert_eq!(rest, &raw[..], "the message follows unchanged");
     assert_eq!(field.authserv_id, ID);
-    assert_eq!(field.results.len(), 5);
+    assert_eq!(field.results.len(), 6);
     // The message has LF line endings: so has the field.
     assert!(!out[..out.len() - raw.len()].contains(&b'\r'));
 
@@ -184,6 +185,13 @@ fn json_contract_keys() {
     }
     assert_eq!(v["dmarc"]["result"], "pass");
     assert_eq!(v["dmarc"]["disposition"], "none");
+    assert!(v["dmarc_override"].is_null());
+    // Issue 15: the ARC chain (none here), with the keys the issue names.
+    let arc = &v["arc"];
+    assert_eq!(arc["result"], "none");
+    assert_eq!(arc["instances"], 0);
+    assert!(arc["oldest_pass"].is_null());
+    assert_eq!(arc["sealers"], serde_json::json!([]));
     assert_eq!(v["envelope"]["client_ip"], "192.0.2.25");
     assert!(
         v["authentication_results"]
@@ -774,4 +782,138 @@ fn issue_17_7_and_12_empty_files_are_errors_and_names_are_escaped() {
             .any(|v| v["error"].as_str().is_some_and(|e| e.contains("empty"))),
         "{lines:?}"
     );
+}
+
+/// The list's delivery of `forwarded-by-list.eml`, sealed (RFC 8617 §5.1) by the list as
+/// `example.org` with the SMTP session it had from Alice's server, so its
+/// ARC-Authentication-Results say SPF and DMARC passed upstream.
+fn sealed_by_the_list(dir: &tempfile::TempDir) -> PathBuf {
+    let out = mailstamp()
+        .arg("--zone")
+        .arg(example_zone())
+        .args(["--now", "1768469400", "arc", "seal", "--key"])
+        .arg(
+            mailstamp_tests::testdata_dir()
+                .join("keys")
+                .join("ed25519._domainkey.example.org.pem"),
+        )
+        .args([
+            "--domain",
+            "example.org",
+            "--selector",
+            "ed25519",
+            "--authserv-id",
+            "lists.example.org",
+        ])
+        .args(ENVELOPE)
+        .arg(message("forwarded-by-list.eml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The seal's AAR holds the pipeline's results, arc= once (the chain as it arrived).
+    let sealed = String::from_utf8_lossy(&out.stdout);
+    let set = sealed.split("\nReturn-Path:").next().unwrap();
+    assert_eq!(
+        set.matches("arc=").count() - set.matches("dmarc=").count(),
+        1,
+        "{set}"
+    );
+    assert!(set.contains("arc=none"), "{set}");
+    let path = dir.path().join("sealed.eml");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+/// `check` of the sealed list message as the final receiver sees it: from the list's IP.
+fn check_from_the_list(path: &Path, extra: &[&str]) -> Value {
+    let a = check(&[
+        path.to_str().unwrap(),
+        "--ip",
+        "203.0.113.9",
+        "--helo",
+        "lists.example.net",
+        "--mail-from",
+        "bounces@lists.example.net",
+        "--json",
+    ])
+    .args(extra)
+    .assert()
+    .code(1);
+    json(&a.get_output().stdout)
+}
+
+#[test]
+fn issue_15_arc_pass_is_reported_with_remote_ip_and_oldest_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sealed_by_the_list(&dir);
+    let v = check_from_the_list(&path, &[]);
+    assert_eq!(v["dmarc"]["result"], "fail");
+    let arc = &v["arc"];
+    assert_eq!(arc["result"], "pass", "{arc}");
+    assert_eq!(arc["instances"], 1);
+    assert_eq!(arc["oldest_pass"], 0);
+    assert_eq!(arc["sealers"][0]["domain"], "example.org");
+    let field = v["authentication_results"].as_str().unwrap();
+    let (ar, _) = one_field(field.as_bytes());
+    let arc: Vec<_> = ar.results_for("arc").collect();
+    assert_eq!(arc.len(), 1);
+    assert_eq!(arc[0].result, "pass");
+    assert_eq!(arc[0].property("smtp", "remote-ip"), Some("203.0.113.9"));
+    assert_eq!(arc[0].property("header", "oldest-pass"), Some("0"));
+}
+
+#[test]
+fn issue_15_trusted_sealer_overrides_the_dmarc_disposition() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sealed_by_the_list(&dir);
+    let v = check_from_the_list(&path, &["--arc-trusted-sealer", "example.org"]);
+    // DMARC still fails (exit 1); the disposition is overridden by local policy.
+    assert_eq!(v["outcome"], "not-pass");
+    assert_eq!(v["dmarc"]["result"], "fail");
+    assert_eq!(v["dmarc"]["disposition"], "reject");
+    let o = &v["dmarc_override"];
+    assert_eq!(o["reason"], "arc", "{v}");
+    assert_eq!(o["applied"], "none");
+    assert_eq!(o["requested"], "reject");
+    assert_eq!(o["sealer"], "example.org");
+    assert_eq!(o["instance"], 1);
+    assert_eq!(o["upstream"], "dmarc");
+    let (ar, _) = one_field(v["authentication_results"].as_str().unwrap().as_bytes());
+    let dmarc: Vec<_> = ar.results_for("dmarc").collect();
+    assert_eq!(dmarc[0].result, "fail");
+    assert_eq!(dmarc[0].property("policy", "dmarc"), Some("none"));
+    assert!(
+        dmarc[0]
+            .comment
+            .as_deref()
+            .unwrap()
+            .contains("override=arc"),
+        "{:?}",
+        dmarc[0].comment
+    );
+}
+
+#[test]
+fn issue_15_untrusted_sealer_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sealed_by_the_list(&dir);
+    let v = check_from_the_list(&path, &["--arc-trusted-sealer", "lists.example.com"]);
+    assert_eq!(v["arc"]["result"], "pass");
+    assert!(v["dmarc_override"].is_null(), "{v}");
+    let (ar, _) = one_field(v["authentication_results"].as_str().unwrap().as_bytes());
+    let dmarc: Vec<_> = ar.results_for("dmarc").collect();
+    assert_eq!(dmarc[0].property("policy", "dmarc"), Some("reject"));
+    // A sealer that is not a domain name is a usage error.
+    check(&[
+        message("signed.eml").to_str().unwrap(),
+        "--arc-trusted-sealer",
+        "a..b",
+    ])
+    .assert()
+    .code(2);
 }

@@ -6,9 +6,8 @@ use crate::exit::Exit;
 use crate::input;
 use anyhow::Context as _;
 use mailstamp::arc::{ArcResult, ArcVerdict, SealOutcome, Sealer, SignatureCheck, validate};
-use mailstamp::authres::{Keyword, ResInfo};
 use mailstamp::message::envelope::Envelope;
-use mailstamp::pipeline::{Authenticator, CheckOptions};
+use mailstamp::pipeline::{ArcSummary, Authenticator, CheckOptions};
 use mailstamp_dkim::SigningKey;
 use mailstamp_dns::Step;
 use mailstamp_message::Message;
@@ -129,19 +128,10 @@ fn validate_message(message: &Message<'_>, ctx: &Context) -> anyhow::Result<ArcV
 }
 
 /// The JSON object the issue names: `"arc": {"result", "instances", "oldest_pass",
-/// "sealers": [...]}`, with the failing instance and problem.
+/// "sealers": [...]}`, with the failing instance and problem: the same object as in
+/// `mailstamp check --json` ([`ArcSummary`]).
 pub fn arc_json(v: &ArcVerdict) -> serde_json::Value {
-    json!({
-        "result": v.result,
-        "instances": v.instances,
-        "oldest_pass": v.oldest_pass,
-        "failed_instance": v.failed_instance,
-        "problem": v.problem.as_ref().map(|p| json!({
-            "code": p.code(),
-            "message": p.to_string(),
-        })),
-        "sealers": v.sets,
-    })
+    serde_json::to_value(ArcSummary(v)).unwrap_or(serde_json::Value::Null)
 }
 
 fn check_text(c: &SignatureCheck) -> String {
@@ -212,9 +202,9 @@ fn run_seal(args: &SealArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let sealer = Sealer::new(key, &args.domain, &args.selector)?;
     let raw = input::read_message(args.input.as_deref())?;
     let message = Message::parse(&raw);
-    let verdict = validate_message(&message, ctx)?;
 
-    // The receiver checks through the pipeline, then arc= of the chain as it arrived.
+    // The receiver checks through the pipeline, which validates the chain as it arrived
+    // (arc= in its Authentication-Results, RFC 8617 §5.1.1 step 1).
     let mut options = CheckOptions::new(args.authserv_id.clone());
     if let Some(now) = ctx.globals().now {
         options = options.with_now(now);
@@ -229,20 +219,8 @@ fn run_seal(args: &SealArgs, ctx: &Context) -> anyhow::Result<Exit> {
     };
     let authenticator = Authenticator::new(ctx.resolver()?.clone(), options);
     let report = ctx.block_on(authenticator.check(&raw, envelope.as_ref()));
-    let mut ar = report.authentication_results.clone();
-    let mut arc = ResInfo::new(
-        Keyword::from_static("arc"),
-        Keyword::new(verdict.result.as_str()).context("arc result keyword")?,
-    );
-    if let Some(op) = verdict.oldest_pass {
-        arc = arc.with_property(mailstamp::authres::Property::new(
-            Keyword::from_static("header"),
-            Keyword::from_static("oldest-pass"),
-            op.to_string(),
-        ));
-    }
-    ar = ar.with(arc);
-    let payload = ar.to_value();
+    let verdict = &report.arc;
+    let payload = report.authentication_results.to_value();
     let outcome = sealer.seal(&message, verdict.result, &payload, ctx.now())?;
     let mut out = std::io::stdout().lock();
     match outcome {
@@ -253,7 +231,7 @@ fn run_seal(args: &SealArgs, ctx: &Context) -> anyhow::Result<Exit> {
                     "instance": set.instance,
                     "cv": set.cv,
                     "fields": [set.seal, set.ams, set.aar],
-                    "arc": arc_json(&verdict),
+                    "arc": arc_json(verdict),
                     "authentication_results": payload,
                 });
                 writeln!(out, "{j}")?;
@@ -267,7 +245,7 @@ fn run_seal(args: &SealArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 let j = json!({
                     "sealed": false,
                     "reason": why.to_string(),
-                    "arc": arc_json(&verdict),
+                    "arc": arc_json(verdict),
                     "authentication_results": payload,
                 });
                 writeln!(out, "{j}")?;

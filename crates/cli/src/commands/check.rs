@@ -8,6 +8,7 @@ use crate::exit::Exit;
 use crate::input;
 use crate::options::{DkimPolicyArgs, DmarcDiscoveryArgs};
 use anyhow::{Context as _, bail};
+use mailstamp::dns::Name;
 use mailstamp::mailbox::{
     DEFAULT_MAX_MESSAGE_SIZE, Input, MailboxOptions, Messages, Origin, Position,
 };
@@ -94,6 +95,14 @@ pub struct Args {
     #[arg(long, value_name = "STORE")]
     pub record: Option<String>,
 
+    /// An ARC sealer (the `d=` of an ARC-Seal) whose word this receiver takes (RFC 8617
+    /// §7.2.1): when DMARC fails, the ARC chain passes and this sealer's
+    /// ARC-Authentication-Results say DMARC (or an aligned DKIM or SPF check) passed upstream,
+    /// the DMARC disposition is overridden to none (local policy, reported as
+    /// `override=arc`). Repeatable; no sealer is trusted by default.
+    #[arg(long = "arc-trusted-sealer", value_name = "DOMAIN")]
+    pub arc_trusted_sealers: Vec<String>,
+
     /// DKIM verification policy.
     #[command(flatten)]
     pub dkim: DkimPolicyArgs,
@@ -105,11 +114,12 @@ pub struct Args {
 
 const AFTER_HELP: &str = "\
 One message: prints the Authentication-Results field (RFC 8601) with spf= (MAIL FROM, and HELO
-when checked separately), one dkim= per signature and dmarc= with header.from and
-policy.dmarc; --add-header prints the message with the field on top; --json prints every
-verdict and detail as one JSON object (\"spf\": {\"result\", ...}, \"dkim\": [{\"result\",
-\"domain\", \"selector\", ...}], \"dmarc\": {\"result\", \"disposition\", ...}, \"outcome\",
-\"authentication_results\").
+when checked separately), one dkim= per signature, dmarc= with header.from and policy.dmarc,
+and arc= (RFC 8617 §10.1: smtp.remote-ip, header.oldest-pass); --add-header prints the
+message with the field on top; --json prints every verdict and detail as one JSON object
+(\"spf\": {\"result\", ...}, \"dkim\": [{\"result\", \"domain\", \"selector\", ...}],
+\"dmarc\": {\"result\", \"disposition\", ...}, \"dmarc_override\", \"arc\": {\"result\",
+\"instances\", \"oldest_pass\", \"sealers\": [...]}, \"outcome\", \"authentication_results\").
 
 Without --ip/--helo/--mail-from and without --from-received, SPF cannot run: it is reported
 as spf=none with the reason \"no envelope\" (RFC 7208 §2.6.1), and DMARC can pass only through
@@ -182,11 +192,23 @@ fn check_options(args: &Args, ctx: &Context) -> anyhow::Result<CheckOptions> {
         .with_dkim_policy(policy)
         .with_discovery(discovery)
         .with_multiple_authors(multiple)
-        .with_helo_check(!args.no_helo_check);
+        .with_helo_check(!args.no_helo_check)
+        .with_arc_trusted_sealers(arc_trusted_sealers(&args.arc_trusted_sealers)?);
     if let Some(now) = ctx.globals().now {
         options = options.with_now(now);
     }
     Ok(options)
+}
+
+/// The `--arc-trusted-sealer` domains, each a valid domain name.
+fn arc_trusted_sealers(domains: &[String]) -> anyhow::Result<Vec<Name>> {
+    domains
+        .iter()
+        .map(|d| {
+            Name::parse(d)
+                .with_context(|| format!("--arc-trusted-sealer {d:?} is not a domain name"))
+        })
+        .collect()
 }
 
 /// This host's name (Linux: the kernel's), the conventional default authserv-id; `localhost`
@@ -419,7 +441,7 @@ pub fn verdict_line(report: &Report) -> String {
         report.spf.result,
         dkim,
         report.dmarc.result,
-        report.dmarc.disposition
+        report.disposition()
     );
     match report.header_from() {
         Some(from) => {

@@ -434,7 +434,7 @@ impl BulkSummary {
             bump(&mut self.dkim, check.result().as_str());
         }
         bump(&mut self.dmarc, report.dmarc.result.as_str());
-        bump(&mut self.dispositions, report.dmarc.disposition.as_str());
+        bump(&mut self.dispositions, report.disposition().as_str());
 
         let domain = match report.from.domains() {
             [] => "(none)".to_owned(),

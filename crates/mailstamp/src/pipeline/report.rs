@@ -1,9 +1,11 @@
 //! The report of one check: every verdict, the Authentication-Results field and the outcome.
 
-use super::Carry;
+use super::{Carry, CheckOptions};
+use mailstamp_arc::{ArcResult, ArcVerdict};
 use mailstamp_authres::{AuthenticationResults, Keyword, Property, ResInfo, header_b_prefixes};
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, DkimVerdict};
-use mailstamp_dmarc::{DmarcProblem, DmarcResult, DmarcVerdict};
+use mailstamp_dmarc::{Disposition, DmarcProblem, DmarcResult, DmarcVerdict};
+use mailstamp_dns::Name;
 use mailstamp_message::envelope::Envelope;
 use mailstamp_message::{Anomaly, Authors};
 use mailstamp_spf::{Identity, SpfResult, SpfVerdict};
@@ -13,6 +15,7 @@ use std::fmt;
 const SPF: Keyword = Keyword::from_static("spf");
 const DKIM: Keyword = Keyword::from_static("dkim");
 const DMARC: Keyword = Keyword::from_static("dmarc");
+const ARC: Keyword = Keyword::from_static("arc");
 const NONE: Keyword = Keyword::from_static("none");
 const NEUTRAL: Keyword = Keyword::from_static("neutral");
 
@@ -204,6 +207,106 @@ impl Serialize for DkimCheck {
     }
 }
 
+/// Why a DMARC disposition was overridden by local policy (RFC 9989 §5.3.2; the override
+/// reasons of RFC 9990 aggregate reports are coarser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum OverrideReason {
+    /// A trusted ARC sealer's chain passes and its ARC-Authentication-Results say the message
+    /// passed upstream (RFC 8617 §7.2.1).
+    Arc,
+}
+
+impl OverrideReason {
+    /// `arc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideReason::Arc => "arc",
+        }
+    }
+}
+
+impl fmt::Display for OverrideReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which upstream result, recorded by a trusted sealer, justified an ARC override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UpstreamPass {
+    /// `dmarc=pass` for the same author domain.
+    Dmarc,
+    /// `dkim=pass` with a `header.d` aligned with the author domain.
+    Dkim,
+    /// `spf=pass` with an `smtp.mailfrom` aligned with the author domain.
+    Spf,
+}
+
+impl UpstreamPass {
+    /// `dmarc`, `dkim` or `spf`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamPass::Dmarc => "dmarc",
+            UpstreamPass::Dkim => "dkim",
+            UpstreamPass::Spf => "spf",
+        }
+    }
+}
+
+/// A local-policy override of the DMARC disposition (RFC 9989 §5.3.2: the Mail Receiver may
+/// deviate from the Domain Owner's policy). The DMARC result itself stays as evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DmarcOverride {
+    /// Why: [`OverrideReason::Arc`].
+    pub reason: OverrideReason,
+    /// The disposition DMARC asked for.
+    pub requested: Disposition,
+    /// The disposition applied instead: `none`.
+    pub applied: Disposition,
+    /// The trusted sealer (ARC-Seal `d=`) whose word was taken.
+    pub sealer: String,
+    /// Its ARC instance.
+    pub instance: u32,
+    /// What it recorded as passing.
+    pub upstream: UpstreamPass,
+}
+
+/// The ARC part of a report as JSON: `{"result", "instances", "oldest_pass",
+/// "failed_instance", "problem": {"code", "message"} | null, "sealers": [...]}`, one sealer
+/// object per ARC set (RFC 8617 §5.2). `mailstamp check`, `arc verify` and `arc seal` print
+/// this same object.
+#[derive(Debug, Clone, Copy)]
+pub struct ArcSummary<'a>(pub &'a ArcVerdict);
+
+impl Serialize for ArcSummary<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Problem {
+            code: &'static str,
+            message: String,
+        }
+        let v = self.0;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("result", &v.result)?;
+        m.serialize_entry("instances", &v.instances)?;
+        m.serialize_entry("oldest_pass", &v.oldest_pass)?;
+        m.serialize_entry("failed_instance", &v.failed_instance)?;
+        m.serialize_entry(
+            "problem",
+            &v.problem.as_ref().map(|p| Problem {
+                code: p.code(),
+                message: p.to_string(),
+            }),
+        )?;
+        m.serialize_entry("sealers", &v.sets)?;
+        m.end()
+    }
+}
+
 /// What was checked: the message's size and shape.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MessageSummary {
@@ -224,7 +327,8 @@ pub struct MessageSummary {
 /// DKIM-Signature field: `result`, `domain`, `selector`, `algorithm`, `identity`, `header_b`,
 /// `reason`, `problem`, `details`, `forensics`; `[]` for an unsigned message), `dmarc`
 /// (`result`, `disposition`, `problem`, `author_domain`, `record`, `policy_domain`,
-/// `alignment`, ...), `from` (authors, domains, problems), `envelope`, `message`, `now` and
+/// `alignment`, ...), `dmarc_override` (a [`DmarcOverride`] or null), `arc` ([`ArcSummary`]:
+/// `result`, `instances`, `oldest_pass`, `sealers`, ...), `from` (authors, domains, problems), `envelope`, `message`, `now` and
 /// `authentication_results` (the whole field, CRLF folds included).
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -246,19 +350,26 @@ pub struct Report {
     pub dkim: Vec<DkimCheck>,
     /// The DMARC verdict (RFC 9989).
     pub dmarc: DmarcVerdict,
+    /// The local-policy override of the DMARC disposition, when a trusted ARC sealer vouches
+    /// for the message ([`CheckOptions::arc_trusted_sealers`]).
+    pub dmarc_override: Option<DmarcOverride>,
+    /// The ARC chain (RFC 8617 §5.2).
+    pub arc: ArcVerdict,
     /// The Authentication-Results field (RFC 8601).
     pub authentication_results: AuthenticationResults,
 }
 
 impl Report {
     pub(super) fn new(
-        authserv_id: &str,
+        options: &CheckOptions,
         carry: Carry,
         spf: SpfCheck,
         spf_helo: Option<SpfCheck>,
         dkim: DkimReport,
+        arc: ArcVerdict,
         dmarc: DmarcVerdict,
     ) -> Report {
+        let authserv_id = options.authserv_id.as_str();
         let Carry {
             now,
             envelope,
@@ -299,14 +410,25 @@ impl Report {
             spf,
             spf_helo,
             dkim,
+            dmarc_override: arc_override(&options.arc_trusted_sealers, &dmarc, &arc),
             dmarc,
+            arc,
             authentication_results: AuthenticationResults::new(authserv_id),
         };
         report.authentication_results = report.write_authentication_results(authserv_id);
         report
     }
 
-    /// What the check means for the message: see [`Outcome`].
+    /// The disposition to apply: DMARC's, or `none` when a local-policy override applies
+    /// ([`Report::dmarc_override`]).
+    pub fn disposition(&self) -> Disposition {
+        self.dmarc_override
+            .as_ref()
+            .map_or(self.dmarc.disposition, |o| o.applied)
+    }
+
+    /// What the check means for the message: see [`Outcome`]. A DMARC override does not
+    /// change it: the message still did not authenticate.
     pub fn outcome(&self) -> Outcome {
         match self.dmarc.result {
             DmarcResult::Pass => Outcome::Pass,
@@ -368,7 +490,8 @@ impl Report {
 
     /// The Authentication-Results field: `spf=` for MAIL FROM (and HELO when checked
     /// separately), one `dkim=` per checked signature (`dkim=none` for an unsigned message,
-    /// and one `dkim=neutral` summing up the signatures beyond the cap), then `dmarc=`.
+    /// and one `dkim=neutral` summing up the signatures beyond the cap), then `dmarc=`, then
+    /// `arc=`.
     fn write_authentication_results(&self, authserv_id: &str) -> AuthenticationResults {
         let mut ar = AuthenticationResults::new(authserv_id);
         ar = ar.with(self.spf_resinfo());
@@ -400,7 +523,38 @@ impl Report {
                 "{not_checked} more DKIM signatures not checked (limit {limit})"
             )));
         }
-        ar.with(self.dmarc_resinfo())
+        ar.with(self.dmarc_resinfo()).with(self.arc_resinfo())
+    }
+
+    /// `arc=none|pass|fail` (RFC 8617 §10.1): for a message with ARC sets, the newest instance
+    /// in a comment and `smtp.remote-ip` (the SMTP client, when known); for a passing chain, `header.oldest-pass` (RFC 8617 §5.2 step 5); the reason for a
+    /// `fail`.
+    fn arc_resinfo(&self) -> ResInfo {
+        let a = &self.arc;
+        let mut ri = ResInfo::new(ARC, Keyword::from_static(a.result.as_str()));
+        if a.instances > 0 {
+            ri = ri.with_comment(format!("i={}", a.instances));
+        }
+        if let Some(problem) = &a.problem {
+            ri = ri.with_reason(problem.code().replace('_', " "));
+        }
+        if a.instances > 0
+            && let Some(env) = &self.envelope
+        {
+            ri = ri.with_property(Property::new(
+                Keyword::from_static("smtp"),
+                Keyword::from_static("remote-ip"),
+                env.client_ip.to_string(),
+            ));
+        }
+        if let Some(op) = a.oldest_pass {
+            ri = ri.with_property(Property::new(
+                Keyword::from_static("header"),
+                Keyword::from_static("oldest-pass"),
+                op.to_string(),
+            ));
+        }
+        ri
     }
 
     fn spf_resinfo(&self) -> ResInfo {
@@ -431,7 +585,17 @@ impl Report {
         let mut ri = ResInfo::new(DMARC, Keyword::from_static(d.result.as_str()));
         if let Some(record) = d.record() {
             let p = record.policy.map_or("invalid", |p| p.as_str());
-            ri = ri.with_comment(format!("p={p} dis={}", d.disposition.as_str()));
+            let mut comment = format!("p={p} dis={}", self.disposition().as_str());
+            if let Some(o) = &self.dmarc_override {
+                comment.push_str(&format!(
+                    " override={} sealer={} i={} upstream={}",
+                    o.reason,
+                    o.sealer,
+                    o.instance,
+                    o.upstream.as_str()
+                ));
+            }
+            ri = ri.with_comment(comment);
         }
         if let Some(problem) = &d.problem {
             ri = ri.with_reason(problem.to_string());
@@ -439,8 +603,85 @@ impl Report {
         if let Some(from) = self.header_from() {
             ri = ri.with_property(Property::header_from(from));
         }
-        ri.with_property(Property::policy(DMARC, d.disposition.as_str()))
+        ri.with_property(Property::policy(DMARC, self.disposition().as_str()))
     }
+}
+
+/// The ARC override of a DMARC `fail` (RFC 8617 §7.2.1, RFC 9989 §5.3.2): the chain passes,
+/// and the newest set sealed by a trusted sealer (ARC-Seal `d=` in `trusted`) recorded in its
+/// ARC-Authentication-Results a `dmarc=pass` for the same author domain, or a `dkim=pass` /
+/// `spf=pass` whose domain is aligned (relaxed: the author domain, a parent or a subdomain of
+/// it). Only sets from oldest-pass on count: their message signatures still validate.
+fn arc_override(trusted: &[Name], dmarc: &DmarcVerdict, arc: &ArcVerdict) -> Option<DmarcOverride> {
+    if trusted.is_empty() || dmarc.result != DmarcResult::Fail || arc.result != ArcResult::Pass {
+        return None;
+    }
+    let author = dmarc.author_domain()?;
+    let oldest = arc.oldest_pass.unwrap_or(0).max(1);
+    for set in arc.sets.iter().rev().filter(|s| s.instance >= oldest) {
+        let Some(sealer) = set.domain.as_deref().and_then(|d| Name::parse(d).ok()) else {
+            continue;
+        };
+        if !trusted.contains(&sealer) {
+            continue;
+        }
+        let Some(ar) = set
+            .authentication_results
+            .as_deref()
+            .and_then(|v| AuthenticationResults::parse(v).ok())
+        else {
+            continue;
+        };
+        if let Some(upstream) = upstream_pass(&ar, author) {
+            return Some(DmarcOverride {
+                reason: OverrideReason::Arc,
+                requested: dmarc.disposition,
+                applied: Disposition::None,
+                sealer: sealer.as_str().to_owned(),
+                instance: set.instance,
+                upstream,
+            });
+        }
+    }
+    None
+}
+
+/// What an upstream Authentication-Results payload says passed for `author`.
+fn upstream_pass(ar: &AuthenticationResults, author: &Name) -> Option<UpstreamPass> {
+    let aligned = |value: Option<&str>| {
+        value
+            .map(|v| v.rsplit('@').next().unwrap_or(v))
+            .and_then(|d| Name::parse(d).ok())
+            .is_some_and(|d| d.is_subdomain_of(author) || author.is_subdomain_of(&d))
+    };
+    let same = |value: Option<&str>| {
+        value
+            .and_then(|d| Name::parse(d).ok())
+            .is_some_and(|d| d == *author)
+    };
+    let pass = |r: &&ResInfo| r.result == "pass";
+    if ar
+        .results_for("dmarc")
+        .filter(pass)
+        .any(|r| same(r.property("header", "from")))
+    {
+        return Some(UpstreamPass::Dmarc);
+    }
+    if ar
+        .results_for("dkim")
+        .filter(pass)
+        .any(|r| aligned(r.property("header", "d")))
+    {
+        return Some(UpstreamPass::Dkim);
+    }
+    if ar
+        .results_for("spf")
+        .filter(pass)
+        .any(|r| aligned(r.property("smtp", "mailfrom")))
+    {
+        return Some(UpstreamPass::Spf);
+    }
+    None
 }
 
 fn dkim_resinfo(check: &DkimCheck) -> ResInfo {
@@ -469,12 +710,14 @@ fn dkim_resinfo(check: &DkimCheck) -> ResInfo {
 
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(10))?;
+        let mut m = s.serialize_map(Some(12))?;
         m.serialize_entry("outcome", &self.outcome())?;
         m.serialize_entry("spf", &self.spf)?;
         m.serialize_entry("spf_helo", &self.spf_helo)?;
         m.serialize_entry("dkim", &self.dkim)?;
         m.serialize_entry("dmarc", &self.dmarc)?;
+        m.serialize_entry("dmarc_override", &self.dmarc_override)?;
+        m.serialize_entry("arc", &ArcSummary(&self.arc))?;
         m.serialize_entry("from", &self.from)?;
         m.serialize_entry("envelope", &self.envelope)?;
         m.serialize_entry("message", &self.message)?;

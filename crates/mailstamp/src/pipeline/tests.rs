@@ -100,7 +100,8 @@ fn rfc8601_all_pass_signed_message() {
              spf=pass smtp.helo=mail.example.org;\r\n  \
              dkim=pass header.d=example.org header.s=sel header.a=ed25519-sha256\r\n    \
              header.b={b};\r\n  \
-             dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none\r\n"
+             dmarc=pass (p=reject dis=none) header.from=example.org policy.dmarc=none;\r\n  \
+             arc=none\r\n"
         )
     );
     assert_one_field(&report.authentication_results);
@@ -628,4 +629,204 @@ fn issue_12_header_b_comes_from_the_verdict() {
     let header_b = report.dkim[1].header_b.as_deref().unwrap();
     assert!(b.starts_with(header_b));
     assert_eq!(report.dkim[0].header_b.as_deref(), Some("junkjunk"));
+}
+
+/// The list's zone: `zone()` plus lists.example.net (SPF for 198.51.100.0/24, the same
+/// Ed25519 key at sel._domainkey) and other.example.com (another sealer with that key).
+fn list_zone() -> Zone {
+    let mut z = zone();
+    z.add_txt(
+        &name("lists.example.net"),
+        ["v=spf1 ip4:198.51.100.0/24 -all"],
+    );
+    z.add_txt(&name("sel._domainkey.lists.example.net"), [KEY_RECORD]);
+    z.add_txt(&name("sel._domainkey.other.example.com"), [KEY_RECORD]);
+    z
+}
+
+/// Alice's signed message as a list delivers it: `[list]` in the Subject, a footer, then
+/// sealed (RFC 8617 §5.1) by `sealer` with `aar` as what it saw on arrival.
+fn forwarded_by_list(sealer: &str, aar: &str) -> Vec<u8> {
+    let original = signed("example.org", MESSAGE);
+    let text = String::from_utf8(original).unwrap();
+    let modified = format!(
+        "{}-- \r\nlist footer\r\n",
+        text.replace("Subject: hello", "Subject: [list] hello")
+    );
+    let key = SigningKey::from_ed25519_seed(&SEED).unwrap();
+    let sealer = mailstamp_arc::Sealer::new(key, sealer, "sel").unwrap();
+    match sealer
+        .seal(
+            &Message::parse(modified.as_bytes()),
+            mailstamp_arc::ArcResult::None,
+            aar,
+            NOW,
+        )
+        .unwrap()
+    {
+        mailstamp_arc::SealOutcome::Sealed(set) => set.prepend_to(modified.as_bytes()),
+        other => panic!("not sealed: {other:?}"),
+    }
+}
+
+const UPSTREAM_PASS: &str = "lists.example.net; spf=pass smtp.mailfrom=example.org; \
+    dkim=pass header.d=example.org header.s=sel; dmarc=pass header.from=example.org";
+
+fn list_envelope() -> Envelope {
+    Envelope {
+        client_ip: "198.51.100.7".parse().unwrap(),
+        helo: "lists.example.net".into(),
+        mail_from: Some("bounces@lists.example.net".into()),
+    }
+}
+
+fn check_trusting(message: &[u8], trusted: &[&str]) -> Report {
+    let z = list_zone();
+    let options = options()
+        .with_arc_trusted_sealers(trusted.iter().map(|d| name(d)).collect())
+        .with_helo_check(false);
+    Authenticator::offline(z.clone(), options).check_with(message, Some(&list_envelope()), &z)
+}
+
+#[test]
+fn rfc8617_5_2_arc_keys_are_asked_with_spf_and_dkim_in_one_step() {
+    let message = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    let auth = Authenticator::offline(list_zone(), options().with_helo_check(false));
+    let env = list_envelope();
+    let (requests, prepared) = auth.prepare(&message, Some(&env)).into_parts();
+    let Step::Lookup(first) = auth.start(&requests, prepared) else {
+        panic!("no DNS asked");
+    };
+    assert_eq!(
+        first.queries(),
+        [
+            Query::txt(name("lists.example.net")),
+            Query::txt(name("sel._domainkey.example.org")),
+            // The AMS and the ARC-Seal share one key name: asked once.
+            Query::txt(name("sel._domainkey.lists.example.net")),
+            Query::txt(name("_dmarc.example.org")),
+        ]
+    );
+}
+
+#[test]
+fn rfc8617_10_arc_pass_in_authentication_results_and_json() {
+    let message = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    let report = check_trusting(&message, &[]);
+    assert_eq!(report.arc.result, mailstamp_arc::ArcResult::Pass);
+    assert_eq!(report.arc.instances, 1);
+    assert_eq!(report.arc.oldest_pass, Some(0));
+    // DKIM broke on the list; SPF is the list's: DMARC fails, and no sealer is trusted.
+    assert_eq!(report.dmarc.result, DmarcResult::Fail);
+    assert_eq!(report.dmarc_override, None);
+    assert_eq!(report.disposition(), Disposition::Reject);
+    let ar = &report.authentication_results;
+    let arc: Vec<_> = ar.results_for("arc").collect();
+    assert_eq!(arc.len(), 1);
+    assert_eq!(arc[0].result, "pass");
+    assert_eq!(arc[0].comment.as_deref(), Some("i=1"));
+    assert_eq!(arc[0].property("smtp", "remote-ip"), Some("198.51.100.7"));
+    assert_eq!(arc[0].property("header", "oldest-pass"), Some("0"));
+    assert_one_field(ar);
+    let json = serde_json::to_value(&report).unwrap();
+    let arc = &json["arc"];
+    assert_eq!(arc["result"], "pass");
+    assert_eq!(arc["instances"], 1);
+    assert_eq!(arc["oldest_pass"], 0);
+    assert_eq!(arc["sealers"][0]["domain"], "lists.example.net");
+    assert!(json["dmarc_override"].is_null());
+}
+
+#[test]
+fn rfc8617_7_2_1_trusted_sealer_overrides_the_dmarc_disposition() {
+    let message = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    let report = check_trusting(&message, &["lists.example.net"]);
+    // The DMARC result stays fail; the disposition is overridden by local policy.
+    assert_eq!(report.dmarc.result, DmarcResult::Fail);
+    assert_eq!(report.dmarc.disposition, Disposition::Reject);
+    let o = report.dmarc_override.as_ref().expect("override");
+    assert_eq!(o.reason, OverrideReason::Arc);
+    assert_eq!(o.sealer, "lists.example.net");
+    assert_eq!(o.instance, 1);
+    assert_eq!(o.upstream, UpstreamPass::Dmarc);
+    assert_eq!(o.requested, Disposition::Reject);
+    assert_eq!(report.disposition(), Disposition::None);
+    // Still not authenticated.
+    assert_eq!(report.outcome(), Outcome::NotPass);
+    let dmarc: Vec<_> = report.authentication_results.results_for("dmarc").collect();
+    assert_eq!(dmarc[0].result, "fail");
+    assert_eq!(dmarc[0].property("policy", "dmarc"), Some("none"));
+    assert_eq!(
+        dmarc[0].comment.as_deref(),
+        Some("p=reject dis=none override=arc sealer=lists.example.net i=1 upstream=dmarc")
+    );
+    // Written as is: nothing in the comment needs escaping.
+    let field = report.authentication_results.to_field();
+    assert!(field.contains("override=arc"), "{field}");
+    assert!(!field.contains('%'), "{field}");
+    assert_one_field(&report.authentication_results);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["dmarc_override"]["reason"], "arc");
+    assert_eq!(json["dmarc_override"]["applied"], "none");
+}
+
+#[test]
+fn rfc8617_7_2_1_only_listed_sealers_count() {
+    let message = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    // Another domain is trusted, not this sealer.
+    let report = check_trusting(&message, &["other.example.com"]);
+    assert_eq!(report.arc.result, mailstamp_arc::ArcResult::Pass);
+    assert_eq!(report.dmarc_override, None);
+    assert_eq!(report.disposition(), Disposition::Reject);
+    let dmarc: Vec<_> = report.authentication_results.results_for("dmarc").collect();
+    assert_eq!(dmarc[0].property("policy", "dmarc"), Some("reject"));
+
+    // An untrusted sealer claiming to be trusted in its AAR changes nothing either.
+    let message = forwarded_by_list(
+        "other.example.com",
+        "lists.example.net; dmarc=pass header.from=example.org",
+    );
+    let report = check_trusting(&message, &["lists.example.net"]);
+    assert_eq!(report.arc.result, mailstamp_arc::ArcResult::Pass);
+    assert_eq!(report.dmarc_override, None);
+}
+
+#[test]
+fn rfc8617_7_2_1_trusted_sealer_needs_an_upstream_pass_and_a_passing_chain() {
+    // The trusted sealer saw DMARC fail upstream: nothing to vouch for.
+    let message = forwarded_by_list(
+        "lists.example.net",
+        "lists.example.net; spf=fail smtp.mailfrom=example.org; dmarc=fail header.from=example.org",
+    );
+    let report = check_trusting(&message, &["lists.example.net"]);
+    assert_eq!(report.dmarc_override, None);
+    // An aligned DKIM pass is enough.
+    let message = forwarded_by_list(
+        "lists.example.net",
+        "lists.example.net; dkim=pass header.d=example.org",
+    );
+    let report = check_trusting(&message, &["lists.example.net"]);
+    assert_eq!(
+        report.dmarc_override.as_ref().map(|o| o.upstream),
+        Some(UpstreamPass::Dkim)
+    );
+    // A DKIM pass for an unrelated domain is not.
+    let message = forwarded_by_list(
+        "lists.example.net",
+        "lists.example.net; dkim=pass header.d=lists.example.net",
+    );
+    assert_eq!(
+        check_trusting(&message, &["lists.example.net"]).dmarc_override,
+        None
+    );
+    // The chain broken after sealing (the body changed again): arc=fail, no override.
+    let mut message = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    message.extend_from_slice(b"changed after sealing\r\n");
+    let report = check_trusting(&message, &["lists.example.net"]);
+    assert_eq!(report.arc.result, mailstamp_arc::ArcResult::Fail);
+    assert_eq!(report.dmarc_override, None);
+    let arc: Vec<_> = report.authentication_results.results_for("arc").collect();
+    assert_eq!(arc[0].result, "fail");
+    assert_eq!(arc[0].reason.as_deref(), Some("body hash mismatch"));
+    assert_eq!(arc[0].property("header", "oldest-pass"), None);
 }
