@@ -379,6 +379,40 @@ fn timestamp(text: &str, path: &str) -> Result<i64, Refusal> {
     })
 }
 
+/// The domain (lower case) and result of one `auth_results/dkim` or `auth_results/spf` entry at
+/// `path`; `None`, with a warning, when it names no domain. A missing result reads as `none`.
+fn auth_entry(
+    cx: &mut Ctx<'_>,
+    node: Node<'_, '_>,
+    path: &str,
+    results: &[&str],
+) -> Option<(String, String)> {
+    let Some(domain) = text_of(child(node, "domain")) else {
+        cx.diags.warn(
+            cx.file,
+            &format!("{path}/domain"),
+            "missing or empty: result ignored",
+        );
+        return None;
+    };
+    let result = cx
+        .token(
+            text_of(child(node, "result")),
+            &format!("{path}/result"),
+            results,
+            RESULT_ALIASES,
+        )
+        .unwrap_or_else(|| {
+            cx.diags.warn(
+                cx.file,
+                &format!("{path}/result"),
+                "missing or empty: read as none",
+            );
+            "none".to_owned()
+        });
+    Some((domain.to_ascii_lowercase(), result))
+}
+
 fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record, Refusal> {
     let row =
         child(rec, "row").ok_or_else(|| refuse(&format!("{path}/row"), "missing (required)"))?;
@@ -500,31 +534,11 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
         Some(ar) => {
             for (j, d) in children(ar, "dkim").enumerate() {
                 let p = format!("{ar_path}/dkim[{}]", j + 1);
-                let Some(domain) = text_of(child(d, "domain")) else {
-                    cx.diags.warn(
-                        cx.file,
-                        &format!("{p}/domain"),
-                        "missing or empty: result ignored",
-                    );
+                let Some((domain, result)) = auth_entry(cx, d, &p, DKIM_RESULTS) else {
                     continue;
                 };
-                let result = cx
-                    .token(
-                        text_of(child(d, "result")),
-                        &format!("{p}/result"),
-                        DKIM_RESULTS,
-                        RESULT_ALIASES,
-                    )
-                    .unwrap_or_else(|| {
-                        cx.diags.warn(
-                            cx.file,
-                            &format!("{p}/result"),
-                            "missing or empty: read as none",
-                        );
-                        "none".to_owned()
-                    });
                 dkim.push(DkimAuth {
-                    domain: domain.to_ascii_lowercase(),
+                    domain,
                     selector: text_of(child(d, "selector")),
                     result,
                     human_result: text_of(child(d, "human_result")),
@@ -532,31 +546,11 @@ fn read_record(cx: &mut Ctx<'_>, rec: Node<'_, '_>, path: &str) -> Result<Record
             }
             for (j, s) in children(ar, "spf").enumerate() {
                 let p = format!("{ar_path}/spf[{}]", j + 1);
-                let Some(domain) = text_of(child(s, "domain")) else {
-                    cx.diags.warn(
-                        cx.file,
-                        &format!("{p}/domain"),
-                        "missing or empty: result ignored",
-                    );
+                let Some((domain, result)) = auth_entry(cx, s, &p, SPF_RESULTS) else {
                     continue;
                 };
-                let result = cx
-                    .token(
-                        text_of(child(s, "result")),
-                        &format!("{p}/result"),
-                        SPF_RESULTS,
-                        RESULT_ALIASES,
-                    )
-                    .unwrap_or_else(|| {
-                        cx.diags.warn(
-                            cx.file,
-                            &format!("{p}/result"),
-                            "missing or empty: read as none",
-                        );
-                        "none".to_owned()
-                    });
                 spf.push(SpfAuth {
-                    domain: domain.to_ascii_lowercase(),
+                    domain,
                     scope: cx.token(
                         text_of(child(s, "scope")),
                         &format!("{p}/scope"),
