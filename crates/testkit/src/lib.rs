@@ -31,6 +31,7 @@
 
 pub mod corpus;
 pub mod dns_server;
+pub mod interop;
 pub mod milter_load;
 pub mod postfix;
 

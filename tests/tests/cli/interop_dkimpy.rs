@@ -18,10 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-const PYTHON_ENV: &str = "MAILSTAMP_PYTHON";
-/// The explicit opt-out.
-const SKIP_ENV: &str = "MAILSTAMP_SKIP_INTEROP";
-
 const MESSAGE: &str = "From: Alice Example <alice@example.org>\r\n\
 To: Bob <bob@example.net>\r\n\
 Subject: Interop   test\r\n \
@@ -60,55 +56,13 @@ const KEYS: [(&str, &str, &str, &str); 2] = [
 
 const CANONICALIZATIONS: [&str; 2] = ["relaxed/relaxed", "simple/simple"];
 
-fn required() -> bool {
-    std::env::var_os(SKIP_ENV).is_none_or(|s| s.is_empty() || s == "0")
-}
-
-/// The Python interpreter with dkimpy, or `None` (after a loud message) when interop is not
-/// required and not available. Panics when it is required and not available.
+/// The Python interpreter with the peer, found once per run (see
+/// `mailstamp_testkit::interop::python`: a missing peer fails unless skipped on purpose).
 fn python() -> Option<&'static Path> {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = PYTHON.get_or_init(|| {
-        let Some(py) = std::env::var_os(PYTHON_ENV) else {
-            return Err(format!(
-                "{PYTHON_ENV} is not set (run scripts/install-test-deps, then scripts/test)"
-            ));
-        };
-        let py = PathBuf::from(py);
-        let out = Command::new(&py)
-            .arg(helper())
-            .arg("version")
-            .env_clear()
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-            .map_err(|e| format!("{PYTHON_ENV}={} cannot run: {e}", py.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{PYTHON_ENV}={} has no dkimpy: {}",
-                py.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(py)
-    });
-    match found {
-        Ok(py) => Some(py.as_path()),
-        Err(why) if required() => panic!(
-            "the dkimpy interoperability test cannot run: {why}. Run scripts/install-test-deps \
-             and scripts/test, or set {SKIP_ENV}=1 to skip it on purpose"
-        ),
-        Err(why) => {
-            // Written to the real stderr (not captured by the test harness), once per run.
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED dkimpy interoperability tests ({SKIP_ENV} is set): {why} ***\n"
-                );
-            });
-            None
-        }
-    }
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| mailstamp_testkit::interop::python(&helper(), "dkimpy"))
+        .as_deref()
 }
 
 fn run_helper(py: &Path, args: &[&str], stdin: &[u8]) -> Output {

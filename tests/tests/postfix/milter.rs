@@ -127,27 +127,18 @@ impl Drop for Milter {
     }
 }
 
-/// dkimpy, or `None` when `MAILSTAMP_SKIP_INTEROP` says to skip it; a failure otherwise.
+/// dkimpy (a missing peer fails unless skipped on purpose: `mailstamp_testkit::interop`).
 fn python() -> Option<PathBuf> {
-    match std::env::var_os("MAILSTAMP_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("MAILSTAMP_SKIP_INTEROP").is_some_and(|v| v != "0") => {
-            eprintln!(
-                "*** SKIPPED the dkimpy check of the milter's signatures (MAILSTAMP_SKIP_INTEROP) ***"
-            );
-            None
-        }
-        None => panic!(
-            "MAILSTAMP_PYTHON is not set: run scripts/install-test-deps and scripts/test, or set \
-             MAILSTAMP_SKIP_INTEROP=1"
-        ),
-    }
+    mailstamp_testkit::interop::python(&dkimpy_helper(), "dkimpy")
+}
+
+fn dkimpy_helper() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/dkimpy_helper.py")
 }
 
 fn dkimpy_verify(py: &Path, message: &[u8]) -> String {
-    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/dkimpy_helper.py");
     let mut child = Command::new(py)
-        .arg(helper)
+        .arg(dkimpy_helper())
         .arg("verify")
         .args(["default", "ed25519"].iter().flat_map(|selector| {
             let file = match *selector {

@@ -21,56 +21,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-const PYTHON_ENV: &str = "MAILSTAMP_PYTHON";
-const SKIP_ENV: &str = "MAILSTAMP_SKIP_INTEROP";
-
 fn helper() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/arc/dkimpy_arc_helper.py")
 }
 
-fn required() -> bool {
-    std::env::var_os(SKIP_ENV).is_none_or(|s| s.is_empty() || s == "0")
-}
-
+/// The Python interpreter with the peer, found once per run (see
+/// `mailstamp_testkit::interop::python`: a missing peer fails unless skipped on purpose).
 fn python() -> Option<&'static Path> {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = PYTHON.get_or_init(|| {
-        let py = PathBuf::from(std::env::var_os(PYTHON_ENV).ok_or_else(|| {
-            format!("{PYTHON_ENV} is not set (run scripts/install-test-deps, then scripts/test)")
-        })?);
-        let out = Command::new(&py)
-            .arg(helper())
-            .arg("version")
-            .env_clear()
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-            .map_err(|e| format!("{PYTHON_ENV}={} cannot run: {e}", py.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{PYTHON_ENV}={} has no dkimpy ARC: {}",
-                py.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(py)
-    });
-    match found {
-        Ok(py) => Some(py.as_path()),
-        Err(why) if required() => panic!(
-            "the dkimpy ARC interoperability test cannot run: {why}. Run \
-             scripts/install-test-deps and scripts/test, or set {SKIP_ENV}=1 to skip it on purpose"
-        ),
-        Err(why) => {
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED dkimpy ARC interoperability tests ({SKIP_ENV} is set): {why} ***\n"
-                );
-            });
-            None
-        }
-    }
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| mailstamp_testkit::interop::python(&helper(), "dkimpy's ARC"))
+        .as_deref()
 }
 
 fn run_helper(py: &Path, args: &[String], stdin: &[u8]) -> Output {
