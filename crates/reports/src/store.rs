@@ -420,6 +420,8 @@ const SELECT_DOMAINS: &str = "SELECT policy_domain, min(time) FROM evaluations \
     GROUP BY policy_domain ORDER BY policy_domain";
 const SELECT_LAST_END: &str =
     "SELECT max(period_end) FROM reports_generated WHERE policy_domain = ?1";
+const SELECT_REPORTED: &str = "SELECT EXISTS (SELECT 1 FROM reports_generated \
+    WHERE policy_domain = ?1 AND period_begin = ?2)";
 const INSERT_REPORTED: &str = "INSERT INTO reports_generated \
     (policy_domain, period_begin, period_end, report_id, generated_at, messages) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
@@ -466,6 +468,10 @@ impl std::fmt::Debug for Postgres {
         f.write_str("Postgres")
     }
 }
+
+/// The advisory lock class (first key) that serialises the reporting of one Policy Domain's
+/// periods between concurrent `report generate` runs; the second key is the domain's hash.
+const REPORT_LOCK: i32 = 0x6d73_7270; // "msrp"
 
 /// How long connecting to PostgreSQL may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -814,6 +820,102 @@ impl Store {
                     .try_get(0)
             })
             .map_err(self.pg_err()),
+        }
+    }
+
+    /// Writes a period's report with `write` and records the period, in that order and in one
+    /// transaction, so that a period is never reported twice nor skipped:
+    ///
+    /// * the transaction takes the store's write lock first (SQLite: an immediate transaction;
+    ///   PostgreSQL: a transaction-scoped advisory lock per Policy Domain), then looks whether
+    ///   the period was reported already: if so `write` is not called and the answer is
+    ///   `Ok(Ok(false))`;
+    /// * `write` runs while the lock is held; when it fails nothing is recorded
+    ///   (`Ok(Err(e))`) and a later run writes the report again;
+    /// * only after `write` succeeded is the period inserted and the transaction committed
+    ///   (`Ok(Ok(true))`).
+    ///
+    /// A crash between `write` and the commit leaves the period unrecorded: the next run
+    /// writes the same report again (same file name and Report-ID), so `write` should replace
+    /// its output atomically (see [`crate::generate::write_atomically`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn report_period<E, W>(
+        &mut self,
+        policy_domain: &str,
+        begin: i64,
+        end: i64,
+        report_id: &str,
+        now: i64,
+        messages: u64,
+        write: W,
+    ) -> Result<Result<bool, E>, StoreError>
+    where
+        W: FnOnce() -> Result<(), E> + Send,
+        E: Send,
+    {
+        let messages = i64::try_from(messages).unwrap_or(i64::MAX);
+        let name = self.name.clone();
+        match &mut self.backend {
+            Backend::Sqlite(conn) => {
+                let err = |source| StoreError::Sqlite {
+                    store: name.clone(),
+                    source,
+                };
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(err)?;
+                let done: bool = tx
+                    .query_row(
+                        SELECT_REPORTED,
+                        rusqlite::params![policy_domain, begin],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                if done {
+                    return Ok(Ok(false));
+                }
+                if let Err(e) = write() {
+                    return Ok(Err(e));
+                }
+                let n = tx
+                    .execute(
+                        INSERT_REPORTED,
+                        rusqlite::params![policy_domain, begin, end, report_id, now, messages],
+                    )
+                    .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(Ok(n == 1))
+            }
+            Backend::Postgres(p) => Postgres::run(&p.runtime, async {
+                let tx = p.client.transaction().await?;
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&REPORT_LOCK, &policy_domain],
+                )
+                .await?;
+                let done: bool = tx
+                    .query_one(&pg(SELECT_REPORTED), &[&policy_domain, &begin])
+                    .await?
+                    .try_get(0)?;
+                if done {
+                    return Ok(Ok(false));
+                }
+                if let Err(e) = write() {
+                    return Ok(Err(e));
+                }
+                let n = tx
+                    .execute(
+                        &pg(INSERT_REPORTED),
+                        &[&policy_domain, &begin, &end, &report_id, &now, &messages],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(Ok(n == 1))
+            })
+            .map_err(|source| StoreError::Postgres {
+                store: name.clone(),
+                source,
+            }),
         }
     }
 

@@ -376,3 +376,46 @@ fn generate_writes_one_rfc9990_report_per_domain_and_period_that_parses_back_to_
     assert_eq!(rec.dkim.len(), 2);
     assert_eq!(rec.spf[0].scope.as_deref(), Some("mfrom"));
 }
+
+/// Issue 16: `report generate` records a period only once its file is written. An output
+/// directory that cannot be written is an error (exit 2) naming the file, the period stays
+/// unreported, and the next run reports it once.
+#[test]
+fn issue_16_generate_into_an_unwritable_directory_loses_no_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = small_mbox(tmp.path(), 3);
+    let db = tmp.path().join("v.db");
+    mailstamp()
+        .args(check_args(&mbox))
+        .args(["--record", db.to_str().unwrap()])
+        .assert()
+        .success();
+    let generate = |out: &std::path::Path| {
+        mailstamp()
+            .args(["report", "generate", "--store", db.to_str().unwrap()])
+            .args(["--org-name", "Receiver Test"])
+            .args(["--email", "dmarc@receiver.example"])
+            .args(["--now", "1767400000", "--out"])
+            .arg(out)
+            .assert()
+    };
+    let name = "receiver.example!example.org!1767225600!1767311999.xml.gz";
+    // A file where the directory should be: nothing can be created in it (even by root).
+    let blocked = tmp.path().join("blocked");
+    std::fs::write(&blocked, b"").unwrap();
+    let failed = generate(&blocked).code(2);
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr);
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert!(stderr.contains(name), "{stderr}");
+
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    generate(&out_dir)
+        .success()
+        .stdout(predicates::str::contains(format!("{name}: 3 message(s)")));
+    assert!(out_dir.join(name).is_file());
+    generate(&out_dir)
+        .success()
+        .stdout(predicates::str::contains("no complete period"));
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+}

@@ -36,8 +36,8 @@ pub enum ReportCommand {
     View(ViewArgs),
     /// Write the RFC 9990 aggregate reports a receiver owes: one per policy domain and
     /// complete period from the verdicts `check --record` stored, as
-    /// receiver!domain!begin!end.xml.gz; each period is recorded so it is never reported
-    /// twice.
+    /// receiver!domain!begin!end.xml.gz; each period is recorded once its file is written
+    /// (atomically), so it is never reported twice nor lost to a crash or a write error.
     Generate(GenerateArgs),
     /// E-mail generated aggregate reports (.xml.gz files) to each policy domain's `rua`
     /// addresses, after the external destination check (`_report._dmarc` authorisation, RFC
@@ -326,27 +326,35 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
         Period::Hour => 3_600,
     };
     let now = i64::try_from(ctx.now()).unwrap_or(i64::MAX);
-    let reports = mailstamp_reports::generate::generate(&mut store, &reporter, period, now)?;
     let mut out = std::io::stdout().lock();
-    for r in &reports {
-        let path = args.out.join(&r.file_name);
-        std::fs::write(&path, &r.gzip)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        if ctx.json() {
-            let line = serde_json::json!({
-                "file": path.display().to_string(),
-                "policy_domain": r.policy_domain,
-                "begin": r.begin,
-                "end": r.end,
-                "report_id": r.report_id,
-                "messages": r.messages,
-            });
-            writeln!(out, "{line}")?;
-        } else {
-            writeln!(out, "{}: {} message(s)", path.display(), r.messages)?;
-        }
-    }
-    if reports.is_empty() && !ctx.json() {
+    let mut printed = Ok(());
+    let count = mailstamp_reports::generate::generate(
+        &mut store,
+        &reporter,
+        period,
+        now,
+        &args.out,
+        |r| {
+            let line = if ctx.json() {
+                serde_json::json!({
+                    "file": r.path.display().to_string(),
+                    "policy_domain": r.policy_domain,
+                    "begin": r.begin,
+                    "end": r.end,
+                    "report_id": r.report_id,
+                    "messages": r.messages,
+                })
+                .to_string()
+            } else {
+                format!("{}: {} message(s)", r.path.display(), r.messages)
+            };
+            if printed.is_ok() {
+                printed = writeln!(out, "{line}");
+            }
+        },
+    )?;
+    printed?;
+    if count == 0 && !ctx.json() {
         writeln!(out, "no complete period left to report")?;
     }
     Ok(Exit::Success)
