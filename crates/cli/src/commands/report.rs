@@ -66,6 +66,12 @@ pub struct SendArgs {
     #[arg(long, value_enum, default_value = "required")]
     pub starttls: StartTls,
 
+    /// Trust only the CA certificate(s) in this PEM file for the relay's STARTTLS certificate,
+    /// instead of the system's roots (a private relay with its own CA). The certificate must
+    /// name the --relay host (DNS name or IP address).
+    #[arg(long, value_name = "FILE")]
+    pub smtp_ca: Option<PathBuf>,
+
     /// DMARC policy discovery.
     #[command(flatten)]
     pub dmarc: crate::options::DmarcDiscoveryArgs,
@@ -89,6 +95,10 @@ every mailto: address of rua= is checked: an address in another Organizational D
 small for the report (!10m and the like) or not mailto: is skipped and said so on stderr. The
 report goes as one message per file to the addresses left (RFC 9990 §5: subject \"Report
 Domain: ... Submitter: ... Report-ID: <...>\", the gzip file attached).
+
+With --starttls required (the default) a relay that does not offer STARTTLS, or whose
+certificate cannot be verified (against the system's roots, or the --smtp-ca file), gets
+nothing: the report is not sent and said so on stderr.
 
 Exit status: 0 when every report went to at least one address, 1 when a report had no
 address left, 2 for an unreadable file, 3 when the relay or DNS failed.";
