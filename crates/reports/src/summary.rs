@@ -73,6 +73,10 @@ pub struct Row {
     pub tally: Tally,
     /// The RFC5322.From domains seen.
     pub header_from: BTreeSet<String>,
+    /// The source's reverse DNS name (PTR), when it was asked for and found (see
+    /// [`Summary::top_failing`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Everything `mailstamp report parse` prints without `--json` or `--csv`.
@@ -92,7 +96,9 @@ pub struct Summary {
     pub domains: Vec<Row>,
     /// Per source IP.
     pub sources: Vec<Row>,
-    /// The sources with the most messages that failed DMARC (at most 10).
+    /// The sources with the most messages that failed DMARC (at most 10). Their
+    /// [`Row::name`] is the reverse DNS name when the caller looked it up (mailstamp
+    /// `report parse --resolve`); [`summarise`] itself performs no DNS.
     pub top_failing: Vec<Row>,
     /// Failure reports per reported domain and auth failure.
     pub failures: Vec<(String, u64)>,
@@ -268,10 +274,14 @@ impl Summary {
             }
             for r in &self.top_failing {
                 let from: Vec<&str> = r.header_from.iter().map(String::as_str).collect();
+                let source = match &r.name {
+                    Some(name) => format!("{} ({name})", r.key),
+                    None => r.key.clone(),
+                };
                 let _ = writeln!(
                     out,
                     "  {:<40} {:>9} failed of {:>9}  From: {}",
-                    r.key,
+                    source,
                     r.tally.failed(),
                     r.tally.messages,
                     from.join(", ")

@@ -419,3 +419,60 @@ fn issue_16_generate_into_an_unwritable_directory_loses_no_period() {
         .stdout(predicates::str::contains("no complete period"));
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
 }
+
+/// Issue 16: `report parse --resolve` shows the reverse DNS name of the top failing sources,
+/// looked up through mailstamp's resolver (here a loopback DNS server); a source without a
+/// PTR record shows no name, and a server that never answers only costs the DNS timeout:
+/// the summary is printed, without names, exit 0.
+#[test]
+fn parse_resolve_names_the_top_failing_sources_and_a_dns_failure_shows_no_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone_file = tmp.path().join("ptr.zone");
+    std::fs::write(
+        &zone_file,
+        "$TTL 300\n\
+         99.113.0.203.in-addr.arpa. IN PTR bulk.example.net.\n\
+         5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. IN PTR mx.spoof.example.\n",
+    )
+    .unwrap();
+    let server = mailstamp_testkit::TestServer::start(mailstamp_fixture::load(&zone_file).unwrap());
+    let parse = |nameserver: &str, resolve: bool| {
+        let mut cmd = mailstamp();
+        cmd.args(["--nameserver", nameserver, "--dns-timeout", "0.5"])
+            .args(["--dns-attempts", "1", "report", "parse"])
+            .arg(corpus("rfc9990.xml"))
+            .arg(corpus("rfc7489.xml"));
+        if resolve {
+            cmd.arg("--resolve");
+        }
+        let out = cmd.assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = parse(&server.addr().to_string(), true);
+    let top = &text[text.find("Top failing sources:").unwrap()..];
+    let lines: Vec<&str> = top.lines().skip(1).take(3).collect();
+    assert!(
+        lines[0].contains("2001:db8::25 (mx.spoof.example)"),
+        "{top}"
+    );
+    assert!(
+        lines[1].contains("203.0.113.99 (bulk.example.net)"),
+        "{top}"
+    );
+    assert!(
+        lines[2].contains("198.51.100.7 ") && !lines[2].contains('('),
+        "{top}"
+    );
+    assert!(server.udp_queries() >= 3);
+
+    // Without --resolve nothing is asked.
+    let before = server.udp_queries();
+    let plain = parse(&server.addr().to_string(), false);
+    assert_eq!(server.udp_queries(), before);
+    assert!(!plain.contains("(mx.spoof.example)"), "{plain}");
+
+    // A nameserver that never answers: the same summary, without names.
+    let silent = mailstamp_testkit::TestServer::silent();
+    let text = parse(&silent.addr().to_string(), true);
+    assert_eq!(text, plain);
+}

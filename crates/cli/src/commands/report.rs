@@ -8,7 +8,9 @@ use crate::context::Context;
 use crate::exit::Exit;
 use anyhow::Context as _;
 use clap::Subcommand;
+use mailstamp_dns::{Answer, Name, Query, RData, RecordType};
 use mailstamp_reports::{ParseOptions, Report, summary};
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -181,6 +183,12 @@ pub struct ParseArgs {
     /// The largest input, decompressed gzip stream or zip member, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ParseOptions::default().max_size)]
     pub max_size: u64,
+
+    /// Show the reverse DNS name (PTR) of each top failing source in the summary, looked up
+    /// through the resolver (--nameserver, --zone, --dns-timeout, --dns-attempts). A lookup
+    /// that fails or times out shows no name; it never stops the summary.
+    #[arg(long)]
+    pub resolve: bool,
 }
 
 const PARSE_HELP: &str = "\
@@ -241,10 +249,74 @@ fn parse(args: &ParseArgs, ctx: &Context) -> anyhow::Result<Exit> {
     } else if args.csv {
         out.write_all(summary::csv(&reports).as_bytes())?;
     } else {
-        out.write_all(summary::summarise(&reports).render().as_bytes())?;
+        let mut summary = summary::summarise(&reports);
+        if args.resolve {
+            resolve_names(&mut summary.top_failing, ctx);
+        }
+        out.write_all(summary.render().as_bytes())?;
     }
     out.flush()?;
     Ok(if failed { Exit::Usage } else { Exit::Success })
+}
+
+/// The reverse DNS name of an IP address: `d.c.b.a.in-addr.arpa` or the nibbles of
+/// `ip6.arpa` (RFC 1035 §3.5, RFC 3596 §2.5).
+fn reverse_name(ip: std::net::IpAddr) -> Option<Name> {
+    let text = match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let mut s = String::with_capacity(72);
+            for byte in v6.octets().iter().rev() {
+                let _ = write!(s, "{:x}.{:x}.", byte & 0xf, byte >> 4);
+            }
+            s.push_str("ip6.arpa");
+            s
+        }
+    };
+    Name::parse(&text).ok()
+}
+
+/// Looks up the PTR name of each row's source IP, all at once, within the DNS timeout (every
+/// attempt). A source that is not an IP address, a failed or timed-out lookup, or an answer
+/// without a PTR record leaves the row without a name (-v shows the queries and answers).
+fn resolve_names(rows: &mut [summary::Row], ctx: &Context) {
+    let resolver = match ctx.resolver() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailstamp: warning: reverse DNS names not looked up: {e:#}");
+            return;
+        }
+    };
+    let wanted: Vec<(usize, Query)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let ip = r.key.parse().ok()?;
+            Some((i, Query::new(reverse_name(ip)?, RecordType::Ptr)))
+        })
+        .collect();
+    let queries: Vec<Query> = wanted.iter().map(|(_, q)| q.clone()).collect();
+    let g = ctx.globals();
+    let limit = g.dns_timeout * u32::from(g.dns_attempts) + std::time::Duration::from_secs(1);
+    let answers =
+        ctx.block_on(async { tokio::time::timeout(limit, resolver.answer_all(&queries)).await });
+    let Ok(answers) = answers else {
+        if g.verbose > 0 {
+            eprintln!("mailstamp: reverse DNS lookups timed out after {limit:?}");
+        }
+        return;
+    };
+    for ((i, _), answer) in wanted.iter().zip(answers) {
+        if let Answer::Records(records) = answer {
+            rows[*i].name = records.iter().find_map(|r| match &r.data {
+                RData::Ptr(name) => Some(name.as_str().trim_end_matches('.').to_owned()),
+                _ => None,
+            });
+        }
+    }
 }
 
 fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
