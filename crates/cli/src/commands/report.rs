@@ -214,42 +214,76 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     }
 }
 
+/// Prints diagnostics on stderr (warnings unless `quiet`); true when one is an error.
+fn print_diagnostics(diags: &mailstamp_reports::Diagnostics, quiet: bool) -> bool {
+    let mut failed = false;
+    let mut stderr = std::io::stderr().lock();
+    for d in &diags.items {
+        if d.severity == mailstamp_reports::Severity::Error {
+            failed = true;
+        } else if quiet {
+            continue;
+        }
+        let _ = writeln!(stderr, "{d}");
+    }
+    failed
+}
+
 /// Reads every input; prints diagnostics on stderr.
 fn read_all(inputs: &[PathBuf], options: ParseOptions, quiet: bool) -> (Vec<Report>, bool) {
     let mut reports = Vec::new();
     let mut failed = false;
-    let mut stderr = std::io::stderr().lock();
     for input in inputs {
         let (mut r, diags) = mailstamp_reports::parse(input, options);
         reports.append(&mut r);
-        for d in &diags.items {
-            if d.severity == mailstamp_reports::Severity::Error {
-                failed = true;
-            } else if quiet {
-                continue;
-            }
-            let _ = writeln!(stderr, "{d}");
-        }
+        failed |= print_diagnostics(&diags, quiet);
     }
     (reports, failed)
 }
 
+/// Reads the inputs report by report: each is written (--json, --csv) or totalled (the
+/// summary) as soon as it is read, so memory is bounded by the largest input, not by how
+/// many there are.
 fn parse(args: &ParseArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let options = ParseOptions {
         max_size: args.max_size,
         ..ParseOptions::default()
     };
-    let (reports, failed) = read_all(&args.inputs, options, args.quiet);
-    let mut out = std::io::stdout().lock();
-    if ctx.json() {
-        for r in &reports {
-            serde_json::to_writer(&mut out, r)?;
-            out.write_all(b"\n")?;
-        }
-    } else if args.csv {
-        out.write_all(summary::csv(&reports).as_bytes())?;
-    } else {
-        let mut summary = summary::summarise(&reports);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let json = ctx.json();
+    let mut summariser = summary::Summariser::default();
+    let mut rows = String::new();
+    if !json && args.csv {
+        rows.push_str(summary::CSV_HEADER);
+        rows.push_str("\r\n");
+    }
+    let mut written: std::io::Result<()> = Ok(());
+    let mut failed = false;
+    for input in &args.inputs {
+        let diags = mailstamp_reports::parse_each(input, options, |r| {
+            if json {
+                if written.is_ok() {
+                    written = serde_json::to_writer(&mut out, &r)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"));
+                }
+            } else if args.csv {
+                summary::csv_rows(&mut rows, &r);
+                if written.is_ok() {
+                    written = out.write_all(rows.as_bytes());
+                }
+                rows.clear();
+            } else {
+                summariser.add(&r);
+            }
+        });
+        std::mem::replace(&mut written, Ok(()))?;
+        failed |= print_diagnostics(&diags, args.quiet);
+    }
+    if !json && args.csv {
+        out.write_all(rows.as_bytes())?;
+    } else if !json {
+        let mut summary = summariser.finish();
         if args.resolve {
             resolve_names(&mut summary.top_failing, ctx);
         }
