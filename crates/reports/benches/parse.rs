@@ -24,16 +24,30 @@ fn bench(c: &mut Criterion) {
     g.bench_function("xml, 2 records", |b| {
         b.iter(|| {
             let mut diags = mailstamp_reports::Diagnostics::default();
-            black_box(parse_aggregate_xml("r.xml", black_box(small.as_bytes()), &mut diags))
+            black_box(parse_aggregate_xml(
+                "r.xml",
+                black_box(small.as_bytes()),
+                &mut diags,
+            ))
         });
     });
     g.bench_function("xml.gz, 2 records", |b| {
-        b.iter(|| black_box(parse_bytes("r.xml.gz", black_box(&small_gz), ParseOptions::default())));
+        b.iter(|| {
+            black_box(parse_bytes(
+                "r.xml.gz",
+                black_box(&small_gz),
+                ParseOptions::default(),
+            ))
+        });
     });
     g.bench_function("xml, 2286 records", |b| {
         b.iter(|| {
             let mut diags = mailstamp_reports::Diagnostics::default();
-            black_box(parse_aggregate_xml("r.xml", black_box(large.as_bytes()), &mut diags))
+            black_box(parse_aggregate_xml(
+                "r.xml",
+                black_box(large.as_bytes()),
+                &mut diags,
+            ))
         });
     });
     g.finish();

@@ -10,6 +10,7 @@
 //! file at once; [`Store::record`] writes a batch in one transaction (PostgreSQL: one
 //! multi-row `INSERT`).
 
+use mailstamp::dmarc::{Mechanism, Policy};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -119,6 +120,15 @@ fn s(v: &serde_json::Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
+/// The JSON token of a value that serialises as a string (an RFC result, a policy, a
+/// mechanism), as the JSON of a report holds it; `None` for an empty one.
+fn token<T: Serialize>(v: T) -> Option<String> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(t)) if !t.is_empty() => Some(t),
+        _ => None,
+    }
+}
+
 fn mode(v: &serde_json::Value) -> Option<String> {
     match v.as_str()? {
         "strict" => Some("s".to_owned()),
@@ -128,6 +138,116 @@ fn mode(v: &serde_json::Value) -> Option<String> {
 }
 
 impl Evaluation {
+    /// The evaluation of a pipeline report (what `mailstamp check` and the milter produce):
+    /// the same as [`Evaluation::from_check_json`] of the report's JSON, read from the report's
+    /// fields instead of a JSON document (many times cheaper: the DMARC discovery walk, the
+    /// DKIM and SPF details, ARC and the Authentication-Results field are never serialised).
+    /// `None` as for [`Evaluation::from_check_json`].
+    pub fn from_report(report: &mailstamp::pipeline::Report) -> Option<Evaluation> {
+        let d = &report.dmarc;
+        let policy_domain = d.policy_domain()?.as_str();
+        let envelope = report.envelope.as_ref()?;
+        let source_ip = envelope.client_ip.to_string();
+        if policy_domain.is_empty() || source_ip.is_empty() {
+            return None;
+        }
+        let aligned = |mech: Mechanism| {
+            d.alignment
+                .iter()
+                .any(|a| a.mechanism == mech && a.authenticated && a.aligned == Some(true))
+        };
+        let mut reason = Vec::new();
+        if let Some(problem) = &d.problem {
+            let v = serde_json::to_value(problem).unwrap_or_default();
+            if let Some(p) = s(&v).or_else(|| v.as_object().map(|_| v.to_string())) {
+                reason.push(p);
+            }
+        }
+        if let Some(tag) = d.policy_tag.and_then(token) {
+            reason.push(format!("policy from {tag}"));
+        }
+        if d.testing {
+            reason.push("testing (t=y)".to_owned());
+        }
+        let overridden = report.dmarc_override.as_ref();
+        if let Some(o) = overridden
+            && let Some(why) = token(o.reason)
+        {
+            reason.push(format!(
+                "local policy override: {why} (sealer {}, i={})",
+                o.sealer, o.instance
+            ));
+        }
+        let spf = &report.spf;
+        let record = d.record();
+        let effective = record.and_then(|r| r.effective.as_ref());
+        let policy =
+            |p: Option<Policy>, e: Option<Policy>| p.and_then(token).or_else(|| e.and_then(token));
+        let header_from = match d
+            .author_domain()
+            .map(|n| n.as_str())
+            .filter(|n| !n.is_empty())
+        {
+            Some(a) => a.to_owned(),
+            // Rare: no Author Domain; the JSON's `from.domains[0]`.
+            None => s(&serde_json::to_value(&report.from).unwrap_or_default()["domains"][0])
+                .unwrap_or_default(),
+        };
+        Some(Evaluation {
+            time: i64::try_from(report.now).unwrap_or(0),
+            source_ip,
+            header_from,
+            envelope_from: envelope
+                .mail_from
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| {
+                    m.rsplit('@')
+                        .next()
+                        .unwrap_or(m)
+                        .trim_end_matches('>')
+                        .to_ascii_lowercase()
+                }),
+            policy_domain: policy_domain.to_owned(),
+            dmarc_result: token(d.result).unwrap_or_else(|| "none".to_owned()),
+            disposition: overridden
+                .and_then(|o| token(o.applied))
+                .or_else(|| token(d.disposition))
+                .unwrap_or_else(|| "none".to_owned()),
+            dkim_aligned: aligned(Mechanism::Dkim),
+            spf_aligned: aligned(Mechanism::Spf),
+            spf_domain: spf.domain().filter(|d| !d.is_empty()).map(str::to_owned),
+            spf_scope: token(spf.identity)
+                .map(|i| if i == "helo" { i } else { "mfrom".to_owned() }),
+            spf_result: token(spf.result),
+            dkim: report
+                .dkim
+                .iter()
+                .filter_map(|c| {
+                    Some(DkimResult {
+                        domain: c.domain().filter(|d| !d.is_empty())?.to_owned(),
+                        selector: c.selector().unwrap_or_default().to_owned(),
+                        result: token(c.verdict.result).unwrap_or_else(|| "none".to_owned()),
+                    })
+                })
+                .collect(),
+            reason: (!reason.is_empty()).then(|| reason.join("; ")),
+            policy_p: policy(record.and_then(|r| r.policy), effective.map(|e| e.domain)),
+            policy_sp: policy(
+                record.and_then(|r| r.subdomain_policy),
+                effective.map(|e| e.subdomain),
+            ),
+            policy_np: policy(
+                record.and_then(|r| r.nonexistent_policy),
+                effective.map(|e| e.nonexistent),
+            ),
+            policy_adkim: record.and_then(|r| mode(&serde_json::to_value(r.dkim_alignment).ok()?)),
+            policy_aspf: record.and_then(|r| mode(&serde_json::to_value(r.spf_alignment).ok()?)),
+            policy_testing: record.map(|r| if r.testing { "y" } else { "n" }.to_owned()),
+            policy_record: record.map(|r| r.text.clone()).filter(|t| !t.is_empty()),
+        })
+    }
+
     /// The evaluation in the JSON of a `mailstamp check` report (the keys `now`, `envelope`,
     /// `spf`, `dkim`, `dmarc`, `dmarc_override` documented by `mailstamp check --help`). `None` when there is
     /// nothing to report: no DMARC Policy Domain (no record found), or no client IP.

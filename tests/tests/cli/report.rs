@@ -476,3 +476,51 @@ fn parse_resolve_names_the_top_failing_sources_and_a_dns_failure_shows_no_name()
     let text = parse(&silent.addr().to_string(), true);
     assert_eq!(text, plain);
 }
+
+/// Issue 16: `Evaluation::from_report` (what `check --record` uses, serialising only the
+/// parts an evaluation reads) gives what `Evaluation::from_check_json` gives for the whole
+/// JSON report, for every test message, aligned and not, with and without a MAIL FROM.
+#[test]
+fn issue_16_from_report_equals_from_check_json_of_the_whole_report() {
+    use mailstamp::pipeline::{Authenticator, CheckOptions};
+    use mailstamp_message::envelope::Envelope;
+    use mailstamp_reports::store::Evaluation;
+    let zone = mailstamp_fixture::load(crate::example_zone()).unwrap();
+    let auth = Authenticator::offline(
+        zone.clone(),
+        CheckOptions::new("mx.example.net").with_now(1_767_225_700),
+    );
+    let mut recorded = 0;
+    let dir = mailstamp_tests::testdata_dir().join("messages");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for path in names {
+        let message = std::fs::read(&path).unwrap();
+        for (ip, mail_from) in [
+            ("192.0.2.1", Some("a@example.org")),
+            ("203.0.113.9", Some("b@lists.example.net")),
+            ("198.51.100.7", None),
+        ] {
+            let envelope = Envelope {
+                client_ip: ip.parse().unwrap(),
+                helo: "mail.example.org".into(),
+                mail_from: mail_from.map(str::to_owned),
+            };
+            let report = auth.check_with(&message, Some(&envelope), &zone);
+            let whole = Evaluation::from_check_json(&serde_json::to_value(&report).unwrap());
+            assert_eq!(
+                Evaluation::from_report(&report),
+                whole,
+                "{} from {ip}",
+                path.display()
+            );
+            recorded += usize::from(whole.is_some());
+        }
+    }
+    assert!(recorded >= 6, "{recorded}");
+}

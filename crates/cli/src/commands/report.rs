@@ -361,72 +361,102 @@ fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
     Ok(if failed { Exit::Usage } else { Exit::Success })
 }
 
-/// Records the DMARC evaluations of `mailstamp check --record STORE`, in batches. A store
-/// that cannot be opened or written is a warning on stderr, never a change to the verdict or
-/// the exit status: recording must not break the mail flow.
+/// Records the DMARC evaluations of `mailstamp check --record STORE`, in batches, on a thread
+/// of its own: the checks hand over their reports and go on; the recorder thread turns each
+/// into an evaluation and writes them, [`BATCH`] per transaction. A store that cannot be opened
+/// or written is a warning on stderr, never a change to the verdict or the exit status:
+/// recording must not break the mail flow. Dropping the recorder writes what is pending.
 pub struct Recorder {
-    spec: String,
-    store: Option<mailstamp_reports::store::Store>,
-    pending: Vec<mailstamp_reports::store::Evaluation>,
+    reports: Option<std::sync::mpsc::SyncSender<Box<mailstamp::pipeline::Report>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Evaluations written per transaction.
 const BATCH: usize = 256;
 
 impl Recorder {
-    /// Opens the store (a warning on failure: then nothing is recorded).
+    /// Opens the store and starts the recorder thread (a warning on failure: then nothing is
+    /// recorded).
     pub fn open(spec: &str) -> Recorder {
-        let store = match mailstamp_reports::store::Store::open(spec) {
-            Ok(s) => Some(s),
+        let none = Recorder {
+            reports: None,
+            writer: None,
+        };
+        let mut store = match mailstamp_reports::store::Store::open(spec) {
+            Ok(s) => s,
             Err(e) => {
                 eprintln!("mailstamp: warning: verdicts are not recorded: {e}");
-                None
+                return none;
             }
         };
-        Recorder {
-            spec: spec.to_owned(),
-            store,
-            pending: Vec::new(),
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Box<mailstamp::pipeline::Report>>(4 * BATCH);
+        let spec_owned = spec.to_owned();
+        let writer = std::thread::Builder::new()
+            .name("mailstamp-recorder".to_owned())
+            .spawn(move || {
+                let mut pending = Vec::with_capacity(BATCH);
+                for report in rx {
+                    if let Some(e) = mailstamp_reports::store::Evaluation::from_report(&report) {
+                        pending.push(e);
+                    }
+                    if pending.len() >= BATCH {
+                        write_batch(&mut store, &mut pending, &spec_owned);
+                    }
+                }
+                write_batch(&mut store, &mut pending, &spec_owned);
+            });
+        match writer {
+            Ok(handle) => Recorder {
+                reports: Some(tx),
+                writer: Some(handle),
+            },
+            Err(e) => {
+                eprintln!(
+                    "mailstamp: warning: verdicts are not recorded in {spec}: cannot start the recorder thread: {e}"
+                );
+                none
+            }
         }
     }
 
-    /// Adds one check's evaluation (nothing when no DMARC Policy Domain was found).
-    pub fn add(&mut self, report: &mailstamp::pipeline::Report) {
-        if self.store.is_none() {
-            return;
-        }
-        let Ok(json) = serde_json::to_value(report) else {
-            return;
-        };
-        if let Some(e) = mailstamp_reports::store::Evaluation::from_check_json(&json) {
-            self.pending.push(e);
-        }
-        if self.pending.len() >= BATCH {
-            self.flush();
-        }
-    }
-
-    /// Writes what is pending.
-    pub fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        if let Some(store) = &mut self.store
-            && let Err(e) = store.record(&self.pending)
+    /// Adds one check's report (nothing is recorded when no DMARC Policy Domain was found).
+    pub fn add(&mut self, report: Box<mailstamp::pipeline::Report>) {
+        if let Some(tx) = &self.reports
+            && tx.send(report).is_err()
         {
-            eprintln!(
-                "mailstamp: warning: {} verdict(s) not recorded in {}: {e}",
-                self.pending.len(),
-                self.spec
-            );
+            // The recorder thread is gone (it said why): stop handing reports over.
+            self.reports = None;
         }
-        self.pending.clear();
     }
+}
+
+/// Writes the pending evaluations (a warning on failure) and empties the list.
+fn write_batch(
+    store: &mut mailstamp_reports::store::Store,
+    pending: &mut Vec<mailstamp_reports::store::Evaluation>,
+    spec: &str,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    if let Err(e) = store.record(pending) {
+        eprintln!(
+            "mailstamp: warning: {} verdict(s) not recorded in {spec}: {e}",
+            pending.len()
+        );
+    }
+    pending.clear();
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        self.flush();
+        // Closing the channel ends the thread once it has written what is pending.
+        self.reports = None;
+        if let Some(handle) = self.writer.take()
+            && handle.join().is_err()
+        {
+            eprintln!("mailstamp: warning: the verdict recorder stopped unexpectedly");
+        }
     }
 }
 

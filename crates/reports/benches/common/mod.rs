@@ -96,4 +96,3 @@ pub fn write_corpus(dir: &Path, files: usize, records: usize) -> std::io::Result
     }
     Ok(bytes)
 }
-
