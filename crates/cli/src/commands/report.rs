@@ -363,7 +363,7 @@ fn view(args: &ViewArgs) -> anyhow::Result<Exit> {
 
 /// Records the DMARC evaluations of `mailstamp check --record STORE`, in batches, on a thread
 /// of its own: the checks hand over their reports and go on; the recorder thread turns each
-/// into an evaluation and writes them, [`BATCH`] per transaction. A store that cannot be opened
+/// into an evaluation and writes them, `BATCH` (256) per transaction. A store that cannot be opened
 /// or written is a warning on stderr, never a change to the verdict or the exit status:
 /// recording must not break the mail flow. Dropping the recorder writes what is pending.
 pub struct Recorder {
