@@ -153,6 +153,9 @@ pub struct Outcome {
     pub reason: String,
     /// SPF, DKIM and DMARC results (inbound), or the signatures made (outbound).
     pub results: String,
+    /// The DMARC evaluation to record (`record` set, inbound mail with a DMARC Policy
+    /// Domain and a client address): what `mailstamp check --record` stores.
+    pub evaluation: Option<mailstamp_reports::store::Evaluation>,
 }
 
 impl Outcome {
@@ -164,6 +167,7 @@ impl Outcome {
             action: "continue",
             reason: String::new(),
             results: String::new(),
+            evaluation: None,
         }
     }
 
@@ -221,6 +225,7 @@ pub async fn process(
         out.action = inbound.action;
         out.verdict = inbound.verdict;
         out.results = inbound.results;
+        out.evaluation = inbound.evaluation;
         out.reason(inbound.reason);
         out.modifications.extend(inbound.modifications);
     }
@@ -488,6 +493,9 @@ async fn verify(
     let (report, budget) = check(&loaded.authenticator, &bytes, envelope.as_ref(), config).await;
     if let Some(b) = budget {
         out.reason(b);
+    }
+    if config.record.is_some() {
+        out.evaluation = mailstamp_reports::store::Evaluation::from_report(&report);
     }
     let dkim = report
         .dkim

@@ -128,6 +128,13 @@ fn mode(v: &serde_json::Value) -> Option<String> {
 }
 
 impl Evaluation {
+    /// The evaluation of a `mailstamp check` (or milter) report: [`Evaluation::from_check_json`]
+    /// of its JSON, so every recorder stores exactly the same fields. `None` as there.
+    pub fn from_report(report: &mailstamp::pipeline::Report) -> Option<Evaluation> {
+        let json = serde_json::to_value(report).ok()?;
+        Evaluation::from_check_json(&json)
+    }
+
     /// The evaluation in the JSON of a `mailstamp check` report (the keys `now`, `envelope`,
     /// `spf`, `dkim`, `dmarc`, `dmarc_override` documented by `mailstamp check --help`). `None` when there is
     /// nothing to report: no DMARC Policy Domain (no record found), or no client IP.
@@ -429,8 +436,9 @@ fn pg(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
-/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`).
-fn redact(spec: &str) -> String {
+/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`),
+/// as errors and logs show it.
+pub fn redact(spec: &str) -> String {
     if let Some((scheme, rest)) = spec.split_once("://")
         && let Some((userinfo, host)) = rest.split_once('@')
         && let Some((user, _)) = userinfo.split_once(':')
