@@ -15,6 +15,11 @@
 //! from_policy = "reject"                  # reject | quarantine
 //! dns_failure = "tempfail"                # tempfail | accept
 //! read_timeout_ms = 600000
+//! # record = "/var/lib/mailstamp/verdicts.sqlite"  # or "postgres://..."; default none
+//! record_queue = 10000
+//! # user = "mailstamp"                     # drop root privileges once bound
+//! # group = "mailstamp"
+//! run_as_root = false
 //!
 //! [daemons]                               # MTA daemon name ({daemon_name}) -> mode
 //! ORIGINATING = "sign"

@@ -34,13 +34,12 @@ pub const MACRO_HINTS: [(&str, &str); 3] = [
     ("i", "milter_end_of_data_macros = i"),
 ];
 
-/// The same settings in Sendmail's `sendmail.mc` (`confMILTER_MACROS_*`), in
-/// [`MACRO_HINTS`]' order. Sendmail sends `{daemon_name}` and `i` by default; a site that
-/// redefined these lists must keep them.
+/// The same settings in Sendmail's `sendmail.mc` (`confMILTER_MACROS_*`, as the README
+/// shows them), in [`MACRO_HINTS`]' order.
 pub const SENDMAIL_MACRO_HINTS: [&str; 3] = [
-    "define(`confMILTER_MACROS_CONNECT', `j, _, {daemon_name}, {if_name}, {if_addr}')",
-    "define(`confMILTER_MACROS_ENVFROM', `i, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, {mail_mailer}, {mail_host}, {mail_addr}')",
-    "define(`confMILTER_MACROS_EOM', `{msg_id}, i')",
+    "define(`confMILTER_MACROS_CONNECT', `j, {daemon_name}, {client_addr}, _')dnl",
+    "define(`confMILTER_MACROS_ENVFROM', `i, {auth_type}, {auth_authen}, {mail_addr}')dnl",
+    "define(`confMILTER_MACROS_EOM', `{msg_id}, i')dnl",
 ];
 
 /// Log-once flags.

@@ -51,7 +51,22 @@ const AFTER_HELP: &str = "\
 Without --check-config or --explain, runs the daemon in the foreground until SIGTERM or SIGINT
 (messages in flight finish); SIGHUP reloads the file (a file that fails to load is reported and
 the running configuration kept). Logs go to stderr (RUST_LOG sets the level; default info).
-With NOTIFY_SOCKET set (systemd Type=notify), READY=1 is sent once listening.
+With NOTIFY_SOCKET set (systemd Type=notify), READY=1 is sent once listening, RELOADING=1 and
+READY=1 around each reload, STOPPING=1 at stop.
+
+Keys added in this version (each in crates/milter-server/examples/milter.toml with its default):
+  user = NAME, group = NAME   started as root: bind the socket (socket_owner, socket_group,
+                              socket_mode), read the keys, then run as this user and group.
+                              Default: none.
+  run_as_root = BOOL          allow running as root without user. Default false: refused.
+  record = STORE              record each inbound DMARC evaluation as `check --record STORE`
+                              does (file, sqlite:PATH, postgres://...), batched, off the mail
+                              path; a full queue or a store that is down drops the record (one
+                              log line every 10 s, records_dropped_total). Default: none.
+  record_queue = N            evaluations waiting for the writer at most. Default 10000.
+  [limits] progress_interval_ms = MS
+                              a message waiting this long (DNS) sends the MTA a progress reply,
+                              and again each interval; 0 never. Default 5000.
 
 Exit status:
   0  the daemon stopped normally; the configuration and every key are fine; explained
