@@ -124,12 +124,7 @@ async fn run_async(path: &Path) -> Result<(), RunError> {
     let identity = privileges::drop_privileges(&server.current().config).map_err(|m| {
         RunError::Privileges(format!("{}: {m}", server.current().config.path.display()))
     })?;
-    info!(
-        uid = identity.uid,
-        gid = identity.gid,
-        "{}",
-        identity.note
-    );
+    info!(uid = identity.uid, gid = identity.gid, "{}", identity.note);
     let described = listener.describe();
     let stopper = server.clone();
     tokio::spawn(async move {

@@ -58,9 +58,11 @@ pub fn drop_privileges(config: &Config) -> Result<Identity, String> {
     let euid = Uid::effective();
     let Some(spec) = &config.user else {
         if euid.is_root() && !config.run_as_root {
-            return Err("refusing to run as root: set user = \"NAME\" (the daemon drops to it \
+            return Err(
+                "refusing to run as root: set user = \"NAME\" (the daemon drops to it \
                         once its socket is bound) or run_as_root = true"
-                .into());
+                    .into(),
+            );
         }
         return Ok(Identity {
             uid: euid.as_raw(),
@@ -100,12 +102,17 @@ pub fn drop_privileges(config: &Config) -> Result<Identity, String> {
     nix::unistd::setgid(gid).map_err(|e| format!("cannot set group {gid}: {e}"))?;
     nix::unistd::setuid(u.uid).map_err(|e| format!("cannot set user {}: {e}", u.uid))?;
     if nix::unistd::setuid(Uid::from_raw(0)).is_ok() {
-        return Err("root privileges could be regained after dropping them: refusing to run".into());
+        return Err(
+            "root privileges could be regained after dropping them: refusing to run".into(),
+        );
     }
     Ok(Identity {
         uid: u.uid.as_raw(),
         gid: gid.as_raw(),
-        note: format!("dropped root privileges to user {} (uid {}, gid {gid})", u.name, u.uid),
+        note: format!(
+            "dropped root privileges to user {} (uid {}, gid {gid})",
+            u.name, u.uid
+        ),
     })
 }
 
@@ -138,8 +145,10 @@ mod tests {
     fn unknown_users_and_groups_are_named() {
         let e = drop_privileges(&config("user = \"no-such-user-mailstamp\"\n")).unwrap_err();
         assert!(e.contains("no-such-user-mailstamp"), "{e}");
-        let e = drop_privileges(&config("user = \"0\"\ngroup = \"no-such-group-mailstamp\"\n"))
-            .unwrap_err();
+        let e = drop_privileges(&config(
+            "user = \"0\"\ngroup = \"no-such-group-mailstamp\"\n",
+        ))
+        .unwrap_err();
         assert!(e.contains("no-such-group-mailstamp"), "{e}");
     }
 

@@ -621,8 +621,8 @@ async fn handle(
             };
             let work = process(&loaded, metrics, &conn.client, &msg, mta, now(shared));
             let interval = Duration::from_millis(loaded.config.limits.progress_interval_ms);
-            let mut outcome = with_progress(work, interval, session, progress_out, metrics, peer)
-                .await;
+            let mut outcome =
+                with_progress(work, interval, session, progress_out, metrics, peer).await;
             if let Some(e) = outcome.evaluation.take()
                 && let Some(r) = shared
                     .recorder

@@ -887,10 +887,7 @@ async fn dmarc_evaluations_are_recorded_in_sqlite_as_check_record_stores_them() 
     let db_dir = tempfile::tempdir().unwrap();
     let db = db_dir.path().join("verdicts.sqlite");
     let f = start(&format!("record = \"{}\"\n", db.display())).await;
-    assert_eq!(
-        f.server.recording().as_deref(),
-        Some(db.to_str().unwrap())
-    );
+    assert_eq!(f.server.recording().as_deref(), Some(db.to_str().unwrap()));
     let mut mta = session(f.addr).await;
     let pass = [("From", "alice@example.org"), ("Subject", "s")];
     let fail = [("From", "ceo@reject.example"), ("Subject", "pay this")];
@@ -989,10 +986,9 @@ async fn a_reload_moves_recording_to_another_store() {
     let mut mta = session(f.addr).await;
     mta.message(&msg("192.0.2.7", "alice@example.org", &pass))
         .await;
-    let text = std::fs::read_to_string(&f.path).unwrap().replace(
-        first.to_str().unwrap(),
-        second.to_str().unwrap(),
-    );
+    let text = std::fs::read_to_string(&f.path)
+        .unwrap()
+        .replace(first.to_str().unwrap(), second.to_str().unwrap());
     std::fs::write(&f.path, &text).unwrap();
     f.server.reload().unwrap();
     assert_eq!(f.server.recording().as_deref(), second.to_str());

@@ -108,8 +108,7 @@ impl Milter {
             "conn = mt.connect(\"inet:{}@127.0.0.1\", 5, 0.2)\n\
              if conn == nil then mt.echo(\"FAILED: cannot connect\"); error(\"connect\") end\n\
              {}",
-            self.port,
-            LUA_HELPERS
+            self.port, LUA_HELPERS
         ) + script;
         std::fs::write(&file, script).unwrap();
         let bin = bin.to_owned();
@@ -218,9 +217,15 @@ mt.disconnect(conn)
         )
         .await;
     let sig = echoed(&out);
-    assert!(sig.contains("d=example.org") && sig.contains("s=ed25519"), "{sig}");
+    assert!(
+        sig.contains("d=example.org") && sig.contains("s=ed25519"),
+        "{sig}"
+    );
     // The MTA puts the field on top of the message it received; verify it.
-    let mut raw = format!("DKIM-Signature: {}\r\n", sig.trim_start().replace('\n', "\r\n"));
+    let mut raw = format!(
+        "DKIM-Signature: {}\r\n",
+        sig.trim_start().replace('\n', "\r\n")
+    );
     raw.push_str(
         "From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n\
          Subject: signed on Sendmail's side\r\n\r\nHello Bob,\r\nsigned through miltertest.\r\n",

@@ -75,7 +75,10 @@ impl Daemon {
         match self.notify.recv(&mut buf) {
             Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
             Err(e) => {
-                let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                let status = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten());
                 panic!(
                     "no notification from the milter ({e}; exited: {status:?}):\n{}",
                     self.log()
@@ -167,7 +170,12 @@ fn generate_report(store: &str, out: &Path) -> u64 {
         + 2 * 86_400;
     mailstamp()
         .args(["report", "generate", "--store", store])
-        .args(["--org-name", "Receiver Test", "--email", "dmarc@receiver.example"])
+        .args([
+            "--org-name",
+            "Receiver Test",
+            "--email",
+            "dmarc@receiver.example",
+        ])
         .args(["--now", &now.to_string(), "--out"])
         .arg(out)
         .assert()
@@ -233,11 +241,17 @@ fn the_milter_records_verdicts_in_postgres_and_report_generate_reports_them() {
 #[test]
 fn a_store_that_is_down_logs_once_counts_and_lets_mail_through() {
     let dns = dns();
-    let refused = format!("postgres://mailstamp:secret@127.0.0.1:{}/verdicts", free_port());
+    let refused = format!(
+        "postgres://mailstamp:secret@127.0.0.1:{}/verdicts",
+        free_port()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let unwritable = tmp.path().join("no-such-directory/verdicts.sqlite");
     for (store, shown) in [
-        (unwritable.display().to_string(), unwritable.display().to_string()),
+        (
+            unwritable.display().to_string(),
+            unwritable.display().to_string(),
+        ),
         (refused.clone(), refused.replace(":secret", "")),
     ] {
         let dir = tempfile::tempdir().unwrap();
@@ -316,7 +330,10 @@ fn sighup_notifies_reloading_then_ready_and_a_bad_file_keeps_the_running_configu
     assert_eq!(d.notification(), "READY=1");
     std::fs::write(
         &d.config,
-        format!("{}\n[limits]\nmax_conections = 5\n", good.replace("mx.example.net", "mx3.example.net")),
+        format!(
+            "{}\n[limits]\nmax_conections = 5\n",
+            good.replace("mx.example.net", "mx3.example.net")
+        ),
     )
     .unwrap();
     d.signal("HUP");
@@ -327,9 +344,15 @@ fn sighup_notifies_reloading_then_ready_and_a_bad_file_keeps_the_running_configu
     assert_eq!((sent.messages, sent.refused), (1, 0));
     let log = d.stop();
     assert!(log.contains("configuration reloaded"), "{log}");
-    let failed: Vec<&str> = log.lines().filter(|l| l.contains("reload failed")).collect();
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("reload failed"))
+        .collect();
     assert_eq!(failed.len(), 1, "{log}");
-    assert!(failed[0].contains("the running configuration is kept"), "{log}");
+    assert!(
+        failed[0].contains("the running configuration is kept"),
+        "{log}"
+    );
     assert!(failed[0].contains("milter.toml:"), "{log}");
     assert!(failed[0].contains("max_conections"), "{log}");
 }
@@ -426,7 +449,10 @@ fn as_root_the_daemon_binds_reads_its_keys_then_runs_as_nobody() {
     let d = Daemon::start(&sub, &unix);
     use std::os::unix::fs::MetadataExt as _;
     let meta = std::fs::metadata(&sock).unwrap();
-    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (uid, gid, 0o600));
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (uid, gid, 0o600)
+    );
     assert_eq!(proc_ids(d.pid(), "Uid:"), [uid; 4]);
     d.stop();
 }
