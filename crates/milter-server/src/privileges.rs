@@ -47,6 +47,20 @@ fn group(spec: &str) -> Result<Gid, String> {
     }
 }
 
+/// The uid and gid `user` and `group` name (`None` without `user`), looked up without
+/// switching: what `mailstamp milter --check-config` reports.
+pub fn target(config: &Config) -> Result<Option<(String, u32, u32)>, String> {
+    let Some(spec) = &config.user else {
+        return Ok(None);
+    };
+    let u = user(spec)?;
+    let gid = match &config.group {
+        Some(g) => group(g)?,
+        None => u.gid,
+    };
+    Ok(Some((u.name, u.uid.as_raw(), gid.as_raw())))
+}
+
 /// Switches to `user` (and `group`) when running as root; checks the configuration otherwise.
 ///
 /// * no `user`: as root, refused unless `run_as_root = true`; as anyone else, nothing to do;
@@ -145,6 +159,11 @@ mod tests {
     fn unknown_users_and_groups_are_named() {
         let e = drop_privileges(&config("user = \"no-such-user-mailstamp\"\n")).unwrap_err();
         assert!(e.contains("no-such-user-mailstamp"), "{e}");
+        let e = target(&config("user = \"no-such-user-mailstamp\"\n")).unwrap_err();
+        assert!(e.starts_with("user: no such user"), "{e}");
+        assert_eq!(target(&config("")), Ok(None));
+        let root = target(&config("user = \"0\"\ngroup = \"0\"\n")).unwrap();
+        assert_eq!(root.map(|(_, u, g)| (u, g)), Some((0, 0)));
         let e = drop_privileges(&config(
             "user = \"0\"\ngroup = \"no-such-group-mailstamp\"\n",
         ))

@@ -1078,3 +1078,120 @@ async fn progress_replies_keep_the_mta_waiting_while_dns_is_slow() {
         task.await.unwrap();
     }
 }
+
+/// A log writer for one test: what the subscriber writes goes to a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// One message with no macros at all (an MTA whose macro lists were narrowed).
+async fn message_without_macros(mta: &mut Mta) -> Vec<Reply> {
+    mta.send(Command::Connect(ConnectInfo {
+        hostname: b"client.example".to_vec(),
+        family: Family::Inet,
+        port: 40000,
+        address: b"192.0.2.7".to_vec(),
+    }))
+    .await;
+    mta.expect_continue().await;
+    mta.send(Command::Helo(b"client.example".to_vec())).await;
+    mta.expect_continue().await;
+    mta.send(Command::Mail {
+        sender: b"<alice@example.org>".to_vec(),
+        args: vec![],
+    })
+    .await;
+    mta.expect_continue().await;
+    mta.send(Command::Header {
+        name: b"From".to_vec(),
+        value: b" alice@example.org".to_vec(),
+    })
+    .await;
+    mta.send(Command::EndOfHeaders).await;
+    mta.expect_continue().await;
+    mta.send(Command::EndOfMessage(b"Hello\r\n".to_vec())).await;
+    let mut replies = vec![mta.reply().await.unwrap()];
+    while matches!(replies.last(), Some(Reply::Modify(_) | Reply::Progress)) {
+        replies.push(mta.reply().await.unwrap());
+    }
+    replies
+}
+
+// A current-thread runtime: the server's tasks run on the test's thread, under its subscriber.
+#[tokio::test]
+async fn missing_macros_are_warned_about_once_each_with_the_lines_to_add() {
+    let log = LogBuffer::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let f = start("").await;
+    for _ in 0..2 {
+        let mut mta = session(f.addr).await;
+        for _ in 0..2 {
+            let replies = message_without_macros(&mut mta).await;
+            assert_eq!(verdict(&replies), &Reply::Continue);
+            assert_eq!(inserted(&replies, "Authentication-Results").len(), 1);
+            mta.send(Command::QuitNewConnection).await;
+        }
+    }
+    let text = log.text();
+    for (name, postfix, sendmail) in [
+        (
+            "{daemon_name}",
+            "milter_connect_macros = j {daemon_name} {daemon_addr} v {client_addr} _",
+            "define(`confMILTER_MACROS_CONNECT', `j, {daemon_name}, {client_addr}, _')dnl",
+        ),
+        (
+            "{auth_authen}",
+            "milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}",
+            "define(`confMILTER_MACROS_ENVFROM', `i, {auth_type}, {auth_authen}, {mail_addr}')dnl",
+        ),
+        (
+            "{i}",
+            "milter_end_of_data_macros = i",
+            "define(`confMILTER_MACROS_EOM', `{msg_id}, i')dnl",
+        ),
+    ] {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&format!("does not send {name};")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name}:\n{text}");
+        assert!(
+            lines[0].contains(&format!("add to Postfix's main.cf: {postfix} ")),
+            "{text}"
+        );
+        assert!(lines[0].contains(sendmail), "{text}");
+    }
+    // A complete MTA does not trigger them on a new server.
+    let f = start("").await;
+    let before = log.text().len();
+    let mut mta = session(f.addr).await;
+    let pass = [("From", "alice@example.org")];
+    let mut m = msg("192.0.2.7", "alice@example.org", &pass);
+    m.daemon = Some("smtpd");
+    mta.message(&m).await;
+    assert!(
+        !log.text()[before..].contains("does not send"),
+        "{}",
+        log.text()
+    );
+}

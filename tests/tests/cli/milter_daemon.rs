@@ -476,3 +476,52 @@ fn root_without_user_is_refused_unless_run_as_root() {
         .stderr(predicates::str::contains("refusing to run as root"))
         .stderr(predicates::str::contains("run_as_root = true"));
 }
+
+#[test]
+fn check_config_names_the_user_to_run_as_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("milter.toml");
+    let base = "authserv_id = \"mx.example.net\"\nrecord = \"/var/lib/mailstamp/v.sqlite\"\n";
+    std::fs::write(&path, format!("{base}user = \"nobody\"\n")).unwrap();
+    let uid = id(&["-u", "nobody"]);
+    mailstamp()
+        .args(["milter", "--check-config", "--config"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "user: nobody (uid {uid}, gid {}) once the socket is bound",
+            id(&["-g", "nobody"])
+        )));
+    std::fs::write(&path, format!("{base}user = \"no-such-user-mailstamp\"\n")).unwrap();
+    mailstamp()
+        .args(["milter", "--check-config", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{}: user: no such user \"no-such-user-mailstamp\"",
+            path.display()
+        )));
+    // A store of an unknown kind and a group without a user: refused with the line.
+    std::fs::write(&path, "authserv_id = \"mx\"\n\nrecord = \"mysql://db/x\"\n").unwrap();
+    mailstamp()
+        .args(["milter", "--check-config", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{}:3: record: unsupported store",
+            path.display()
+        )));
+    std::fs::write(&path, "authserv_id = \"mx\"\ngroup = \"nogroup\"\n").unwrap();
+    mailstamp()
+        .args(["milter", "--check-config", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{}:2: group: needs user",
+            path.display()
+        )));
+}

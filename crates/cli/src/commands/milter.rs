@@ -120,6 +120,9 @@ fn init_logging() {
 
 fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let config = Config::load(&args.config).map_err(config_error)?;
+    // `user`/`group` must exist (they are looked up again at start, when privileges drop).
+    let identity = mailstamp_milter_server::privileges::target(&config)
+        .map_err(|m| anyhow!("{}: {m}", args.config.display()))?;
     let g = ctx.globals();
     let resolver = if g.zone.is_empty() && g.nameserver.is_empty() {
         None
@@ -134,6 +137,9 @@ fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .block_on(async { Loaded::from_config(config, None, &overrides) })
         .map_err(config_error)?;
     println!("{}: configuration ok", args.config.display());
+    if let Some((name, uid, gid)) = identity {
+        println!("user: {name} (uid {uid}, gid {gid}) once the socket is bound");
+    }
     let mut exit = Exit::Success;
     for p in &loaded.signing.problems {
         println!("error: {p}");
