@@ -153,9 +153,10 @@ pub struct Outcome {
     pub reason: String,
     /// SPF, DKIM and DMARC results (inbound), or the signatures made (outbound).
     pub results: String,
-    /// The DMARC evaluation to record (`record` set, inbound mail with a DMARC Policy
-    /// Domain and a client address): what `mailstamp check --record` stores.
-    pub evaluation: Option<mailstamp_reports::store::Evaluation>,
+    /// The verification report whose DMARC evaluation is recorded (`record` set, inbound
+    /// mail): converted by the recorder's writer, off the mail path, into what `mailstamp
+    /// check --record` stores.
+    pub record: Option<Box<Report>>,
 }
 
 impl Outcome {
@@ -167,7 +168,7 @@ impl Outcome {
             action: "continue",
             reason: String::new(),
             results: String::new(),
-            evaluation: None,
+            record: None,
         }
     }
 
@@ -225,7 +226,7 @@ pub async fn process(
         out.action = inbound.action;
         out.verdict = inbound.verdict;
         out.results = inbound.results;
-        out.evaluation = inbound.evaluation;
+        out.record = inbound.record;
         out.reason(inbound.reason);
         out.modifications.extend(inbound.modifications);
     }
@@ -495,7 +496,7 @@ async fn verify(
         out.reason(b);
     }
     if config.record.is_some() {
-        out.evaluation = mailstamp_reports::store::Evaluation::from_report(&report);
+        out.record = Some(Box::new(report.clone()));
     }
     let dkim = report
         .dkim

@@ -1,16 +1,18 @@
 //! Recording DMARC evaluations (`record = STORE`) in mailstamp-reports' verdict store, off the
 //! mail path.
 //!
-//! The connection tasks hand each evaluation to [`Recorder::submit`], which never waits: it
-//! puts the evaluation in a bounded queue (`record_queue`) read by one writer thread. The
-//! writer takes what is queued (up to [`BATCH`] at a time) and writes it in one transaction
-//! ([`Store::record`]). When the queue is full, or the store cannot be opened or written, the
+//! The connection tasks hand each pipeline report to [`Recorder::submit_report`], which never
+//! waits: it puts the report in a bounded queue (`record_queue`) read by one writer thread.
+//! The writer turns each into its evaluation ([`Evaluation::from_report`], what `mailstamp
+//! check --record` stores; reports without a DMARC Policy Domain are skipped), takes what is
+//! queued (up to [`BATCH`] at a time) and writes it in one transaction ([`Store::record`]). When the queue is full, or the store cannot be opened or written, the
 //! evaluations are dropped, counted in `records_dropped` and logged at error level, at most
 //! once every [`LOG_EVERY`] with the number dropped since the last line. A store that is down
 //! is opened again at most once every [`RETRY_AFTER`]. The message itself is never delayed
 //! nor refused because of the store.
 
 use crate::metrics::Metrics;
+use mailstamp::pipeline::Report;
 use mailstamp_reports::store::{Evaluation, Store, redact};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -61,11 +63,19 @@ impl Alarm {
     }
 }
 
+/// What the queue carries: a report still to convert (the mail path does not pay for the
+/// conversion), or an evaluation.
+#[derive(Debug)]
+enum Item {
+    Report(Box<Report>),
+    Evaluation(Evaluation),
+}
+
 /// The queue and the writer thread of one store.
 #[derive(Debug)]
 pub struct Recorder {
     spec: String,
-    tx: Option<SyncSender<Evaluation>>,
+    tx: Option<SyncSender<Item>>,
     thread: Option<JoinHandle<()>>,
     alarm: Arc<Alarm>,
     metrics: Arc<Metrics>,
@@ -105,13 +115,23 @@ impl Recorder {
         &self.spec
     }
 
+    /// Queues one pipeline report without waiting; the writer records its evaluation (if it
+    /// has a DMARC Policy Domain). When the queue is full it is dropped (counted, logged).
+    pub fn submit_report(&self, report: Box<Report>) {
+        self.send(Item::Report(report));
+    }
+
     /// Queues one evaluation without waiting; when the queue is full it is dropped (counted,
     /// logged).
     pub fn submit(&self, evaluation: Evaluation) {
+        self.send(Item::Evaluation(evaluation));
+    }
+
+    fn send(&self, item: Item) {
         let Some(tx) = &self.tx else {
             return;
         };
-        match tx.try_send(evaluation) {
+        match tx.try_send(item) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => self.alarm.dropped(
                 &self.metrics,
@@ -150,21 +170,28 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(self, rx: Receiver<Evaluation>) {
+    fn run(self, rx: Receiver<Item>) {
         let mut store: Option<Store> = None;
         let mut retry_at: Option<Instant> = None;
         let mut batch = Vec::with_capacity(BATCH);
+        let evaluation = |item: Item| match item {
+            Item::Report(r) => Evaluation::from_report(&r),
+            Item::Evaluation(e) => Some(e),
+        };
         loop {
             match rx.recv_timeout(RETRY_AFTER) {
-                Ok(e) => batch.push(e),
+                Ok(item) => batch.extend(evaluation(item)),
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             while batch.len() < BATCH {
                 match rx.try_recv() {
-                    Ok(e) => batch.push(e),
+                    Ok(item) => batch.extend(evaluation(item)),
                     Err(_) => break,
                 }
+            }
+            if batch.is_empty() {
+                continue;
             }
             if store.is_none() && retry_at.is_none_or(|t| Instant::now() >= t) {
                 match Store::open(&self.spec) {

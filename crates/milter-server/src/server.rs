@@ -623,14 +623,14 @@ async fn handle(
             let interval = Duration::from_millis(loaded.config.limits.progress_interval_ms);
             let mut outcome =
                 with_progress(work, interval, session, progress_out, metrics, peer).await;
-            if let Some(e) = outcome.evaluation.take()
+            if let Some(report) = outcome.record.take()
                 && let Some(r) = shared
                     .recorder
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
                     .as_ref()
             {
-                r.submit(e);
+                r.submit_report(report);
             }
             if let Err(e) = session.end_of_message(&outcome.modifications, outcome.verdict.clone())
             {
