@@ -68,7 +68,7 @@ impl Alarm {
 #[derive(Debug)]
 enum Item {
     Report(Box<Report>),
-    Evaluation(Evaluation),
+    Evaluation(Box<Evaluation>),
 }
 
 /// The queue and the writer thread of one store.
@@ -124,7 +124,7 @@ impl Recorder {
     /// Queues one evaluation without waiting; when the queue is full it is dropped (counted,
     /// logged).
     pub fn submit(&self, evaluation: Evaluation) {
-        self.send(Item::Evaluation(evaluation));
+        self.send(Item::Evaluation(Box::new(evaluation)));
     }
 
     fn send(&self, item: Item) {
@@ -176,7 +176,7 @@ impl Writer {
         let mut batch = Vec::with_capacity(BATCH);
         let evaluation = |item: Item| match item {
             Item::Report(r) => Evaluation::from_report(&r),
-            Item::Evaluation(e) => Some(e),
+            Item::Evaluation(e) => Some(*e),
         };
         loop {
             match rx.recv_timeout(RETRY_AFTER) {
