@@ -2,7 +2,10 @@
 //! DNS from an in-memory zone (so DNS is "cached"), then drives N connections × M messages of
 //! signing and of verification.
 //!
-//! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]`
+//! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]
+//! [STORE]`: with STORE (a file name, `sqlite:PATH` or `postgres://...`) the milter records
+//! each DMARC evaluation there (`record = STORE`), and the counts written and dropped are
+//! printed at the end.
 
 use mailstamp::Resolver;
 use mailstamp::dns::{Name, Zone};
@@ -18,6 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let connections: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let messages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
+    let record = args
+        .next()
+        .map(|s| format!("record = \"{s}\"\n"))
+        .unwrap_or_default();
     let dir = tempfile::tempdir()?;
     let mut keys = Vec::new();
     for f in [
@@ -34,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &path,
         format!(
             "listen = \"inet:127.0.0.1:0\"\nauthserv_id = \"mx.example.net\"\n\
-             internal_networks = [\"10.0.0.0/8\"]\n\
+             internal_networks = [\"10.0.0.0/8\"]\n{record}\
              [[signing]]\ndomain = \"example.org\"\nselector = \"ed25519\"\nkey = \"{}\"\n\
              [[signing]]\ndomain = \"example.org\"\nselector = \"default\"\nkey = \"{}\"\n",
             keys[0].display(),
@@ -103,5 +110,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     server.shutdown();
+    if record.is_empty() {
+        return Ok(());
+    }
+    server.finish_recording().await;
+    let m = server.metrics();
+    println!(
+        "recorded: {} written, {} dropped",
+        m.records_written.get(),
+        m.records_dropped.get()
+    );
     Ok(())
 }

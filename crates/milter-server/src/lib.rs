@@ -17,12 +17,19 @@
 //!   `unix:` listeners, read timeouts, graceful shutdown, reload ([`Server::reload`]), systemd
 //!   readiness ([`server::sd_notify`]).
 //! * [`metrics`]: counters and a latency histogram in the Prometheus text format.
-//! * [`run`]: the whole daemon with its signals (SIGTERM/SIGINT stop, SIGHUP reloads).
+//! * [`record`]: each DMARC evaluation recorded in mailstamp-reports' verdict store
+//!   (`record = STORE`), batched by one writer thread off the mail path; a store that is down
+//!   or slow costs dropped records (logged, counted), never mail.
+//! * [`privileges`]: `user`/`group`: root privileges dropped once the socket is bound; root
+//!   without `user` refused unless `run_as_root = true`.
+//! * [`run`]: the whole daemon with its signals (SIGTERM/SIGINT stop, SIGHUP reloads) and
+//!   systemd notifications (`READY=1` once listening, `RELOADING=1`/`READY=1` around a
+//!   reload, `STOPPING=1`).
 //!
 //! It does **not** stream bodies into the DKIM hashes: a message is buffered up to
 //! `limits.max_message_size` (larger ones are neither verified nor signed, and say so). It
-//! does not drop privileges (run it as its own user, as the systemd unit does), does not keep
-//! a verdict store or send DMARC reports, and reads ARC on inbound mail but does not seal.
+//! does not send DMARC reports (`mailstamp report generate`/`send` do, from the store), and
+//! reads ARC on inbound mail but does not seal.
 //!
 //! # Example
 //!
@@ -47,7 +54,9 @@ pub mod config;
 pub mod explain;
 pub mod metrics;
 pub mod net;
+pub mod privileges;
 pub mod process;
+pub mod record;
 pub mod server;
 pub mod signing;
 pub mod state;
@@ -73,11 +82,15 @@ pub enum RunError {
         /// The error.
         source: std::io::Error,
     },
+    /// Privileges could not be dropped, or the daemon would run as root unasked.
+    #[error("{0}")]
+    Privileges(String),
 }
 
 /// Runs the daemon with the configuration at `path` until SIGTERM or SIGINT: binds the
-/// listener (and the metrics endpoint), tells systemd it is ready, reloads on SIGHUP, and on
-/// stop lets messages in flight finish.
+/// listener (and the metrics endpoint), drops privileges ([`privileges::drop_privileges`]),
+/// tells systemd it is ready, reloads on SIGHUP, and on stop lets messages in flight finish
+/// and writes the evaluations still queued for the verdict store.
 pub fn run(path: &Path) -> Result<(), RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,6 +121,10 @@ async fn run_async(path: &Path) -> Result<(), RunError> {
         info!(%addr, "metrics on http://{addr}/metrics");
         tokio::spawn(metrics::serve(l, server.metrics()));
     }
+    let identity = privileges::drop_privileges(&server.current().config).map_err(|m| {
+        RunError::Privileges(format!("{}: {m}", server.current().config.path.display()))
+    })?;
+    info!(uid = identity.uid, gid = identity.gid, "{}", identity.note);
     let described = listener.describe();
     let stopper = server.clone();
     tokio::spawn(async move {
@@ -129,6 +146,7 @@ async fn run_async(path: &Path) -> Result<(), RunError> {
     });
     server::sd_notify(&format!("READY=1\nSTATUS=listening on {described}"));
     server.serve(listener).await;
+    server.finish_recording().await;
     if server.metrics().reload_failures.get() > 0 {
         error!(
             failures = server.metrics().reload_failures.get(),

@@ -551,8 +551,9 @@ fn pg(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
-/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`).
-fn redact(spec: &str) -> String {
+/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`),
+/// as errors and logs show it.
+pub fn redact(spec: &str) -> String {
     if let Some((scheme, rest)) = spec.split_once("://")
         && let Some((userinfo, host)) = rest.split_once('@')
         && let Some((user, _)) = userinfo.split_once(':')

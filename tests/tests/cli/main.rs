@@ -13,6 +13,7 @@ mod globals;
 mod interop_dkimpy;
 mod json;
 mod milter;
+mod milter_daemon;
 mod records;
 mod report;
 mod report_interop;
