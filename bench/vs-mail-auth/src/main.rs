@@ -374,8 +374,13 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok());
     let settings = Settings {
-        rounds: if quick { 11 } else { 41 },
+        rounds: rounds.unwrap_or(if quick { 11 } else { 41 }),
         batch: Duration::from_millis(if quick { 10 } else { 25 }),
     };
     let (messages, domains) = if quick { (300, 100) } else { (2000, 500) };
@@ -563,13 +568,16 @@ fn main() {
                 (msg, dkim, mf.rsplit_once('@').map_or(helo, |(_, d)| d), spf)
             })
             .collect();
+        let dmarc_parser: std::sync::Arc<dyn mailstamp_dmarc::RecordParser> =
+            resolver.parsed_records().clone();
         rows.push(paired(
             name,
             &settings,
             &mut |i| {
                 let request = ours[i % ours.len()].clone();
+                // As the pipeline does: policy records parsed through the resolver's cache.
                 let v = rt.block_on(mailstamp::drive(
-                    mailstamp_dmarc::evaluate(request),
+                    mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone()),
                     &resolver,
                 ));
                 debug_assert_eq!(v.result.as_str(), "pass");

@@ -111,6 +111,8 @@ pub enum KeyRecordError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     material: Material,
+    /// The signature backend's own form of the key, made on first use ([`crate::crypto`]).
+    prepared: crate::crypto::Prepared,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,12 +152,11 @@ impl PublicKey {
                         n,
                         e,
                     },
+                    prepared: crate::crypto::Prepared::default(),
                 })
             }
             KeyType::Ed25519 => match <[u8; 32]>::try_from(der_bytes) {
-                Ok(raw) => Ok(PublicKey {
-                    material: Material::Ed25519(raw),
-                }),
+                Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
                 Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
                     "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
                      not wrapped in a SubjectPublicKeyInfo"
@@ -173,7 +174,13 @@ impl PublicKey {
     pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
         PublicKey {
             material: Material::Ed25519(raw),
+            prepared: crate::crypto::Prepared::default(),
         }
+    }
+
+    /// What the signature backend keeps for this key.
+    pub(crate) fn prepared(&self) -> &crate::crypto::Prepared {
+        &self.prepared
     }
 
     /// The key type.

@@ -112,10 +112,10 @@ impl Finding {
                 let mut txt = 0usize;
                 for t in answer.txts() {
                     txt += 1;
-                    let text = t.joined();
+                    let text = t.joined_bytes();
                     let parsed = match parser {
-                        Some(p) => p.parse(&text),
-                        None => Record::parse(&text).map(Arc::new),
+                        Some(p) => p.parse(text),
+                        None => Record::parse(text).map(Arc::new),
                     };
                     if let Ok(r) = parsed {
                         dmarc += 1;

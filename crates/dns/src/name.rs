@@ -1,6 +1,7 @@
 //! Domain names: parsing, normalisation and comparison in one place.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest label, in octets (RFC 1035 §2.3.4).
 pub const MAX_LABEL_LEN: usize = 63;
@@ -67,8 +68,11 @@ pub enum NameError {
 /// (`%{l}` of a local-part with spaces, RFC 7208 §7) and fixtures publish them; only `.` (the
 /// separator) and ASCII control characters are refused. Host names proper (HELO, MAIL FROM
 /// domains) are checked by the protocols that need them (RFC 5321, RFC 7208 §4.3).
+///
+/// Cloning is cheap (the text is shared, reference-counted): queries, answers and verdicts
+/// hand names around without copying them.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(String);
+pub struct Name(Arc<str>);
 
 impl Name {
     /// Parses and normalises a name: strips one trailing dot, converts U-labels to A-labels
@@ -133,7 +137,7 @@ impl Name {
         if ascii.len() > MAX_NAME_LEN {
             return Err(NameError::TooLong { len: ascii.len() });
         }
-        Ok(Name(ascii))
+        Ok(Name(ascii.into()))
     }
 
     /// A name from its labels' octets, as the wire or a zone file holds them (RFC 2181 §11): no
@@ -188,7 +192,7 @@ impl Name {
     pub fn parent(&self) -> Option<Name> {
         self.0
             .split_once('.')
-            .map(|(_, rest)| Name(rest.to_owned()))
+            .map(|(_, rest)| Name(rest.into()))
     }
 
     /// True when `self` equals `other` or lies below it (`mail.example.com` is a subdomain of
@@ -196,13 +200,19 @@ impl Name {
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
         self.0 == other.0
             || (self.0.len() > other.0.len()
-                && self.0.ends_with(other.0.as_str())
+                && self.0.ends_with(&*other.0)
                 && self.0.as_bytes()[self.0.len() - other.0.len() - 1] == b'.')
     }
 
     /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
     pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
-        Name::parse(&format!("{prefix}.{}", self.0))
+        let joined = format!("{prefix}.{}", self.0);
+        if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
+            // `self` is already normalised: an ASCII prefix only needs lower-casing and the
+            // length checks `parse` would make (with the same offsets).
+            return Self::check_ascii(joined.to_ascii_lowercase());
+        }
+        Name::parse(&joined)
     }
 
     /// The rightmost `n` labels as a name (`n` ≥ 1), or the whole name when it has fewer.
@@ -216,7 +226,7 @@ impl Name {
         for _ in 0..skip {
             idx += self.0[idx..].find('.').map_or(0, |p| p + 1);
         }
-        Name(self.0[idx..].to_owned())
+        Name(self.0[idx..].into())
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::Name;
 use std::fmt;
+use std::sync::Arc;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The record types mailstamp asks for.
@@ -96,11 +97,29 @@ impl fmt::Display for Query {
 /// The character-strings of one TXT record, as received (RFC 1035 §3.3.14).
 ///
 /// A TXT record is a sequence of strings of at most 255 octets each. SPF (RFC 7208 §3.3) and
-/// DKIM (RFC 6376 §3.6.2.2) join them with nothing in between: use [`Txt::joined`]. The bytes
-/// need not be UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// DKIM (RFC 6376 §3.6.2.2) join them with nothing in between: use [`Txt::joined_bytes`] (or
+/// [`Txt::joined`] for an owned copy). The bytes need not be UTF-8.
+///
+/// The strings and their joined value are kept once, shared: cloning a `Txt` (or an answer
+/// holding it, as a resolver cache hands answers out) copies no bytes.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Txt {
+    data: Arc<TxtData>,
+}
+
+#[derive(PartialEq, Eq, Hash, Default)]
+struct TxtData {
     strings: Vec<Vec<u8>>,
+    /// The strings concatenated, computed once.
+    joined: Box<[u8]>,
+}
+
+impl fmt::Debug for Txt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Txt")
+            .field("strings", &self.data.strings)
+            .finish()
+    }
 }
 
 impl Txt {
@@ -110,25 +129,34 @@ impl Txt {
         I: IntoIterator<Item = S>,
         S: Into<Vec<u8>>,
     {
+        let strings: Vec<Vec<u8>> = strings.into_iter().map(Into::into).collect();
+        let joined = strings.concat().into_boxed_slice();
         Txt {
-            strings: strings.into_iter().map(Into::into).collect(),
+            data: Arc::new(TxtData { strings, joined }),
         }
     }
 
     /// The character-strings as received.
     pub fn strings(&self) -> &[Vec<u8>] {
-        &self.strings
+        &self.data.strings
     }
 
     /// The one documented way to join the strings of a record: concatenated with no separator,
-    /// as RFC 7208 §3.3 and RFC 6376 §3.6.2.2 require.
+    /// as RFC 7208 §3.3 and RFC 6376 §3.6.2.2 require. An owned copy of
+    /// [`Txt::joined_bytes`].
     pub fn joined(&self) -> Vec<u8> {
-        self.strings.concat()
+        self.data.joined.to_vec()
+    }
+
+    /// The strings joined as [`Txt::joined`] does, borrowed: computed once when the record was
+    /// made, so reading it allocates nothing.
+    pub fn joined_bytes(&self) -> &[u8] {
+        &self.data.joined
     }
 
     /// The joined value as text, with invalid UTF-8 replaced by U+FFFD (for display only).
     pub fn joined_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.joined()).into_owned()
+        String::from_utf8_lossy(self.joined_bytes()).into_owned()
     }
 }
 

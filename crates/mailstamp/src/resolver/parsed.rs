@@ -94,9 +94,9 @@ impl ParsedRecords {
     pub(crate) fn refresh(&self, answer: &Answer) {
         if let Answer::Records(_) = answer {
             for txt in answer.txts() {
-                let text = txt.joined();
-                self.spf.forget(&text);
-                self.dmarc.forget(&text);
+                let text = txt.joined_bytes();
+                self.spf.forget(text);
+                self.dmarc.forget(text);
             }
         }
     }
