@@ -87,7 +87,7 @@ impl Name {
         }
         // Byte-level checks on the input first, so offsets refer to what the user wrote.
         let mut offset = 0;
-        for label in trimmed.split('.') {
+        for label in trimmed.as_bytes().split(|&b| b == b'.') {
             if label.is_empty() {
                 return Err(NameError::EmptyLabel { offset });
             }
@@ -102,9 +102,14 @@ impl Name {
         if let Some((offset, ch)) = trimmed.char_indices().find(|&(_, c)| c.is_ascii_control()) {
             return Err(NameError::InvalidChar { ch, offset });
         }
-        let ascii = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
-        } else if let Ok(a) = idna::domain_to_ascii_strict(trimmed) {
+        if trimmed.is_ascii() {
+            return if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+                Self::check_ascii(&trimmed.to_ascii_lowercase())
+            } else {
+                Self::check_ascii(trimmed)
+            };
+        }
+        let ascii = if let Ok(a) = idna::domain_to_ascii_strict(trimmed) {
             a
         } else if trimmed.chars().any(|c| c == ' ' || c == '%' || c == '\\') {
             // Octets, not a host name (RFC 2181 §11): keep them.
@@ -114,15 +119,15 @@ impl Name {
                 reason: e.to_string(),
             })?
         };
-        Self::check_ascii(ascii)
+        Self::check_ascii(&ascii)
     }
 
-    fn check_ascii(ascii: String) -> Result<Name, NameError> {
+    fn check_ascii(ascii: &str) -> Result<Name, NameError> {
         if ascii.is_empty() {
             return Err(NameError::Empty);
         }
         let mut offset = 0;
-        for label in ascii.split('.') {
+        for label in ascii.as_bytes().split(|&b| b == b'.') {
             if label.is_empty() {
                 return Err(NameError::EmptyLabel { offset });
             }
@@ -137,7 +142,7 @@ impl Name {
         if ascii.len() > MAX_NAME_LEN {
             return Err(NameError::TooLong { len: ascii.len() });
         }
-        Ok(Name(ascii.into()))
+        Ok(Name(Arc::from(ascii)))
     }
 
     /// A name from its labels' octets, as the wire or a zone file holds them (RFC 2181 §11): no
@@ -159,7 +164,7 @@ impl Name {
             }
             text.push_str(label);
         }
-        Self::check_ascii(text.to_ascii_lowercase())
+        Self::check_ascii(&text.to_ascii_lowercase())
     }
 
     /// The label octets, left to right (for the wire: `hickory`'s `Name::from_labels`).
@@ -206,11 +211,15 @@ impl Name {
 
     /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
     pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
-        let joined = format!("{prefix}.{}", self.0);
+        let mut joined = String::with_capacity(prefix.len() + 1 + self.0.len());
+        joined.push_str(prefix);
+        joined.push('.');
+        joined.push_str(&self.0);
         if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
             // `self` is already normalised: an ASCII prefix only needs lower-casing and the
             // length checks `parse` would make (with the same offsets).
-            return Self::check_ascii(joined.to_ascii_lowercase());
+            joined.make_ascii_lowercase();
+            return Self::check_ascii(&joined);
         }
         Name::parse(&joined)
     }

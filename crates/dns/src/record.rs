@@ -1,8 +1,10 @@
 //! Queries, record types and record data.
 
 use crate::Name;
+use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The record types mailstamp asks for.
@@ -102,16 +104,36 @@ impl fmt::Display for Query {
 ///
 /// The strings and their joined value are kept once, shared: cloning a `Txt` (or an answer
 /// holding it, as a resolver cache hands answers out) copies no bytes.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+///
+/// A record also carries one memo slot ([`Txt::memo`]): what a reader derived from it (its
+/// parse), kept with the record and shared by its clones, so that a cached answer is parsed
+/// once for as long as it is cached. Equality and hashing look at the strings only.
+#[derive(Clone, Default)]
 pub struct Txt {
     data: Arc<TxtData>,
 }
 
-#[derive(PartialEq, Eq, Hash, Default)]
+#[derive(Default)]
 struct TxtData {
     strings: Vec<Vec<u8>>,
     /// The strings concatenated, computed once.
     joined: Box<[u8]>,
+    /// See [`Txt::memo`].
+    memo: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl PartialEq for Txt {
+    fn eq(&self, other: &Txt) -> bool {
+        self.data.strings == other.data.strings
+    }
+}
+
+impl Eq for Txt {}
+
+impl Hash for Txt {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.data.strings.hash(state);
+    }
 }
 
 impl fmt::Debug for Txt {
@@ -132,7 +154,11 @@ impl Txt {
         let strings: Vec<Vec<u8>> = strings.into_iter().map(Into::into).collect();
         let joined = strings.concat().into_boxed_slice();
         Txt {
-            data: Arc::new(TxtData { strings, joined }),
+            data: Arc::new(TxtData {
+                strings,
+                joined,
+                memo: OnceLock::new(),
+            }),
         }
     }
 
@@ -152,6 +178,26 @@ impl Txt {
     /// made, so reading it allocates nothing.
     pub fn joined_bytes(&self) -> &[u8] {
         &self.data.joined
+    }
+
+    /// What `derive` makes of the joined value, computed once per record and kept with it (and
+    /// its clones): a parser's cache that lives exactly as long as the answer holding the
+    /// record. `derive` must be a pure function of the value (a parse), so a kept result is
+    /// always what deriving again would give. The slot holds one type: when it already holds
+    /// another (the same TXT record read as SPF, then as something else), `derive` runs and its
+    /// result is returned without being kept.
+    pub fn memo<T: Any + Send + Sync>(&self, derive: impl FnOnce(&[u8]) -> T) -> Arc<T> {
+        if let Some(kept) = self.data.memo.get() {
+            return match Arc::clone(kept).downcast::<T>() {
+                Ok(t) => t,
+                Err(_) => Arc::new(derive(&self.data.joined)),
+            };
+        }
+        let made = Arc::new(derive(&self.data.joined));
+        let erased: Arc<dyn Any + Send + Sync> = made.clone();
+        // Another thread may have set it meanwhile: both values are equal (pure function).
+        let _ = self.data.memo.set(erased);
+        made
     }
 
     /// The joined value as text, with invalid UTF-8 replaced by U+FFFD (for display only).

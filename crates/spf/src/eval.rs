@@ -334,11 +334,10 @@ impl<'a> Machine<'a> {
         }
         let mut spf = answer
             .txts()
-            .map(|t| t.joined_bytes())
-            .filter(|t| is_spf_record(t));
+            .filter(|t| is_spf_record(t.joined_bytes()));
         let first = spf.next();
         let more = spf.count();
-        let Some(text) = first else {
+        let Some(txt) = first else {
             let name = target.to_string();
             return self.fail_with(match purpose {
                 Purpose::Top => SpfProblem::NoRecord { domain: name },
@@ -352,8 +351,9 @@ impl<'a> Machine<'a> {
                 count: more + 1,
             });
         }
+        let text = txt.joined_bytes();
         let parsed: Result<Arc<Record>, ParseError> = match self.parser {
-            Some(parser) => parser.parse(text),
+            Some(parser) => parser.parse_txt(txt),
             None => Record::parse_bytes(text).map(Arc::new),
         };
         match parsed {
