@@ -1073,7 +1073,7 @@ fn read_line_part<R: BufRead + ?Sized>(
         let window = available
             .get(..available.len().min(limit - total))
             .unwrap_or(available);
-        let (take, found) = match window.iter().position(|&b| b == b'\n') {
+        let (take, found) = match memchr::memchr(b'\n', window) {
             Some(i) => (i.saturating_add(1), true),
             None => (window.len(), false),
         };
@@ -1100,7 +1100,7 @@ fn skip_line<R: BufRead + ?Sized>(reader: &mut R) -> io::Result<u64> {
         if available.is_empty() {
             return Ok(total);
         }
-        let (take, found) = match available.iter().position(|&b| b == b'\n') {
+        let (take, found) = match memchr::memchr(b'\n', available) {
             Some(i) => (i.saturating_add(1), true),
             None => (available.len(), false),
         };
