@@ -220,7 +220,14 @@ mod tests {
 
     #[test]
     fn backend_is_the_one_the_features_ask_for() {
-        assert_eq!(BACKEND, if cfg!(feature = "aws-lc") { "aws-lc" } else { "ring" });
+        assert_eq!(
+            BACKEND,
+            if cfg!(feature = "aws-lc") {
+                "aws-lc"
+            } else {
+                "ring"
+            }
+        );
     }
 
     #[test]
@@ -324,11 +331,25 @@ mod aws_lc_against_ring {
         let (n, e) = public.rsa_components().unwrap();
         assert!(
             ring::signature::RsaPublicKeyComponents { n, e }
-                .verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, data, &signature)
+                .verify(
+                    &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                    data,
+                    &signature
+                )
                 .is_ok()
         );
-        assert!(verify_rsa(&public, SigningAlgorithm::RsaSha256, data, &expected));
-        assert!(!verify_rsa(&public, SigningAlgorithm::RsaSha256, b"other", &expected));
+        assert!(verify_rsa(
+            &public,
+            SigningAlgorithm::RsaSha256,
+            data,
+            &expected
+        ));
+        assert!(!verify_rsa(
+            &public,
+            SigningAlgorithm::RsaSha256,
+            b"other",
+            &expected
+        ));
     }
 
     #[test]

@@ -192,17 +192,18 @@ impl SigningKey {
         })?;
         match oid {
             oid if oid == asn1::OID_RSA_ENCRYPTION => {
-                let pair = KeyPair::rsa_from_pkcs8(der_bytes).map_err(|reason| {
-                    match rsa_bits_of_pkcs8(der_bytes) {
-                        Some(bits) if !(2048..=4096).contains(&bits) => {
-                            KeyLoadError::RsaKeySize { bits }
-                        }
-                        _ => KeyLoadError::Invalid {
-                            format: "PKCS#8",
-                            reason,
+                let pair =
+                    KeyPair::rsa_from_pkcs8(der_bytes).map_err(
+                        |reason| match rsa_bits_of_pkcs8(der_bytes) {
+                            Some(bits) if !(2048..=4096).contains(&bits) => {
+                                KeyLoadError::RsaKeySize { bits }
+                            }
+                            _ => KeyLoadError::Invalid {
+                                format: "PKCS#8",
+                                reason,
+                            },
                         },
-                    }
-                })?;
+                    )?;
                 let public = rsa_public(&pair)?;
                 let key = SigningKey { pair, public };
                 // ring checks each RSA signature before returning it, so a key whose CRT
@@ -216,13 +217,12 @@ impl SigningKey {
                 Ok(key)
             }
             oid if oid == asn1::OID_ED25519 => {
-                let pair =
-                    KeyPair::ed25519_from_pkcs8(der_bytes).map_err(|reason| {
-                        KeyLoadError::Invalid {
-                            format: "PKCS#8",
-                            reason,
-                        }
-                    })?;
+                let pair = KeyPair::ed25519_from_pkcs8(der_bytes).map_err(|reason| {
+                    KeyLoadError::Invalid {
+                        format: "PKCS#8",
+                        reason,
+                    }
+                })?;
                 Ok(SigningKey::from_ed25519_pair(pair))
             }
             other => Err(KeyLoadError::UnsupportedAlgorithm {
@@ -307,11 +307,9 @@ impl SigningKey {
 }
 
 fn rsa_public(pair: &KeyPair) -> Result<PublicKey, KeyLoadError> {
-    PublicKey::from_der(KeyType::Rsa, pair.public_key_bytes()).map_err(|e| {
-        KeyLoadError::Invalid {
-            format: "PKCS#8",
-            reason: e.to_string(),
-        }
+    PublicKey::from_der(KeyType::Rsa, pair.public_key_bytes()).map_err(|e| KeyLoadError::Invalid {
+        format: "PKCS#8",
+        reason: e.to_string(),
     })
 }
 

@@ -195,9 +195,7 @@ impl Name {
 
     /// The name with its leftmost label removed, or `None` for a single-label name.
     pub fn parent(&self) -> Option<Name> {
-        self.0
-            .split_once('.')
-            .map(|(_, rest)| Name(rest.into()))
+        self.0.split_once('.').map(|(_, rest)| Name(rest.into()))
     }
 
     /// True when `self` equals `other` or lies below it (`mail.example.com` is a subdomain of

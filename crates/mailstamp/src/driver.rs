@@ -94,8 +94,7 @@ pub async fn drive_within<L: TimeLimited>(
                     step = pending.resume(answers);
                     continue;
                 }
-                let deadline =
-                    *deadline.get_or_insert_with(|| tokio::time::Instant::now() + limit);
+                let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + limit);
                 match tokio::time::timeout_at(deadline, resolver.answer_all(pending.queries()))
                     .await
                 {

@@ -332,9 +332,7 @@ impl<'a> Machine<'a> {
         if self.opts.trace {
             self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
         }
-        let mut spf = answer
-            .txts()
-            .filter(|t| is_spf_record(t.joined_bytes()));
+        let mut spf = answer.txts().filter(|t| is_spf_record(t.joined_bytes()));
         let first = spf.next();
         let more = spf.count();
         let Some(txt) = first else {

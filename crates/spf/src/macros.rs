@@ -241,9 +241,8 @@ impl MacroString {
         context: MacroContext,
     ) -> Result<MacroString, MacroParseError> {
         let bytes = text.as_bytes();
-        let allowed = |b: u8| {
-            matches!(b, 0x21..=0x7e) || (b == b' ' && context == MacroContext::Explanation)
-        };
+        let allowed =
+            |b: u8| matches!(b, 0x21..=0x7e) || (b == b' ' && context == MacroContext::Explanation);
         // Most macro-strings are plain names: one literal, copied once.
         if !bytes.is_empty() && bytes.iter().all(|&b| b != b'%' && allowed(b)) {
             return Ok(MacroString {
