@@ -15,6 +15,7 @@ mod json;
 mod milter;
 mod records;
 mod report;
+mod report_interop;
 mod report_postgres;
 mod report_send;
 mod spf;
