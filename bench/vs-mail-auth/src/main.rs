@@ -9,7 +9,10 @@
 //! median of the per-round ratios: on a loaded machine absolute times are noise, paired ratios
 //! are not.
 //!
-//! `cargo run --release -- [--quick] [--only SUBSTRING] [--bulk-messages N]`
+//! `cargo run --release -- [--quick] [--only SUBSTRING] [--rounds N] [--tsv FILE]`; with
+//! `--features aws-lc` mailstamp signs and verifies with AWS-LC; `--combine RING.tsv AWS_LC.tsv`
+//! prints both runs side by side. Whole process: `--write-bulk DIR [--bulk-messages N]` writes
+//! an mbox and its zone, `--bulk-mail-auth DIR` checks that mbox with mail-auth.
 
 use mail_auth::dkim::{DkimSigner, DomainKey};
 use mail_auth::dmarc::DmarcRecord;
@@ -156,12 +159,37 @@ struct Dns {
 }
 
 impl Dns {
-    fn zone(&self) -> mailstamp_dns::Zone {
+    fn zone_text(&self) -> String {
         let mut z = String::from("$TTL 86400\n");
         for (name, _, text) in &self.records {
             let _ = writeln!(z, "{name}. IN TXT {}", quote(text));
         }
-        mailstamp_fixture::parse_zone_str(&z, "vs.zone").expect("the zone parses")
+        z
+    }
+
+    fn zone(&self) -> mailstamp_dns::Zone {
+        mailstamp_fixture::parse_zone_str(&self.zone_text(), "vs.zone").expect("the zone parses")
+    }
+
+    /// The records of a zone written by [`Dns::zone_text`] (`NAME. IN TXT "..." ...`), each
+    /// kind told by its name, as the mail-auth side of the bulk run reads them.
+    fn from_zone_text(text: &str) -> Dns {
+        let mut records = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with('$')) {
+            let Some((name, rest)) = line.split_once(". IN TXT ") else {
+                continue;
+            };
+            let value: String = rest.split('"').skip(1).step_by(2).collect();
+            let kind = if name.starts_with("_dmarc.") {
+                Kind::Dmarc
+            } else if name.contains("._domainkey.") {
+                Kind::Key
+            } else {
+                Kind::Spf
+            };
+            records.push((name.to_owned(), kind, value));
+        }
+        Dns { records }
     }
 
     fn caches(&self) -> Caches {
@@ -374,10 +402,35 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok());
     let settings = Settings {
-        rounds: if quick { 11 } else { 41 },
+        rounds: rounds.unwrap_or(if quick { 11 } else { 41 }),
         batch: Duration::from_millis(if quick { 10 } else { 25 }),
     };
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    if let (Some(a), Some(b)) = (value("--combine"), args.last().filter(|_| args.len() == 3)) {
+        return combine(&a, b);
+    }
+    if let Some(dir) = value("--write-bulk") {
+        let n = value("--bulk-messages").map_or(10_000, |n| n.parse().expect("a number"));
+        return write_bulk(std::path::Path::new(&dir), n);
+    }
+    if let Some(dir) = value("--bulk-mail-auth") {
+        return bulk_mail_auth(std::path::Path::new(&dir));
+    }
+    let tsv = value("--tsv");
+    eprintln!(
+        "mailstamp's signature backend: {}",
+        mailstamp_dkim::crypto::BACKEND
+    );
     let (messages, domains) = if quick { (300, 100) } else { (2000, 500) };
     let config = CorpusConfig::new(2026)
         .with_messages(messages)
@@ -563,13 +616,16 @@ fn main() {
                 (msg, dkim, mf.rsplit_once('@').map_or(helo, |(_, d)| d), spf)
             })
             .collect();
+        let dmarc_parser: std::sync::Arc<dyn mailstamp_dmarc::RecordParser> =
+            resolver.parsed_records().clone();
         rows.push(paired(
             name,
             &settings,
             &mut |i| {
                 let request = ours[i % ours.len()].clone();
+                // As the pipeline does: policy records parsed through the resolver's cache.
                 let v = rt.block_on(mailstamp::drive(
-                    mailstamp_dmarc::evaluate(request),
+                    mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone()),
                     &resolver,
                 ));
                 debug_assert_eq!(v.result.as_str(), "pass");
@@ -750,7 +806,23 @@ fn main() {
         );
     }
 
+    if let Some(path) = tsv {
+        let mut out = String::new();
+        for r in &rows {
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                r.name, r.ms, r.ma, r.ratio, r.spread.0, r.spread.1
+            );
+        }
+        std::fs::write(&path, out).expect("the TSV file is written");
+    }
+
     // The table (Markdown, on stdout).
+    println!(
+        "mailstamp's signature backend: {}\n",
+        mailstamp_dkim::crypto::BACKEND
+    );
     println!(
         "| operation | mailstamp | mail-auth | ratio mailstamp ÷ mail-auth (median) | interquartile |"
     );
@@ -875,4 +947,201 @@ async fn mail_auth_check(
             "other"
         },
     )
+}
+
+/// `--combine RING.tsv AWS_LC.tsv`: the rows of two runs (`--tsv`), one built with mailstamp's
+/// default backend (ring) and one with `--features aws-lc`, side by side.
+fn combine(ring: &str, aws_lc: &str) {
+    let read = |path: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(path)
+            .expect("the TSV file is readable")
+            .lines()
+            .map(|l| l.split('\t').map(str::to_owned).collect())
+            .collect()
+    };
+    let (a, b) = (read(ring), read(aws_lc));
+    let f = |v: &str| v.parse::<f64>().unwrap_or(f64::NAN);
+    println!(
+        "| operation | ratio, mailstamp with ring (interquartile) | ratio, mailstamp with aws-lc (interquartile) |"
+    );
+    println!("|---|---|---|");
+    for row in &a {
+        let other = b.iter().find(|r| r[0] == row[0]);
+        let cell = |r: &Vec<String>| {
+            format!(
+                "{:.2} ({:.2}-{:.2})",
+                f(&r[3]),
+                f(&r[4]),
+                f(&r[5])
+            )
+        };
+        println!(
+            "| {} | {} | {} |",
+            row[0],
+            cell(row),
+            other.map_or_else(|| "-".to_owned(), cell)
+        );
+    }
+}
+
+/// `--write-bulk DIR [--bulk-messages N]`: `DIR/bulk.mbox` (N messages of the corpus, each
+/// signed with RSA-2048 and stored with its trace fields, as an MTA leaves them) and
+/// `DIR/bulk.zone` (the same DNS data as the rest of the benchmark), for the whole-process
+/// comparison: `mailstamp --zone DIR/bulk.zone check --mbox DIR/bulk.mbox --from-received`
+/// against `--bulk-mail-auth DIR`.
+fn write_bulk(dir: &std::path::Path, messages: usize) {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir).expect("the directory is made");
+    let config = CorpusConfig::new(2026)
+        .with_messages(messages)
+        .with_signing_domains(500);
+    let dns = dns(Corpus::new(config).domains());
+    std::fs::write(dir.join("bulk.zone"), dns.zone_text()).expect("the zone is written");
+    let file = std::fs::File::create(dir.join("bulk.mbox")).expect("the mbox is created");
+    let mut mbox =
+        mailstamp::mailbox::MboxWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut bytes = 0;
+    for item in signed(config, &[("rsa", rsa_key)]) {
+        mbox.write_message("sender@corpus.example", item.bytes)
+            .expect("the mbox is written");
+        bytes += item.bytes.len();
+    }
+    mbox.into_inner()
+        .expect("the mbox is flushed")
+        .flush()
+        .expect("the mbox is flushed");
+    eprintln!(
+        "{messages} messages ({bytes} bytes) in {}",
+        dir.join("bulk.mbox").display()
+    );
+}
+
+/// Calls `each` with every message of an mboxrd file (what `MboxWriter` writes), one at a
+/// time: split at `From ` lines that follow a blank line (or start the file), one `>` taken off
+/// `>From ` lines, the blank line that ends each message dropped.
+fn for_each_mbox_message(data: &[u8], mut each: impl FnMut(&[u8])) {
+    let mut current: Option<Vec<u8>> = None;
+    let mut blank_before = true;
+    let mut rest = data;
+    let mut finish = |m: &mut Vec<u8>| {
+        if m.ends_with(b"\r\n\r\n") {
+            m.truncate(m.len() - 2);
+        }
+        each(m);
+    };
+    while !rest.is_empty() {
+        let end = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        if blank_before && line.starts_with(b"From ") {
+            if let Some(mut m) = current.take() {
+                finish(&mut m);
+            }
+            current = Some(Vec::new());
+            blank_before = false;
+            continue;
+        }
+        blank_before = line == b"\r\n" || line == b"\n";
+        if let Some(m) = current.as_mut() {
+            let quotes = line.iter().take_while(|&&b| b == b'>').count();
+            if quotes > 0 && line[quotes..].starts_with(b"From ") {
+                m.extend_from_slice(&line[1..]);
+            } else {
+                m.extend_from_slice(line);
+            }
+        }
+    }
+    if let Some(mut m) = current {
+        finish(&mut m);
+    }
+}
+
+/// The SMTP envelope the trace fields record: `Return-Path: <MAIL FROM>` and a Postfix
+/// `Received: from HELO (HELO [IP])` field.
+fn envelope_of(message: &[u8]) -> Option<(IpAddr, String, String)> {
+    let head = &message[..message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len())];
+    let text = std::str::from_utf8(head).ok()?;
+    let mail_from = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Return-Path: <"))?
+        .trim_end_matches('>')
+        .to_owned();
+    let received = text.lines().find_map(|l| l.strip_prefix("Received: from "))?;
+    let helo = received.split(' ').next()?.to_owned();
+    let ip = received.split('[').nth(1)?.split(']').next()?;
+    let ip: IpAddr = ip.strip_prefix("IPv6:").unwrap_or(ip).parse().ok()?;
+    Some((ip, helo, mail_from))
+}
+
+/// `--bulk-mail-auth DIR`: what `mailstamp check --mbox DIR/bulk.mbox --from-received` does,
+/// with mail-auth, as one process: read the DNS data (`DIR/bulk.zone`, parsed into mail-auth's
+/// caches as its own lookups would leave them), read the mbox, and for every message take the
+/// envelope from its trace fields, verify DKIM, SPF (HELO and MAIL FROM) and DMARC, and print
+/// the Authentication-Results field. Single-threaded, like `--jobs 1`.
+fn bulk_mail_auth(dir: &std::path::Path) {
+    use std::io::Write as _;
+    let zone = std::fs::read_to_string(dir.join("bulk.zone")).expect("DIR/bulk.zone is readable");
+    let caches = Dns::from_zone_text(&zone).caches();
+    let data = std::fs::read(dir.join("bulk.mbox")).expect("DIR/bulk.mbox is readable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ma = {
+        let _g = rt.enter();
+        MessageAuthenticator::new_cloudflare().expect("mail-auth resolver (never queried)")
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut total, mut pass) = (0usize, 0usize);
+    for_each_mbox_message(&data, |message| {
+        total += 1;
+        let Some((ip, helo, mail_from)) = envelope_of(message) else {
+            let _ = writeln!(out, "{total}: no envelope");
+            return;
+        };
+        let line = rt.block_on(async {
+            let msg = AuthenticatedMessage::parse(message)?;
+            let dkim = ma
+                .verify_dkim(Parameters::new(&msg).with_cache(&caches))
+                .await;
+            let params =
+                SpfParameters::helo_and_mail_from(ip, &helo, RECEIVER_HOST, &mail_from);
+            let spf = ma
+                .verify_spf(Parameters::new(params.clone()).with_cache(&caches))
+                .await;
+            let domain = mail_from.rsplit_once('@').map_or(helo.as_str(), |(_, d)| d);
+            let dmarc = ma
+                .verify_dmarc(
+                    Parameters::new(DmarcParameters::new(&msg, &dkim, domain, &spf))
+                        .with_cache(&caches),
+                )
+                .await;
+            let passed = matches!(dmarc.dkim_result(), mail_auth::DmarcResult::Pass)
+                || matches!(dmarc.spf_result(), mail_auth::DmarcResult::Pass);
+            Some((
+                passed,
+                AuthenticationResults::new(RECEIVER_HOST)
+                    .with_dkim_results(&dkim, msg.first_from_address())
+                    .with_spf_result(&spf, &params)
+                    .with_dmarc_result(&dmarc)
+                    .to_string(),
+            ))
+        });
+        match line {
+            Some((passed, field)) => {
+                pass += usize::from(passed);
+                let _ = writeln!(out, "{total}: {}", field.trim_end());
+            }
+            None => {
+                let _ = writeln!(out, "{total}: unreadable");
+            }
+        }
+    });
+    let _ = writeln!(out, "{total} messages, {pass} pass DMARC");
+    drop(out);
+    eprintln!("{total} messages, {pass} pass DMARC (mail-auth)");
 }

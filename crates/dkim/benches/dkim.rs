@@ -8,8 +8,11 @@
 //!   of the message bytes);
 //! * `sign/*`: a whole signature, against `sign_floor` (one ring signature of the same header
 //!   data plus one SHA-256 of the message bytes).
+//! * `crypto/*`: the signature backend alone (`mailstamp_dkim::crypto`: ring by default, AWS-LC
+//!   with `--features aws-lc`), through the public API: `check_signature` with a key kept
+//!   across calls (as a `KeyCache` keeps it) and `SigningKey::sign`, RSA-2048 and Ed25519.
 //!
-//! Run: `cargo bench -p mailstamp-dkim --bench dkim`.
+//! Run: `cargo bench -p mailstamp-dkim --bench dkim` (`--features aws-lc` for AWS-LC).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mailstamp_dkim::{
@@ -332,5 +335,43 @@ fn pkcs8_der(pem: &str) -> Vec<u8> {
         .expect("PEM base64")
 }
 
-criterion_group!(benches, canon_hash, verify_bench, sign_bench);
+/// The signature backend alone, on 300 bytes of header data.
+fn crypto_bench(c: &mut Criterion) {
+    let backend = mailstamp_dkim::crypto::BACKEND;
+    let data = vec![b'h'; 300];
+    let mut g = c.benchmark_group("crypto");
+    for (alg, pem) in [
+        (
+            "rsa-2048",
+            testdata("default._domainkey.example.org.rsa2048.pem"),
+        ),
+        ("ed25519", testdata("ed25519._domainkey.example.org.pem")),
+    ] {
+        let key = SigningKey::from_pem(&pem).expect("key");
+        let public = key.public_key().clone();
+        let signature = key.sign(&data).expect("signs");
+        assert!(mailstamp_dkim::check_signature(
+            &public,
+            key.algorithm(),
+            &data,
+            &signature
+        ));
+        g.bench_function(format!("check_signature/{alg}/{backend}"), |b| {
+            b.iter(|| {
+                mailstamp_dkim::check_signature(
+                    &public,
+                    key.algorithm(),
+                    black_box(&data),
+                    &signature,
+                )
+            })
+        });
+        g.bench_function(format!("sign/{alg}/{backend}"), |b| {
+            b.iter(|| key.sign(black_box(&data)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, canon_hash, verify_bench, sign_bench, crypto_bench);
 criterion_main!(benches);

@@ -111,6 +111,8 @@ pub enum KeyRecordError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     material: Material,
+    /// The signature backend's own form of the key, made on first use ([`crate::crypto`]).
+    prepared: crate::crypto::Prepared,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,12 +152,11 @@ impl PublicKey {
                         n,
                         e,
                     },
+                    prepared: crate::crypto::Prepared::default(),
                 })
             }
             KeyType::Ed25519 => match <[u8; 32]>::try_from(der_bytes) {
-                Ok(raw) => Ok(PublicKey {
-                    material: Material::Ed25519(raw),
-                }),
+                Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
                 Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
                     "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
                      not wrapped in a SubjectPublicKeyInfo"
@@ -173,7 +174,13 @@ impl PublicKey {
     pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
         PublicKey {
             material: Material::Ed25519(raw),
+            prepared: crate::crypto::Prepared::default(),
         }
+    }
+
+    /// What the signature backend keeps for this key.
+    pub(crate) fn prepared(&self) -> &crate::crypto::Prepared {
+        &self.prepared
     }
 
     /// The key type.
@@ -269,7 +276,9 @@ pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    if !value.iter().any(|&b| is_fws(b)) {
+    // Every FWS byte is at most 0x20: one vectorisable comparison per byte finds whether the
+    // compacting path (which drops exactly the FWS bytes) is needed.
+    if !value.iter().any(|&b| b <= b' ') {
         return ENGINE.decode(value).map_err(|e| match e {
             base64::DecodeError::InvalidByte(i, _)
             | base64::DecodeError::InvalidLastSymbol(i, _) => i,

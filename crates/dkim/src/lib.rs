@@ -20,8 +20,9 @@
 //!   §3.5), key records ([`KeyRecord`], §3.6.1), canonicalization ([`canonicalize_header`],
 //!   [`canonicalize_body`], §3.4) and streaming body hashes ([`BodyHashSet`], §3.7).
 //!
-//! ring performs every signature operation (RSA and Ed25519, sign and verify); sha2 computes
-//! body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
+//! ring performs every signature operation (RSA and Ed25519, sign and verify) by default; with
+//! the `aws-lc` cargo feature, AWS-LC (aws-lc-rs) does, for long-running signers and verifiers
+//! (the choice is made in one module, [`crypto`]); sha2 computes body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
 //! and DER (key record `p=`, PKCS#8, PKCS#1, SubjectPublicKeyInfo) are read and written by the
 //! RustCrypto `pem-rfc7468`, `der`, `spki`, `pkcs8` and `pkcs1` crates: no hand-written parser
 //! reads the untrusted `p=` bytes.
@@ -100,6 +101,7 @@
 
 mod asn1;
 mod canon;
+pub mod crypto;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;

@@ -83,12 +83,10 @@ pub enum KeyLoadError {
     },
 }
 
-enum KeyPair {
-    Rsa(ring::signature::RsaKeyPair),
-    Ed25519(ring::signature::Ed25519KeyPair),
-}
+use crate::crypto::KeyPair;
 
-/// A private key that signs with ring: RSA (2048–4096 bits) or Ed25519.
+/// A private key that signs: RSA (2048–4096 bits) or Ed25519, with ring (or AWS-LC under the
+/// `aws-lc` feature, see [`crate::crypto::BACKEND`]).
 pub struct SigningKey {
     pair: KeyPair,
     public: PublicKey,
@@ -194,22 +192,20 @@ impl SigningKey {
         })?;
         match oid {
             oid if oid == asn1::OID_RSA_ENCRYPTION => {
-                let pair = ring::signature::RsaKeyPair::from_pkcs8(der_bytes).map_err(|e| {
-                    match rsa_bits_of_pkcs8(der_bytes) {
-                        Some(bits) if !(2048..=4096).contains(&bits) => {
-                            KeyLoadError::RsaKeySize { bits }
-                        }
-                        _ => KeyLoadError::Invalid {
-                            format: "PKCS#8",
-                            reason: e.to_string(),
+                let pair =
+                    KeyPair::rsa_from_pkcs8(der_bytes).map_err(
+                        |reason| match rsa_bits_of_pkcs8(der_bytes) {
+                            Some(bits) if !(2048..=4096).contains(&bits) => {
+                                KeyLoadError::RsaKeySize { bits }
+                            }
+                            _ => KeyLoadError::Invalid {
+                                format: "PKCS#8",
+                                reason,
+                            },
                         },
-                    }
-                })?;
+                    )?;
                 let public = rsa_public(&pair)?;
-                let key = SigningKey {
-                    pair: KeyPair::Rsa(pair),
-                    public,
-                };
+                let key = SigningKey { pair, public };
                 // ring checks each RSA signature before returning it, so a key whose CRT
                 // components do not belong together (a corrupted file) loads but never signs:
                 // refuse it here, where the file is named, rather than at the first message.
@@ -221,10 +217,11 @@ impl SigningKey {
                 Ok(key)
             }
             oid if oid == asn1::OID_ED25519 => {
-                let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der_bytes)
-                    .map_err(|e| KeyLoadError::Invalid {
-                    format: "PKCS#8",
-                    reason: e.to_string(),
+                let pair = KeyPair::ed25519_from_pkcs8(der_bytes).map_err(|reason| {
+                    KeyLoadError::Invalid {
+                        format: "PKCS#8",
+                        reason,
+                    }
                 })?;
                 Ok(SigningKey::from_ed25519_pair(pair))
             }
@@ -258,24 +255,18 @@ impl SigningKey {
 
     /// An Ed25519 key from its 32-byte seed (the private key of RFC 8032 §5.1.5).
     pub fn from_ed25519_seed(seed: &[u8]) -> Result<SigningKey, KeyLoadError> {
-        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| {
-            KeyLoadError::Invalid {
-                format: "Ed25519 seed",
-                reason: e.to_string(),
-            }
+        let pair = KeyPair::ed25519_from_seed(seed).map_err(|reason| KeyLoadError::Invalid {
+            format: "Ed25519 seed",
+            reason,
         })?;
         Ok(SigningKey::from_ed25519_pair(pair))
     }
 
-    fn from_ed25519_pair(pair: ring::signature::Ed25519KeyPair) -> SigningKey {
-        use ring::signature::KeyPair as _;
+    fn from_ed25519_pair(pair: KeyPair) -> SigningKey {
         let mut raw = [0u8; 32];
-        raw.copy_from_slice(pair.public_key().as_ref());
+        raw.copy_from_slice(pair.public_key_bytes());
         let public = PublicKey::from_ed25519_raw(raw);
-        SigningKey {
-            pair: KeyPair::Ed25519(pair),
-            public,
-        }
+        SigningKey { pair, public }
     }
 
     /// The key type.
@@ -301,33 +292,24 @@ impl SigningKey {
         &self.public
     }
 
-    /// Signs `data` (the canonical header block) with ring: RSASSA-PKCS1-v1_5 with SHA-256, or
-    /// Ed25519 over the SHA-256 digest of `data` (RFC 8463 §3).
+    /// Signs `data` (the canonical header block): RSASSA-PKCS1-v1_5 with SHA-256, or Ed25519
+    /// over the SHA-256 digest of `data` (RFC 8463 §3).
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
-        match &self.pair {
-            KeyPair::Rsa(pair) => {
-                let rng = ring::rand::SystemRandom::new();
-                let mut sig = vec![0u8; pair.public().modulus_len()];
-                pair.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, data, &mut sig)
-                    .map_err(|_| SignError::Crypto)?;
-                Ok(sig)
-            }
-            KeyPair::Ed25519(pair) => {
+        let signed = match &self.pair {
+            KeyPair::Rsa(_) => self.pair.sign(data),
+            KeyPair::Ed25519(_) => {
                 use sha2::Digest as _;
-                let digest = sha2::Sha256::digest(data);
-                Ok(pair.sign(&digest).as_ref().to_vec())
+                self.pair.sign(&sha2::Sha256::digest(data))
             }
-        }
+        };
+        signed.ok_or(SignError::Crypto)
     }
 }
 
-fn rsa_public(pair: &ring::signature::RsaKeyPair) -> Result<PublicKey, KeyLoadError> {
-    use ring::signature::KeyPair as _;
-    PublicKey::from_der(KeyType::Rsa, pair.public_key().as_ref()).map_err(|e| {
-        KeyLoadError::Invalid {
-            format: "PKCS#8",
-            reason: e.to_string(),
-        }
+fn rsa_public(pair: &KeyPair) -> Result<PublicKey, KeyLoadError> {
+    PublicKey::from_der(KeyType::Rsa, pair.public_key_bytes()).map_err(|e| KeyLoadError::Invalid {
+        format: "PKCS#8",
+        reason: e.to_string(),
     })
 }
 

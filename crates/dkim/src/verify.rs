@@ -459,9 +459,10 @@ pub fn header_hash_input(
     out
 }
 
-/// Checks a signature over `data` with ring (RFC 6376 §3.3, RFC 8463 §3): RSASSA-PKCS1-v1_5
-/// with SHA-256 (SHA-1 only for `rsa-sha1`, which callers refuse under RFC 8301 before they
-/// get here), or Ed25519 over the SHA-256 digest of `data`. `false` when the key type does not
+/// Checks a signature over `data` with the signature backend of [`crate::crypto`] (RFC 6376
+/// §3.3, RFC 8463 §3): RSASSA-PKCS1-v1_5 with SHA-256 (SHA-1 only for `rsa-sha1`, which
+/// callers refuse under RFC 8301 before they get here), or Ed25519 over the SHA-256 digest of
+/// `data`. `false` when the key type does not
 /// fit the algorithm. It applies no key-size policy: callers check [`PublicKey::bits`] against
 /// [`MIN_RSA_BITS`] and [`MAX_RSA_BITS`] first.
 ///
@@ -473,24 +474,13 @@ pub fn check_signature(
     data: &[u8],
     signature: &[u8],
 ) -> bool {
-    use ring::signature as rs;
-    match (algorithm, key.rsa_components(), key.ed25519()) {
-        (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, Some((n, e)), _) => {
-            let params = match algorithm {
-                SigningAlgorithm::RsaSha1 => &rs::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-                _ if key.bits() >= 2048 => &rs::RSA_PKCS1_2048_8192_SHA256,
-                _ => &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-            };
-            rs::RsaPublicKeyComponents { n, e }
-                .verify(params, data, signature)
-                .is_ok()
+    match (algorithm, key.ed25519()) {
+        (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, _) => {
+            crate::crypto::verify_rsa(key, algorithm, data, signature)
         }
-        (SigningAlgorithm::Ed25519Sha256, _, Some(pk)) => {
+        (SigningAlgorithm::Ed25519Sha256, Some(pk)) => {
             use sha2::Digest as _;
-            let digest = sha2::Sha256::digest(data);
-            rs::UnparsedPublicKey::new(&rs::ED25519, pk)
-                .verify(&digest, signature)
-                .is_ok()
+            crate::crypto::verify_ed25519(pk, &sha2::Sha256::digest(data), signature)
         }
         _ => false,
     }

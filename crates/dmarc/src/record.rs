@@ -494,6 +494,13 @@ pub struct ParseError {
 pub trait RecordParser: fmt::Debug + Send + Sync {
     /// The record `text` parses to, or why it is not a DMARC record.
     fn parse(&self, text: &[u8]) -> Result<std::sync::Arc<Record>, ParseError>;
+
+    /// The record a fetched TXT record parses to: [`RecordParser::parse`] of its joined
+    /// strings unless the implementation keeps the parse with the record
+    /// ([`mailstamp_dns::Txt::memo`]), so that a cached answer is not looked up again.
+    fn parse_txt(&self, txt: &mailstamp_dns::Txt) -> Result<std::sync::Arc<Record>, ParseError> {
+        self.parse(txt.joined_bytes())
+    }
 }
 
 /// The policies a record asks for once RFC 9989 §4.10.1 has been applied to missing and invalid

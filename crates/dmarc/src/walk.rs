@@ -112,10 +112,9 @@ impl Finding {
                 let mut txt = 0usize;
                 for t in answer.txts() {
                     txt += 1;
-                    let text = t.joined();
                     let parsed = match parser {
-                        Some(p) => p.parse(&text),
-                        None => Record::parse(&text).map(Arc::new),
+                        Some(p) => p.parse_txt(t),
+                        None => Record::parse(t.joined_bytes()).map(Arc::new),
                     };
                     if let Ok(r) = parsed {
                         dmarc += 1;
@@ -287,6 +286,8 @@ pub(crate) struct WalkState {
     steps: Vec<WalkStep>,
     stop_on: StopOn,
     end: Option<WalkEnd>,
+    /// The `_dmarc` name of the next target, made once when the walk reaches it.
+    next_name: Option<Name>,
 }
 
 impl WalkState {
@@ -303,6 +304,7 @@ impl WalkState {
             targets,
             stop_on,
             end: None,
+            next_name: None,
         };
         state.skip_unaskable();
         state
@@ -314,7 +316,7 @@ impl WalkState {
             return None;
         }
         let domain = self.targets.get(self.steps.len())?;
-        dmarc_name(domain).map(|q| (domain, q))
+        self.next_name.clone().map(|q| (domain, q))
     }
 
     pub(crate) fn start(&self) -> &Name {
@@ -324,12 +326,14 @@ impl WalkState {
     /// Records a step for targets whose `_dmarc` name is too long, and ends the walk when the
     /// targets are exhausted.
     fn skip_unaskable(&mut self) {
+        self.next_name = None;
         while self.end.is_none() {
             let Some(domain) = self.targets.get(self.steps.len()) else {
                 self.end = Some(WalkEnd::Exhausted);
                 return;
             };
-            if dmarc_name(domain).is_some() {
+            if let Some(name) = dmarc_name(domain) {
+                self.next_name = Some(name);
                 return;
             }
             self.steps.push(WalkStep {

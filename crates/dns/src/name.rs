@@ -1,6 +1,7 @@
 //! Domain names: parsing, normalisation and comparison in one place.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest label, in octets (RFC 1035 §2.3.4).
 pub const MAX_LABEL_LEN: usize = 63;
@@ -67,8 +68,11 @@ pub enum NameError {
 /// (`%{l}` of a local-part with spaces, RFC 7208 §7) and fixtures publish them; only `.` (the
 /// separator) and ASCII control characters are refused. Host names proper (HELO, MAIL FROM
 /// domains) are checked by the protocols that need them (RFC 5321, RFC 7208 §4.3).
+///
+/// Cloning is cheap (the text is shared, reference-counted): queries, answers and verdicts
+/// hand names around without copying them.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(String);
+pub struct Name(Arc<str>);
 
 impl Name {
     /// Parses and normalises a name: strips one trailing dot, converts U-labels to A-labels
@@ -83,7 +87,7 @@ impl Name {
         }
         // Byte-level checks on the input first, so offsets refer to what the user wrote.
         let mut offset = 0;
-        for label in trimmed.split('.') {
+        for label in trimmed.as_bytes().split(|&b| b == b'.') {
             if label.is_empty() {
                 return Err(NameError::EmptyLabel { offset });
             }
@@ -98,9 +102,14 @@ impl Name {
         if let Some((offset, ch)) = trimmed.char_indices().find(|&(_, c)| c.is_ascii_control()) {
             return Err(NameError::InvalidChar { ch, offset });
         }
-        let ascii = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
-        } else if let Ok(a) = idna::domain_to_ascii_strict(trimmed) {
+        if trimmed.is_ascii() {
+            return if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+                Self::check_ascii(&trimmed.to_ascii_lowercase())
+            } else {
+                Self::check_ascii(trimmed)
+            };
+        }
+        let ascii = if let Ok(a) = idna::domain_to_ascii_strict(trimmed) {
             a
         } else if trimmed.chars().any(|c| c == ' ' || c == '%' || c == '\\') {
             // Octets, not a host name (RFC 2181 §11): keep them.
@@ -110,15 +119,15 @@ impl Name {
                 reason: e.to_string(),
             })?
         };
-        Self::check_ascii(ascii)
+        Self::check_ascii(&ascii)
     }
 
-    fn check_ascii(ascii: String) -> Result<Name, NameError> {
+    fn check_ascii(ascii: &str) -> Result<Name, NameError> {
         if ascii.is_empty() {
             return Err(NameError::Empty);
         }
         let mut offset = 0;
-        for label in ascii.split('.') {
+        for label in ascii.as_bytes().split(|&b| b == b'.') {
             if label.is_empty() {
                 return Err(NameError::EmptyLabel { offset });
             }
@@ -133,7 +142,7 @@ impl Name {
         if ascii.len() > MAX_NAME_LEN {
             return Err(NameError::TooLong { len: ascii.len() });
         }
-        Ok(Name(ascii))
+        Ok(Name(Arc::from(ascii)))
     }
 
     /// A name from its labels' octets, as the wire or a zone file holds them (RFC 2181 §11): no
@@ -155,7 +164,7 @@ impl Name {
             }
             text.push_str(label);
         }
-        Self::check_ascii(text.to_ascii_lowercase())
+        Self::check_ascii(&text.to_ascii_lowercase())
     }
 
     /// The label octets, left to right (for the wire: `hickory`'s `Name::from_labels`).
@@ -186,9 +195,7 @@ impl Name {
 
     /// The name with its leftmost label removed, or `None` for a single-label name.
     pub fn parent(&self) -> Option<Name> {
-        self.0
-            .split_once('.')
-            .map(|(_, rest)| Name(rest.to_owned()))
+        self.0.split_once('.').map(|(_, rest)| Name(rest.into()))
     }
 
     /// True when `self` equals `other` or lies below it (`mail.example.com` is a subdomain of
@@ -196,13 +203,23 @@ impl Name {
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
         self.0 == other.0
             || (self.0.len() > other.0.len()
-                && self.0.ends_with(other.0.as_str())
+                && self.0.ends_with(&*other.0)
                 && self.0.as_bytes()[self.0.len() - other.0.len() - 1] == b'.')
     }
 
     /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
     pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
-        Name::parse(&format!("{prefix}.{}", self.0))
+        let mut joined = String::with_capacity(prefix.len() + 1 + self.0.len());
+        joined.push_str(prefix);
+        joined.push('.');
+        joined.push_str(&self.0);
+        if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
+            // `self` is already normalised: an ASCII prefix only needs lower-casing and the
+            // length checks `parse` would make (with the same offsets).
+            joined.make_ascii_lowercase();
+            return Self::check_ascii(&joined);
+        }
+        Name::parse(&joined)
     }
 
     /// The rightmost `n` labels as a name (`n` ≥ 1), or the whole name when it has fewer.
@@ -216,7 +233,7 @@ impl Name {
         for _ in 0..skip {
             idx += self.0[idx..].find('.').map_or(0, |p| p + 1);
         }
-        Name(self.0[idx..].to_owned())
+        Name(self.0[idx..].into())
     }
 }
 

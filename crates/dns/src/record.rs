@@ -1,8 +1,11 @@
 //! Queries, record types and record data.
 
 use crate::Name;
+use std::any::Any;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
 
 /// The record types mailstamp asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,11 +99,49 @@ impl fmt::Display for Query {
 /// The character-strings of one TXT record, as received (RFC 1035 §3.3.14).
 ///
 /// A TXT record is a sequence of strings of at most 255 octets each. SPF (RFC 7208 §3.3) and
-/// DKIM (RFC 6376 §3.6.2.2) join them with nothing in between: use [`Txt::joined`]. The bytes
-/// need not be UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// DKIM (RFC 6376 §3.6.2.2) join them with nothing in between: use [`Txt::joined_bytes`] (or
+/// [`Txt::joined`] for an owned copy). The bytes need not be UTF-8.
+///
+/// The strings and their joined value are kept once, shared: cloning a `Txt` (or an answer
+/// holding it, as a resolver cache hands answers out) copies no bytes.
+///
+/// A record also carries one memo slot ([`Txt::memo`]): what a reader derived from it (its
+/// parse), kept with the record and shared by its clones, so that a cached answer is parsed
+/// once for as long as it is cached. Equality and hashing look at the strings only.
+#[derive(Clone, Default)]
 pub struct Txt {
+    data: Arc<TxtData>,
+}
+
+#[derive(Default)]
+struct TxtData {
     strings: Vec<Vec<u8>>,
+    /// The strings concatenated, computed once.
+    joined: Box<[u8]>,
+    /// See [`Txt::memo`].
+    memo: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl PartialEq for Txt {
+    fn eq(&self, other: &Txt) -> bool {
+        self.data.strings == other.data.strings
+    }
+}
+
+impl Eq for Txt {}
+
+impl Hash for Txt {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.data.strings.hash(state);
+    }
+}
+
+impl fmt::Debug for Txt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Txt")
+            .field("strings", &self.data.strings)
+            .finish()
+    }
 }
 
 impl Txt {
@@ -110,25 +151,58 @@ impl Txt {
         I: IntoIterator<Item = S>,
         S: Into<Vec<u8>>,
     {
+        let strings: Vec<Vec<u8>> = strings.into_iter().map(Into::into).collect();
+        let joined = strings.concat().into_boxed_slice();
         Txt {
-            strings: strings.into_iter().map(Into::into).collect(),
+            data: Arc::new(TxtData {
+                strings,
+                joined,
+                memo: OnceLock::new(),
+            }),
         }
     }
 
     /// The character-strings as received.
     pub fn strings(&self) -> &[Vec<u8>] {
-        &self.strings
+        &self.data.strings
     }
 
     /// The one documented way to join the strings of a record: concatenated with no separator,
-    /// as RFC 7208 §3.3 and RFC 6376 §3.6.2.2 require.
+    /// as RFC 7208 §3.3 and RFC 6376 §3.6.2.2 require. An owned copy of
+    /// [`Txt::joined_bytes`].
     pub fn joined(&self) -> Vec<u8> {
-        self.strings.concat()
+        self.data.joined.to_vec()
+    }
+
+    /// The strings joined as [`Txt::joined`] does, borrowed: computed once when the record was
+    /// made, so reading it allocates nothing.
+    pub fn joined_bytes(&self) -> &[u8] {
+        &self.data.joined
+    }
+
+    /// What `derive` makes of the joined value, computed once per record and kept with it (and
+    /// its clones): a parser's cache that lives exactly as long as the answer holding the
+    /// record. `derive` must be a pure function of the value (a parse), so a kept result is
+    /// always what deriving again would give. The slot holds one type: when it already holds
+    /// another (the same TXT record read as SPF, then as something else), `derive` runs and its
+    /// result is returned without being kept.
+    pub fn memo<T: Any + Send + Sync>(&self, derive: impl FnOnce(&[u8]) -> T) -> Arc<T> {
+        if let Some(kept) = self.data.memo.get() {
+            return match Arc::clone(kept).downcast::<T>() {
+                Ok(t) => t,
+                Err(_) => Arc::new(derive(&self.data.joined)),
+            };
+        }
+        let made = Arc::new(derive(&self.data.joined));
+        let erased: Arc<dyn Any + Send + Sync> = made.clone();
+        // Another thread may have set it meanwhile: both values are equal (pure function).
+        let _ = self.data.memo.set(erased);
+        made
     }
 
     /// The joined value as text, with invalid UTF-8 replaced by U+FFFD (for display only).
     pub fn joined_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.joined()).into_owned()
+        String::from_utf8_lossy(self.joined_bytes()).into_owned()
     }
 }
 

@@ -755,6 +755,9 @@ pub struct Mbox<R> {
     started: bool,
     /// Set after the end of the input or a read error.
     done: bool,
+    /// Length of the last message read: the first allocation for the next one (messages of
+    /// one mbox tend to be alike), so that a message is not built by a dozen reallocations.
+    last_len: usize,
     /// The first bytes of the current line.
     head: Vec<u8>,
 }
@@ -815,6 +818,7 @@ impl<R: BufRead> Mbox<R> {
             pending: None,
             started: false,
             done: false,
+            last_len: 0,
             head: Vec::with_capacity(LINE_HEAD),
         }
     }
@@ -936,7 +940,8 @@ impl<R: BufRead> Mbox<R> {
         let limit = self.options.max_message_size;
         // Room for the separating blank line, which is removed at the end.
         let room = limit.saturating_add(2);
-        let mut bytes: Vec<u8> = Vec::new();
+        let guess = self.last_len.saturating_add(self.last_len / 4).min(room);
+        let mut bytes: Vec<u8> = Vec::with_capacity(guess);
         let mut size: u64 = 0;
         let mut over = false;
         let mut last_blank: usize = 0;
@@ -1010,6 +1015,7 @@ impl<R: BufRead> Mbox<R> {
                 limit,
             });
         }
+        self.last_len = bytes.len();
         Ok(MailItem {
             source: position,
             bytes,
@@ -1073,7 +1079,7 @@ fn read_line_part<R: BufRead + ?Sized>(
         let window = available
             .get(..available.len().min(limit - total))
             .unwrap_or(available);
-        let (take, found) = match window.iter().position(|&b| b == b'\n') {
+        let (take, found) = match memchr::memchr(b'\n', window) {
             Some(i) => (i.saturating_add(1), true),
             None => (window.len(), false),
         };
@@ -1100,7 +1106,7 @@ fn skip_line<R: BufRead + ?Sized>(reader: &mut R) -> io::Result<u64> {
         if available.is_empty() {
             return Ok(total);
         }
-        let (take, found) = match available.iter().position(|&b| b == b'\n') {
+        let (take, found) = match memchr::memchr(b'\n', available) {
             Some(i) => (i.saturating_add(1), true),
             None => (available.len(), false),
         };

@@ -312,9 +312,14 @@ impl Resolver {
         &self.inner.parsed
     }
 
-    /// The answers to `queries` when every one is in the cache and fresh, under one lock.
-    fn cached_all(&self, queries: &[Query]) -> Option<Vec<Answer>> {
-        let now = (self.inner.clock)();
+    /// The resolver clock's current time (Unix seconds).
+    pub(crate) fn now(&self) -> u64 {
+        (self.inner.clock)()
+    }
+
+    /// The answers to `queries` when every one is in the cache and fresh at `now` (Unix
+    /// seconds), under one lock.
+    pub(crate) fn cached_all(&self, queries: &[Query], now: u64) -> Option<Vec<Answer>> {
         let answers = {
             let cache = self
                 .inner
@@ -341,7 +346,7 @@ impl Resolver {
 
     /// Answers several queries concurrently; the answers come back in query order.
     pub async fn answer_all(&self, queries: &[Query]) -> Vec<Answer> {
-        if let Some(answers) = self.cached_all(queries) {
+        if let Some(answers) = self.cached_all(queries, self.now()) {
             return answers;
         }
         type Pending<'f> = Pin<Box<dyn Future<Output = Answer> + Send + 'f>>;

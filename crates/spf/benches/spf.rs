@@ -9,11 +9,18 @@
 //! * `check_host/cached_3_level_include`: a three-level include chain whose records are all in
 //!   a `RecordCache` (already fetched and parsed): no lookup, no parse. The `_with_request`
 //!   variant also builds the `Request` (address parsing and names) each time.
+//! * `evaluate/provider_chain_zone_parse_kept_with_txt`: the provider chain again, through a
+//!   `RecordParser` that keeps each parse with its TXT record (`Txt::memo`, as the `mailstamp`
+//!   resolver's parsed-record cache does): the zone's records are parsed once, then every
+//!   evaluation only looks them up.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mailstamp_dns::{Name, Zone, resolve_sync};
-use mailstamp_spf::{Options, Record, RecordCache, Request, SpfResult, Step, check_host};
+use mailstamp_spf::{
+    Options, ParseError, Record, RecordCache, RecordParser, Request, SpfResult, Step, check_host,
+    check_host_with,
+};
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -74,6 +81,20 @@ fn provider_zone() -> Zone {
     z
 }
 
+/// A parser keeping each parse with its TXT record.
+#[derive(Debug)]
+struct KeptWithTxt;
+
+impl RecordParser for KeptWithTxt {
+    fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError> {
+        Record::parse_bytes(text).map(Arc::new)
+    }
+
+    fn parse_txt(&self, txt: &mailstamp_dns::Txt) -> Result<Arc<Record>, ParseError> {
+        (*txt.memo(|text| self.parse(text))).clone()
+    }
+}
+
 /// Three levels of include below the checked domain, all pre-parsed.
 fn cached_chain() -> RecordCache {
     let mut cache = RecordCache::new();
@@ -115,6 +136,18 @@ fn benches(c: &mut Criterion) {
     assert_eq!((v.result, v.lookups), (SpfResult::Pass, 4));
     c.bench_function("evaluate/provider_chain_zone", |b| {
         b.iter(|| resolve_sync(check_host(black_box(&request), &options), &zone))
+    });
+
+    let kept = KeptWithTxt;
+    let v = resolve_sync(check_host_with(&request, &options, Some(&kept)), &zone);
+    assert_eq!((v.result, v.lookups), (SpfResult::Pass, 4));
+    c.bench_function("evaluate/provider_chain_zone_parse_kept_with_txt", |b| {
+        b.iter(|| {
+            resolve_sync(
+                check_host_with(black_box(&request), &options, Some(&kept)),
+                &zone,
+            )
+        })
     });
 
     let options = Options::default().with_cache(Arc::new(cached_chain()));

@@ -75,10 +75,10 @@ pub fn check_host_with<'a>(
     options: &'a Options,
     parser: Option<&'a dyn RecordParser>,
 ) -> Step<Pending<'a>, SpfVerdict> {
-    let mut machine = Machine::new(request, options);
+    let mut machine = Box::new(Machine::new(request, options));
     machine.parser = parser;
     let go = machine.start();
-    machine.step(go)
+    Machine::step(machine, go)
 }
 
 /// A paused evaluation waiting for DNS answers (see [`Lookup`]).
@@ -123,9 +123,9 @@ impl Lookup for Pending<'_> {
     }
 
     fn resume(self, answers: Vec<Answer>) -> Step<Self, SpfVerdict> {
-        let mut machine = *self.machine;
+        let mut machine = self.machine;
         let go = machine.resume(answers);
-        machine.step(go)
+        Machine::step(machine, go)
     }
 }
 
@@ -262,15 +262,12 @@ impl<'a> Machine<'a> {
     }
 
     /// Runs until the machine waits or is done, and wraps the outcome as a step.
-    fn step(mut self, mut go: Go) -> Step<Pending<'a>, SpfVerdict> {
+    /// The machine stays boxed across steps: it is never moved while it waits.
+    fn step(mut machine: Box<Machine<'a>>, mut go: Go) -> Step<Pending<'a>, SpfVerdict> {
         loop {
             match go {
-                Go::Continue => go = self.run(),
-                Go::Wait => {
-                    return Step::Lookup(Pending {
-                        machine: Box::new(self),
-                    });
-                }
+                Go::Continue => go = machine.run(),
+                Go::Wait => return Step::Lookup(Pending { machine }),
                 Go::Done(v) => return Step::Done(*v),
             }
         }
@@ -325,20 +322,20 @@ impl<'a> Machine<'a> {
     fn on_record(&mut self, target: Arc<Name>, purpose: Purpose, answer: &Answer) -> Go {
         let depth = self.child_depth(purpose);
         if let Answer::Failed(kind) = answer {
-            self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
-            return self.dns_failure(&Query::txt(Name::clone(&target)), *kind);
+            let query = Query::txt(Name::clone(&target));
+            self.trace_query(depth, &query, answer);
+            return self.dns_failure(&query, *kind);
         }
         if purpose != Purpose::Top && answer.is_void(RecordType::Txt) {
             self.voids += 1;
         }
-        self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
-        let mut spf = answer
-            .txts()
-            .map(|t| t.joined())
-            .filter(|t| is_spf_record(t));
+        if self.opts.trace {
+            self.trace_query(depth, &Query::txt(Name::clone(&target)), answer);
+        }
+        let mut spf = answer.txts().filter(|t| is_spf_record(t.joined_bytes()));
         let first = spf.next();
         let more = spf.count();
-        let Some(text) = first else {
+        let Some(txt) = first else {
             let name = target.to_string();
             return self.fail_with(match purpose {
                 Purpose::Top => SpfProblem::NoRecord { domain: name },
@@ -352,9 +349,10 @@ impl<'a> Machine<'a> {
                 count: more + 1,
             });
         }
+        let text = txt.joined_bytes();
         let parsed: Result<Arc<Record>, ParseError> = match self.parser {
-            Some(parser) => parser.parse(&text),
-            None => Record::parse_bytes(&text).map(Arc::new),
+            Some(parser) => parser.parse_txt(txt),
+            None => Record::parse_bytes(text).map(Arc::new),
         };
         match parsed {
             Ok(record) => {
@@ -366,7 +364,7 @@ impl<'a> Machine<'a> {
             }
             Err(e) => {
                 if self.opts.trace {
-                    let text = String::from_utf8_lossy(&text).into_owned();
+                    let text = String::from_utf8_lossy(text).into_owned();
                     self.note(depth, format!("record at {target}: {text:?}"));
                 }
                 self.fail_with(SpfProblem::syntax(&target, &e))
@@ -783,16 +781,33 @@ impl<'a> Machine<'a> {
     // ----------------------------------------------------------------------------------
     // Answers
 
-    fn resume(&mut self, mut answers: Vec<Answer>) -> Go {
+    fn resume(&mut self, answers: Vec<Answer>) -> Go {
+        let mut queries = std::mem::take(&mut self.queries);
+        let go = self.on_answers(&queries, answers);
+        // Keep the buffer for the next step's queries.
+        if self.queries.is_empty() {
+            queries.clear();
+            self.queries = queries;
+        }
+        go
+    }
+
+    fn on_answers(&mut self, queries: &[Query], mut answers: Vec<Answer>) -> Go {
         let wait = std::mem::replace(&mut self.wait, Wait::Idle);
-        let queries = std::mem::take(&mut self.queries);
         // A driver that returns too few answers: the missing ones are failures (see Lookup).
         answers.resize(queries.len(), Answer::Failed(FailureKind::Other));
         let depth = self.frames.last().map_or(0, |f| f.depth);
-        let first = answers
-            .first()
-            .cloned()
-            .unwrap_or(Answer::Failed(FailureKind::Other));
+        let first = match wait {
+            // These read every answer; the others only the first, taken without a copy.
+            Wait::MxHosts { .. } | Wait::PtrValidate | Wait::PMacroValidate { .. } => answers
+                .first()
+                .cloned()
+                .unwrap_or(Answer::Failed(FailureKind::Other)),
+            _ => answers
+                .drain(..)
+                .next()
+                .unwrap_or(Answer::Failed(FailureKind::Other)),
+        };
         let first_query = queries.first();
         match wait {
             Wait::Idle => Go::Continue,
@@ -815,14 +830,14 @@ impl<'a> Machine<'a> {
                 };
                 self.on_mx(depth, q, &first, cidr, target)
             }
-            Wait::MxHosts { cidr } => self.on_mx_hosts(depth, &queries, &answers, cidr),
+            Wait::MxHosts { cidr } => self.on_mx_hosts(depth, queries, &answers, cidr),
             Wait::Ptr { target } => {
                 let Some(q) = first_query else {
                     return Go::Continue;
                 };
                 self.on_ptr(depth, q, &first, target)
             }
-            Wait::PtrValidate => self.on_ptr_validate(depth, &queries, &answers),
+            Wait::PtrValidate => self.on_ptr_validate(depth, queries, &answers),
             Wait::PMacroPtr { prefer, after } => {
                 let Some(q) = first_query else {
                     return Go::Continue;
@@ -833,7 +848,7 @@ impl<'a> Machine<'a> {
                 prefer,
                 names,
                 after,
-            } => self.on_p_validate(depth, &queries, &answers, prefer, names, after),
+            } => self.on_p_validate(depth, queries, &answers, prefer, names, after),
             Wait::Explanation => {
                 let Some(q) = first_query else {
                     return Go::Continue;

@@ -241,6 +241,14 @@ impl MacroString {
         context: MacroContext,
     ) -> Result<MacroString, MacroParseError> {
         let bytes = text.as_bytes();
+        let allowed =
+            |b: u8| matches!(b, 0x21..=0x7e) || (b == b' ' && context == MacroContext::Explanation);
+        // Most macro-strings are plain names: one literal, copied once.
+        if !bytes.is_empty() && bytes.iter().all(|&b| b != b'%' && allowed(b)) {
+            return Ok(MacroString {
+                items: vec![MacroItem::Literal(text.to_owned())],
+            });
+        }
         let mut items = Vec::new();
         let mut literal = String::new();
         let mut i = 0;
@@ -269,9 +277,7 @@ impl MacroString {
                 i += 2;
                 continue;
             }
-            let allowed =
-                matches!(b, 0x21..=0x7e) || (b == b' ' && context == MacroContext::Explanation);
-            if !allowed {
+            if !allowed(b) {
                 let ch = text.get(i..).and_then(|s| s.chars().next()).unwrap_or('?');
                 return Err((MacroError::BadCharacter(ch), i));
             }

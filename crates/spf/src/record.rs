@@ -412,7 +412,10 @@ fn parse(text: &str) -> Result<Record, ParseError> {
             term: term_around(bytes, at),
         });
     }
-    let mut record = Record::default();
+    let mut record = Record {
+        directives: Vec::with_capacity(bytes.iter().filter(|&&b| b == b' ').count()),
+        ..Record::default()
+    };
     let mut start = VERSION.len();
     while start < bytes.len() {
         let end = bytes

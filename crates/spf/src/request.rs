@@ -82,7 +82,10 @@ impl Request {
         } else {
             local
         };
-        let sender = format!("{local}@{domain}");
+        let mut sender = String::with_capacity(local.len() + 1 + domain.len());
+        sender.push_str(local);
+        sender.push('@');
+        sender.push_str(domain);
         Request {
             identity,
             client_ip: ip,
@@ -250,6 +253,13 @@ impl RecordCache {
 pub trait RecordParser: std::fmt::Debug + Send + Sync {
     /// The record `text` parses to, or its syntax error.
     fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError>;
+
+    /// The record a fetched TXT record parses to: [`RecordParser::parse`] of its joined
+    /// strings unless the implementation keeps the parse with the record
+    /// ([`mailstamp_dns::Txt::memo`]), so that a cached answer is not looked up again.
+    fn parse_txt(&self, txt: &mailstamp_dns::Txt) -> Result<Arc<Record>, ParseError> {
+        self.parse(txt.joined_bytes())
+    }
 }
 
 /// The receiver's settings for `check_host()`.

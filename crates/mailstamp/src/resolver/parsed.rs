@@ -15,7 +15,7 @@
 //!   other's RSA operations.
 
 use mailstamp_dkim::KeyCache;
-use mailstamp_dns::Answer;
+use mailstamp_dns::{Answer, Txt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -94,9 +94,9 @@ impl ParsedRecords {
     pub(crate) fn refresh(&self, answer: &Answer) {
         if let Answer::Records(_) = answer {
             for txt in answer.txts() {
-                let text = txt.joined();
-                self.spf.forget(&text);
-                self.dmarc.forget(&text);
+                let text = txt.joined_bytes();
+                self.spf.forget(text);
+                self.dmarc.forget(text);
             }
         }
     }
@@ -117,6 +117,15 @@ impl mailstamp_spf::RecordParser for ParsedRecords {
         self.spf
             .get_or_parse(text, mailstamp_spf::Record::parse_bytes)
     }
+
+    /// The parse kept with the record of a cached answer (one per record for as long as the
+    /// answer is cached), else through the text-keyed cache.
+    fn parse_txt(
+        &self,
+        txt: &Txt,
+    ) -> Result<Arc<mailstamp_spf::Record>, mailstamp_spf::ParseError> {
+        (*txt.memo(|text| mailstamp_spf::RecordParser::parse(self, text))).clone()
+    }
 }
 
 impl mailstamp_dmarc::RecordParser for ParsedRecords {
@@ -126,6 +135,14 @@ impl mailstamp_dmarc::RecordParser for ParsedRecords {
     ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
         self.dmarc
             .get_or_parse(text, mailstamp_dmarc::Record::parse)
+    }
+
+    /// The parse kept with the record of a cached answer, else through the text-keyed cache.
+    fn parse_txt(
+        &self,
+        txt: &Txt,
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        (*txt.memo(|text| mailstamp_dmarc::RecordParser::parse(self, text))).clone()
     }
 }
 
