@@ -115,7 +115,7 @@ mod tag;
 mod verify;
 
 pub use canon::{
-    BodyHash, BodyHashSet, BodyHashSpec, Canonicalization, Canonicalizations,
+    BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization, Canonicalizations,
     UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
 };
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
@@ -131,7 +131,7 @@ pub use result::{
 };
 pub use sign::{
     DEFAULT_SIGNED_HEADERS, HeaderSelection, MAX_LINE_COLUMNS, SignWarning, SignatureField,
-    SignedFields, Signer, append_signed_fields, sign,
+    SignedFields, Signer, append_signed_fields, sign, sign_with_body,
 };
 pub use sign_error::SignError;
 pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, UnknownAlgorithm};
@@ -139,5 +139,6 @@ pub use signing_key::{KeyLoadError, SigningKey};
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,
-    check_signature, header_hash_input, verify, verify_for_authors,
+    body_hash_specs, check_signature, header_hash_input, verify, verify_for_authors,
+    verify_with_body,
 };
