@@ -4,8 +4,8 @@ use crate::header::{self, MAX_INSTANCE, collect_sets, field_kind};
 use crate::result::{ArcResult, FieldKind};
 use crate::validate::canon_field;
 use mailstamp_dkim::{
-    Canonicalization, DEFAULT_SIGNED_HEADERS, HashAlgorithm, SignError, SigningAlgorithm,
-    SigningKey, body_hash, key_record_name,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_SIGNED_HEADERS,
+    HashAlgorithm, SignError, SigningAlgorithm, SigningKey, key_record_name,
 };
 use mailstamp_message::Message;
 
@@ -77,6 +77,10 @@ pub enum SealError {
     /// The message has no From field; the AMS signs it like a DKIM signature (RFC 6376 §5.4).
     #[error("the message has no From header field (RFC 6376 §5.4)")]
     NoFromField,
+    /// Precomputed body hashes ([`BodySource::Hashes`]) lack the one the AMS needs
+    /// ([`Sealer::body_hash_spec`]).
+    #[error("the relaxed sha256 body hash the AMS needs was not computed")]
+    BodyHashNotSupplied,
 }
 
 /// Why no set was added: RFC 8617 §5.1 stops without sealing.
@@ -404,6 +408,32 @@ impl<K: SealKey> Sealer<K> {
         authres_payload: &str,
         now: u64,
     ) -> Result<SealOutcome, SealError> {
+        self.seal_with_body(message, chain, authres_payload, now, BodySource::Message)
+    }
+
+    /// The body hash the AMS of a new set needs (relaxed, SHA-256, the whole body): what to
+    /// register in a [`mailstamp_dkim::BodyHashSet`] before the body streams in.
+    pub fn body_hash_spec(&self) -> BodyHashSpec {
+        BodyHashSpec {
+            canonicalization: Canonicalization::Relaxed,
+            algorithm: HashAlgorithm::Sha256,
+            limit: None,
+        }
+    }
+
+    /// [`Sealer::seal`] with the AMS body hash taken from `body`: [`BodySource::Message`]
+    /// hashes the message's body (what [`Sealer::seal`] does); [`BodySource::Hashes`] takes
+    /// the hash of [`Sealer::body_hash_spec`] computed while the body streamed in, `message`
+    /// then holding only the header section. A missing hash is
+    /// [`SealError::BodyHashNotSupplied`].
+    pub fn seal_with_body(
+        &self,
+        message: &Message<'_>,
+        chain: ArcResult,
+        authres_payload: &str,
+        now: u64,
+        body: BodySource<'_>,
+    ) -> Result<SealOutcome, SealError> {
         let payload = clean_payload(authres_payload)?;
         // §5.1 step 2 and 3: the newest instance and its cv=, read leniently (the chain may be
         // broken in any way; only a fail seal can be added then).
@@ -463,7 +493,13 @@ impl<K: SealKey> Sealer<K> {
             Some(h) => h.clone(),
             None => default_headers(message),
         };
-        let bh = body_hash(relaxed, HashAlgorithm::Sha256, None, message.body());
+        let mut bodies = BodyHashSet::new();
+        bodies.add(self.body_hash_spec());
+        let bh = body
+            .resolve(bodies, message)
+            .pop()
+            .flatten()
+            .ok_or(SealError::BodyHashNotSupplied)?;
         let ams_tags = |b: &str| -> Vec<String> {
             vec![
                 format!("a={algorithm}"),

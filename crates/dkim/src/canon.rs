@@ -698,8 +698,9 @@ pub enum BodySource<'a> {
 
 impl BodySource<'_> {
     /// The hashes of the specs registered in `set`, in its index order: computed over the
-    /// body of `message` (one pass), or looked up (`None` where a spec is missing).
-    pub(crate) fn resolve(
+    /// body of `message` (one pass), or looked up (`None` where a spec is missing). The one
+    /// place where verification, signing and ARC get their body hashes.
+    pub fn resolve(
         self,
         set: BodyHashSet,
         message: &mailstamp_message::Message<'_>,
