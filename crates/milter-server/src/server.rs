@@ -143,6 +143,9 @@ impl Server {
         for p in &loaded.signing.problems {
             error!(path = %p.path.display(), "{p}");
         }
+        if let Some(Err(p)) = &loaded.arc_seal {
+            error!(path = %p.path.display(), "{p}");
+        }
         let (tx, _) = watch::channel(false);
         Server {
             shared: Arc::new(Shared {
@@ -191,6 +194,9 @@ impl Server {
                     );
                 }
                 for p in &new.signing.problems {
+                    error!(path = %p.path.display(), "{p}");
+                }
+                if let Some(Err(p)) = &new.arc_seal {
                     error!(path = %p.path.display(), "{p}");
                 }
                 *self
@@ -472,13 +478,14 @@ async fn handle(
             return Flow::Go;
         }
     };
-    let max = shared
-        .state
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .config
-        .limits
-        .max_message_size;
+    let current = || {
+        shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
+    let max = current().config.limits.header_limit();
     let mut reply = Verdict::Continue;
     match event {
         Event::Negotiated(n) => {
@@ -522,9 +529,19 @@ async fn handle(
             .msg
             .get_or_insert_with(Default::default)
             .push_header(field, max),
+        Event::EndOfHeaders => {
+            let msg = conn.msg.get_or_insert_with(Default::default);
+            read_message_macros(session, msg);
+            msg.start_body(current(), &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
+        }
         Event::BodyChunk(chunk) => {
             let msg = conn.msg.get_or_insert_with(Default::default);
-            msg.push_body(&chunk, max);
+            if msg.body.is_none() {
+                read_message_macros(session, msg);
+            }
+            msg.push_body(&chunk, current, &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
             if msg.too_large
                 && session
                     .negotiated()
@@ -535,26 +552,36 @@ async fn handle(
         }
         Event::EndOfMessage { final_chunk } => {
             let mut msg = conn.msg.take().unwrap_or_default();
-            msg.push_body(&final_chunk, max);
-            let macros = session.macros();
-            msg.queue_id = macros.get("i").map(str::to_owned);
-            msg.auth_user = macros.get("auth_authen").map(str::to_owned);
-            msg.daemon = macros.get("daemon_name").map(str::to_owned);
+            if msg.body.is_none() {
+                read_message_macros(session, &mut msg);
+            }
+            msg.push_body(&final_chunk, current, &conn.client, now(shared));
+            // A message without body chunks: the body is empty, its hashes start here.
+            msg.start_body(current(), &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
+            msg.queue_id = session.macros().get("i").map(str::to_owned);
             if msg.queue_id.is_none() {
                 warn_macro(shared, 2);
             }
-            let loaded = shared
-                .state
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+            let body = msg.body.take().map(|b| b.finish());
+            // The configuration in force at end of header applies to the whole message.
+            let loaded = body.as_ref().map_or_else(current, |b| b.loaded.clone());
             let t0 = Instant::now();
             let granted = session.negotiated().map(|n| n.actions).unwrap_or_default();
             let mta = MtaAbilities {
                 actions: granted,
                 leadspc: conn.leadspc,
             };
-            let outcome = process(&loaded, metrics, &conn.client, &msg, mta, now(shared)).await;
+            let outcome = process(
+                &loaded,
+                metrics,
+                &conn.client,
+                &msg,
+                body.as_ref(),
+                mta,
+                now(shared),
+            )
+            .await;
             if let Err(e) = session.end_of_message(&outcome.modifications, outcome.verdict.clone())
             {
                 error!(%peer, error = %e, "the reply could not be sent as decided; continuing without modifications");
@@ -586,6 +613,13 @@ async fn handle(
         let _ = session.reply(Verdict::Continue);
     }
     Flow::Go
+}
+
+/// The macros that decide a message's role, read when its body starts.
+fn read_message_macros(session: &Session, msg: &mut MessageData) {
+    let macros = session.macros();
+    msg.auth_user = macros.get("auth_authen").map(str::to_owned);
+    msg.daemon = macros.get("daemon_name").map(str::to_owned);
 }
 
 fn warn_macro(shared: &Shared, which: usize) {
