@@ -390,6 +390,11 @@ impl<K: SealKey> Sealer<K> {
         &self.selector
     }
 
+    /// The key (for checking it against its published record).
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
     /// Adds the next ARC set to `message` (RFC 8617 §5.1) at time `now` (`t=`).
     ///
     /// * `chain` is the chain validation status the sealer determined for the message as it
