@@ -312,8 +312,8 @@ pub fn combined_authres_payload(message: &Message<'_>, authserv_id: &str) -> Opt
     })
 }
 
-/// Writes `Name: tag=value; tag=value…` folding at `; ` so that no line passes 78 columns
-/// where a tag allows it. A fold replaces a space, so relaxed canonicalization (the only one
+/// Writes `Name: tag=value; tag=value…` folding at `; ` (CRLF and one space) so that no line
+/// passes 78 columns where a tag allows it. A fold replaces a space, so relaxed canonicalization (the only one
 /// ARC-Seal uses, and the one mailstamp's AMS uses) sees the same text folded or not; `b=`
 /// values are never broken, so a validator that reads the fields gets the exact text signed.
 fn folded(name: &str, parts: &[String]) -> String {
@@ -326,8 +326,10 @@ fn folded(name: &str, parts: &[String]) -> String {
             part.clone()
         };
         if col + 1 + piece.len() > 78 && idx > 0 {
-            out.push_str("\r\n\t");
-            col = 8;
+            // A space, not a tab, starts the continuation: dkimpy's arc_verify finds the AMS
+            // of an instance by the text " i=N;" in its raw value.
+            out.push_str("\r\n ");
+            col = 1;
         } else {
             out.push(' ');
             col += 1;
@@ -627,8 +629,10 @@ mod tests {
         for line in f.split("\r\n") {
             assert!(line.len() <= 78, "{line}");
         }
+        // Continuation lines start with one space: dkimpy finds " i=N;" in the raw value.
+        assert!(f.split("\r\n").skip(1).all(|l| l.starts_with(" t")), "{f}");
         assert_eq!(
-            f.replace("\r\n\t", " "),
+            f.replace("\r\n ", " "),
             format!("ARC-Seal: {}", parts.join("; "))
         );
         let a = fold_aar(&format!(
