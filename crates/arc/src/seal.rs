@@ -4,8 +4,8 @@ use crate::header::{self, MAX_INSTANCE, collect_sets, field_kind};
 use crate::result::{ArcResult, FieldKind};
 use crate::validate::canon_field;
 use mailstamp_dkim::{
-    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_SIGNED_HEADERS,
-    HashAlgorithm, SignError, SigningAlgorithm, SigningKey, key_record_name,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_SIGNED_HEADERS, HashAlgorithm,
+    SignError, SigningAlgorithm, SigningKey, key_record_name,
 };
 use mailstamp_message::Message;
 

@@ -3,8 +3,8 @@
 use crate::header::{self, MessageSignature, Seal, SetFields, collect_sets};
 use crate::result::{ArcProblem, ArcResult, ArcVerdict, FieldKind, SetReport, SignatureCheck};
 use mailstamp_dkim::{
-    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_CLOCK_SKEW, HashAlgorithm, KeyCache,
-    KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_CLOCK_SKEW, HashAlgorithm,
+    KeyCache, KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm,
     canonicalize_header, check_signature, key_record_name,
 };
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
@@ -305,8 +305,8 @@ pub fn validate_with_body(
                     match query_of(&c.selector, &c.domain, instance, FieldKind::Ams) {
                         Err(p) => Check::Done(SignatureCheck::Fail { problem: p }),
                         Ok(query) => {
-                            let body =
-                                body_ids[idx].and_then(|id| hashes.get(id).and_then(Option::as_ref));
+                            let body = body_ids[idx]
+                                .and_then(|id| hashes.get(id).and_then(Option::as_ref));
                             let body_ok = body.is_some_and(|b| {
                                 b.digest == ams.body_hash
                                     && ams.body_length.is_none_or(|l| l <= b.canonical_length)

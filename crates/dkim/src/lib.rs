@@ -35,6 +35,11 @@
 //!   `Display` is the sentence, [`DkimProblem::code`] the JSON code), `details` (domain,
 //!   selector, algorithm, key size...) and, for failures, `forensics` (the `--explain` data).
 //!   [`DkimReport::has_pass`] and [`DkimReport::result`] summarise; all of it is `Serialize`.
+//! * **streamed bodies**: a caller that keeps no body (a milter) lists the hashes it needs
+//!   at end of header ([`body_hash_specs`], [`Signer::body_hash_spec`]), feeds the body to a
+//!   [`BodyHashSet`], and passes [`BodySource::Hashes`] to [`verify_with_body`] or
+//!   [`sign_with_body`] with the header section only; [`BodySource::Message`] is what
+//!   [`verify`] and [`sign`] use. Both run the same code.
 //! * **sign**: [`SigningKey::from_pem`] per key file, [`Signer::new`] with `d=`/`s=` and the
 //!   builder methods ([`Signer::with_canonicalization`], [`Signer::with_headers`],
 //!   [`Signer::with_oversigning`], [`Signer::with_expiry`], [`Signer::with_body_length`]),
@@ -115,8 +120,8 @@ mod tag;
 mod verify;
 
 pub use canon::{
-    BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization, Canonicalizations,
-    UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
+    BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization,
+    Canonicalizations, UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
 };
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{

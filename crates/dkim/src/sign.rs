@@ -1,8 +1,8 @@
 //! Signing (RFC 6376 §5) with ring, several keys in one pass.
 
 use crate::canon::{
-    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, Canonicalizations, canonicalize_header,
-    canonicalize_header_no_crlf,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, Canonicalizations,
+    canonicalize_header, canonicalize_header_no_crlf,
 };
 use crate::key::HashAlgorithm;
 use crate::names::{dns_labels, key_record_name};

@@ -440,7 +440,8 @@ impl Authenticator {
     ) -> Prepared {
         let env = |_: &Message<'_>| Ok(envelope.cloned());
         let source = BodySource::Hashes(body.hashes);
-        let complete = header.is_empty() || header.ends_with(b"\r\n\r\n") || header.ends_with(b"\n\n");
+        let complete =
+            header.is_empty() || header.ends_with(b"\r\n\r\n") || header.ends_with(b"\n\n");
         let bytes: std::borrow::Cow<'_, [u8]> = if complete {
             header.into()
         } else {

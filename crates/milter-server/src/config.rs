@@ -962,8 +962,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("RFC 8617"), "{e}");
-        let e = parse("authserv_id = \"mx\"\n[arc_seal]\ndomain = \"fwd.example\"\nkey = \"/k.pem\"\n")
-            .unwrap_err();
+        let e =
+            parse("authserv_id = \"mx\"\n[arc_seal]\ndomain = \"fwd.example\"\nkey = \"/k.pem\"\n")
+                .unwrap_err();
         assert!(e.message.contains("selector"), "{e}");
         let e = parse(
             "authserv_id = \"mx\"\n[arc_seal]\ndomain = \"a..b\"\nselector = \"s\"\nkey = \"/k.pem\"\n",

@@ -7,8 +7,8 @@ use crate::metrics::Metrics;
 use crate::net::in_networks;
 use crate::state::Loaded;
 use mailstamp::TimeLimited as _;
-use mailstamp::dns::{Lookup as _, Step};
 use mailstamp::arc::{ArcProblem, SealOutcome};
+use mailstamp::dns::{Lookup as _, Step};
 use mailstamp::pipeline::{Authenticator, Report, StreamedBody};
 use mailstamp_authres::authserv_claim;
 use mailstamp_dkim::{BodyHashSet, BodyHashes, BodySource, TagList};
@@ -150,7 +150,13 @@ impl MessageData {
     }
 
     /// Feeds a body chunk to the hashes (starting them first if needed). Nothing is kept.
-    pub fn push_body(&mut self, chunk: &[u8], loaded: impl FnOnce() -> Arc<Loaded>, client: &Client, now: u64) {
+    pub fn push_body(
+        &mut self,
+        chunk: &[u8],
+        loaded: impl FnOnce() -> Arc<Loaded>,
+        client: &Client,
+        now: u64,
+    ) {
         self.size = self.size.saturating_add(chunk.len());
         if self.too_large {
             return;
@@ -209,7 +215,7 @@ impl BodyStream {
         let mut bare_lf = false;
         for &b in chunk {
             if b == b'\n' {
-                let len = self.line - usize::from(prev_cr);
+                let len = self.line.saturating_sub(usize::from(prev_cr));
                 if len > 998 {
                     self.long_line = true;
                 }
@@ -252,7 +258,7 @@ impl BodyStream {
 
     /// Ends the body.
     pub fn finish(self) -> FinishedBody {
-        let long_line = self.long_line || self.line - usize::from(self.last_cr) > 998;
+        let long_line = self.long_line || self.line.saturating_sub(usize::from(self.last_cr)) > 998;
         FinishedBody {
             hashes: self.hashes.finish_hashes(),
             loaded: self.loaded,
@@ -729,7 +735,16 @@ async fn verify(
 
     let mut out = enforce(out, &report, config, metrics, client, mta, role);
     if body.seal {
-        seal(&mut out, loaded, metrics, msg, body, &report, &value, out_of_budget);
+        seal(
+            &mut out,
+            loaded,
+            metrics,
+            msg,
+            body,
+            &report,
+            &value,
+            out_of_budget,
+        );
     }
     out
 }
@@ -843,7 +858,10 @@ fn enforce(
 /// newest seal already says `cv=fail` is not extended, §5.1.2). A chain whose keys could not be
 /// fetched, or whose checks ran out of budget, is not sealed: a DNS failure must not seal
 /// `cv=fail` for good.
-#[expect(clippy::too_many_arguments, reason = "one call site, each argument a distinct input")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, each argument a distinct input"
+)]
 fn seal(
     out: &mut Outcome,
     loaded: &Loaded,
@@ -1052,7 +1070,8 @@ mod tests {
             algorithm: mailstamp_dkim::HashAlgorithm::Sha256,
             limit: None,
         };
-        let want = mailstamp_dkim::body_hash(spec.canonicalization, spec.algorithm, None, &crlf[..]);
+        let want =
+            mailstamp_dkim::body_hash(spec.canonicalization, spec.algorithm, None, &crlf[..]);
         let mut set = BodyHashSet::new();
         set.add(spec);
         let mut s = BodyStream {

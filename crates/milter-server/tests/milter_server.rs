@@ -554,7 +554,9 @@ async fn a_header_over_the_limit_is_not_verified_and_never_passes() {
     // The new key, alone.
     let f = start("[limits]\nmax_header_size = 300\n").await;
     let mut mta = session(f.addr).await;
-    let replies = mta.message(&msg("192.0.2.7", "alice@example.org", &headers)).await;
+    let replies = mta
+        .message(&msg("192.0.2.7", "alice@example.org", &headers))
+        .await;
     assert_eq!(
         inserted(&replies, "Authentication-Results"),
         ["mx.example.net;\n\tdkim=none (header too large)"]
@@ -983,11 +985,20 @@ async fn a_50_mb_body_is_streamed_signed_and_verified_like_the_whole_message() {
 fn delivered(replies: &[Reply], headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut top: Vec<String> = Vec::new();
     for r in replies {
-        if let Reply::Modify(Modification::InsertHeader { index: 0, name, value }) = r {
+        if let Reply::Modify(Modification::InsertHeader {
+            index: 0,
+            name,
+            value,
+        }) = r
+        {
             let value = String::from_utf8_lossy(value).replace('\n', "\r\n");
             top.insert(
                 0,
-                format!("{}: {}\r\n", String::from_utf8_lossy(name), value.trim_start()),
+                format!(
+                    "{}: {}\r\n",
+                    String::from_utf8_lossy(name),
+                    value.trim_start()
+                ),
             );
         }
     }
@@ -1051,7 +1062,10 @@ async fn verified_mail_is_arc_sealed_with_our_verdict() {
 
     // A passing chain is extended with cv=pass.
     let owned = sealed_headers("lists.example.org; dmarc=pass header.from=reject.example");
-    let chained: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let chained: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let mut m = msg("192.0.2.7", "bounces@lists.example.org", &chained);
     m.daemon = Some("MX");
     let replies = mta.message(&m).await;
@@ -1074,12 +1088,20 @@ async fn verified_mail_is_arc_sealed_with_our_verdict() {
     let mut m = msg("192.0.2.8", "carol@example.com", &headers);
     m.daemon = Some("OTHER");
     assert!(inserted(&mta.message(&m).await, "ARC-Seal").is_empty());
-    let m = msg("10.0.0.1", "alice@example.org", &[("From", "alice@example.org")]);
+    let m = msg(
+        "10.0.0.1",
+        "alice@example.org",
+        &[("From", "alice@example.org")],
+    );
     assert!(inserted(&mta.message(&m).await, "ARC-Seal").is_empty());
 
     // Refused mail is not sealed.
     let dir = tempfile::tempdir().unwrap();
-    let f = start(&format!("{}[dmarc]\nenforce = true\n", seal(dir.path(), ""))).await;
+    let f = start(&format!(
+        "{}[dmarc]\nenforce = true\n",
+        seal(dir.path(), "")
+    ))
+    .await;
     let mut mta = session(f.addr).await;
     let replies = mta.message(&m_reject()).await;
     assert_eq!(reply_code(verdict(&replies)).map(|c| c.0), Some(550));
@@ -1100,7 +1122,13 @@ async fn verified_mail_is_arc_sealed_with_our_verdict() {
         now: Some(NOW),
     };
     let loaded = Loaded::from_config(config, None, &overrides).unwrap();
-    let e = loaded.arc_seal.as_ref().unwrap().as_ref().unwrap_err().to_string();
+    let e = loaded
+        .arc_seal
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("0644") && e.contains("[arc_seal]"), "{e}");
 }
 

@@ -402,7 +402,10 @@ Authentication-Results: dkim=pass\r\n"
     // dkimpy's arc_verify both say pass.
     let seals = fields(&checked, "ARC-Seal");
     assert_eq!(seals.len(), 1, "{checked}");
-    assert!(seals[0].contains("cv=none") && seals[0].contains("d=example.org"), "{seals:?}");
+    assert!(
+        seals[0].contains("cv=none") && seals[0].contains("d=example.org"),
+        "{seals:?}"
+    );
     let aar = fields(&checked, "ARC-Authentication-Results");
     assert!(
         aar.len() == 1 && aar[0].contains("i=1; mx.example.net;") && aar[0].contains("dmarc=pass"),
