@@ -2,7 +2,10 @@
 //! DNS from an in-memory zone (so DNS is "cached"), then drives N connections × M messages of
 //! signing and of verification.
 //!
-//! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]`
+//! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]
+//! [BODY_BYTES]` (default 50 connections, 40 messages each, a 1.6 KB body; larger bodies are
+//! sent in 64 KiB chunks). The process's peak memory (VmHWM: the milter and the load
+//! generator together) is printed at the end.
 
 use mailstamp::Resolver;
 use mailstamp::dns::{Name, Zone};
@@ -18,6 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let connections: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let messages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
+    let body_bytes: Option<usize> = args.next().and_then(|a| a.parse().ok());
     let dir = tempfile::tempdir()?;
     let mut keys = Vec::new();
     for f in [
@@ -66,7 +70,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the listener has no TCP address")?;
     let s = server.clone();
     tokio::spawn(async move { s.serve(listener).await });
-    let body = "Hello,\r\n\r\nthis is a test message of a few lines.\r\n".repeat(40);
+    let line = "Hello,\r\n\r\nthis is a test message of a few lines.\r\n";
+    let body = line.repeat(body_bytes.map_or(40, |b| b / line.len() + 1));
     let headers: Vec<(String, String)> = [
         ("From", "Alice <alice@example.org>"),
         ("To", "bob@example.net"),
@@ -103,5 +108,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     server.shutdown();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        println!("peak memory of this process (milter and load generator) {hwm}");
+    }
     Ok(())
 }
