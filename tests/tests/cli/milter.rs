@@ -87,6 +87,25 @@ fn check_config_checks_the_arc_seal_key() {
         .code(0)
         .stdout(predicate::str::contains("ok: [arc_seal] at line"))
         .stdout(predicate::str::contains("the published record matches the key").count(3));
+    // --explain says which mail is sealed.
+    mailstamp()
+        .args(["milter", "--explain", "--from", "x@other.example"])
+        .args(["--client", "192.0.2.1", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ARC seal: yes, d=example.org s=ed25519",
+        ));
+    mailstamp()
+        .args(["milter", "--explain", "--from", "alice@example.org"])
+        .args(["--auth", "alice", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ARC seal: no (only mail the milter verifies",
+        ));
     // The selector of the other key: its record is not this key's.
     std::fs::write(
         &config,
