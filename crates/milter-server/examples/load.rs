@@ -3,9 +3,11 @@
 //! signing and of verification.
 //!
 //! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]
-//! [BODY_BYTES]` (default 50 connections, 40 messages each, a 1.6 KB body; larger bodies are
+//! [BODY_BYTES] [STORE]` (default 50 connections, 40 messages each, a 1.6 KB body; larger bodies are
 //! sent in 64 KiB chunks). The process's peak memory (VmHWM: the milter and the load
-//! generator together) is printed at the end.
+//! generator together) is printed at the end. With STORE (a file name, `sqlite:PATH` or
+//! `postgres://...`) the milter records each DMARC evaluation there (`record = STORE`), and the
+//! counts written and dropped are printed at the end.
 
 use mailstamp::Resolver;
 use mailstamp::dns::{Name, Zone};
@@ -21,7 +23,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let connections: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let messages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
-    let body_bytes: Option<usize> = args.next().and_then(|a| a.parse().ok());
+    // The rest: a number is BODY_BYTES, anything else the STORE (either may be left out).
+    let (mut body_bytes, mut record) = (None::<usize>, String::new());
+    for a in args {
+        match a.parse() {
+            Ok(n) => body_bytes = Some(n),
+            Err(_) => record = format!("record = \"{a}\"\n"),
+        }
+    }
     let dir = tempfile::tempdir()?;
     let mut keys = Vec::new();
     for f in [
@@ -38,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &path,
         format!(
             "listen = \"inet:127.0.0.1:0\"\nauthserv_id = \"mx.example.net\"\n\
-             internal_networks = [\"10.0.0.0/8\"]\n\
+             internal_networks = [\"10.0.0.0/8\"]\n{record}\
              [[signing]]\ndomain = \"example.org\"\nselector = \"ed25519\"\nkey = \"{}\"\n\
              [[signing]]\ndomain = \"example.org\"\nselector = \"default\"\nkey = \"{}\"\n",
             keys[0].display(),
@@ -112,5 +121,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
         println!("peak memory of this process (milter and load generator) {hwm}");
     }
+    if record.is_empty() {
+        return Ok(());
+    }
+    server.finish_recording().await;
+    let m = server.metrics();
+    println!(
+        "recorded: {} written, {} dropped",
+        m.records_written.get(),
+        m.records_dropped.get()
+    );
     Ok(())
 }

@@ -15,6 +15,11 @@
 //! from_policy = "reject"                  # reject | quarantine
 //! dns_failure = "tempfail"                # tempfail | accept
 //! read_timeout_ms = 600000
+//! # record = "/var/lib/mailstamp/verdicts.sqlite"  # or "postgres://..."; default none
+//! record_queue = 10000
+//! # user = "mailstamp"                     # drop root privileges once bound
+//! # group = "mailstamp"
+//! run_as_root = false
 //!
 //! [daemons]                               # MTA daemon name ({daemon_name}) -> mode
 //! ORIGINATING = "sign"
@@ -440,6 +445,11 @@ pub struct Limits {
     pub read_timeout_ms: u64,
     /// Most MTA connections served at once; more wait to be accepted. Default 2048.
     pub max_connections: usize,
+    /// While a message waits at end of message (DNS) longer than this, the milter sends the
+    /// MTA a progress reply (`SMFIR_PROGRESS`) and again after each further interval, so the
+    /// MTA's milter timeout (Sendmail's `T=E:`, Postfix's `milter_content_timeout`) does not
+    /// fire. 0 sends none. Default 5000.
+    pub progress_interval_ms: u64,
     /// Largest header section kept (the header fields are the only part of a message the
     /// milter stores; the body is hashed as it streams in). A message whose header section is
     /// larger is not verified (it gets `dkim=none (header too large)`, never a pass, and is not
@@ -465,6 +475,7 @@ impl Default for Limits {
             read_timeout_ms: 600_000,
             max_connections: 2048,
             max_header_size: 1024 * 1024,
+            progress_interval_ms: 5000,
         }
     }
 }
@@ -575,6 +586,31 @@ pub struct Config {
     /// ARC sealing of verified mail (`[arc_seal]`). Default: none (no sealing).
     #[serde(default)]
     pub arc_seal: Option<ArcSealConfig>,
+    /// Where each DMARC evaluation of inbound mail is recorded for the aggregate reports
+    /// (`mailstamp report generate --store`), with the syntax of `mailstamp check --record
+    /// STORE`: a file name or `sqlite:PATH` (SQLite), or `postgres://...`. Records go through
+    /// a bounded queue to one writer, in batches, off the mail path: when the queue is full
+    /// or the store is down a record is dropped, logged and counted
+    /// (`mailstamp_milter_records_dropped_total`), never the message. A reload may change it.
+    /// Default: none (nothing recorded).
+    #[serde(default)]
+    pub record: Option<String>,
+    /// Evaluations waiting for the writer at most; more are dropped (and counted). Default
+    /// 10000.
+    #[serde(default = "default_record_queue")]
+    pub record_queue: usize,
+    /// The user to run as once the sockets are bound (name or number): the daemon started as
+    /// root drops to it (its groups from the group database, or `group`). Default: none (no
+    /// change; a daemon started as root then refuses to run unless `run_as_root = true`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The group to run as with `user` (name or number). Default: the user's primary group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Allow running as root without `user`. Default `false`: refused, since a milter parses
+    /// mail from anyone.
+    #[serde(default)]
+    pub run_as_root: bool,
     /// The file read (filled in at load).
     #[serde(skip)]
     pub path: PathBuf,
@@ -603,6 +639,9 @@ fn default_from_policy() -> FromPolicy {
 }
 fn default_dns_failure() -> DnsFailure {
     DnsFailure::Tempfail
+}
+fn default_record_queue() -> usize {
+    10_000
 }
 
 impl Config {
@@ -719,6 +758,20 @@ impl Config {
                 )
             })?;
         }
+        if config.record_queue == 0 {
+            return Err(err_key("record_queue", "must be positive".into()));
+        }
+        if let Some(r) = &config.record
+            && let Err(m) = check_store(r)
+        {
+            return Err(err_key("record", m));
+        }
+        if config.group.is_some() && config.user.is_none() {
+            return Err(err_key(
+                "group",
+                "needs user (the group the daemon drops to together with its user)".into(),
+            ));
+        }
         for d in &config.arc_trusted_sealers {
             mailstamp_dns::Name::parse(d).map_err(|e| {
                 err_key("arc_trusted_sealers", format!("invalid domain {d:?}: {e}"))
@@ -824,6 +877,24 @@ impl SigningEntry {
             DomainPattern::Any => None,
         }
     }
+}
+
+/// Checks a verdict store name as `mailstamp check --record` takes it: a file name,
+/// `sqlite:PATH` or `postgres://...` (`postgresql://`).
+fn check_store(spec: &str) -> Result<(), String> {
+    if spec.trim().is_empty() {
+        return Err("expected a file name, sqlite:PATH or postgres://..., found \"\"".into());
+    }
+    if spec.contains("://")
+        && !spec.starts_with("postgres://")
+        && !spec.starts_with("postgresql://")
+    {
+        return Err(format!(
+            "unsupported store {:?}: use a file name, sqlite:PATH or postgres://...",
+            mailstamp_reports::store::redact(spec)
+        ));
+    }
+    Ok(())
 }
 
 /// `ADDR` or `ADDR:PORT` (`[V6]:PORT`), port 53 by default.

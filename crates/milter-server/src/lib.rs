@@ -17,7 +17,14 @@
 //!   `unix:` listeners, read timeouts, graceful shutdown, reload ([`Server::reload`]), systemd
 //!   readiness ([`server::sd_notify`]).
 //! * [`metrics`]: counters and a latency histogram in the Prometheus text format.
-//! * [`run`]: the whole daemon with its signals (SIGTERM/SIGINT stop, SIGHUP reloads).
+//! * [`record`]: each DMARC evaluation recorded in mailstamp-reports' verdict store
+//!   (`record = STORE`), batched by one writer thread off the mail path; a store that is down
+//!   or slow costs dropped records (logged, counted), never mail.
+//! * [`privileges`]: `user`/`group`: root privileges dropped once the socket is bound; root
+//!   without `user` refused unless `run_as_root = true`.
+//! * [`run`]: the whole daemon with its signals (SIGTERM/SIGINT stop, SIGHUP reloads) and
+//!   systemd notifications (`READY=1` once listening, `RELOADING=1`/`READY=1` around a
+//!   reload, `STOPPING=1`).
 //!
 //! Bodies are never stored: at end of header [`process::MessageData::start_body`] registers
 //! every body hash the message will need (the DKIM signatures that will be verified, chosen
@@ -29,8 +36,7 @@
 //! section (`limits.max_header_size`) plus fixed buffers, whatever the body's size. With
 //! `[arc_seal]` verified mail is ARC-sealed (RFC 8617 §5.1) with the milter's own verdict.
 //!
-//! It does not drop privileges (run it as its own user, as the systemd unit does) and does not
-//! keep a verdict store or send DMARC reports.
+//! It does not send DMARC reports (`mailstamp report generate`/`send` do, from the store).
 //!
 //! # Example
 //!
@@ -55,7 +61,9 @@ pub mod config;
 pub mod explain;
 pub mod metrics;
 pub mod net;
+pub mod privileges;
 pub mod process;
+pub mod record;
 pub mod server;
 pub mod signing;
 pub mod state;
@@ -81,11 +89,15 @@ pub enum RunError {
         /// The error.
         source: std::io::Error,
     },
+    /// Privileges could not be dropped, or the daemon would run as root unasked.
+    #[error("{0}")]
+    Privileges(String),
 }
 
 /// Runs the daemon with the configuration at `path` until SIGTERM or SIGINT: binds the
-/// listener (and the metrics endpoint), tells systemd it is ready, reloads on SIGHUP, and on
-/// stop lets messages in flight finish.
+/// listener (and the metrics endpoint), drops privileges ([`privileges::drop_privileges`]),
+/// tells systemd it is ready, reloads on SIGHUP, and on stop lets messages in flight finish
+/// and writes the evaluations still queued for the verdict store.
 pub fn run(path: &Path) -> Result<(), RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,6 +128,10 @@ async fn run_async(path: &Path) -> Result<(), RunError> {
         info!(%addr, "metrics on http://{addr}/metrics");
         tokio::spawn(metrics::serve(l, server.metrics()));
     }
+    let identity = privileges::drop_privileges(&server.current().config).map_err(|m| {
+        RunError::Privileges(format!("{}: {m}", server.current().config.path.display()))
+    })?;
+    info!(uid = identity.uid, gid = identity.gid, "{}", identity.note);
     let described = listener.describe();
     let stopper = server.clone();
     tokio::spawn(async move {
@@ -137,6 +153,7 @@ async fn run_async(path: &Path) -> Result<(), RunError> {
     });
     server::sd_notify(&format!("READY=1\nSTATUS=listening on {described}"));
     server.serve(listener).await;
+    server.finish_recording().await;
     if server.metrics().reload_failures.get() > 0 {
         error!(
             failures = server.metrics().reload_failures.get(),

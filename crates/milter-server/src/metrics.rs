@@ -178,6 +178,12 @@ pub struct Metrics {
     /// The most bytes one message has held (header fields and body-hash buffers; bodies are
     /// hashed as they stream in and not stored): a high-water mark since start.
     pub message_bytes_peak: Gauge,
+    /// DMARC evaluations written to the verdict store (`record`).
+    pub records_written: Counter,
+    /// DMARC evaluations dropped: the queue was full or the store down (logged).
+    pub records_dropped: Counter,
+    /// Progress replies sent while a message waited at end of message.
+    pub progress_replies: Counter,
 }
 
 impl Metrics {
@@ -288,6 +294,21 @@ impl Metrics {
             "reload_failures_total",
             "Failed configuration reloads.",
             self.reload_failures.get(),
+        );
+        counter(
+            "records_written_total",
+            "DMARC evaluations written to the verdict store.",
+            self.records_written.get(),
+        );
+        counter(
+            "records_dropped_total",
+            "DMARC evaluations dropped (queue full or store down).",
+            self.records_dropped.get(),
+        );
+        counter(
+            "progress_replies_total",
+            "Progress replies sent while a message waited.",
+            self.progress_replies.get(),
         );
         counter(
             "arc_sealed_total",

@@ -351,6 +351,10 @@ pub struct Outcome {
     pub reason: String,
     /// SPF, DKIM and DMARC results (inbound), or the signatures made (outbound).
     pub results: String,
+    /// The verification report whose DMARC evaluation is recorded (`record` set, inbound
+    /// mail): converted by the recorder's writer, off the mail path, into what `mailstamp
+    /// check --record` stores.
+    pub record: Option<Box<Report>>,
 }
 
 impl Outcome {
@@ -362,6 +366,7 @@ impl Outcome {
             action: "continue",
             reason: String::new(),
             results: String::new(),
+            record: None,
         }
     }
 
@@ -427,6 +432,7 @@ pub async fn process(
         out.action = inbound.action;
         out.verdict = inbound.verdict;
         out.results = inbound.results;
+        out.record = inbound.record;
         out.reason(inbound.reason);
         out.modifications.extend(inbound.modifications);
     }
@@ -710,6 +716,9 @@ async fn verify(
     let out_of_budget = budget.is_some();
     if let Some(b) = budget {
         out.reason(b);
+    }
+    if config.record.is_some() {
+        out.record = Some(Box::new(report.clone()));
     }
     let dkim = report
         .dkim

@@ -4,6 +4,7 @@ use crate::config::{Config, ConfigError, Quarantine};
 use crate::metrics::Metrics;
 use crate::net::Listen;
 use crate::process::{Client, MessageData, MtaAbilities, process};
+use crate::record::Recorder;
 use crate::state::{Loaded, Overrides};
 use mailstamp_milter::{
     Actions, Command, Event, FrameDecoder, MacroStage, MilterOptions, ProtocolFlags, Session,
@@ -33,6 +34,14 @@ pub const MACRO_HINTS: [(&str, &str); 3] = [
     ("i", "milter_end_of_data_macros = i"),
 ];
 
+/// The same settings in Sendmail's `sendmail.mc` (`confMILTER_MACROS_*`, as the README
+/// shows them), in [`MACRO_HINTS`]' order.
+pub const SENDMAIL_MACRO_HINTS: [&str; 3] = [
+    "define(`confMILTER_MACROS_CONNECT', `j, {daemon_name}, {client_addr}, _')dnl",
+    "define(`confMILTER_MACROS_ENVFROM', `i, {auth_type}, {auth_authen}, {mail_addr}')dnl",
+    "define(`confMILTER_MACROS_EOM', `{msg_id}, i')dnl",
+];
+
 /// Log-once flags.
 #[derive(Debug, Default)]
 struct Warned {
@@ -53,6 +62,8 @@ struct Shared {
     overrides: Overrides,
     warned: Warned,
     shutdown: watch::Sender<bool>,
+    /// The verdict store's writer (`record`), replaced when a reload changes it.
+    recorder: RwLock<Option<Recorder>>,
 }
 
 /// The milter server: the configuration in force, the metrics and the shutdown switch. Cheap
@@ -147,14 +158,17 @@ impl Server {
             error!(path = %p.path.display(), "{p}");
         }
         let (tx, _) = watch::channel(false);
+        let metrics = Arc::new(Metrics::default());
+        let recorder = start_recorder(&loaded.config, &metrics);
         Server {
             shared: Arc::new(Shared {
                 state: RwLock::new(Arc::new(loaded)),
-                metrics: Arc::new(Metrics::default()),
+                metrics,
                 path: path.to_owned(),
                 overrides,
                 warned: Warned::default(),
                 shutdown: tx,
+                recorder: RwLock::new(recorder),
             }),
         }
     }
@@ -199,6 +213,20 @@ impl Server {
                 if let Some(Err(p)) = &new.arc_seal {
                     error!(path = %p.path.display(), "{p}");
                 }
+                if (&new.config.record, new.config.record_queue)
+                    != (&old.config.record, old.config.record_queue)
+                {
+                    let recorder = start_recorder(&new.config, &self.shared.metrics);
+                    if new.config.record.is_none() {
+                        info!("record removed: DMARC evaluations are no longer recorded");
+                    }
+                    // The old writer finishes what it has queued on its own thread.
+                    *self
+                        .shared
+                        .recorder
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = recorder;
+                }
                 *self
                     .shared
                     .state
@@ -213,6 +241,30 @@ impl Server {
                 error!("reload failed, the running configuration is kept: {e}");
                 Err(e)
             }
+        }
+    }
+
+    /// The verdict store evaluations are recorded in now (`record`, password removed).
+    pub fn recording(&self) -> Option<String> {
+        self.shared
+            .recorder
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|r| mailstamp_reports::store::redact(r.spec()))
+    }
+
+    /// Stops recording: the evaluations still queued are written (or dropped, if the store is
+    /// down) before this returns. Called once [`Server::serve`] has returned.
+    pub async fn finish_recording(&self) {
+        let recorder = self
+            .shared
+            .recorder
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(r) = recorder {
+            let _ = tokio::task::spawn_blocking(move || r.finish()).await;
         }
     }
 
@@ -375,7 +427,7 @@ impl QuickAck for tokio::net::UnixStream {
     fn quick_ack(&self) {}
 }
 
-async fn connection<S: AsyncRead + AsyncWrite + Unpin + QuickAck>(
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck>(
     shared: Arc<Shared>,
     mut stream: S,
     peer: String,
@@ -406,7 +458,15 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + QuickAck>(
                     break 'conn;
                 }
             };
-            let flow = handle(&shared, &mut session, &mut conn, command, &peer).await;
+            let flow = handle(
+                &shared,
+                &mut session,
+                &mut conn,
+                command,
+                &peer,
+                (&mut stream, read_timeout),
+            )
+            .await;
             let out = session.take_output();
             if !out.is_empty() {
                 let write = tokio::time::timeout(read_timeout, stream.write_all(&out)).await;
@@ -457,12 +517,17 @@ fn now(shared: &Shared) -> u64 {
     shared.overrides.now.unwrap_or_else(mailstamp::system_clock)
 }
 
+/// Where progress replies go while a message waits: the MTA connection and the write
+/// timeout.
+type ProgressOut<'a> = (&'a mut (dyn AsyncWrite + Unpin + Send), Duration);
+
 async fn handle(
     shared: &Shared,
     session: &mut Session,
     conn: &mut Conn,
     command: Command,
     peer: &str,
+    progress_out: ProgressOut<'_>,
 ) -> Flow {
     let metrics = &shared.metrics;
     let event = match session.handle(command) {
@@ -572,7 +637,7 @@ async fn handle(
                 actions: granted,
                 leadspc: conn.leadspc,
             };
-            let outcome = process(
+            let work = process(
                 &loaded,
                 metrics,
                 &conn.client,
@@ -580,8 +645,19 @@ async fn handle(
                 body.as_ref(),
                 mta,
                 now(shared),
-            )
-            .await;
+            );
+            let interval = Duration::from_millis(loaded.config.limits.progress_interval_ms);
+            let mut outcome =
+                with_progress(work, interval, session, progress_out, metrics, peer).await;
+            if let Some(report) = outcome.record.take()
+                && let Some(r) = shared
+                    .recorder
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+            {
+                r.submit_report(report);
+            }
             if let Err(e) = session.end_of_message(&outcome.modifications, outcome.verdict.clone())
             {
                 error!(%peer, error = %e, "the reply could not be sent as decided; continuing without modifications");
@@ -622,12 +698,65 @@ fn read_message_macros(session: &Session, msg: &mut MessageData) {
     msg.daemon = macros.get("daemon_name").map(str::to_owned);
 }
 
+/// Awaits `work` (the end-of-message processing); while it takes longer than `interval`
+/// (not zero), sends the MTA a progress reply after each interval so its milter timeout does
+/// not fire.
+async fn with_progress<F: std::future::Future>(
+    work: F,
+    interval: Duration,
+    session: &mut Session,
+    (out, write_timeout): ProgressOut<'_>,
+    metrics: &Metrics,
+    peer: &str,
+) -> F::Output {
+    if interval.is_zero() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+    let mut waited = 0u32;
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticker.tick() => {
+                waited += 1;
+                if session.progress().is_err() {
+                    continue;
+                }
+                let bytes = session.take_output();
+                let sent = tokio::time::timeout(write_timeout, out.write_all(&bytes)).await;
+                if matches!(sent, Ok(Ok(()))) {
+                    metrics.progress_replies.inc();
+                    debug!(%peer, waited_ms = u64::from(waited) * interval.as_millis() as u64, "progress reply sent");
+                }
+            }
+        }
+    }
+}
+
+/// Starts the verdict store's writer when `record` is set (an error is logged: mail flows on).
+fn start_recorder(config: &Config, metrics: &Arc<Metrics>) -> Option<Recorder> {
+    let spec = config.record.as_deref()?;
+    match Recorder::start(spec, config.record_queue, metrics.clone()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            error!(
+                error = %e,
+                "cannot start the verdict store's writer: DMARC evaluations are not recorded"
+            );
+            None
+        }
+    }
+}
+
 fn warn_macro(shared: &Shared, which: usize) {
     let (name, line) = MACRO_HINTS[which];
+    let sendmail = SENDMAIL_MACRO_HINTS[which];
     if Warned::first(&shared.warned.macros[which]) {
         warn!(
             macro_name = name,
-            "the MTA does not send {{{name}}}; add to Postfix's main.cf: {line}"
+            "the MTA does not send {{{name}}}; add to Postfix's main.cf: {line} \
+             (Sendmail's sendmail.mc: {sendmail})"
         );
     }
 }

@@ -1139,3 +1139,339 @@ fn m_reject() -> Msg<'static> {
         &[("From", "ceo@reject.example"), ("Subject", "spoofed")],
     )
 }
+
+/// The evaluation `mailstamp check --record` stores for the message `m` sends (the same
+/// bytes the milter rebuilds, the same envelope, zone and clock).
+async fn check_record_evaluation(
+    loaded: &Loaded,
+    m: &Msg<'_>,
+) -> mailstamp_reports::store::Evaluation {
+    let mut raw = String::new();
+    for (n, v) in m.headers {
+        raw.push_str(&format!("{n}: {v}\r\n"));
+    }
+    let mut bytes = raw.into_bytes();
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(m.body);
+    let envelope = mailstamp_message::envelope::Envelope {
+        client_ip: m.ip.parse().unwrap(),
+        helo: m.helo.to_owned(),
+        mail_from: Some(m.mail_from.to_owned()),
+    };
+    let report = loaded.authenticator.check(&bytes, Some(&envelope)).await;
+    mailstamp_reports::store::Evaluation::from_report(&report).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dmarc_evaluations_are_recorded_in_sqlite_as_check_record_stores_them() {
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = db_dir.path().join("verdicts.sqlite");
+    let f = start(&format!("record = \"{}\"\n", db.display())).await;
+    assert_eq!(f.server.recording().as_deref(), Some(db.to_str().unwrap()));
+    let mut mta = session(f.addr).await;
+    let pass = [("From", "alice@example.org"), ("Subject", "s")];
+    let fail = [("From", "ceo@reject.example"), ("Subject", "pay this")];
+    let sent = [
+        msg("192.0.2.7", "alice@example.org", &pass),
+        msg("192.0.2.7", "ceo@reject.example", &fail),
+        // Mail we originate is signed, not verified: no DMARC evaluation, nothing recorded.
+        msg("10.0.0.1", "alice@example.org", &pass),
+    ];
+    for m in &sent {
+        let replies = mta.message(m).await;
+        assert_eq!(verdict(&replies), &Reply::Continue);
+    }
+    f.server.shutdown();
+    tokio::time::timeout(Duration::from_secs(10), f.task)
+        .await
+        .unwrap()
+        .unwrap();
+    f.server.finish_recording().await;
+    let metrics = f.server.metrics();
+    assert_eq!(metrics.records_written.get(), 2);
+    assert_eq!(metrics.records_dropped.get(), 0);
+    let store = mailstamp_reports::store::Store::open(db.to_str().unwrap()).unwrap();
+    assert_eq!(store.count().unwrap(), 2);
+    let loaded = f.server.current();
+    for (m, domain) in [(&sent[0], "example.org"), (&sent[1], "reject.example")] {
+        let stored = store.evaluations(domain, 0, i64::MAX).unwrap();
+        assert_eq!(stored.len(), 1, "{domain}");
+        assert_eq!(stored[0], check_record_evaluation(&loaded, m).await);
+        assert_eq!(stored[0].time, NOW as i64);
+        assert_eq!(stored[0].source_ip, "192.0.2.7");
+    }
+    let fail = &store.evaluations("reject.example", 0, i64::MAX).unwrap()[0];
+    assert_eq!(
+        (fail.dmarc_result.as_str(), fail.disposition.as_str()),
+        ("fail", "reject")
+    );
+    assert!(
+        metrics
+            .render()
+            .contains("mailstamp_milter_records_written_total 2\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_is_down_costs_records_never_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let unwritable = dir.path().join("no-such-directory/verdicts.sqlite");
+    // A port nothing listens on.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("postgres://mailstamp@127.0.0.1:{port}/verdicts")
+    };
+    for store in [unwritable.display().to_string(), refused] {
+        let f = start(&format!("record = \"{store}\"\n[dmarc]\nenforce = true\n")).await;
+        let mut mta = session(f.addr).await;
+        let pass = [("From", "alice@example.org"), ("Subject", "s")];
+        for _ in 0..3 {
+            let replies = mta
+                .message(&msg("192.0.2.7", "alice@example.org", &pass))
+                .await;
+            assert_eq!(verdict(&replies), &Reply::Continue, "{store}");
+            let ar = inserted(&replies, "Authentication-Results");
+            assert_eq!(ar.len(), 1, "{store}");
+            assert!(ar[0].contains("dmarc=pass"), "{store}: {}", ar[0]);
+        }
+        // The DMARC reject is still enforced.
+        let fail = [("From", "ceo@reject.example")];
+        let replies = mta
+            .message(&msg("192.0.2.7", "ceo@reject.example", &fail))
+            .await;
+        assert_eq!(reply_code(verdict(&replies)).map(|c| c.0), Some(550));
+        f.server.shutdown();
+        f.task.await.unwrap();
+        f.server.finish_recording().await;
+        let m = f.server.metrics();
+        assert_eq!(m.messages.get(), 4, "{store}");
+        assert_eq!(m.records_written.get(), 0, "{store}");
+        assert_eq!(m.records_dropped.get(), 4, "{store}");
+        assert!(
+            m.render()
+                .contains("mailstamp_milter_records_dropped_total 4\n")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_moves_recording_to_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.sqlite");
+    let second = dir.path().join("second.sqlite");
+    let f = start(&format!("record = \"{}\"\n", first.display())).await;
+    let pass = [("From", "alice@example.org")];
+    let mut mta = session(f.addr).await;
+    mta.message(&msg("192.0.2.7", "alice@example.org", &pass))
+        .await;
+    let text = std::fs::read_to_string(&f.path)
+        .unwrap()
+        .replace(first.to_str().unwrap(), second.to_str().unwrap());
+    std::fs::write(&f.path, &text).unwrap();
+    f.server.reload().unwrap();
+    assert_eq!(f.server.recording().as_deref(), second.to_str());
+    mta.message(&msg("192.0.2.7", "alice@example.org", &pass))
+        .await;
+    mta.message(&msg("192.0.2.7", "alice@example.org", &pass))
+        .await;
+    // Recording removed: nothing more is written.
+    std::fs::write(
+        &f.path,
+        text.replace(&format!("record = \"{}\"\n", second.display()), ""),
+    )
+    .unwrap();
+    f.server.reload().unwrap();
+    assert_eq!(f.server.recording(), None);
+    mta.message(&msg("192.0.2.7", "alice@example.org", &pass))
+        .await;
+    f.server.shutdown();
+    f.task.await.unwrap();
+    f.server.finish_recording().await;
+    // The first writer finishes on its own thread once replaced: wait for its row.
+    let count = |p: &Path| {
+        mailstamp_reports::store::Store::open(p.to_str().unwrap())
+            .unwrap()
+            .count()
+            .unwrap()
+    };
+    for _ in 0..100 {
+        if f.server.metrics().records_written.get() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&first), 1);
+    assert_eq!(count(&second), 2);
+    assert_eq!(f.server.metrics().records_written.get(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_replies_keep_the_mta_waiting_while_dns_is_slow() {
+    use mailstamp_testkit::dns_server::{Options, TestServer};
+    // Every answer from the loopback DNS server takes 700 ms; SPF, DKIM and DMARC need
+    // several rounds, so the message waits well over the 100 ms progress interval.
+    let dns = TestServer::with_options(
+        zone(),
+        Options {
+            latency: Duration::from_millis(700),
+            silent: false,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("milter.toml");
+    let config = |progress: u64| {
+        format!(
+            "listen = \"inet:127.0.0.1:0\"\nauthserv_id = \"mx.example.net\"\n\
+             [dns]\nnameservers = [\"{}\"]\ntimeout_ms = 5000\nattempts = 1\n\
+             [limits]\nprogress_interval_ms = {progress}\nwall_time_ms = 30000\n",
+            dns.addr()
+        )
+    };
+    for (progress, expect) in [(100, true), (0, false)] {
+        std::fs::write(&path, config(progress)).unwrap();
+        let overrides = Overrides {
+            resolver: None,
+            now: Some(NOW),
+        };
+        let server = Server::load(&path, overrides).unwrap();
+        let listener = server.bind().await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let s = server.clone();
+        let task = tokio::spawn(async move { s.serve(listener).await });
+        let mut mta = session(addr).await;
+        let headers = [("From", "alice@example.org"), ("Subject", "slow")];
+        let replies = mta
+            .message(&msg("192.0.2.7", "alice@example.org", &headers))
+            .await;
+        let progress_seen = replies.iter().filter(|r| **r == Reply::Progress).count();
+        assert_eq!(progress_seen > 0, expect, "{replies:?}");
+        assert_eq!(
+            server.metrics().progress_replies.get(),
+            progress_seen as u64
+        );
+        // The verdict still comes, after the progress replies.
+        assert_eq!(verdict(&replies), &Reply::Continue);
+        assert!(inserted(&replies, "Authentication-Results")[0].contains("dmarc=pass"));
+        server.shutdown();
+        task.await.unwrap();
+    }
+}
+
+/// A log writer for one test: what the subscriber writes goes to a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// One message with no macros at all (an MTA whose macro lists were narrowed).
+async fn message_without_macros(mta: &mut Mta) -> Vec<Reply> {
+    mta.send(Command::Connect(ConnectInfo {
+        hostname: b"client.example".to_vec(),
+        family: Family::Inet,
+        port: 40000,
+        address: b"192.0.2.7".to_vec(),
+    }))
+    .await;
+    mta.expect_continue().await;
+    mta.send(Command::Helo(b"client.example".to_vec())).await;
+    mta.expect_continue().await;
+    mta.send(Command::Mail {
+        sender: b"<alice@example.org>".to_vec(),
+        args: vec![],
+    })
+    .await;
+    mta.expect_continue().await;
+    mta.send(Command::Header {
+        name: b"From".to_vec(),
+        value: b" alice@example.org".to_vec(),
+    })
+    .await;
+    mta.send(Command::EndOfHeaders).await;
+    mta.expect_continue().await;
+    mta.send(Command::EndOfMessage(b"Hello\r\n".to_vec())).await;
+    let mut replies = vec![mta.reply().await.unwrap()];
+    while matches!(replies.last(), Some(Reply::Modify(_) | Reply::Progress)) {
+        replies.push(mta.reply().await.unwrap());
+    }
+    replies
+}
+
+// A current-thread runtime: the server's tasks run on the test's thread, under its subscriber.
+#[tokio::test]
+async fn missing_macros_are_warned_about_once_each_with_the_lines_to_add() {
+    let log = LogBuffer::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let f = start("").await;
+    for _ in 0..2 {
+        let mut mta = session(f.addr).await;
+        for _ in 0..2 {
+            let replies = message_without_macros(&mut mta).await;
+            assert_eq!(verdict(&replies), &Reply::Continue);
+            assert_eq!(inserted(&replies, "Authentication-Results").len(), 1);
+            mta.send(Command::QuitNewConnection).await;
+        }
+    }
+    let text = log.text();
+    for (name, postfix, sendmail) in [
+        (
+            "{daemon_name}",
+            "milter_connect_macros = j {daemon_name} {daemon_addr} v {client_addr} _",
+            "define(`confMILTER_MACROS_CONNECT', `j, {daemon_name}, {client_addr}, _')dnl",
+        ),
+        (
+            "{auth_authen}",
+            "milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}",
+            "define(`confMILTER_MACROS_ENVFROM', `i, {auth_type}, {auth_authen}, {mail_addr}')dnl",
+        ),
+        (
+            "{i}",
+            "milter_end_of_data_macros = i",
+            "define(`confMILTER_MACROS_EOM', `{msg_id}, i')dnl",
+        ),
+    ] {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&format!("does not send {name};")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name}:\n{text}");
+        assert!(
+            lines[0].contains(&format!("add to Postfix's main.cf: {postfix} ")),
+            "{text}"
+        );
+        assert!(lines[0].contains(sendmail), "{text}");
+    }
+    // A complete MTA does not trigger them on a new server.
+    let f = start("").await;
+    let before = log.text().len();
+    let mut mta = session(f.addr).await;
+    let pass = [("From", "alice@example.org")];
+    let mut m = msg("192.0.2.7", "alice@example.org", &pass);
+    m.daemon = Some("smtpd");
+    mta.message(&m).await;
+    assert!(
+        !log.text()[before..].contains("does not send"),
+        "{}",
+        log.text()
+    );
+}

@@ -38,19 +38,42 @@ impl Default for ParseOptions {
 
 struct Reader<'a> {
     options: ParseOptions,
-    reports: &'a mut Vec<Report>,
+    /// Where each report goes as soon as it is read.
+    sink: &'a mut dyn FnMut(Report),
+    /// How many reports went to the sink.
+    found: usize,
     diags: &'a mut Diagnostics,
+}
+
+impl Reader<'_> {
+    fn push(&mut self, report: Report) {
+        self.found += 1;
+        (self.sink)(report);
+    }
 }
 
 /// Reads every report under `path`: a file of any supported kind, a maildir (a directory
 /// with `cur/` or `new/`), or a directory (every file in it and its subdirectories, in name
 /// order; names beginning with `.` are skipped with a warning). `-` is standard input.
+///
+/// Every report is held in the returned vector; [`parse_each`] hands each to the caller as
+/// soon as it is read instead.
 pub fn parse(path: &Path, options: ParseOptions) -> (Vec<Report>, Diagnostics) {
     let mut reports = Vec::new();
+    let diags = parse_each(path, options, |r| reports.push(r));
+    (reports, diags)
+}
+
+/// Reads every report under `path` (as [`parse`] does) and hands each to `sink` as soon as it
+/// is read: memory is bounded by the largest input file (or mbox message, or decompressed
+/// member) and its report, however many files a directory holds. The diagnostics are
+/// returned at the end.
+pub fn parse_each(path: &Path, options: ParseOptions, mut sink: impl FnMut(Report)) -> Diagnostics {
     let mut diags = Diagnostics::default();
     let mut r = Reader {
         options,
-        reports: &mut reports,
+        sink: &mut sink,
+        found: 0,
         diags: &mut diags,
     };
     if path.as_os_str() == "-" {
@@ -70,7 +93,7 @@ pub fn parse(path: &Path, options: ParseOptions) -> (Vec<Report>, Diagnostics) {
     } else {
         r.path(path);
     }
-    (reports, diags)
+    diags
 }
 
 /// Reads every report in `bytes` (any supported container). `name` names the input in
@@ -78,9 +101,11 @@ pub fn parse(path: &Path, options: ParseOptions) -> (Vec<Report>, Diagnostics) {
 pub fn parse_bytes(name: &str, bytes: &[u8], options: ParseOptions) -> (Vec<Report>, Diagnostics) {
     let mut reports = Vec::new();
     let mut diags = Diagnostics::default();
+    let mut sink = |r| reports.push(r);
     Reader {
         options,
-        reports: &mut reports,
+        sink: &mut sink,
+        found: 0,
         diags: &mut diags,
     }
     .bytes(name, bytes, 0);
@@ -261,7 +286,7 @@ impl Reader<'_> {
                     );
                 }
                 if let Some(r) = parse_aggregate_xml(name, bytes, self.diags) {
-                    self.reports.push(Report::Aggregate(r));
+                    self.push(Report::Aggregate(r));
                 }
             }
             Kind::Mbox => {
@@ -388,7 +413,7 @@ impl Reader<'_> {
                 .diags
                 .error(name, "", "not a report: not a readable e-mail");
         };
-        let before = self.reports.len();
+        let before = self.found;
         let errors_before = self.diags.errors().count();
         // A failure report: multipart/report with a message/feedback-report part.
         let mut feedback: Option<Vec<u8>> = None;
@@ -450,7 +475,7 @@ impl Reader<'_> {
         }
         if let Some(fb) = feedback {
             if let Some(r) = parse_failure_report(name, &fb, original.as_deref(), self.diags) {
-                self.reports.push(Report::Failure(r));
+                self.push(Report::Failure(r));
             }
             return;
         }
@@ -458,7 +483,7 @@ impl Reader<'_> {
             self.bytes(&label, &contents, depth + 1);
         }
         if candidates_found(
-            self.reports.len(),
+            self.found,
             before,
             self.diags.errors().count(),
             errors_before,
@@ -469,7 +494,7 @@ impl Reader<'_> {
         for (label, contents) in nested {
             self.mail(&label, &contents, depth + 1);
         }
-        if self.reports.len() == before && self.diags.errors().count() == errors_before {
+        if self.found == before && self.diags.errors().count() == errors_before {
             self.diags.error(
                 name,
                 "",

@@ -31,7 +31,7 @@ pub mod summary;
 
 pub use aggregate::parse_aggregate_xml;
 pub use arf::parse_failure_report;
-pub use container::{ParseOptions, parse, parse_bytes};
+pub use container::{ParseOptions, parse, parse_bytes, parse_each};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use model::{
     AggregateReport, DkimAuth, Edition, FailureReport, PolicyPublished, Reason, Record, Report,

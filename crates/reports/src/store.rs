@@ -10,6 +10,7 @@
 //! file at once; [`Store::record`] writes a batch in one transaction (PostgreSQL: one
 //! multi-row `INSERT`).
 
+use mailstamp::dmarc::{Mechanism, Policy};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -119,6 +120,15 @@ fn s(v: &serde_json::Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
+/// The JSON token of a value that serialises as a string (an RFC result, a policy, a
+/// mechanism), as the JSON of a report holds it; `None` for an empty one.
+fn token<T: Serialize>(v: T) -> Option<String> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(t)) if !t.is_empty() => Some(t),
+        _ => None,
+    }
+}
+
 fn mode(v: &serde_json::Value) -> Option<String> {
     match v.as_str()? {
         "strict" => Some("s".to_owned()),
@@ -128,6 +138,116 @@ fn mode(v: &serde_json::Value) -> Option<String> {
 }
 
 impl Evaluation {
+    /// The evaluation of a pipeline report (what `mailstamp check` and the milter produce):
+    /// the same as [`Evaluation::from_check_json`] of the report's JSON, read from the report's
+    /// fields instead of a JSON document (many times cheaper: the DMARC discovery walk, the
+    /// DKIM and SPF details, ARC and the Authentication-Results field are never serialised).
+    /// `None` as for [`Evaluation::from_check_json`].
+    pub fn from_report(report: &mailstamp::pipeline::Report) -> Option<Evaluation> {
+        let d = &report.dmarc;
+        let policy_domain = d.policy_domain()?.as_str();
+        let envelope = report.envelope.as_ref()?;
+        let source_ip = envelope.client_ip.to_string();
+        if policy_domain.is_empty() || source_ip.is_empty() {
+            return None;
+        }
+        let aligned = |mech: Mechanism| {
+            d.alignment
+                .iter()
+                .any(|a| a.mechanism == mech && a.authenticated && a.aligned == Some(true))
+        };
+        let mut reason = Vec::new();
+        if let Some(problem) = &d.problem {
+            let v = serde_json::to_value(problem).unwrap_or_default();
+            if let Some(p) = s(&v).or_else(|| v.as_object().map(|_| v.to_string())) {
+                reason.push(p);
+            }
+        }
+        if let Some(tag) = d.policy_tag.and_then(token) {
+            reason.push(format!("policy from {tag}"));
+        }
+        if d.testing {
+            reason.push("testing (t=y)".to_owned());
+        }
+        let overridden = report.dmarc_override.as_ref();
+        if let Some(o) = overridden
+            && let Some(why) = token(o.reason)
+        {
+            reason.push(format!(
+                "local policy override: {why} (sealer {}, i={})",
+                o.sealer, o.instance
+            ));
+        }
+        let spf = &report.spf;
+        let record = d.record();
+        let effective = record.and_then(|r| r.effective.as_ref());
+        let policy =
+            |p: Option<Policy>, e: Option<Policy>| p.and_then(token).or_else(|| e.and_then(token));
+        let header_from = match d
+            .author_domain()
+            .map(|n| n.as_str())
+            .filter(|n| !n.is_empty())
+        {
+            Some(a) => a.to_owned(),
+            // Rare: no Author Domain; the JSON's `from.domains[0]`.
+            None => s(&serde_json::to_value(&report.from).unwrap_or_default()["domains"][0])
+                .unwrap_or_default(),
+        };
+        Some(Evaluation {
+            time: i64::try_from(report.now).unwrap_or(0),
+            source_ip,
+            header_from,
+            envelope_from: envelope
+                .mail_from
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| {
+                    m.rsplit('@')
+                        .next()
+                        .unwrap_or(m)
+                        .trim_end_matches('>')
+                        .to_ascii_lowercase()
+                }),
+            policy_domain: policy_domain.to_owned(),
+            dmarc_result: token(d.result).unwrap_or_else(|| "none".to_owned()),
+            disposition: overridden
+                .and_then(|o| token(o.applied))
+                .or_else(|| token(d.disposition))
+                .unwrap_or_else(|| "none".to_owned()),
+            dkim_aligned: aligned(Mechanism::Dkim),
+            spf_aligned: aligned(Mechanism::Spf),
+            spf_domain: spf.domain().filter(|d| !d.is_empty()).map(str::to_owned),
+            spf_scope: token(spf.identity)
+                .map(|i| if i == "helo" { i } else { "mfrom".to_owned() }),
+            spf_result: token(spf.result),
+            dkim: report
+                .dkim
+                .iter()
+                .filter_map(|c| {
+                    Some(DkimResult {
+                        domain: c.domain().filter(|d| !d.is_empty())?.to_owned(),
+                        selector: c.selector().unwrap_or_default().to_owned(),
+                        result: token(c.verdict.result).unwrap_or_else(|| "none".to_owned()),
+                    })
+                })
+                .collect(),
+            reason: (!reason.is_empty()).then(|| reason.join("; ")),
+            policy_p: policy(record.and_then(|r| r.policy), effective.map(|e| e.domain)),
+            policy_sp: policy(
+                record.and_then(|r| r.subdomain_policy),
+                effective.map(|e| e.subdomain),
+            ),
+            policy_np: policy(
+                record.and_then(|r| r.nonexistent_policy),
+                effective.map(|e| e.nonexistent),
+            ),
+            policy_adkim: record.and_then(|r| mode(&serde_json::to_value(r.dkim_alignment).ok()?)),
+            policy_aspf: record.and_then(|r| mode(&serde_json::to_value(r.spf_alignment).ok()?)),
+            policy_testing: record.map(|r| if r.testing { "y" } else { "n" }.to_owned()),
+            policy_record: record.map(|r| r.text.clone()).filter(|t| !t.is_empty()),
+        })
+    }
+
     /// The evaluation in the JSON of a `mailstamp check` report (the keys `now`, `envelope`,
     /// `spf`, `dkim`, `dmarc`, `dmarc_override` documented by `mailstamp check --help`). `None` when there is
     /// nothing to report: no DMARC Policy Domain (no record found), or no client IP.
@@ -420,6 +540,8 @@ const SELECT_DOMAINS: &str = "SELECT policy_domain, min(time) FROM evaluations \
     GROUP BY policy_domain ORDER BY policy_domain";
 const SELECT_LAST_END: &str =
     "SELECT max(period_end) FROM reports_generated WHERE policy_domain = ?1";
+const SELECT_REPORTED: &str = "SELECT EXISTS (SELECT 1 FROM reports_generated \
+    WHERE policy_domain = ?1 AND period_begin = ?2)";
 const INSERT_REPORTED: &str = "INSERT INTO reports_generated \
     (policy_domain, period_begin, period_end, report_id, generated_at, messages) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
@@ -429,8 +551,9 @@ fn pg(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
-/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`).
-fn redact(spec: &str) -> String {
+/// The store name without a password (`postgres://user:secret@host/db` → `postgres://user@host/db`),
+/// as errors and logs show it.
+pub fn redact(spec: &str) -> String {
     if let Some((scheme, rest)) = spec.split_once("://")
         && let Some((userinfo, host)) = rest.split_once('@')
         && let Some((user, _)) = userinfo.split_once(':')
@@ -466,6 +589,10 @@ impl std::fmt::Debug for Postgres {
         f.write_str("Postgres")
     }
 }
+
+/// The advisory lock class (first key) that serialises the reporting of one Policy Domain's
+/// periods between concurrent `report generate` runs; the second key is the domain's hash.
+const REPORT_LOCK: i32 = 0x6d73_7270; // "msrp"
 
 /// How long connecting to PostgreSQL may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -814,6 +941,102 @@ impl Store {
                     .try_get(0)
             })
             .map_err(self.pg_err()),
+        }
+    }
+
+    /// Writes a period's report with `write` and records the period, in that order and in one
+    /// transaction, so that a period is never reported twice nor skipped:
+    ///
+    /// * the transaction takes the store's write lock first (SQLite: an immediate transaction;
+    ///   PostgreSQL: a transaction-scoped advisory lock per Policy Domain), then looks whether
+    ///   the period was reported already: if so `write` is not called and the answer is
+    ///   `Ok(Ok(false))`;
+    /// * `write` runs while the lock is held; when it fails nothing is recorded
+    ///   (`Ok(Err(e))`) and a later run writes the report again;
+    /// * only after `write` succeeded is the period inserted and the transaction committed
+    ///   (`Ok(Ok(true))`).
+    ///
+    /// A crash between `write` and the commit leaves the period unrecorded: the next run
+    /// writes the same report again (same file name and Report-ID), so `write` should replace
+    /// its output atomically (see [`crate::generate::write_atomically`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn report_period<E, W>(
+        &mut self,
+        policy_domain: &str,
+        begin: i64,
+        end: i64,
+        report_id: &str,
+        now: i64,
+        messages: u64,
+        write: W,
+    ) -> Result<Result<bool, E>, StoreError>
+    where
+        W: FnOnce() -> Result<(), E> + Send,
+        E: Send,
+    {
+        let messages = i64::try_from(messages).unwrap_or(i64::MAX);
+        let name = self.name.clone();
+        match &mut self.backend {
+            Backend::Sqlite(conn) => {
+                let err = |source| StoreError::Sqlite {
+                    store: name.clone(),
+                    source,
+                };
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(err)?;
+                let done: bool = tx
+                    .query_row(
+                        SELECT_REPORTED,
+                        rusqlite::params![policy_domain, begin],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                if done {
+                    return Ok(Ok(false));
+                }
+                if let Err(e) = write() {
+                    return Ok(Err(e));
+                }
+                let n = tx
+                    .execute(
+                        INSERT_REPORTED,
+                        rusqlite::params![policy_domain, begin, end, report_id, now, messages],
+                    )
+                    .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(Ok(n == 1))
+            }
+            Backend::Postgres(p) => Postgres::run(&p.runtime, async {
+                let tx = p.client.transaction().await?;
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&REPORT_LOCK, &policy_domain],
+                )
+                .await?;
+                let done: bool = tx
+                    .query_one(&pg(SELECT_REPORTED), &[&policy_domain, &begin])
+                    .await?
+                    .try_get(0)?;
+                if done {
+                    return Ok(Ok(false));
+                }
+                if let Err(e) = write() {
+                    return Ok(Err(e));
+                }
+                let n = tx
+                    .execute(
+                        &pg(INSERT_REPORTED),
+                        &[&policy_domain, &begin, &end, &report_id, &now, &messages],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(Ok(n == 1))
+            })
+            .map_err(|source| StoreError::Postgres {
+                store: name.clone(),
+                source,
+            }),
         }
     }
 

@@ -39,7 +39,12 @@ impl Tally {
         if r.dkim_aligned == "pass" {
             self.dkim_aligned += r.count;
         }
-        *self.disposition.entry(r.disposition.clone()).or_default() += r.count;
+        match self.disposition.get_mut(&r.disposition) {
+            Some(n) => *n += r.count,
+            None => {
+                self.disposition.insert(r.disposition.clone(), r.count);
+            }
+        }
     }
 
     /// The DMARC pass rate in percent (0 when there are no messages).
@@ -73,6 +78,10 @@ pub struct Row {
     pub tally: Tally,
     /// The RFC5322.From domains seen.
     pub header_from: BTreeSet<String>,
+    /// The source's reverse DNS name (PTR), when it was asked for and found (see
+    /// [`Summary::top_failing`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Everything `mailstamp report parse` prints without `--json` or `--csv`.
@@ -92,7 +101,9 @@ pub struct Summary {
     pub domains: Vec<Row>,
     /// Per source IP.
     pub sources: Vec<Row>,
-    /// The sources with the most messages that failed DMARC (at most 10).
+    /// The sources with the most messages that failed DMARC (at most 10). Their
+    /// [`Row::name`] is the reverse DNS name when the caller looked it up (mailstamp
+    /// `report parse --resolve`); [`summarise`] itself performs no DNS.
     pub top_failing: Vec<Row>,
     /// Failure reports per reported domain and auth failure.
     pub failures: Vec<(String, u64)>,
@@ -117,18 +128,37 @@ fn add_report(map: &mut BTreeMap<String, Row>, key: &str, report: &AggregateRepo
     row.reports += 1;
     for r in &report.records {
         row.tally.add(r);
-        row.header_from.insert(r.header_from.clone());
+        if !row.header_from.contains(&r.header_from) {
+            row.header_from.insert(r.header_from.clone());
+        }
     }
 }
 
 /// Totals the reports.
 pub fn summarise(reports: &[Report]) -> Summary {
-    let mut s = Summary::default();
-    let mut orgs = BTreeMap::new();
-    let mut domains = BTreeMap::new();
-    let mut sources: BTreeMap<String, Row> = BTreeMap::new();
-    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut s = Summariser::default();
     for report in reports {
+        s.add(report);
+    }
+    s.finish()
+}
+
+/// Totals reports one at a time, so a caller need not hold them all ([`summarise`] over a
+/// stream, e.g. [`crate::parse_each`]): what it keeps grows with the distinct
+/// organisations, domains and source IPs, not with the reports.
+#[derive(Debug, Default)]
+pub struct Summariser {
+    s: Summary,
+    orgs: BTreeMap<String, Row>,
+    domains: BTreeMap<String, Row>,
+    sources: BTreeMap<String, Row>,
+    failures: BTreeMap<String, u64>,
+}
+
+impl Summariser {
+    /// Adds one report.
+    pub fn add(&mut self, report: &Report) {
+        let s = &mut self.s;
         match report {
             Report::Aggregate(a) => {
                 s.aggregate_reports += 1;
@@ -136,20 +166,29 @@ pub fn summarise(reports: &[Report]) -> Summary {
                     None => (a.begin, a.end),
                     Some((b, e)) => (b.min(a.begin), e.max(a.end)),
                 });
-                add_report(&mut orgs, &a.org_name, a);
-                add_report(&mut domains, &a.policy.domain, a);
-                let mut seen = BTreeSet::new();
+                add_report(&mut self.orgs, &a.org_name, a);
+                add_report(&mut self.domains, &a.policy.domain, a);
+                let mut seen = std::collections::HashSet::new();
                 for r in &a.records {
                     s.total.add(r);
-                    let row = sources.entry(r.source_ip.clone()).or_insert_with(|| Row {
-                        key: r.source_ip.clone(),
-                        ..Row::default()
-                    });
-                    if seen.insert(r.source_ip.clone()) {
+                    let row = match self.sources.get_mut(&r.source_ip) {
+                        Some(row) => row,
+                        None => self
+                            .sources
+                            .entry(r.source_ip.clone())
+                            .or_insert_with(|| Row {
+                                key: r.source_ip.clone(),
+                                ..Row::default()
+                            }),
+                    };
+                    // A report counts once per source, however many of its records name it.
+                    if seen.insert(r.source_ip.as_str()) {
                         row.reports += 1;
                     }
                     row.tally.add(r);
-                    row.header_from.insert(r.header_from.clone());
+                    if !row.header_from.contains(&r.header_from) {
+                        row.header_from.insert(r.header_from.clone());
+                    }
                 }
             }
             Report::Failure(f) => {
@@ -164,29 +203,34 @@ pub fn summarise(reports: &[Report]) -> Summary {
                 } else {
                     f.auth_failure.join(",")
                 };
-                *failures.entry(format!("{domain} {why}")).or_default() += f.incidents;
+                *self.failures.entry(format!("{domain} {why}")).or_default() += f.incidents;
             }
         }
     }
-    s.organisations = sorted(orgs);
-    s.domains = sorted(domains);
-    s.sources = sorted(sources);
-    let mut failing: Vec<Row> = s
-        .sources
-        .iter()
-        .filter(|r| r.tally.failed() > 0)
-        .cloned()
-        .collect();
-    failing.sort_by(|a, b| {
-        b.tally
-            .failed()
-            .cmp(&a.tally.failed())
-            .then_with(|| a.key.cmp(&b.key))
-    });
-    failing.truncate(10);
-    s.top_failing = failing;
-    s.failures = failures.into_iter().collect();
-    s
+
+    /// The summary of every report added.
+    pub fn finish(self) -> Summary {
+        let mut s = self.s;
+        s.organisations = sorted(self.orgs);
+        s.domains = sorted(self.domains);
+        s.sources = sorted(self.sources);
+        let mut failing: Vec<Row> = s
+            .sources
+            .iter()
+            .filter(|r| r.tally.failed() > 0)
+            .cloned()
+            .collect();
+        failing.sort_by(|a, b| {
+            b.tally
+                .failed()
+                .cmp(&a.tally.failed())
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        failing.truncate(10);
+        s.top_failing = failing;
+        s.failures = self.failures.into_iter().collect();
+        s
+    }
 }
 
 /// `YYYY-MM-DD` (UTC) of a timestamp; the number itself when out of range.
@@ -268,10 +312,14 @@ impl Summary {
             }
             for r in &self.top_failing {
                 let from: Vec<&str> = r.header_from.iter().map(String::as_str).collect();
+                let source = match &r.name {
+                    Some(name) => format!("{} ({name})", r.key),
+                    None => r.key.clone(),
+                };
                 let _ = writeln!(
                     out,
                     "  {:<40} {:>9} failed of {:>9}  From: {}",
-                    r.key,
+                    source,
                     r.tally.failed(),
                     r.tally.messages,
                     from.join(", ")
@@ -310,8 +358,17 @@ pub fn csv(reports: &[Report]) -> String {
     let mut out = String::from(CSV_HEADER);
     out.push_str("\r\n");
     for report in reports {
+        csv_rows(&mut out, report);
+    }
+    out
+}
+
+/// Appends the CSV rows of one report's records to `out` (nothing for a failure report):
+/// [`csv`] without the header, for a caller that writes reports as they are read.
+pub fn csv_rows(out: &mut String, report: &Report) {
+    {
         let Report::Aggregate(a) = report else {
-            continue;
+            return;
         };
         for r in &a.records {
             let cols: [String; 23] = [
@@ -363,10 +420,9 @@ pub fn csv(reports: &[Report]) -> String {
                 if i > 0 {
                     out.push(',');
                 }
-                field(&mut out, c);
+                field(out, c);
             }
             out.push_str("\r\n");
         }
     }
-    out
 }

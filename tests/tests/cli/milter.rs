@@ -287,7 +287,7 @@ fn the_daemon_notifies_readiness_and_stops_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "listen = \"unix:{}\"\nauthserv_id = \"mx.example.net\"\n[dns]\nnameservers = [\"127.0.0.1:9\"]\n",
+            "listen = \"unix:{}\"\nauthserv_id = \"mx.example.net\"\nrun_as_root = true\n[dns]\nnameservers = [\"127.0.0.1:9\"]\n",
             sock.display()
         ),
     )

@@ -376,3 +376,151 @@ fn generate_writes_one_rfc9990_report_per_domain_and_period_that_parses_back_to_
     assert_eq!(rec.dkim.len(), 2);
     assert_eq!(rec.spf[0].scope.as_deref(), Some("mfrom"));
 }
+
+/// Issue 16: `report generate` records a period only once its file is written. An output
+/// directory that cannot be written is an error (exit 2) naming the file, the period stays
+/// unreported, and the next run reports it once.
+#[test]
+fn issue_16_generate_into_an_unwritable_directory_loses_no_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = small_mbox(tmp.path(), 3);
+    let db = tmp.path().join("v.db");
+    mailstamp()
+        .args(check_args(&mbox))
+        .args(["--record", db.to_str().unwrap()])
+        .assert()
+        .success();
+    let generate = |out: &std::path::Path| {
+        mailstamp()
+            .args(["report", "generate", "--store", db.to_str().unwrap()])
+            .args(["--org-name", "Receiver Test"])
+            .args(["--email", "dmarc@receiver.example"])
+            .args(["--now", "1767400000", "--out"])
+            .arg(out)
+            .assert()
+    };
+    let name = "receiver.example!example.org!1767225600!1767311999.xml.gz";
+    // A file where the directory should be: nothing can be created in it (even by root).
+    let blocked = tmp.path().join("blocked");
+    std::fs::write(&blocked, b"").unwrap();
+    let failed = generate(&blocked).code(2);
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr);
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert!(stderr.contains(name), "{stderr}");
+
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    generate(&out_dir)
+        .success()
+        .stdout(predicates::str::contains(format!("{name}: 3 message(s)")));
+    assert!(out_dir.join(name).is_file());
+    generate(&out_dir)
+        .success()
+        .stdout(predicates::str::contains("no complete period"));
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+}
+
+/// Issue 16: `report parse --resolve` shows the reverse DNS name of the top failing sources,
+/// looked up through mailstamp's resolver (here a loopback DNS server); a source without a
+/// PTR record shows no name, and a server that never answers only costs the DNS timeout:
+/// the summary is printed, without names, exit 0.
+#[test]
+fn parse_resolve_names_the_top_failing_sources_and_a_dns_failure_shows_no_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zone_file = tmp.path().join("ptr.zone");
+    std::fs::write(
+        &zone_file,
+        "$TTL 300\n\
+         99.113.0.203.in-addr.arpa. IN PTR bulk.example.net.\n\
+         5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. IN PTR mx.spoof.example.\n",
+    )
+    .unwrap();
+    let server = mailstamp_testkit::TestServer::start(mailstamp_fixture::load(&zone_file).unwrap());
+    let parse = |nameserver: &str, resolve: bool| {
+        let mut cmd = mailstamp();
+        cmd.args(["--nameserver", nameserver, "--dns-timeout", "0.5"])
+            .args(["--dns-attempts", "1", "report", "parse"])
+            .arg(corpus("rfc9990.xml"))
+            .arg(corpus("rfc7489.xml"));
+        if resolve {
+            cmd.arg("--resolve");
+        }
+        let out = cmd.assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = parse(&server.addr().to_string(), true);
+    let top = &text[text.find("Top failing sources:").unwrap()..];
+    let lines: Vec<&str> = top.lines().skip(1).take(3).collect();
+    assert!(
+        lines[0].contains("2001:db8::25 (mx.spoof.example)"),
+        "{top}"
+    );
+    assert!(
+        lines[1].contains("203.0.113.99 (bulk.example.net)"),
+        "{top}"
+    );
+    assert!(
+        lines[2].contains("198.51.100.7 ") && !lines[2].contains('('),
+        "{top}"
+    );
+    assert!(server.udp_queries() >= 3);
+
+    // Without --resolve nothing is asked.
+    let before = server.udp_queries();
+    let plain = parse(&server.addr().to_string(), false);
+    assert_eq!(server.udp_queries(), before);
+    assert!(!plain.contains("(mx.spoof.example)"), "{plain}");
+
+    // A nameserver that never answers: the same summary, without names.
+    let silent = mailstamp_testkit::TestServer::silent();
+    let text = parse(&silent.addr().to_string(), true);
+    assert_eq!(text, plain);
+}
+
+/// Issue 16: `Evaluation::from_report` (what `check --record` uses, serialising only the
+/// parts an evaluation reads) gives what `Evaluation::from_check_json` gives for the whole
+/// JSON report, for every test message, aligned and not, with and without a MAIL FROM.
+#[test]
+fn issue_16_from_report_equals_from_check_json_of_the_whole_report() {
+    use mailstamp::pipeline::{Authenticator, CheckOptions};
+    use mailstamp_message::envelope::Envelope;
+    use mailstamp_reports::store::Evaluation;
+    let zone = mailstamp_fixture::load(crate::example_zone()).unwrap();
+    let auth = Authenticator::offline(
+        zone.clone(),
+        CheckOptions::new("mx.example.net").with_now(1_767_225_700),
+    );
+    let mut recorded = 0;
+    let dir = mailstamp_tests::testdata_dir().join("messages");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for path in names {
+        let message = std::fs::read(&path).unwrap();
+        for (ip, mail_from) in [
+            ("192.0.2.1", Some("a@example.org")),
+            ("203.0.113.9", Some("b@lists.example.net")),
+            ("198.51.100.7", None),
+        ] {
+            let envelope = Envelope {
+                client_ip: ip.parse().unwrap(),
+                helo: "mail.example.org".into(),
+                mail_from: mail_from.map(str::to_owned),
+            };
+            let report = auth.check_with(&message, Some(&envelope), &zone);
+            let whole = Evaluation::from_check_json(&serde_json::to_value(&report).unwrap());
+            assert_eq!(
+                Evaluation::from_report(&report),
+                whole,
+                "{} from {ip}",
+                path.display()
+            );
+            recorded += usize::from(whole.is_some());
+        }
+    }
+    assert!(recorded >= 6, "{recorded}");
+}

@@ -38,8 +38,8 @@ fn as_postgres(program: &Path) -> Command {
     }
 }
 
-/// A running server; dropping it stops the server.
-struct Server {
+/// A running server; dropping it stops the server (also used by `milter_daemon`).
+pub(crate) struct Server {
     bin: PathBuf,
     data: PathBuf,
     port: u16,
@@ -49,7 +49,7 @@ struct Server {
 impl Server {
     /// Starts a fresh server, or `None` (after saying so) when PostgreSQL is missing and
     /// `MAILSTAMP_SKIP_POSTGRES=1`.
-    fn start() -> Option<Server> {
+    pub(crate) fn start() -> Option<Server> {
         let Some(bin) = postgres_bin() else {
             if std::env::var("MAILSTAMP_SKIP_POSTGRES").as_deref() == Ok("1") {
                 eprintln!(
@@ -123,7 +123,7 @@ impl Server {
         Some(server)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 }

@@ -264,6 +264,7 @@ fn postfix_with_the_milter_signs_verifies_enforces_and_tempfails() {
          authserv_id = \"{AUTHSERV_ID}\"\n\
          internal_networks = [\"10.255.255.0/24\"]\n\
          dns_failure = \"tempfail\"\n\
+         run_as_root = true\n\
          [daemons]\nORIGINATING = \"sign\"\n"
     );
     for (selector, key) in &keys {

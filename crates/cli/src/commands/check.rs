@@ -241,7 +241,7 @@ fn run_one(
     let prepared = authenticator.prepare_from(&raw, envelope);
     let report = ctx.block_on(authenticator.complete(prepared));
     if let Some(store) = &args.record {
-        super::report::Recorder::open(store).add(&report);
+        super::report::Recorder::open(store).add(Box::new(report.clone()));
     }
     let mut out = std::io::stdout().lock();
     if ctx.json() {
@@ -365,9 +365,6 @@ struct Printer {
 impl BulkSink for Printer {
     fn accept(&mut self, item: BulkItem) {
         self.summary.add(&item);
-        if let (Some(recorder), Ok(report)) = (&mut self.recorder, &item.result) {
-            recorder.add(report);
-        }
         self.progress.inc(1);
         if self.error.is_none() {
             let line = if self.json {
@@ -378,6 +375,10 @@ impl BulkSink for Printer {
             if let Err(e) = self.out.write_all(line.as_bytes()) {
                 self.error = Some(e);
             }
+        }
+        // Last: the report goes to the recorder thread.
+        if let (Some(recorder), Ok(report)) = (&mut self.recorder, item.result) {
+            recorder.add(report);
         }
     }
 }

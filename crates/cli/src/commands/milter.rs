@@ -51,7 +51,22 @@ const AFTER_HELP: &str = "\
 Without --check-config or --explain, runs the daemon in the foreground until SIGTERM or SIGINT
 (messages in flight finish); SIGHUP reloads the file (a file that fails to load is reported and
 the running configuration kept). Logs go to stderr (RUST_LOG sets the level; default info).
-With NOTIFY_SOCKET set (systemd Type=notify), READY=1 is sent once listening.
+With NOTIFY_SOCKET set (systemd Type=notify), READY=1 is sent once listening, RELOADING=1 and
+READY=1 around each reload, STOPPING=1 at stop.
+
+Keys added in this version (each in crates/milter-server/examples/milter.toml with its default):
+  user = NAME, group = NAME   started as root: bind the socket (socket_owner, socket_group,
+                              socket_mode), read the keys, then run as this user and group.
+                              Default: none.
+  run_as_root = BOOL          allow running as root without user. Default false: refused.
+  record = STORE              record each inbound DMARC evaluation as `check --record STORE`
+                              does (file, sqlite:PATH, postgres://...), batched, off the mail
+                              path; a full queue or a store that is down drops the record (one
+                              log line every 10 s, records_dropped_total). Default: none.
+  record_queue = N            evaluations waiting for the writer at most. Default 10000.
+  [limits] progress_interval_ms = MS
+                              a message waiting this long (DNS) sends the MTA a progress reply,
+                              and again each interval; 0 never. Default 5000.
 
 Exit status:
   0  the daemon stopped normally; the configuration and every key are fine; explained
@@ -98,12 +113,16 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }
 
 fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let config = Config::load(&args.config).map_err(config_error)?;
+    // `user`/`group` must exist (they are looked up again at start, when privileges drop).
+    let identity = mailstamp_milter_server::privileges::target(&config)
+        .map_err(|m| anyhow!("{}: {m}", args.config.display()))?;
     let g = ctx.globals();
     let resolver = if g.zone.is_empty() && g.nameserver.is_empty() {
         None
@@ -118,6 +137,9 @@ fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .block_on(async { Loaded::from_config(config, None, &overrides) })
         .map_err(config_error)?;
     println!("{}: configuration ok", args.config.display());
+    if let Some((name, uid, gid)) = identity {
+        println!("user: {name} (uid {uid}, gid {gid}) once the socket is bound");
+    }
     let mut exit = Exit::Success;
     for p in &loaded.signing.problems {
         println!("error: {p}");

@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use anyhow::{Context as _, bail};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, SmtpTransport, Transport as _};
 use mailstamp::dmarc::{DestinationStatus, ReportKind, ReportUri, authorize_reports, discover};
 use mailstamp::dns::Name;
@@ -53,7 +53,25 @@ fn transport(args: &SendArgs) -> anyhow::Result<SmtpTransport> {
     let tls = match args.starttls {
         StartTls::None => Tls::None,
         StartTls::Opportunistic | StartTls::Required => {
-            let params = TlsParameters::new(host.to_owned())
+            let mut builder = TlsParameters::builder(host.to_owned());
+            if let Some(ca) = &args.smtp_ca {
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("--smtp-ca: cannot read {}", ca.display()))?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    bail!(
+                        "--smtp-ca {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
+                        ca.display()
+                    );
+                }
+                let cert = Certificate::from_pem(&pem).with_context(|| {
+                    format!("--smtp-ca {}: not a PEM certificate", ca.display())
+                })?;
+                builder = builder
+                    .certificate_store(CertificateStore::None)
+                    .add_root_certificate(cert);
+            }
+            let params = builder
+                .build()
                 .with_context(|| format!("--relay {:?}: TLS set-up failed", args.relay))?;
             if matches!(args.starttls, StartTls::Required) {
                 Tls::Required(params)
@@ -210,8 +228,19 @@ pub fn run(args: &SendArgs, ctx: &Context) -> anyhow::Result<Exit> {
                     .join(", ")
             ),
             Err(e) => {
+                let hint = if matches!(args.starttls, StartTls::Required)
+                    && e.to_string().contains("STARTTLS is not supported")
+                {
+                    " (the relay does not offer STARTTLS and --starttls is required; \
+                     --starttls opportunistic or none sends without TLS)"
+                } else if e.is_tls() || e.to_string().contains("certificate") {
+                    " (TLS with the relay failed: is its certificate issued for this host by a \
+                     CA the system, or --smtp-ca, trusts?)"
+                } else {
+                    ""
+                };
                 eprintln!(
-                    "mailstamp: {file_name}: not sent: relay {}: {e}",
+                    "mailstamp: {file_name}: not sent: relay {}: {e}{hint}",
                     args.relay
                 );
                 exit = worst(exit, Exit::TempFail);
