@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
 
-    /// Check the file, load every key (the signing keys and the [arc_seal] key) and check each
+    /// Check the file, load every key (the signing keys and the `[arc_seal]` key) and check each
     /// against its published DNS record (as `mailstamp keycheck`), then exit. DNS from the file's `[dns]` table, or --zone/--nameserver.
     #[arg(long, conflicts_with = "explain")]
     pub check_config: bool,
