@@ -106,4 +106,4 @@ pub use result::{
 pub use seal::{
     ArcSet, NotSealed, SealError, SealKey, SealOutcome, Sealer, combined_authres_payload,
 };
-pub use validate::{PendingArcKeys, validate};
+pub use validate::{PendingArcKeys, body_hash_specs, validate, validate_with_body};

@@ -275,6 +275,16 @@ pub enum ArcProblem {
         /// The instance.
         instance: u32,
     },
+    /// The validator was given precomputed body hashes
+    /// ([`mailstamp_dkim::BodySource::Hashes`]) without the one this AMS needs: the
+    /// caller's omission. `fail`, like every ARC problem (ARC has no temporary result).
+    #[error(
+        "AMS i={instance}: its body hash was not computed (the validator's body hashes were prepared for other signatures)"
+    )]
+    BodyHashNotSupplied {
+        /// The instance.
+        instance: u32,
+    },
     /// The AMS signature does not verify (RFC 8617 §5.2 step 4).
     #[error(
         "AMS i={instance}: the signature does not verify over the signed header fields (RFC 8617 §5.2 step 4)"
@@ -315,6 +325,7 @@ impl ArcProblem {
             ArcProblem::KeyNotFound { .. } => "key_not_found",
             ArcProblem::KeyUnusable { .. } => "key_unusable",
             ArcProblem::BodyHashMismatch { .. } => "body_hash_mismatch",
+            ArcProblem::BodyHashNotSupplied { .. } => "body_hash_not_supplied",
             ArcProblem::AmsSignatureMismatch { .. } => "ams_signature_mismatch",
             ArcProblem::SealSignatureMismatch { .. } => "seal_signature_mismatch",
         }
@@ -342,6 +353,7 @@ impl ArcProblem {
             | ArcProblem::KeyNotFound { .. }
             | ArcProblem::KeyUnusable { .. }
             | ArcProblem::BodyHashMismatch { .. }
+            | ArcProblem::BodyHashNotSupplied { .. }
             | ArcProblem::AmsSignatureMismatch { .. }
             | ArcProblem::SealSignatureMismatch { .. } => ArcResult::Fail,
         }
@@ -368,6 +380,7 @@ impl ArcProblem {
             | ArcProblem::KeyNotFound { instance, .. }
             | ArcProblem::KeyUnusable { instance, .. }
             | ArcProblem::BodyHashMismatch { instance }
+            | ArcProblem::BodyHashNotSupplied { instance }
             | ArcProblem::AmsSignatureMismatch { instance }
             | ArcProblem::SealSignatureMismatch { instance } => Some(*instance),
         }

@@ -4,8 +4,8 @@ use crate::header::{self, MAX_INSTANCE, collect_sets, field_kind};
 use crate::result::{ArcResult, FieldKind};
 use crate::validate::canon_field;
 use mailstamp_dkim::{
-    Canonicalization, DEFAULT_SIGNED_HEADERS, HashAlgorithm, SignError, SigningAlgorithm,
-    SigningKey, body_hash, key_record_name,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_SIGNED_HEADERS, HashAlgorithm,
+    SignError, SigningAlgorithm, SigningKey, key_record_name,
 };
 use mailstamp_message::Message;
 
@@ -77,6 +77,10 @@ pub enum SealError {
     /// The message has no From field; the AMS signs it like a DKIM signature (RFC 6376 §5.4).
     #[error("the message has no From header field (RFC 6376 §5.4)")]
     NoFromField,
+    /// Precomputed body hashes ([`BodySource::Hashes`]) lack the one the AMS needs
+    /// ([`Sealer::body_hash_spec`]).
+    #[error("the relaxed sha256 body hash the AMS needs was not computed")]
+    BodyHashNotSupplied,
 }
 
 /// Why no set was added: RFC 8617 §5.1 stops without sealing.
@@ -308,8 +312,8 @@ pub fn combined_authres_payload(message: &Message<'_>, authserv_id: &str) -> Opt
     })
 }
 
-/// Writes `Name: tag=value; tag=value…` folding at `; ` so that no line passes 78 columns
-/// where a tag allows it. A fold replaces a space, so relaxed canonicalization (the only one
+/// Writes `Name: tag=value; tag=value…` folding at `; ` (CRLF and one space) so that no line
+/// passes 78 columns where a tag allows it. A fold replaces a space, so relaxed canonicalization (the only one
 /// ARC-Seal uses, and the one mailstamp's AMS uses) sees the same text folded or not; `b=`
 /// values are never broken, so a validator that reads the fields gets the exact text signed.
 fn folded(name: &str, parts: &[String]) -> String {
@@ -322,8 +326,10 @@ fn folded(name: &str, parts: &[String]) -> String {
             part.clone()
         };
         if col + 1 + piece.len() > 78 && idx > 0 {
-            out.push_str("\r\n\t");
-            col = 8;
+            // A space, not a tab, starts the continuation: dkimpy's arc_verify finds the AMS
+            // of an instance by the text " i=N;" in its raw value.
+            out.push_str("\r\n ");
+            col = 1;
         } else {
             out.push(' ');
             col += 1;
@@ -386,6 +392,11 @@ impl<K: SealKey> Sealer<K> {
         &self.selector
     }
 
+    /// The key (for checking it against its published record).
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
     /// Adds the next ARC set to `message` (RFC 8617 §5.1) at time `now` (`t=`).
     ///
     /// * `chain` is the chain validation status the sealer determined for the message as it
@@ -403,6 +414,32 @@ impl<K: SealKey> Sealer<K> {
         chain: ArcResult,
         authres_payload: &str,
         now: u64,
+    ) -> Result<SealOutcome, SealError> {
+        self.seal_with_body(message, chain, authres_payload, now, BodySource::Message)
+    }
+
+    /// The body hash the AMS of a new set needs (relaxed, SHA-256, the whole body): what to
+    /// register in a [`mailstamp_dkim::BodyHashSet`] before the body streams in.
+    pub fn body_hash_spec(&self) -> BodyHashSpec {
+        BodyHashSpec {
+            canonicalization: Canonicalization::Relaxed,
+            algorithm: HashAlgorithm::Sha256,
+            limit: None,
+        }
+    }
+
+    /// [`Sealer::seal`] with the AMS body hash taken from `body`: [`BodySource::Message`]
+    /// hashes the message's body (what [`Sealer::seal`] does); [`BodySource::Hashes`] takes
+    /// the hash of [`Sealer::body_hash_spec`] computed while the body streamed in, `message`
+    /// then holding only the header section. A missing hash is
+    /// [`SealError::BodyHashNotSupplied`].
+    pub fn seal_with_body(
+        &self,
+        message: &Message<'_>,
+        chain: ArcResult,
+        authres_payload: &str,
+        now: u64,
+        body: BodySource<'_>,
     ) -> Result<SealOutcome, SealError> {
         let payload = clean_payload(authres_payload)?;
         // §5.1 step 2 and 3: the newest instance and its cv=, read leniently (the chain may be
@@ -463,7 +500,13 @@ impl<K: SealKey> Sealer<K> {
             Some(h) => h.clone(),
             None => default_headers(message),
         };
-        let bh = body_hash(relaxed, HashAlgorithm::Sha256, None, message.body());
+        let mut bodies = BodyHashSet::new();
+        bodies.add(self.body_hash_spec());
+        let bh = body
+            .resolve(bodies, message)
+            .pop()
+            .flatten()
+            .ok_or(SealError::BodyHashNotSupplied)?;
         let ams_tags = |b: &str| -> Vec<String> {
             vec![
                 format!("a={algorithm}"),
@@ -586,8 +629,10 @@ mod tests {
         for line in f.split("\r\n") {
             assert!(line.len() <= 78, "{line}");
         }
+        // Continuation lines start with one space: dkimpy finds " i=N;" in the raw value.
+        assert!(f.split("\r\n").skip(1).all(|l| l.starts_with(" t")), "{f}");
         assert_eq!(
-            f.replace("\r\n\t", " "),
+            f.replace("\r\n ", " "),
             format!("ARC-Seal: {}", parts.join("; "))
         );
         let a = fold_aar(&format!(

@@ -3,8 +3,8 @@
 use crate::header::{self, MessageSignature, Seal, SetFields, collect_sets};
 use crate::result::{ArcProblem, ArcResult, ArcVerdict, FieldKind, SetReport, SignatureCheck};
 use mailstamp_dkim::{
-    BodyHashSet, BodyHashSpec, Canonicalization, DEFAULT_CLOCK_SKEW, HashAlgorithm, KeyCache,
-    KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, DEFAULT_CLOCK_SKEW, HashAlgorithm,
+    KeyCache, KeyRecord, KeyType, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, SigningAlgorithm,
     canonicalize_header, check_signature, key_record_name,
 };
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
@@ -123,13 +123,26 @@ fn report_of(instance: u32, set: &SetFields<'_>) -> SetReport {
 ///
 /// Every problem is a `fail` verdict ([`ArcVerdict::problem`]), never an `Err` or a panic.
 pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerdict> {
+    validate_with_body(message, now, BodySource::Message)
+}
+
+/// The chain as read before any body hash, key or signature: the sets, the parsed seals and
+/// AMS fields, or the verdict when the structure already decides it (§5.2 steps 1–3).
+struct Chain<'m> {
+    sets: BTreeMap<u32, SetFields<'m>>,
+    reports: Vec<SetReport>,
+    seals: Vec<Seal>,
+    amss: Vec<Result<MessageSignature, ArcProblem>>,
+}
+
+fn read_chain<'m>(message: &'m Message<'_>) -> Result<Chain<'m>, ArcVerdict> {
     let normalized = message.line_endings_normalized();
     let sets = match collect_sets(message) {
         Ok(s) => s,
-        Err(p) => return Step::Done(fail(p, Vec::new(), normalized)),
+        Err(p) => return Err(fail(p, Vec::new(), normalized)),
     };
     let Some((&newest, _)) = sets.last_key_value() else {
-        return Step::Done(ArcVerdict {
+        return Err(ArcVerdict {
             line_endings_normalized: normalized,
             ..ArcVerdict::none()
         });
@@ -141,22 +154,21 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
         .iter()
         .any(|f| header::cv_of(f.value()) == Some(ArcResult::Fail))
     {
-        return Step::Done(fail(
+        return Err(fail(
             ArcProblem::NewestSealFailed { instance: newest },
             reports,
             normalized,
         ));
     }
-    match structure(&sets, newest) {
-        Ok(()) => {}
-        Err(p) => return Step::Done(fail(p, reports, normalized)),
+    if let Err(p) = structure(&sets, newest) {
+        return Err(fail(p, reports, normalized));
     }
     // Every set 1..=N now has exactly one field of each kind.
     let mut seals = Vec::with_capacity(newest as usize);
     for i in 1..=newest {
         let seal = match Seal::parse(sets[&i].seal[0].value()) {
             Ok(s) => s,
-            Err(p) => return Step::Done(fail(p, reports, normalized)),
+            Err(p) => return Err(fail(p, reports, normalized)),
         };
         let expected = if i == 1 {
             ArcResult::None
@@ -164,7 +176,7 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
             ArcResult::Pass
         };
         if seal.cv != expected {
-            return Step::Done(fail(
+            return Err(fail(
                 ArcProblem::WrongChainValidation {
                     instance: i,
                     found: seal.cv.to_string(),
@@ -180,8 +192,61 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
         .map(|i| MessageSignature::parse(sets[&i].ams[0].value()))
         .collect();
     if let Some(Err(p)) = amss.last() {
-        return Step::Done(fail(p.clone(), reports, normalized));
+        return Err(fail(p.clone(), reports, normalized));
     }
+    Ok(Chain {
+        sets,
+        reports,
+        seals,
+        amss,
+    })
+}
+
+/// The body hash an AMS needs (RFC 8617 §4.1.2: DKIM's body hash, SHA-256).
+fn spec_of(ams: &MessageSignature) -> BodyHashSpec {
+    BodyHashSpec {
+        canonicalization: ams.canonicalization.body,
+        algorithm: HashAlgorithm::Sha256,
+        limit: ams.body_length,
+    }
+}
+
+/// The body hashes [`validate_with_body`] will need for `message` (its header section is
+/// enough): one per distinct spec of the AMS fields of a chain whose structure is sound (none
+/// when the structure already decides the verdict). Register them in a
+/// [`mailstamp_dkim::BodyHashSet`] before the body streams in.
+pub fn body_hash_specs(message: &Message<'_>) -> Vec<BodyHashSpec> {
+    let mut out: Vec<BodyHashSpec> = Vec::new();
+    if let Ok(chain) = read_chain(message) {
+        for spec in chain.amss.iter().flatten().map(spec_of) {
+            if !out.contains(&spec) {
+                out.push(spec);
+            }
+        }
+    }
+    out
+}
+
+/// [`validate`] with the AMS body hashes taken from `body`: [`BodySource::Message`] hashes
+/// the message's body (what [`validate`] does); [`BodySource::Hashes`] takes hashes computed
+/// while the body streamed in ([`body_hash_specs`] says which), `message` then holding only
+/// the header section. An AMS whose hash is missing fails with
+/// [`ArcProblem::BodyHashNotSupplied`].
+pub fn validate_with_body(
+    message: &Message<'_>,
+    now: u64,
+    body: BodySource<'_>,
+) -> Step<PendingArcKeys, ArcVerdict> {
+    let normalized = message.line_endings_normalized();
+    let Chain {
+        sets,
+        reports,
+        seals,
+        amss,
+    } = match read_chain(message) {
+        Ok(c) => c,
+        Err(verdict) => return Step::Done(verdict),
+    };
 
     let mut queries: Vec<Query> = Vec::new();
     let mut query_of =
@@ -207,18 +272,9 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
     let mut bodies = BodyHashSet::new();
     let body_ids: Vec<Option<usize>> = amss
         .iter()
-        .map(|a| {
-            a.as_ref().ok().map(|a| {
-                bodies.add(BodyHashSpec {
-                    canonicalization: a.canonicalization.body,
-                    algorithm: HashAlgorithm::Sha256,
-                    limit: a.body_length,
-                })
-            })
-        })
+        .map(|a| a.as_ref().ok().map(|a| bodies.add(spec_of(a))))
         .collect();
-    message.body().for_each_chunk(|chunk| bodies.update(chunk));
-    let hashes = bodies.finish();
+    let hashes = body.resolve(bodies, message);
 
     let mut ams_checks = Vec::with_capacity(amss.len());
     for (idx, ams) in amss.into_iter().enumerate() {
@@ -249,11 +305,19 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
                     match query_of(&c.selector, &c.domain, instance, FieldKind::Ams) {
                         Err(p) => Check::Done(SignatureCheck::Fail { problem: p }),
                         Ok(query) => {
-                            let body = body_ids[idx].and_then(|id| hashes.get(id));
+                            let body = body_ids[idx]
+                                .and_then(|id| hashes.get(id).and_then(Option::as_ref));
                             let body_ok = body.is_some_and(|b| {
                                 b.digest == ams.body_hash
                                     && ams.body_length.is_none_or(|l| l <= b.canonical_length)
                             });
+                            let body_problem = match body {
+                                None => Some(ArcProblem::BodyHashNotSupplied { instance }),
+                                Some(_) if !body_ok => {
+                                    Some(ArcProblem::BodyHashMismatch { instance })
+                                }
+                                Some(_) => None,
+                            };
                             let mut data = Vec::with_capacity(1024);
                             let canon = ams.canonicalization.header;
                             mailstamp_dkim::append_signed_fields(
@@ -275,8 +339,7 @@ pub fn validate(message: &Message<'_>, now: u64) -> Step<PendingArcKeys, ArcVerd
                                 query,
                                 data,
                                 signature: c.signature.clone(),
-                                body_problem: (!body_ok)
-                                    .then_some(ArcProblem::BodyHashMismatch { instance }),
+                                body_problem,
                             })
                         }
                     }

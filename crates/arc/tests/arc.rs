@@ -824,3 +824,104 @@ fn fuzz_body_on_seeds() {
         fuzzing::chain(&flipped);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Body hashes computed as the body streams in (a milter keeps no body).
+
+fn split_header(raw: &[u8]) -> (&[u8], &[u8]) {
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    raw.split_at(at)
+}
+
+fn streamed_hashes(
+    specs: impl IntoIterator<Item = mailstamp_dkim::BodyHashSpec>,
+    body: &[u8],
+) -> mailstamp_dkim::BodyHashes {
+    let mut set = mailstamp_dkim::BodyHashSet::new();
+    for s in specs {
+        set.add(s);
+    }
+    for c in body.chunks(5) {
+        set.update(c);
+    }
+    set.finish_hashes()
+}
+
+#[test]
+fn precomputed_body_hashes_validate_like_the_whole_message() {
+    use mailstamp_arc::{body_hash_specs, validate_with_body};
+    use mailstamp_dkim::BodySource;
+    let one = seal_hop(ORIGINAL.as_bytes(), rsa_key(), "one.example", "rsa");
+    let two = seal_hop_modifying(&one, ed_key(), "two.example", "ed", |m| {
+        m.extend_from_slice(b"-- \r\nlist footer\r\n");
+    });
+    let mut tampered = two.clone();
+    tampered.extend_from_slice(b"tampered\r\n");
+    for raw in [three_hops(), two, tampered] {
+        let whole = check(&raw);
+        let (header, body) = split_header(&raw);
+        let view = Message::parse(header);
+        let specs = body_hash_specs(&view);
+        assert!(!specs.is_empty());
+        let hashes = streamed_hashes(specs, body);
+        let streamed = resolve_sync(
+            validate_with_body(&view, NOW, BodySource::Hashes(&hashes)),
+            &zone(),
+        );
+        assert_eq!(streamed.result, whole.result);
+        assert_eq!(streamed.problem, whole.problem);
+        assert_eq!(streamed.oldest_pass, whole.oldest_pass);
+        assert_eq!(streamed.sets, whole.sets);
+    }
+    // Without the hashes, the newest AMS fails with its own reason, never a pass.
+    let raw = three_hops();
+    let (header, _) = split_header(&raw);
+    let empty = mailstamp_dkim::BodyHashes::new();
+    let v = resolve_sync(
+        validate_with_body(&Message::parse(header), NOW, BodySource::Hashes(&empty)),
+        &zone(),
+    );
+    assert_eq!(v.result, ArcResult::Fail);
+    assert_eq!(
+        v.problem,
+        Some(ArcProblem::BodyHashNotSupplied { instance: 3 })
+    );
+}
+
+#[test]
+fn sealing_with_a_precomputed_body_hash_writes_the_same_set() {
+    use mailstamp_dkim::BodySource;
+    let one = seal_hop(ORIGINAL.as_bytes(), rsa_key(), "one.example", "rsa");
+    let sealer = Sealer::new(ed_key(), "two.example", "ed").unwrap();
+    let payload = "two.example; arc=pass";
+    let whole = sealer
+        .seal(&Message::parse(&one), ArcResult::Pass, payload, NOW)
+        .unwrap();
+    let (header, body) = split_header(&one);
+    let hashes = streamed_hashes([sealer.body_hash_spec()], body);
+    let streamed = sealer
+        .seal_with_body(
+            &Message::parse(header),
+            ArcResult::Pass,
+            payload,
+            NOW,
+            BodySource::Hashes(&hashes),
+        )
+        .unwrap();
+    assert_eq!(streamed, whole);
+    let SealOutcome::Sealed(set) = streamed else {
+        panic!("not sealed")
+    };
+    assert_eq!(check(&set.prepend_to(&one)).result, ArcResult::Pass);
+    let empty = mailstamp_dkim::BodyHashes::new();
+    assert_eq!(
+        sealer.seal_with_body(
+            &Message::parse(header),
+            ArcResult::Pass,
+            payload,
+            NOW,
+            BodySource::Hashes(&empty)
+        ),
+        Err(mailstamp_arc::SealError::BodyHashNotSupplied)
+    );
+}

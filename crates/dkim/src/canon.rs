@@ -618,6 +618,104 @@ impl BodyHashSet {
         }
         out.into_iter().flatten().collect()
     }
+
+    /// Ends the body and returns the hashes as a [`BodyHashes`] lookup by spec: what a caller
+    /// that hashed a body as it streamed in hands to [`BodySource::Hashes`].
+    pub fn finish_hashes(self) -> BodyHashes {
+        let specs = self.specs.clone();
+        BodyHashes {
+            entries: specs.into_iter().zip(self.finish()).collect(),
+        }
+    }
+}
+
+/// Body hashes computed ahead of time, looked up by [`BodyHashSpec`]: the body of a message
+/// that was hashed while it streamed in ([`BodyHashSet::finish_hashes`]) and is no longer
+/// (or never was) held whole. Verification and signing take it through
+/// [`BodySource::Hashes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyHashes {
+    entries: Vec<(BodyHashSpec, BodyHash)>,
+}
+
+impl BodyHashes {
+    /// No hashes.
+    pub fn new() -> BodyHashes {
+        BodyHashes::default()
+    }
+
+    /// Records the hash of `spec` (replacing an earlier one of the same spec).
+    pub fn insert(&mut self, spec: BodyHashSpec, hash: BodyHash) {
+        match self.entries.iter_mut().find(|(s, _)| *s == spec) {
+            Some(e) => e.1 = hash,
+            None => self.entries.push((spec, hash)),
+        }
+    }
+
+    /// The hash of `spec`, if it was computed.
+    pub fn get(&self, spec: &BodyHashSpec) -> Option<&BodyHash> {
+        self.entries.iter().find(|(s, _)| s == spec).map(|(_, h)| h)
+    }
+
+    /// The specs held, in insertion order.
+    pub fn specs(&self) -> impl Iterator<Item = &BodyHashSpec> {
+        self.entries.iter().map(|(s, _)| s)
+    }
+
+    /// How many hashes are held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no hash is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Where verification, signing and ARC get the body hashes they need (RFC 6376 §3.7 step 1,
+/// RFC 8617 §4.1.2).
+///
+/// * [`BodySource::Message`]: hash the body of the [`mailstamp_message::Message`] given, every
+///   distinct spec in one pass (what [`crate::verify`], [`crate::sign`] and ARC's
+///   `validate`/`seal` do);
+/// * [`BodySource::Hashes`]: the body was hashed elsewhere, typically as it streamed in (a
+///   milter registers the specs it will need at end of header, feeds each body chunk to a
+///   [`BodyHashSet`] and keeps no body). The message then holds only its header section (an
+///   empty body); the header hashes and signatures are computed from it as usual.
+///
+/// Both go through the same code; only where the [`BodyHash`] values come from differs. A
+/// spec missing from [`BodySource::Hashes`] is the caller's omission: DKIM reports it as
+/// [`crate::DkimProblem::BodyHashNotSupplied`] (`temperror`, never a pass), signing as
+/// [`crate::SignError::BodyHashNotSupplied`].
+#[derive(Debug, Clone, Copy)]
+pub enum BodySource<'a> {
+    /// Hash the message's own body.
+    Message,
+    /// Take the hashes from here.
+    Hashes(&'a BodyHashes),
+}
+
+impl BodySource<'_> {
+    /// The hashes of the specs registered in `set`, in its index order: computed over the
+    /// body of `message` (one pass), or looked up (`None` where a spec is missing). The one
+    /// place where verification, signing and ARC get their body hashes.
+    pub fn resolve(
+        self,
+        set: BodyHashSet,
+        message: &mailstamp_message::Message<'_>,
+    ) -> Vec<Option<BodyHash>> {
+        match self {
+            BodySource::Message => {
+                let mut set = set;
+                if !set.specs.is_empty() {
+                    message.body().for_each_chunk(|chunk| set.update(chunk));
+                }
+                set.finish().into_iter().map(Some).collect()
+            }
+            BodySource::Hashes(h) => set.specs.iter().map(|s| h.get(s).cloned()).collect(),
+        }
+    }
 }
 
 #[inline]

@@ -36,6 +36,11 @@
 //!   `Display` is the sentence, [`DkimProblem::code`] the JSON code), `details` (domain,
 //!   selector, algorithm, key size...) and, for failures, `forensics` (the `--explain` data).
 //!   [`DkimReport::has_pass`] and [`DkimReport::result`] summarise; all of it is `Serialize`.
+//! * **streamed bodies**: a caller that keeps no body (a milter) lists the hashes it needs
+//!   at end of header ([`body_hash_specs`], [`Signer::body_hash_spec`]), feeds the body to a
+//!   [`BodyHashSet`], and passes [`BodySource::Hashes`] to [`verify_with_body`] or
+//!   [`sign_with_body`] with the header section only; [`BodySource::Message`] is what
+//!   [`verify`] and [`sign`] use. Both run the same code.
 //! * **sign**: [`SigningKey::from_pem`] per key file, [`Signer::new`] with `d=`/`s=` and the
 //!   builder methods ([`Signer::with_canonicalization`], [`Signer::with_headers`],
 //!   [`Signer::with_oversigning`], [`Signer::with_expiry`], [`Signer::with_body_length`]),
@@ -117,8 +122,8 @@ mod tag;
 mod verify;
 
 pub use canon::{
-    BodyHash, BodyHashSet, BodyHashSpec, Canonicalization, Canonicalizations,
-    UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
+    BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization,
+    Canonicalizations, UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
 };
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
@@ -133,7 +138,7 @@ pub use result::{
 };
 pub use sign::{
     DEFAULT_SIGNED_HEADERS, HeaderSelection, MAX_LINE_COLUMNS, SignWarning, SignatureField,
-    SignedFields, Signer, append_signed_fields, sign,
+    SignedFields, Signer, append_signed_fields, sign, sign_with_body,
 };
 pub use sign_error::SignError;
 pub use signature::{Identity, Signature, SignatureError, SigningAlgorithm, UnknownAlgorithm};
@@ -141,5 +146,6 @@ pub use signing_key::{KeyLoadError, SigningKey};
 pub use tag::{Tag, TagList, TagListError, TagListErrorKind};
 pub use verify::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_SIGNATURES, MAX_RSA_BITS, MIN_RSA_BITS, PendingKeys, Policy,
-    check_signature, header_hash_input, verify, verify_for_authors,
+    body_hash_specs, check_signature, header_hash_input, verify, verify_for_authors,
+    verify_with_body,
 };

@@ -229,6 +229,11 @@ pub enum DkimProblem {
         /// Its byte offset in the (normalised) message.
         offset: usize,
     },
+    /// The verifier was given precomputed body hashes ([`crate::BodySource::Hashes`]) that
+    /// lack the one this signature needs (RFC 6376 §3.7 step 1): the caller's omission, not
+    /// the signer's. `temperror` (RFC 8601 §2.7.1: the verification could not be completed;
+    /// never a pass, and DMARC then says `temperror` rather than `fail`).
+    BodyHashNotSupplied,
 }
 
 impl DkimProblem {
@@ -256,6 +261,7 @@ impl DkimProblem {
             DkimProblem::WrongBodyHashLength { .. } => DkimResult::Fail,
             DkimProblem::SignatureMismatch => DkimResult::Fail,
             DkimProblem::MissingSeparator { .. } => DkimResult::PermError,
+            DkimProblem::BodyHashNotSupplied => DkimResult::TempError,
         }
     }
 
@@ -283,6 +289,7 @@ impl DkimProblem {
             DkimProblem::WrongBodyHashLength { .. } => "wrong_body_hash_length",
             DkimProblem::SignatureMismatch => "signature_mismatch",
             DkimProblem::MissingSeparator { .. } => "missing_separator",
+            DkimProblem::BodyHashNotSupplied => "body_hash_not_supplied",
         }
     }
 
@@ -310,6 +317,7 @@ impl DkimProblem {
             DkimProblem::WrongBodyHashLength { .. } => "RFC 6376 §3.5 (bh=), §6.1.3 step 3",
             DkimProblem::SignatureMismatch => "RFC 6376 §6.1.3 step 4",
             DkimProblem::MissingSeparator { .. } => "RFC 5322 §2.1, RFC 6376 §3.7",
+            DkimProblem::BodyHashNotSupplied => "RFC 6376 §3.7",
         }
     }
 }
@@ -416,6 +424,10 @@ impl fmt::Display for DkimProblem {
                 "the message has no empty line between header and body: line {line} is \
                  neither a header field nor a continuation, so the signed body cannot be \
                  told (the blank line was probably removed in transit)"
+            ),
+            DkimProblem::BodyHashNotSupplied => f.write_str(
+                "not verified: the body hash this signature needs was not computed (the \
+                 verifier's body hashes were prepared for other signatures); try again",
             ),
         }
     }

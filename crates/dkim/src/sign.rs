@@ -1,8 +1,8 @@
 //! Signing (RFC 6376 §5) with ring, several keys in one pass.
 
 use crate::canon::{
-    BodyHashSet, BodyHashSpec, Canonicalization, Canonicalizations, canonicalize_header,
-    canonicalize_header_no_crlf,
+    BodyHashSet, BodyHashSpec, BodySource, Canonicalization, Canonicalizations,
+    canonicalize_header, canonicalize_header_no_crlf,
 };
 use crate::key::HashAlgorithm;
 use crate::names::{dns_labels, key_record_name};
@@ -162,6 +162,16 @@ impl Signer {
     /// The selector (`s=`).
     pub fn selector(&self) -> &str {
         &self.selector
+    }
+
+    /// The body hash this signer's signature needs (its body canonicalization, SHA-256, the
+    /// whole body): what to register in a [`crate::BodyHashSet`] before the body streams in.
+    pub fn body_hash_spec(&self) -> BodyHashSpec {
+        BodyHashSpec {
+            canonicalization: self.canonicalization.body,
+            algorithm: HashAlgorithm::Sha256,
+            limit: None,
+        }
     }
 
     /// The `h=` list for `message`.
@@ -395,6 +405,36 @@ pub fn sign(
     signers: &[Signer],
     now: u64,
 ) -> Result<SignedFields, SignError> {
+    sign_with_body(message, signers, now, BodySource::Message)
+}
+
+/// [`sign`] with the body hashes taken from `body`: [`BodySource::Message`] hashes the
+/// message's body (what [`sign`] does); [`BodySource::Hashes`] takes hashes computed while
+/// the body streamed in ([`Signer::body_hash_spec`] says which), `message` then holding only
+/// the header section. A missing hash is [`SignError::BodyHashNotSupplied`].
+///
+/// ```
+/// use mailstamp_dkim::{BodyHashSet, BodySource, SigningKey, Signer, sign, sign_with_body};
+/// use mailstamp_message::Message;
+///
+/// let key = || SigningKey::from_ed25519_seed(&[7; 32]).unwrap();
+/// let signer = Signer::new(key(), "example.com", "sel").unwrap();
+/// let mut set = BodyHashSet::new();
+/// set.add(signer.body_hash_spec());
+/// set.update(b"Hello\r\n");
+/// let hashes = set.finish_hashes();
+/// let header = b"From: a@example.com\r\nSubject: hi\r\n\r\n";
+/// let streamed = sign_with_body(&Message::parse(header), &[signer], 1, BodySource::Hashes(&hashes)).unwrap();
+/// let signer = Signer::new(key(), "example.com", "sel").unwrap();
+/// let whole = sign(&Message::parse(b"From: a@example.com\r\nSubject: hi\r\n\r\nHello\r\n"), &[signer], 1).unwrap();
+/// assert_eq!(streamed.fields[0].text, whole.fields[0].text);
+/// ```
+pub fn sign_with_body(
+    message: &Message<'_>,
+    signers: &[Signer],
+    now: u64,
+    body: BodySource<'_>,
+) -> Result<SignedFields, SignError> {
     if signers.is_empty() {
         return Err(SignError::NoSigners);
     }
@@ -408,24 +448,20 @@ pub fn sign(
     let mut bodies = BodyHashSet::new();
     let ids: Vec<usize> = signers
         .iter()
-        .map(|s| {
-            bodies.add(BodyHashSpec {
-                canonicalization: s.canonicalization.body,
-                algorithm: HashAlgorithm::Sha256,
-                limit: None,
-            })
-        })
+        .map(|s| bodies.add(s.body_hash_spec()))
         .collect();
-    message.body().for_each_chunk(|chunk| bodies.update(chunk));
-    let hashes = bodies.finish();
+    let hashes = body.resolve(bodies, message);
 
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut fields = Vec::with_capacity(signers.len());
     let mut warnings = Vec::new();
     for (i, (signer, names)) in signers.iter().zip(lists).enumerate() {
-        let Some(body) = hashes.get(ids[i]) else {
-            return Err(SignError::Crypto);
+        let Some(body) = hashes.get(ids[i]).and_then(Option::as_ref) else {
+            let spec = signer.body_hash_spec();
+            return Err(SignError::BodyHashNotSupplied {
+                spec: format!("{} {}", spec.canonicalization, spec.algorithm.as_str()),
+            });
         };
         let algorithm = signer.key.algorithm();
         let body_length = signer.body_length.then_some(body.canonical_length);

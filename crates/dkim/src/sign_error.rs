@@ -41,6 +41,13 @@ pub enum SignError {
         /// The value given.
         name: String,
     },
+    /// Precomputed body hashes ([`crate::BodySource::Hashes`]) lack the one a signer needs
+    /// ([`crate::Signer::body_hash_spec`]).
+    #[error("the body hash for {spec} was not computed")]
+    BodyHashNotSupplied {
+        /// The missing spec, e.g. `relaxed sha256`.
+        spec: String,
+    },
     /// The signature engine failed (should not happen with a loaded key).
     #[error("the signature engine failed")]
     Crypto,

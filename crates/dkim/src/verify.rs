@@ -1,6 +1,6 @@
 //! Verification (RFC 6376 §6) as a sans-I/O state machine.
 
-use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, canonicalize_header_no_crlf};
+use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_no_crlf};
 use crate::key::{KeyCache, KeyRecord, KeyType, PublicKey};
 use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDetails};
 use crate::sign::append_signed_fields;
@@ -91,6 +91,8 @@ struct Awaiting {
     signed_data: Vec<u8>,
     body_id: usize,
     body: Option<BodyHash>,
+    /// [`BodySource::Hashes`] lacked this signature's spec.
+    body_missing: bool,
     details: SignatureDetails,
 }
 
@@ -169,6 +171,188 @@ pub fn verify_for_authors(
     now: u64,
     authors: &[Name],
 ) -> Step<PendingKeys, DkimReport> {
+    verify_with_body(message, policy, now, authors, BodySource::Message)
+}
+
+/// [`verify_for_authors`] with the body hashes taken from `body`: [`BodySource::Message`]
+/// hashes the message's body (what [`verify_for_authors`] does), [`BodySource::Hashes`]
+/// takes hashes computed while the body streamed in, `message` then holding only the header
+/// section. Ask [`body_hash_specs`] which specs to compute (with the same `policy`, `now` and
+/// `authors`, so that the same signatures are chosen). A chosen signature whose spec is
+/// missing gets [`DkimProblem::BodyHashNotSupplied`] (`temperror`).
+///
+/// ```
+/// use mailstamp_dkim::{BodyHashSet, BodySource, DkimResult, Policy, body_hash_specs, verify_with_body};
+/// use mailstamp_dns::{Name, Zone, resolve_sync};
+/// use mailstamp_message::Message;
+///
+/// let header = concat!(
+///     "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n",
+///     " d=football.example.com; i=@football.example.com;\r\n",
+///     " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n",
+///     " subject : date : message-id : from : subject : date;\r\n",
+///     " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n",
+///     " b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n",
+///     " Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n",
+///     "From: Joe SixPack <joe@football.example.com>\r\n",
+///     "To: Suzie Q <suzie@shopping.example.net>\r\n",
+///     "Subject: Is dinner ready?\r\n",
+///     "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n",
+///     "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n",
+///     "\r\n",
+/// );
+/// let now = 1_528_637_909;
+/// let view = Message::parse(header.as_bytes()); // the header only: no body held
+/// let authors = view.authors();
+/// // At end of header: which body hashes will be needed.
+/// let mut set = BodyHashSet::new();
+/// for spec in body_hash_specs(&view, &Policy::default(), now, authors.domains()) {
+///     set.add(spec);
+/// }
+/// // The body arrives in chunks and is not kept.
+/// set.update(b"Hi.\r\n\r\nWe lost the game.  ");
+/// set.update(b"Are you hungry yet?\r\n\r\nJoe.\r\n");
+/// let hashes = set.finish_hashes();
+/// let mut zone = Zone::new();
+/// zone.add_txt(
+///     &Name::parse("brisbane._domainkey.football.example.com").unwrap(),
+///     ["v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="],
+/// );
+/// let step = verify_with_body(&view, &Policy::default(), now, authors.domains(), BodySource::Hashes(&hashes));
+/// assert_eq!(resolve_sync(step, &zone).result(), DkimResult::Pass);
+/// ```
+pub fn verify_with_body(
+    message: &Message<'_>,
+    policy: &Policy,
+    now: u64,
+    authors: &[Name],
+    body: BodySource<'_>,
+) -> Step<PendingKeys, DkimReport> {
+    let Selection {
+        mut sigs,
+        ready,
+        chosen,
+        normalized,
+    } = select(message, policy, now, authors);
+    let mut queries: Vec<Query> = Vec::new();
+    let mut bodies = BodyHashSet::new();
+
+    // Pass 3: hash inputs and key queries for the chosen ones, in field order.
+    for (i, slot) in ready.into_iter().enumerate() {
+        let Some(Ready {
+            field,
+            mut sig,
+            query,
+            mut details,
+        }) = slot
+        else {
+            continue;
+        };
+        if !chosen[i] {
+            details.signed_headers = std::mem::take(&mut sig.signed_headers);
+            let problem = DkimProblem::NotChecked {
+                limit: policy.max_signatures,
+            };
+            sigs[i] = Some(SigState::Done(Box::new(DkimVerdict::problem(
+                problem, details,
+            ))));
+            continue;
+        }
+        let signed_data = header_hash_input(message, field, &sig);
+        // The header list is only needed for the hash input: the verdict keeps it from here on.
+        details.signed_headers = std::mem::take(&mut sig.signed_headers);
+        let q = match queries.iter().position(|x| *x == query) {
+            Some(q) => q,
+            None => {
+                queries.push(query);
+                queries.len() - 1
+            }
+        };
+        let body_id = bodies.add(spec_of(&sig));
+        sigs[i] = Some(SigState::Await(Box::new(Awaiting {
+            query: q,
+            sig,
+            signed_data,
+            body_id,
+            body: None,
+            body_missing: false,
+            details,
+        })));
+    }
+    let mut sigs: Vec<SigState> = sigs.into_iter().flatten().collect();
+    if queries.is_empty() {
+        return Step::Done(finish_report(sigs, normalized));
+    }
+    let hashes = body.resolve(bodies, message);
+    for s in &mut sigs {
+        if let SigState::Await(a) = s {
+            match hashes.get(a.body_id).cloned().flatten() {
+                Some(h) => {
+                    a.details.body_hash_matched = Some(h.digest == a.sig.body_hash);
+                    if let Some(l) = a.sig.body_length {
+                        a.details.unsigned_body_bytes = Some(h.canonical_length.saturating_sub(l));
+                    }
+                    a.body = Some(h);
+                }
+                None => a.body_missing = true,
+            }
+        }
+    }
+    Step::Lookup(PendingKeys {
+        queries,
+        sigs,
+        normalized,
+    })
+}
+
+/// The body hash a signature needs: its body canonicalization, its hash and `l=`.
+fn spec_of(sig: &Signature) -> BodyHashSpec {
+    BodyHashSpec {
+        canonicalization: sig.canonicalization.body,
+        algorithm: sig.algorithm.hash(),
+        limit: sig.body_length,
+    }
+}
+
+/// The body hashes [`verify_with_body`] will need for `message` (its header section is
+/// enough): one per distinct spec of the signatures it will check, chosen exactly as
+/// [`verify_for_authors`] chooses them (so junk signatures cannot add hashes beyond
+/// [`Policy::max_signatures`], nor push out the aligned one). Call it with the `policy`,
+/// `now` and `authors` that verification will use.
+pub fn body_hash_specs(
+    message: &Message<'_>,
+    policy: &Policy,
+    now: u64,
+    authors: &[Name],
+) -> Vec<BodyHashSpec> {
+    let Selection { ready, chosen, .. } = select(message, policy, now, authors);
+    let mut out: Vec<BodyHashSpec> = Vec::new();
+    for (slot, chosen) in ready.iter().zip(chosen) {
+        if let (Some(r), true) = (slot, chosen) {
+            let spec = spec_of(&r.sig);
+            if !out.contains(&spec) {
+                out.push(spec);
+            }
+        }
+    }
+    out
+}
+
+/// Passes 1 and 2 of verification: the verdicts that need neither DNS nor cryptography, and
+/// which of the other signatures get checked.
+struct Selection<'m> {
+    sigs: Vec<Option<SigState>>,
+    ready: Vec<Option<Ready<'m>>>,
+    chosen: Vec<bool>,
+    normalized: bool,
+}
+
+fn select<'m>(
+    message: &'m Message<'_>,
+    policy: &Policy,
+    now: u64,
+    authors: &[Name],
+) -> Selection<'m> {
     let normalized = message.line_endings_normalized();
     // RFC 5322 §2.1: without the empty line the body cannot be told (see
     // DkimProblem::MissingSeparator); well-formed signatures then fail without DNS.
@@ -179,11 +363,9 @@ pub fn verify_for_authors(
         _ => None,
     });
     let mut sigs = Vec::new();
-    let mut queries: Vec<Query> = Vec::new();
-    let mut bodies = BodyHashSet::new();
 
     // Pass 1: every check that needs neither DNS nor cryptography.
-    let mut ready: Vec<Option<Ready<'_>>> = Vec::new();
+    let mut ready: Vec<Option<Ready<'m>>> = Vec::new();
     for (index, field) in message
         .fields()
         .filter(|f| f.is_named("dkim-signature"))
@@ -235,74 +417,12 @@ pub fn verify_for_authors(
     for &i in order.iter().take(policy.max_signatures) {
         chosen[i] = true;
     }
-
-    // Pass 3: hash inputs and key queries for the chosen ones, in field order.
-    for (i, slot) in ready.into_iter().enumerate() {
-        let Some(Ready {
-            field,
-            mut sig,
-            query,
-            mut details,
-        }) = slot
-        else {
-            continue;
-        };
-        if !chosen[i] {
-            details.signed_headers = std::mem::take(&mut sig.signed_headers);
-            let problem = DkimProblem::NotChecked {
-                limit: policy.max_signatures,
-            };
-            sigs[i] = Some(SigState::Done(Box::new(DkimVerdict::problem(
-                problem, details,
-            ))));
-            continue;
-        }
-        let signed_data = header_hash_input(message, field, &sig);
-        // The header list is only needed for the hash input: the verdict keeps it from here on.
-        details.signed_headers = std::mem::take(&mut sig.signed_headers);
-        let q = match queries.iter().position(|x| *x == query) {
-            Some(q) => q,
-            None => {
-                queries.push(query);
-                queries.len() - 1
-            }
-        };
-        let body_id = bodies.add(BodyHashSpec {
-            canonicalization: sig.canonicalization.body,
-            algorithm: sig.algorithm.hash(),
-            limit: sig.body_length,
-        });
-        sigs[i] = Some(SigState::Await(Box::new(Awaiting {
-            query: q,
-            sig,
-            signed_data,
-            body_id,
-            body: None,
-            details,
-        })));
-    }
-    let mut sigs: Vec<SigState> = sigs.into_iter().flatten().collect();
-    if queries.is_empty() {
-        return Step::Done(finish_report(sigs, normalized));
-    }
-    message.body().for_each_chunk(|chunk| bodies.update(chunk));
-    let mut hashes = bodies.finish();
-    for s in &mut sigs {
-        if let SigState::Await(a) = s
-            && let Some(h) = hashes.get_mut(a.body_id)
-        {
-            a.details.body_hash_matched = Some(h.digest == a.sig.body_hash);
-            if let Some(l) = a.sig.body_length {
-                a.details.unsigned_body_bytes = Some(h.canonical_length.saturating_sub(l));
-            }
-            a.body = Some(h.clone());
-        }
-    }
-    Step::Lookup(PendingKeys {
-        queries,
+    Selection {
         sigs,
+        ready,
+        chosen,
         normalized,
-    })
+    }
 }
 
 /// A signature that passed [`precheck`], waiting to be chosen.
@@ -538,6 +658,7 @@ fn evaluate(a: Awaiting, queries: &[Query], answer: &Answer, cache: &mut KeyCach
         sig,
         signed_data,
         body,
+        body_missing,
         mut details,
         ..
     } = a;
@@ -631,7 +752,12 @@ fn evaluate(a: Awaiting, queries: &[Query], answer: &Answer, cache: &mut KeyCach
         }
     }
     let Some(body) = body else {
-        return key_problem(DkimProblem::BodyHashMismatch, details);
+        let problem = if body_missing {
+            DkimProblem::BodyHashNotSupplied
+        } else {
+            DkimProblem::BodyHashMismatch
+        };
+        return key_problem(problem, details);
     };
     let sig_ok = check_signature(key, sig.algorithm, &signed_data, &sig.signature);
     details.signature_matched = Some(sig_ok);

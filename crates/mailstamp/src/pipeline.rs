@@ -106,7 +106,9 @@ pub use report::{
 
 use crate::Resolver;
 use mailstamp_arc::{ArcVerdict, PendingArcKeys};
-use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, PendingKeys};
+use mailstamp_dkim::{
+    BodyHashSpec, BodyHashes, BodySource, DkimProblem, DkimReport, DkimResult, PendingKeys,
+};
 use mailstamp_dmarc::{
     Discovery, DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifiers,
     MechanismResult, MultipleAuthors, evaluate_with_parser,
@@ -393,15 +395,90 @@ impl Authenticator {
         bytes: &[u8],
         envelope: impl FnOnce(&Message<'_>) -> Result<Option<Envelope>, SpfSkip>,
     ) -> Prepared {
+        let now = self.now();
+        self.prepare_body(bytes, envelope, BodySource::Message, bytes.len(), now)
+    }
+
+    /// The time a check runs at: [`CheckOptions::with_now`], or the system clock.
+    pub fn now(&self) -> u64 {
+        self.inner.options.now.unwrap_or_else(crate::system_clock)
+    }
+
+    /// The body hashes a check of a message with this header section needs (DKIM signatures
+    /// chosen as [`mailstamp_dkim::verify_for_authors`] chooses them, so junk signatures add
+    /// none beyond the signature limit; and the AMS fields of a sound ARC chain), for a caller
+    /// that hashes the body as it streams in: register them in a
+    /// [`mailstamp_dkim::BodyHashSet`] at end of header, feed it the body, and finish with
+    /// [`Authenticator::prepare_streamed`] at the same `now`.
+    pub fn body_hash_specs(&self, header: &[u8], now: u64) -> Vec<BodyHashSpec> {
+        let message = Message::parse(header);
+        let authors = message.authors();
+        let mut specs = mailstamp_dkim::body_hash_specs(
+            &message,
+            &self.inner.options.dkim_policy,
+            now,
+            authors.domains(),
+        );
+        for s in mailstamp_arc::body_hash_specs(&message) {
+            if !specs.contains(&s) {
+                specs.push(s);
+            }
+        }
+        specs
+    }
+
+    /// [`Authenticator::prepare`] for a message whose body was hashed as it streamed in and is
+    /// not held: `header` is the header section (with or without the empty line after it), and
+    /// `body` holds the hashes of [`Authenticator::body_hash_specs`]. DKIM and ARC run the same
+    /// code as for a whole message ([`BodySource::Hashes`]); a hash that is missing gives DKIM
+    /// `temperror` and ARC `fail`, never a pass.
+    pub fn prepare_streamed(
+        &self,
+        header: &[u8],
+        envelope: Option<&Envelope>,
+        body: StreamedBody<'_>,
+    ) -> Prepared {
+        let env = |_: &Message<'_>| Ok(envelope.cloned());
+        let source = BodySource::Hashes(body.hashes);
+        let complete =
+            header.is_empty() || header.ends_with(b"\r\n\r\n") || header.ends_with(b"\n\n");
+        let bytes: std::borrow::Cow<'_, [u8]> = if complete {
+            header.into()
+        } else {
+            // The empty line that ends the header section (RFC 5322 §2.1).
+            let mut b = header.to_vec();
+            if !b.ends_with(b"\n") {
+                b.extend_from_slice(b"\r\n");
+            }
+            b.extend_from_slice(b"\r\n");
+            b.into()
+        };
+        let size = bytes.len().saturating_add(body.size);
+        self.prepare_body(&bytes, env, source, size, body.now)
+    }
+
+    fn prepare_body(
+        &self,
+        bytes: &[u8],
+        envelope: impl FnOnce(&Message<'_>) -> Result<Option<Envelope>, SpfSkip>,
+        body: BodySource<'_>,
+        size: usize,
+        now: u64,
+    ) -> Prepared {
         let options = &self.inner.options;
-        let now = options.now.unwrap_or_else(crate::system_clock);
         let message = Message::parse(bytes);
         let envelope = envelope(&message);
         let from = message.authors();
-        let dkim = mailstamp_dkim::verify(&message, &options.dkim_policy, now);
-        let arc = mailstamp_arc::validate(&message, now);
+        let dkim = mailstamp_dkim::verify_with_body(
+            &message,
+            &options.dkim_policy,
+            now,
+            from.domains(),
+            body,
+        );
+        let arc = mailstamp_arc::validate_with_body(&message, now, body);
         let summary = MessageSummary {
-            size: bytes.len(),
+            size,
             header_fields: message.field_count(),
             line_endings_normalized: message.line_endings_normalized(),
             anomalies: message.anomalies().to_vec(),
@@ -507,6 +584,19 @@ impl Authenticator {
         let (requests, message) = prepared.into_parts();
         *mailstamp_dns::resolve_sync(self.start(&requests, message), source)
     }
+}
+
+/// A body hashed as it streamed in, for [`Authenticator::prepare_streamed`]: the caller
+/// (a milter) kept the hashes, not the body.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamedBody<'a> {
+    /// The hashes of every spec [`Authenticator::body_hash_specs`] listed.
+    pub hashes: &'a BodyHashes,
+    /// The body's size in bytes (for [`MessageSummary::size`]).
+    pub size: usize,
+    /// The time of the check: the `now` given to [`Authenticator::body_hash_specs`], so that
+    /// the signatures chosen then are the ones checked.
+    pub now: u64,
 }
 
 /// True for the null reverse-path: empty or `<>` (RFC 5321 §4.5.5).

@@ -3,9 +3,11 @@
 //! signing and of verification.
 //!
 //! `cargo run --release -p mailstamp-milter-server --example load -- [CONNECTIONS] [MESSAGES]
-//! [STORE]`: with STORE (a file name, `sqlite:PATH` or `postgres://...`) the milter records
-//! each DMARC evaluation there (`record = STORE`), and the counts written and dropped are
-//! printed at the end.
+//! [BODY_BYTES] [STORE]` (default 50 connections, 40 messages each, a 1.6 KB body; larger bodies are
+//! sent in 64 KiB chunks). The process's peak memory (VmHWM: the milter and the load
+//! generator together) is printed at the end. With STORE (a file name, `sqlite:PATH` or
+//! `postgres://...`) the milter records each DMARC evaluation there (`record = STORE`), and the
+//! counts written and dropped are printed at the end.
 
 use mailstamp::Resolver;
 use mailstamp::dns::{Name, Zone};
@@ -21,10 +23,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let connections: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let messages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
-    let record = args
-        .next()
-        .map(|s| format!("record = \"{s}\"\n"))
-        .unwrap_or_default();
+    // The rest: a number is BODY_BYTES, anything else the STORE (either may be left out).
+    let (mut body_bytes, mut record) = (None::<usize>, String::new());
+    for a in args {
+        match a.parse() {
+            Ok(n) => body_bytes = Some(n),
+            Err(_) => record = format!("record = \"{a}\"\n"),
+        }
+    }
     let dir = tempfile::tempdir()?;
     let mut keys = Vec::new();
     for f in [
@@ -73,7 +79,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the listener has no TCP address")?;
     let s = server.clone();
     tokio::spawn(async move { s.serve(listener).await });
-    let body = "Hello,\r\n\r\nthis is a test message of a few lines.\r\n".repeat(40);
+    let line = "Hello,\r\n\r\nthis is a test message of a few lines.\r\n";
+    let body = line.repeat(body_bytes.map_or(40, |b| b / line.len() + 1));
     let headers: Vec<(String, String)> = [
         ("From", "Alice <alice@example.org>"),
         ("To", "bob@example.net"),
@@ -110,6 +117,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     server.shutdown();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        println!("peak memory of this process (milter and load generator) {hwm}");
+    }
     if record.is_empty() {
         return Ok(());
     }

@@ -436,9 +436,10 @@ pub struct Limits {
     /// Wall-clock time of one message's verification; unfinished checks then end in
     /// `temperror`. Default 10000 (Postfix's `milter_content_timeout` is 300 s).
     pub wall_time_ms: u64,
-    /// Largest message (header and body) buffered. A larger message is not verified (it gets
-    /// `dkim=none (message too large)`, never a pass, and is not refused) nor signed (logged).
-    /// Default 26214400 (25 MiB).
+    /// Kept for configuration files of earlier versions, which buffered whole messages up to
+    /// this size. Bodies are now hashed as they stream in and never stored, so a message of
+    /// any size is verified and signed; this key now bounds only the header section, like
+    /// `max_header_size` (the smaller of the two applies). Default 26214400 (25 MiB).
     pub max_message_size: usize,
     /// How long a connection may stay silent before it is closed. Default 600000 (10 min).
     pub read_timeout_ms: u64,
@@ -449,6 +450,19 @@ pub struct Limits {
     /// MTA's milter timeout (Sendmail's `T=E:`, Postfix's `milter_content_timeout`) does not
     /// fire. 0 sends none. Default 5000.
     pub progress_interval_ms: u64,
+    /// Largest header section kept (the header fields are the only part of a message the
+    /// milter stores; the body is hashed as it streams in). A message whose header section is
+    /// larger is not verified (it gets `dkim=none (header too large)`, never a pass, and is not
+    /// refused) nor signed nor sealed (logged). The smaller of this and `max_message_size`
+    /// applies. Default 1048576 (1 MiB; Postfix's `header_size_limit` is 102400).
+    pub max_header_size: usize,
+}
+
+impl Limits {
+    /// The header limit in force: the smaller of `max_header_size` and `max_message_size`.
+    pub fn header_limit(&self) -> usize {
+        self.max_header_size.min(self.max_message_size)
+    }
 }
 
 impl Default for Limits {
@@ -460,6 +474,7 @@ impl Default for Limits {
             max_message_size: 25 * 1024 * 1024,
             read_timeout_ms: 600_000,
             max_connections: 2048,
+            max_header_size: 1024 * 1024,
             progress_interval_ms: 5000,
         }
     }
@@ -471,6 +486,42 @@ impl Default for Limits {
 pub struct MetricsConfig {
     /// `HOST:PORT` to serve `GET /metrics` on. Default: none (no endpoint).
     pub listen: Option<String>,
+}
+
+/// `[arc_seal]`: ARC sealing (RFC 8617 §5.1) of the mail the milter verifies, as a forwarder
+/// or mailing list host does for mail it relays (OpenARC and rspamd seal the mail they relay).
+///
+/// A message is sealed when the milter verified it (its mode for the message is `verify`, or
+/// `both` and the message is not ours) and, if `daemons` is not empty, it arrived through one
+/// of those MTA daemon names (`{daemon_name}`). The ARC-Authentication-Results field holds the
+/// milter's own verdict (the Authentication-Results field it adds); the seal's `cv=` is the
+/// chain's status on arrival. A chain whose newest seal says `cv=fail` is not extended; any
+/// other failing chain is sealed with `cv=fail` only (RFC 8617 §5.1.2). Refused or
+/// temporarily failed messages, messages whose ARC keys could not be fetched (DNS) and
+/// messages whose checks ran out of budget are not sealed (logged).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArcSealConfig {
+    /// The sealing domain (ARC-Seal and ARC-Message-Signature `d=`). Required.
+    pub domain: String,
+    /// The selector (`s=`); the public key is published at `SELECTOR._domainkey.DOMAIN`.
+    /// Required.
+    pub selector: String,
+    /// The private key (PKCS#8 or PKCS#1 PEM, RSA 2048–4096 bits or Ed25519; the algorithm
+    /// follows the key). Must not be readable by group or others; a relative path is relative
+    /// to the configuration file's directory. Required.
+    pub key: PathBuf,
+    /// Seal only mail arriving through these MTA daemon names. Default: empty, every message
+    /// the milter verifies.
+    #[serde(default)]
+    pub daemons: Vec<String>,
+    /// Header fields the ARC-Message-Signature signs. Default: DKIM's default list and
+    /// DKIM-Signature, those present (RFC 8617 §4.1.2).
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
+    /// The line of the section in the file (filled in at load).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// The whole file.
@@ -532,6 +583,9 @@ pub struct Config {
     /// Metrics.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// ARC sealing of verified mail (`[arc_seal]`). Default: none (no sealing).
+    #[serde(default)]
+    pub arc_seal: Option<ArcSealConfig>,
     /// Where each DMARC evaluation of inbound mail is recorded for the aggregate reports
     /// (`mailstamp report generate --store`), with the syntax of `mailstamp check --record
     /// STORE`: a file name or `sqlite:PATH` (SQLite), or `postgres://...`. Records go through
@@ -636,6 +690,15 @@ impl Config {
                 entry.key = base.join(&entry.key);
             }
         }
+        if let Some(seal) = &mut config.arc_seal {
+            seal.line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("[arc_seal]"))
+                .map_or(0, |i| i + 1);
+            if seal.key.is_relative() {
+                seal.key = base.join(&seal.key);
+            }
+        }
         let key_line = |key: &str| -> Option<usize> {
             text.lines()
                 .position(|l| {
@@ -681,6 +744,7 @@ impl Config {
             ("max_message_size", l.max_message_size as u64),
             ("read_timeout_ms", l.read_timeout_ms),
             ("max_connections", l.max_connections as u64),
+            ("max_header_size", l.max_header_size as u64),
         ] {
             if v == 0 {
                 return Err(err_key(key, "[limits] values must be positive".into()));
@@ -723,6 +787,29 @@ impl Config {
         if config.dmarc.tempfail_reply.code / 100 != 4 {
             return Err(err_key("tempfail_reply", "must be a 4xx reply".into()));
         }
+        if let Some(seal) = &config.arc_seal {
+            let at = |m: String| ConfigError {
+                path: path.to_owned(),
+                line: Some(seal.line).filter(|l| *l > 0),
+                column: None,
+                message: format!("[arc_seal]: {m}"),
+            };
+            mailstamp_dkim::key_record_name(&seal.selector, &seal.domain)
+                .map_err(|err| at(format!("selector/domain: {err}")))?;
+            if let Some(h) = &seal.headers {
+                if !h.iter().any(|n| n.eq_ignore_ascii_case("from")) {
+                    return Err(at("headers must include From (RFC 6376 §5.4)".into()));
+                }
+                if let Some(bad) = h.iter().find(|n| {
+                    n.to_ascii_lowercase().starts_with("arc-")
+                        || n.eq_ignore_ascii_case("authentication-results")
+                }) {
+                    return Err(at(format!(
+                        "headers must not list {bad:?} (RFC 8617 §4.1.2)"
+                    )));
+                }
+            }
+        }
         for e in &config.signing {
             let at = |m: String| ConfigError {
                 path: path.to_owned(),
@@ -742,6 +829,14 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Whether `[arc_seal]` applies to a verified message from `daemon` (`None`: the macro did
+    /// not arrive, which matches only an empty `daemons` list).
+    pub fn seals_for(&self, daemon: Option<&str>) -> bool {
+        self.arc_seal.as_ref().is_some_and(|s| {
+            s.daemons.is_empty() || daemon.is_some_and(|d| s.daemons.iter().any(|x| x == d))
+        })
     }
 
     /// The mode for an MTA daemon name (`None`: the macro did not arrive).
@@ -912,6 +1007,41 @@ mod tests {
         let missing_key =
             format!("{base}[[signing]]\ndomain = \"example.org\"\nselector = \"s\"\n");
         assert!(parse(&missing_key).unwrap_err().message.contains("key"));
+    }
+
+    #[test]
+    fn arc_seal_section_and_header_limit() {
+        let c = parse("authserv_id = \"mx\"\n").unwrap();
+        assert!(c.arc_seal.is_none() && !c.seals_for(None));
+        assert_eq!(c.limits.header_limit(), 1024 * 1024);
+        // The shipped key is still accepted and bounds the header too.
+        let c = parse("authserv_id = \"mx\"\n[limits]\nmax_message_size = 300\n").unwrap();
+        assert_eq!(c.limits.header_limit(), 300);
+        let c = parse(
+            "authserv_id = \"mx\"\n\n[arc_seal]\ndomain = \"fwd.example\"\nselector = \"arc\"\n\
+             key = \"keys/arc.pem\"\ndaemons = [\"RELAY\"]\n",
+        )
+        .unwrap();
+        let s = c.arc_seal.as_ref().unwrap();
+        assert_eq!(s.line, 3);
+        assert_eq!(s.key, Path::new("/etc/mailstamp/keys/arc.pem"));
+        assert!(c.seals_for(Some("RELAY")) && !c.seals_for(Some("MX")) && !c.seals_for(None));
+        let e = parse(
+            "authserv_id = \"mx\"\n[arc_seal]\ndomain = \"fwd.example\"\nselector = \"arc\"\n\
+             key = \"/k.pem\"\nheaders = [\"from\", \"ARC-Seal\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("RFC 8617"), "{e}");
+        let e =
+            parse("authserv_id = \"mx\"\n[arc_seal]\ndomain = \"fwd.example\"\nkey = \"/k.pem\"\n")
+                .unwrap_err();
+        assert!(e.message.contains("selector"), "{e}");
+        let e = parse(
+            "authserv_id = \"mx\"\n[arc_seal]\ndomain = \"a..b\"\nselector = \"s\"\nkey = \"/k.pem\"\n",
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("[arc_seal]"), "{e}");
     }
 
     #[test]

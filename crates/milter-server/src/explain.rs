@@ -72,6 +72,25 @@ pub fn explain(loaded: &Loaded, q: &Question) -> Explanation {
             }
         );
     }
+    if config.arc_seal.is_some() {
+        let sealed = r.verify && config.seals_for(q.daemon.as_deref());
+        let line = match (&loaded.arc_seal, sealed) {
+            (_, false) if !r.verify => "no (only mail the milter verifies is sealed)".to_owned(),
+            (_, false) => "no ([arc_seal] daemons does not list this daemon)".to_owned(),
+            (Some(Ok(k)), true) => format!(
+                "yes, d={} s={} ({}), unless the message is refused",
+                k.sealer.domain(),
+                k.sealer.selector(),
+                k.path.display()
+            ),
+            (Some(Err(p)), true) => {
+                warnings.push(p.to_string());
+                "no: the [arc_seal] key is disabled".to_owned()
+            }
+            (None, true) => "no".to_owned(),
+        };
+        let _ = writeln!(text, "ARC seal: {line}");
+    }
     match loaded.signing.rule_for(&domain) {
         None => {
             let _ = writeln!(text, "signing rule: none for {domain}");

@@ -12,7 +12,7 @@
 //!   prepended, DMARC enforced when configured (never on mail we originate, never for
 //!   allow-listed clients or domains, never for `t=y`, never when a sealer listed in
 //!   `arc_trusted_sealers` vouches through a passing ARC chain, RFC 8617 §7.2.1), DNS failures
-//!   per `dns_failure`.
+//!   per `dns_failure`, the next ARC set added when `[arc_seal]` applies.
 //! * [`server`]: tokio, one task per MTA connection, many messages per connection, `inet:` and
 //!   `unix:` listeners, read timeouts, graceful shutdown, reload ([`Server::reload`]), systemd
 //!   readiness ([`server::sd_notify`]).
@@ -26,10 +26,17 @@
 //!   systemd notifications (`READY=1` once listening, `RELOADING=1`/`READY=1` around a
 //!   reload, `STOPPING=1`).
 //!
-//! It does **not** stream bodies into the DKIM hashes: a message is buffered up to
-//! `limits.max_message_size` (larger ones are neither verified nor signed, and say so). It
-//! does not send DMARC reports (`mailstamp report generate`/`send` do, from the store), and
-//! reads ARC on inbound mail but does not seal.
+//! Bodies are never stored: at end of header [`process::MessageData::start_body`] registers
+//! every body hash the message will need (the DKIM signatures that will be verified, chosen
+//! within the signature budget as at end of message; the ARC-Message-Signatures; the signing
+//! keys; the seal), each body chunk is fed to them ([`process::BodyStream`], with the 998-octet
+//! line and 8-bit checks), and end of message hands the hashes to the same DKIM, ARC and
+//! signing code a whole message goes through ([`mailstamp_dkim::BodySource::Hashes`],
+//! [`mailstamp::pipeline::Authenticator::prepare_streamed`]). Memory per message is its header
+//! section (`limits.max_header_size`) plus fixed buffers, whatever the body's size. With
+//! `[arc_seal]` verified mail is ARC-sealed (RFC 8617 §5.1) with the milter's own verdict.
+//!
+//! It does not send DMARC reports (`mailstamp report generate`/`send` do, from the store).
 //!
 //! # Example
 //!

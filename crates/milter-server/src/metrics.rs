@@ -49,6 +49,10 @@ impl Gauge {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+    /// Raises the value to `v` if it is lower (a high-water mark).
+    pub fn raise_to(&self, v: u64) {
+        self.0.fetch_max(v, Ordering::Relaxed);
+    }
 }
 
 /// A histogram of durations with [`LATENCY_BUCKETS`].
@@ -152,7 +156,7 @@ pub struct Metrics {
     pub quarantined: Counter,
     /// Forged Authentication-Results fields removed.
     pub forged_removed: Counter,
-    /// Messages larger than `max_message_size`.
+    /// Messages whose header section was over `max_header_size` (or `max_message_size`).
     pub too_large: Counter,
     /// Negotiations in which the MTA did not grant HDR_LEADSPC.
     pub leadspc_not_granted: Counter,
@@ -166,6 +170,14 @@ pub struct Metrics {
     pub reload_failures: Counter,
     /// Time from end of message to the reply.
     pub latency: Histogram,
+    /// Messages ARC-sealed (`[arc_seal]`).
+    pub arc_sealed: Counter,
+    /// Verified messages `[arc_seal]` applied to but that were not sealed (the reason is
+    /// logged).
+    pub arc_not_sealed: Counter,
+    /// The most bytes one message has held (header fields and body-hash buffers; bodies are
+    /// hashed as they stream in and not stored): a high-water mark since start.
+    pub message_bytes_peak: Gauge,
     /// DMARC evaluations written to the verdict store (`record`).
     pub records_written: Counter,
     /// DMARC evaluations dropped: the queue was full or the store down (logged).
@@ -255,7 +267,7 @@ impl Metrics {
         );
         counter(
             "too_large_total",
-            "Messages over max_message_size.",
+            "Messages whose header section was over the limit.",
             self.too_large.get(),
         );
         counter(
@@ -297,6 +309,26 @@ impl Metrics {
             "progress_replies_total",
             "Progress replies sent while a message waited.",
             self.progress_replies.get(),
+        );
+        counter(
+            "arc_sealed_total",
+            "Messages ARC-sealed.",
+            self.arc_sealed.get(),
+        );
+        counter(
+            "arc_not_sealed_total",
+            "Messages [arc_seal] applied to that were not sealed.",
+            self.arc_not_sealed.get(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mailstamp_milter_message_bytes_peak The most bytes one message held."
+        );
+        let _ = writeln!(out, "# TYPE mailstamp_milter_message_bytes_peak gauge");
+        let _ = writeln!(
+            out,
+            "mailstamp_milter_message_bytes_peak {}",
+            self.message_bytes_peak.get()
         );
         let _ = writeln!(
             out,

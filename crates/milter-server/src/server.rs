@@ -154,6 +154,9 @@ impl Server {
         for p in &loaded.signing.problems {
             error!(path = %p.path.display(), "{p}");
         }
+        if let Some(Err(p)) = &loaded.arc_seal {
+            error!(path = %p.path.display(), "{p}");
+        }
         let (tx, _) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         let recorder = start_recorder(&loaded.config, &metrics);
@@ -205,6 +208,9 @@ impl Server {
                     );
                 }
                 for p in &new.signing.problems {
+                    error!(path = %p.path.display(), "{p}");
+                }
+                if let Some(Err(p)) = &new.arc_seal {
                     error!(path = %p.path.display(), "{p}");
                 }
                 if (&new.config.record, new.config.record_queue)
@@ -537,13 +543,14 @@ async fn handle(
             return Flow::Go;
         }
     };
-    let max = shared
-        .state
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .config
-        .limits
-        .max_message_size;
+    let current = || {
+        shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
+    let max = current().config.limits.header_limit();
     let mut reply = Verdict::Continue;
     match event {
         Event::Negotiated(n) => {
@@ -587,9 +594,19 @@ async fn handle(
             .msg
             .get_or_insert_with(Default::default)
             .push_header(field, max),
+        Event::EndOfHeaders => {
+            let msg = conn.msg.get_or_insert_with(Default::default);
+            read_message_macros(session, msg);
+            msg.start_body(current(), &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
+        }
         Event::BodyChunk(chunk) => {
             let msg = conn.msg.get_or_insert_with(Default::default);
-            msg.push_body(&chunk, max);
+            if msg.body.is_none() {
+                read_message_macros(session, msg);
+            }
+            msg.push_body(&chunk, current, &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
             if msg.too_large
                 && session
                     .negotiated()
@@ -600,26 +617,35 @@ async fn handle(
         }
         Event::EndOfMessage { final_chunk } => {
             let mut msg = conn.msg.take().unwrap_or_default();
-            msg.push_body(&final_chunk, max);
-            let macros = session.macros();
-            msg.queue_id = macros.get("i").map(str::to_owned);
-            msg.auth_user = macros.get("auth_authen").map(str::to_owned);
-            msg.daemon = macros.get("daemon_name").map(str::to_owned);
+            if msg.body.is_none() {
+                read_message_macros(session, &mut msg);
+            }
+            msg.push_body(&final_chunk, current, &conn.client, now(shared));
+            // A message without body chunks: the body is empty, its hashes start here.
+            msg.start_body(current(), &conn.client, now(shared));
+            metrics.message_bytes_peak.raise_to(msg.held_bytes() as u64);
+            msg.queue_id = session.macros().get("i").map(str::to_owned);
             if msg.queue_id.is_none() {
                 warn_macro(shared, 2);
             }
-            let loaded = shared
-                .state
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+            let body = msg.body.take().map(|b| b.finish());
+            // The configuration in force at end of header applies to the whole message.
+            let loaded = body.as_ref().map_or_else(current, |b| b.loaded.clone());
             let t0 = Instant::now();
             let granted = session.negotiated().map(|n| n.actions).unwrap_or_default();
             let mta = MtaAbilities {
                 actions: granted,
                 leadspc: conn.leadspc,
             };
-            let work = process(&loaded, metrics, &conn.client, &msg, mta, now(shared));
+            let work = process(
+                &loaded,
+                metrics,
+                &conn.client,
+                &msg,
+                body.as_ref(),
+                mta,
+                now(shared),
+            );
             let interval = Duration::from_millis(loaded.config.limits.progress_interval_ms);
             let mut outcome =
                 with_progress(work, interval, session, progress_out, metrics, peer).await;
@@ -663,6 +689,13 @@ async fn handle(
         let _ = session.reply(Verdict::Continue);
     }
     Flow::Go
+}
+
+/// The macros that decide a message's role, read when its body starts.
+fn read_message_macros(session: &Session, msg: &mut MessageData) {
+    let macros = session.macros();
+    msg.auth_user = macros.get("auth_authen").map(str::to_owned);
+    msg.daemon = macros.get("daemon_name").map(str::to_owned);
 }
 
 /// Awaits `work` (the end-of-message processing); while it takes longer than `interval`

@@ -173,6 +173,75 @@ impl SigningTable {
     }
 }
 
+/// The ARC sealer of `[arc_seal]` and its key file.
+#[derive(Debug)]
+pub struct ArcSealKey {
+    /// The sealer (key, `d=`, `s=`, AMS header list).
+    pub sealer: mailstamp::arc::Sealer,
+    /// The key file.
+    pub path: PathBuf,
+    /// The section's line in the file.
+    pub line: usize,
+}
+
+/// Why `[arc_seal]` is disabled (the milter then does not seal; everything else runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealKeyProblem {
+    /// The section's line in the configuration file.
+    pub line: usize,
+    /// The sealing domain.
+    pub domain: String,
+    /// The selector.
+    pub selector: String,
+    /// The key file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for SealKeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[arc_seal] at line {} (d={} s={}): key {} disabled, no mail is sealed: {}",
+            self.line,
+            self.domain,
+            self.selector,
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// Loads the `[arc_seal]` key with the checks of a signing key (a regular file readable by
+/// the milter's user only, PEM, RSA 2048–4096 bits or Ed25519). `None` without the section.
+pub fn load_sealer(config: &Config) -> Option<Result<ArcSealKey, SealKeyProblem>> {
+    let seal = config.arc_seal.as_ref()?;
+    let problem = |reason: String| SealKeyProblem {
+        line: seal.line,
+        domain: seal.domain.clone(),
+        selector: seal.selector.clone(),
+        path: seal.key.clone(),
+        reason,
+    };
+    let made = load_key(&seal.key).and_then(|key| {
+        let sealer = mailstamp::arc::Sealer::new(key, &seal.domain, &seal.selector)
+            .map_err(|e| e.to_string())?;
+        match &seal.headers {
+            Some(h) => sealer.with_headers(h).map_err(|e| e.to_string()),
+            None => Ok(sealer),
+        }
+    });
+    Some(
+        made.map(|sealer| ArcSealKey {
+            sealer,
+            path: seal.key.clone(),
+            line: seal.line,
+        })
+        .map_err(problem),
+    )
+}
+
 /// Whether a signature with `d=` aligns (relaxed, by domain suffix) with the From domain: the
 /// same domain, or one a parent of the other. (The Organizational Domain is not looked up here.)
 pub fn aligns(d: &str, from_domain: &str) -> bool {
@@ -247,6 +316,31 @@ MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
         assert_eq!(r.keys[0].signer.selector(), "e");
         let r = table.rule_for("other.example").unwrap();
         assert_eq!(r.keys[0].signer.domain().as_str(), "relay.example");
+    }
+
+    #[test]
+    fn the_seal_key_is_checked_like_a_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write_key(dir.path(), "arc.pem", 0o600);
+        let text = |key: &Path| {
+            format!(
+                "authserv_id = \"mx\"\n[arc_seal]\ndomain = \"fwd.example\"\nselector = \"arc\"\nkey = \"{}\"\n",
+                key.display()
+            )
+        };
+        let config = Config::parse(&text(&good), Path::new("m.toml")).unwrap();
+        let k = load_sealer(&config).unwrap().unwrap();
+        assert_eq!(k.sealer.domain(), "fwd.example");
+        assert_eq!(k.line, 2);
+        let bad = write_key(dir.path(), "open.pem", 0o644);
+        let config = Config::parse(&text(&bad), Path::new("m.toml")).unwrap();
+        let e = load_sealer(&config).unwrap().unwrap_err().to_string();
+        assert!(
+            e.contains("open.pem") && e.contains("0644") && e.contains("line 2"),
+            "{e}"
+        );
+        let config = Config::parse("authserv_id = \"mx\"\n", Path::new("m.toml")).unwrap();
+        assert!(load_sealer(&config).is_none());
     }
 
     #[test]

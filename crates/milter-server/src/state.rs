@@ -2,7 +2,7 @@
 //! on reload.
 
 use crate::config::{Config, ConfigError};
-use crate::signing::SigningTable;
+use crate::signing::{ArcSealKey, SealKeyProblem, SigningTable, load_sealer};
 use mailstamp::pipeline::{Authenticator, CheckOptions};
 use mailstamp::{DnsSource, LiveConfig, Resolver};
 use std::path::Path;
@@ -24,6 +24,9 @@ pub struct Loaded {
     pub config: Config,
     /// The keys.
     pub signing: SigningTable,
+    /// The `[arc_seal]` sealer: `None` without the section, `Err` when its key is unusable
+    /// (sealing is then off; logged at load and by `--check-config`).
+    pub arc_seal: Option<Result<ArcSealKey, SealKeyProblem>>,
     /// The verifier (its resolver's cache is kept across reloads when `[dns]` is unchanged).
     pub authenticator: Authenticator,
 }
@@ -70,9 +73,11 @@ impl Loaded {
             options = options.with_now(now);
         }
         let signing = SigningTable::load(&config);
+        let arc_seal = load_sealer(&config);
         Ok(Loaded {
             authenticator: Authenticator::new(resolver, options),
             signing,
+            arc_seal,
             config,
         })
     }

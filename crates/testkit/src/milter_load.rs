@@ -193,8 +193,11 @@ async fn one_connection(
         }
         send(&mut s, Command::EndOfHeaders).await?;
         steps.answer(&mut s, &mut d, NR_EOH).await?;
-        send(&mut s, Command::Body(load.body.clone())).await?;
-        steps.answer(&mut s, &mut d, NR_BODY).await?;
+        // In chunks of at most 64 KiB, as Postfix sends a body.
+        for chunk in load.body.chunks(65535) {
+            send(&mut s, Command::Body(chunk.to_vec())).await?;
+            steps.answer(&mut s, &mut d, NR_BODY).await?;
+        }
         let t0 = Instant::now();
         send(&mut s, Command::EndOfMessage(Vec::new())).await?;
         loop {

@@ -63,6 +63,77 @@ fn check_config_accepts_the_example_and_checks_every_key_against_dns() {
         .stdout(predicate::str::contains("0644"));
 }
 
+/// Issue 15: the `[arc_seal]` key is checked like a signing key: against its record, and
+/// refused when others may read it.
+#[test]
+fn check_config_checks_the_arc_seal_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = example_in(dir.path());
+    let key = dir.path().join("arc.pem");
+    std::fs::copy(dir.path().join("ed25519.example.org.pem"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[arc_seal]\ndomain = \"example.org\"\nselector = \"ed25519\"\nkey = \"{}\"\n",
+        key.display()
+    ));
+    std::fs::write(&config, &text).unwrap();
+    mailstamp()
+        .arg("--zone")
+        .arg(example_zone())
+        .args(["milter", "--check-config", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ok: [arc_seal] at line"))
+        .stdout(predicate::str::contains("the published record matches the key").count(3));
+    // --explain says which mail is sealed.
+    mailstamp()
+        .args(["milter", "--explain", "--from", "x@other.example"])
+        .args(["--client", "192.0.2.1", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ARC seal: yes, d=example.org s=ed25519",
+        ));
+    mailstamp()
+        .args(["milter", "--explain", "--from", "alice@example.org"])
+        .args(["--auth", "alice", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ARC seal: no (only mail the milter verifies",
+        ));
+    // The selector of the other key: its record is not this key's.
+    std::fs::write(
+        &config,
+        text.replace(
+            "[arc_seal]\ndomain = \"example.org\"\nselector = \"ed25519\"",
+            "[arc_seal]\ndomain = \"example.org\"\nselector = \"default\"",
+        ),
+    )
+    .unwrap();
+    mailstamp()
+        .arg("--zone")
+        .arg(example_zone())
+        .args(["milter", "--check-config", "--config"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error: [arc_seal]"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    mailstamp()
+        .arg("--zone")
+        .arg(example_zone())
+        .args(["milter", "--check-config", "--config"])
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("[arc_seal]").and(predicate::str::contains("0640")));
+}
+
 #[test]
 fn check_config_reports_a_record_that_does_not_match_and_dns_failures() {
     let dir = tempfile::tempdir().unwrap();

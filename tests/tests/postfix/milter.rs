@@ -174,6 +174,49 @@ fn dkimpy_verify(py: &Path, message: &[u8]) -> String {
     text
 }
 
+/// dkimpy's ARC (`dkim.arc_verify`), through the ARC interop test's helper.
+fn arc_python() -> Option<PathBuf> {
+    mailstamp_testkit::interop::python(&dkimpy_arc_helper(), "dkimpy's ARC")
+}
+
+fn dkimpy_arc_helper() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/arc/tests/arc/dkimpy_arc_helper.py")
+}
+
+/// `arc_verify` of dkimpy with the example.org RSA key record; panics unless it says pass.
+fn dkimpy_arc_verify(py: &Path, message: &[u8]) -> String {
+    let value = std::fs::read_to_string(testdata().join("keys/default._domainkey.example.org.txt"))
+        .expect("record file");
+    let mut child = Command::new(py)
+        .arg(dkimpy_arc_helper())
+        .args([
+            "verify".to_owned(),
+            "--record".to_owned(),
+            format!("default._domainkey.example.org={}", value.trim()),
+        ])
+        .env_clear()
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the dkimpy ARC helper");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(message).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "dkimpy refused the milter's ARC seal: {text}\n{}",
+        String::from_utf8_lossy(message)
+    );
+    text
+}
+
 /// Header fields named `name` (case-insensitive), unfolded.
 fn fields(message: &str, name: &str) -> Vec<String> {
     let header = message.split("\r\n\r\n").next().unwrap_or_default();
@@ -230,6 +273,12 @@ fn postfix_with_the_milter_signs_verifies_enforces_and_tempfails() {
             key.display()
         ));
     }
+    // Issue 15: seal what it verifies and relays, with the RSA key (dkimpy's ARC has no
+    // ed25519-sha256).
+    config.push_str(&format!(
+        "[arc_seal]\ndomain = \"example.org\"\nselector = \"default\"\nkey = \"{}\"\n",
+        keys[0].1.display()
+    ));
     config.push_str(&format!(
         "[dmarc]\nenforce = true\n[dns]\nnameservers = [\"{}\"]\ntimeout_ms = 2000\nattempts = 1\n",
         dns.addr()
@@ -350,6 +399,44 @@ Authentication-Results: dkim=pass\r\n"
             .any(|f| f.trim_end() == "Authentication-Results: dkim=pass"),
         "the unparseable field is removed: {results:#?}"
     );
+    // It left sealed (issue 15): one ARC set, cv=none, the AAR our verdict; mailstamp and
+    // dkimpy's arc_verify both say pass.
+    let seals = fields(&checked, "ARC-Seal");
+    assert_eq!(seals.len(), 1, "{checked}");
+    assert!(
+        seals[0].contains("cv=none") && seals[0].contains("d=example.org"),
+        "{seals:?}"
+    );
+    let aar = fields(&checked, "ARC-Authentication-Results");
+    assert!(
+        aar.len() == 1 && aar[0].contains("i=1; mx.example.net;") && aar[0].contains("dmarc=pass"),
+        "{aar:?}"
+    );
+    let verify = Command::new(mailstamp_bin())
+        .arg("--zone")
+        .arg(testdata().join("example.zone"))
+        .args(["--json", "arc", "verify", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        verify
+            .stdin
+            .as_ref()
+            .unwrap()
+            .write_all(&delivered[1])
+            .unwrap();
+    }
+    let out = verify.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\"pass\""), "{text}");
+    if let Some(py) = arc_python() {
+        let said = dkimpy_arc_verify(&py, &delivered[1]);
+        assert!(said.starts_with("cv=pass"), "{said}");
+    }
 
     // 3. DMARC fails with p=reject: refused with 550 5.7.1 at the end of the data.
     let forwarded = std::fs::read(testdata().join("messages/forwarded-by-list.eml")).unwrap();

@@ -21,8 +21,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
 
-    /// Check the file, load every key and check each against its published DNS record
-    /// (as `mailstamp keycheck`), then exit. DNS from the file's `[dns]` table, or --zone/--nameserver.
+    /// Check the file, load every key (the signing keys and the `[arc_seal]` key) and check each
+    /// against its published DNS record (as `mailstamp keycheck`), then exit. DNS from the file's `[dns]` table, or --zone/--nameserver.
     #[arg(long, conflicts_with = "explain")]
     pub check_config: bool,
 
@@ -146,13 +146,11 @@ fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         exit = Exit::Usage;
     }
     let resolver = loaded.authenticator.resolver().clone();
+    // Every signing key, and the ARC seal key, against its published record.
+    let mut keys: Vec<(String, &mailstamp_dkim::SigningKey, String, String)> = Vec::new();
     for rule in &loaded.signing.rules {
         for key in &rule.keys {
             let s = &key.signer;
-            let name = key_record_name(s.selector(), s.domain().as_str())
-                .with_context(|| format!("key {}", key.path.display()))?;
-            let answer = ctx.block_on(resolver.answer(&Query::txt(name.clone())));
-            let check = check_key(name.clone(), &answer, Some(s.key()));
             let what = format!(
                 "[[signing]] at line {} ({} d={} s={}, {})",
                 key.line,
@@ -161,31 +159,64 @@ fn check_config(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 s.selector(),
                 key.path.display()
             );
-            if answer.is_failed() {
-                println!(
-                    "temperror: {what}: the DNS lookup of {} failed",
+            keys.push((
+                what,
+                s.key(),
+                s.selector().to_owned(),
+                s.domain().as_str().to_owned(),
+            ));
+        }
+    }
+    match &loaded.arc_seal {
+        Some(Err(p)) => {
+            println!("error: {p}");
+            exit = Exit::Usage;
+        }
+        Some(Ok(k)) => {
+            let what = format!(
+                "[arc_seal] at line {} (d={} s={}, {})",
+                k.line,
+                k.sealer.domain(),
+                k.sealer.selector(),
+                k.path.display()
+            );
+            keys.push((
+                what,
+                k.sealer.key(),
+                k.sealer.selector().to_owned(),
+                k.sealer.domain().to_owned(),
+            ));
+        }
+        None => {}
+    }
+    for (what, key, selector, domain) in keys {
+        let name = key_record_name(&selector, &domain).with_context(|| what.clone())?;
+        let answer = ctx.block_on(resolver.answer(&Query::txt(name.clone())));
+        let check = check_key(name.clone(), &answer, Some(key));
+        if answer.is_failed() {
+            println!(
+                "temperror: {what}: the DNS lookup of {} failed",
+                name.to_fqdn()
+            );
+            if exit == Exit::Success {
+                exit = Exit::TempFail;
+            }
+        } else if check.is_usable() && check.matches_private_key == Some(true) {
+            let testing = if check.testing { " (t=y: testing)" } else { "" };
+            println!("ok: {what}: the published record matches the key{testing}");
+        } else {
+            let why: Vec<String> = check.findings.iter().map(ToString::to_string).collect();
+            let why = if check.matches_private_key == Some(false) {
+                format!(
+                    "the record at {} is not this key's public half",
                     name.to_fqdn()
-                );
-                if exit == Exit::Success {
-                    exit = Exit::TempFail;
-                }
-            } else if check.is_usable() && check.matches_private_key == Some(true) {
-                let testing = if check.testing { " (t=y: testing)" } else { "" };
-                println!("ok: {what}: the published record matches the key{testing}");
+                )
             } else {
-                let why: Vec<String> = check.findings.iter().map(ToString::to_string).collect();
-                let why = if check.matches_private_key == Some(false) {
-                    format!(
-                        "the record at {} is not this key's public half",
-                        name.to_fqdn()
-                    )
-                } else {
-                    why.join("; ")
-                };
-                println!("error: {what}: {why}");
-                if matches!(exit, Exit::Success | Exit::TempFail) {
-                    exit = Exit::NotPass;
-                }
+                why.join("; ")
+            };
+            println!("error: {what}: {why}");
+            if matches!(exit, Exit::Success | Exit::TempFail) {
+                exit = Exit::NotPass;
             }
         }
     }

@@ -4,5 +4,6 @@
 
 mod bad_input;
 mod common;
+mod prehashed;
 mod roundtrip;
 mod verify;

@@ -830,3 +830,43 @@ fn rfc8617_7_2_1_trusted_sealer_needs_an_upstream_pass_and_a_passing_chain() {
     assert_eq!(arc[0].reason.as_deref(), Some("body hash mismatch"));
     assert_eq!(arc[0].property("header", "oldest-pass"), None);
 }
+
+/// A milter keeps no body: it asks which body hashes the header needs, hashes the body as it
+/// streams in, and gets the same report as a check of the whole message.
+#[test]
+fn streamed_body_hashes_give_the_same_report() {
+    let forwarded = forwarded_by_list("lists.example.net", UPSTREAM_PASS);
+    let mut tampered = signed("example.org", MESSAGE);
+    tampered.extend_from_slice(b"appended\r\n");
+    let z = list_zone();
+    let auth = Authenticator::offline(z.clone(), options().with_helo_check(false));
+    let env = list_envelope();
+    for message in [signed("example.org", MESSAGE), forwarded, tampered] {
+        let whole = auth.check_with(&message, Some(&env), &z);
+        let at = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let (header, body) = message.split_at(at);
+        let now = auth.now();
+        let specs = auth.body_hash_specs(header, now);
+        assert!(!specs.is_empty());
+        let mut set = mailstamp_dkim::BodyHashSet::new();
+        for s in specs {
+            set.add(s);
+        }
+        for c in body.chunks(3) {
+            set.update(c);
+        }
+        let hashes = set.finish_hashes();
+        let streamed = StreamedBody {
+            hashes: &hashes,
+            size: body.len(),
+            now,
+        };
+        // The header without its empty line is accepted too.
+        for header in [header, &header[..header.len() - 2]] {
+            let prepared = auth.prepare_streamed(header, Some(&env), streamed);
+            let report = auth.complete_with(prepared, &z);
+            assert_eq!(report.authentication_results, whole.authentication_results);
+            assert_eq!(report.message.size, whole.message.size);
+        }
+    }
+}
