@@ -118,6 +118,15 @@ impl Listener {
 pub fn milter_options(config: &Config) -> MilterOptions {
     let mut o = MilterOptions::default();
     o.actions |= Actions::ADDHDRS | Actions::CHGHDRS;
+    // Every decision is taken at end of message (and a Skip may answer a body chunk): the MTA
+    // need not wait for a reply to connect, HELO, MAIL, RCPT, end of header or an unknown
+    // command. Each is one round trip less per message, and less work for the MTA.
+    o.protocol |= ProtocolFlags::NR_CONN
+        | ProtocolFlags::NR_HELO
+        | ProtocolFlags::NR_MAIL
+        | ProtocolFlags::NR_RCPT
+        | ProtocolFlags::NR_EOH
+        | ProtocolFlags::NR_UNKN;
     if config.dmarc.quarantine == Quarantine::Mta {
         o.actions |= Actions::QUARANTINE;
     }

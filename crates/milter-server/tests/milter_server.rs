@@ -108,6 +108,9 @@ struct Mta {
     decoder: FrameDecoder,
     /// The client of the SMTP session in progress, if any.
     client: Option<String>,
+    /// The protocol flags in effect after negotiation: no reply is awaited for a step the
+    /// milter said it would not answer (`NR_*`), as an MTA does.
+    granted: ProtocolFlags,
 }
 
 impl Mta {
@@ -117,6 +120,7 @@ impl Mta {
             stream,
             decoder: FrameDecoder::new(),
             client: None,
+            granted: ProtocolFlags::from_bits_retain(0),
         }
     }
 
@@ -158,11 +162,19 @@ impl Mta {
             protocol: ProtocolFlags::from_bits_retain(protocol),
         }))
         .await;
-        self.reply().await.unwrap()
+        let reply = self.reply().await.unwrap();
+        if let Reply::OptNeg { optneg, .. } = &reply {
+            self.granted = optneg.protocol & ProtocolFlags::from_bits_retain(protocol);
+        }
+        reply
     }
 
-    async fn expect_continue(&mut self) {
-        assert_eq!(self.reply().await, Some(Reply::Continue));
+    /// The Continue reply to a step, unless the milter negotiated not to answer it (`no_reply`,
+    /// empty for a step always answered).
+    async fn expect_continue(&mut self, no_reply: ProtocolFlags) {
+        if no_reply.is_empty() || !self.granted.contains(no_reply) {
+            assert_eq!(self.reply().await, Some(Reply::Continue));
+        }
     }
 
     /// Sends a whole message and returns the end-of-message replies (modifications, then the
@@ -195,9 +207,9 @@ impl Mta {
             address: m.ip.as_bytes().to_vec(),
         }))
         .await;
-        self.expect_continue().await;
+        self.expect_continue(ProtocolFlags::NR_CONN).await;
         self.send(Command::Helo(m.helo.as_bytes().to_vec())).await;
-        self.expect_continue().await;
+        self.expect_continue(ProtocolFlags::NR_HELO).await;
         self.transaction(m).await
     }
 
@@ -212,13 +224,13 @@ impl Mta {
             args: vec![],
         })
         .await;
-        self.expect_continue().await;
+        self.expect_continue(ProtocolFlags::NR_MAIL).await;
         self.send(Command::Rcpt {
             recipient: b"<bob@example.net>".to_vec(),
             args: vec![],
         })
         .await;
-        self.expect_continue().await;
+        self.expect_continue(ProtocolFlags::NR_RCPT).await;
         for (n, v) in m.headers {
             self.send(Command::Header {
                 name: n.as_bytes().to_vec(),
@@ -227,7 +239,7 @@ impl Mta {
             .await;
         }
         self.send(Command::EndOfHeaders).await;
-        self.expect_continue().await;
+        self.expect_continue(ProtocolFlags::NR_EOH).await;
         // In chunks of at most 64 KiB, as Postfix sends them.
         for chunk in m.body.chunks(65535) {
             self.send(Command::Body(chunk.to_vec())).await;
@@ -605,9 +617,9 @@ async fn hostile_mtas_are_dropped_and_others_served() {
         args: vec![],
     })
     .await;
-    m.expect_continue().await;
+    m.expect_continue(ProtocolFlags::NR_MAIL).await;
     m.send(Command::Body(vec![b'x'; 1000])).await;
-    m.expect_continue().await;
+    m.expect_continue(ProtocolFlags::from_bits_retain(0)).await;
     drop(m);
     // Everyone else is still served.
     let mut mta = session(f.addr).await;
@@ -687,7 +699,7 @@ async fn shutdown_lets_the_message_in_flight_finish() {
         args: vec![],
     })
     .await;
-    busy.expect_continue().await;
+    busy.expect_continue(ProtocolFlags::NR_MAIL).await;
     busy.send(Command::Header {
         name: b"From".to_vec(),
         value: b" alice@example.org".to_vec(),
@@ -700,7 +712,7 @@ async fn shutdown_lets_the_message_in_flight_finish() {
     assert!(TcpStream::connect(f.addr).await.is_err());
     // The busy one finishes its message.
     busy.send(Command::EndOfHeaders).await;
-    busy.expect_continue().await;
+    busy.expect_continue(ProtocolFlags::NR_EOH).await;
     busy.send(Command::EndOfMessage(vec![])).await;
     let mut last = busy.reply().await.unwrap();
     while matches!(last, Reply::Modify(_)) {
@@ -1388,22 +1400,22 @@ async fn message_without_macros(mta: &mut Mta) -> Vec<Reply> {
         address: b"192.0.2.7".to_vec(),
     }))
     .await;
-    mta.expect_continue().await;
+    mta.expect_continue(ProtocolFlags::NR_CONN).await;
     mta.send(Command::Helo(b"client.example".to_vec())).await;
-    mta.expect_continue().await;
+    mta.expect_continue(ProtocolFlags::NR_HELO).await;
     mta.send(Command::Mail {
         sender: b"<alice@example.org>".to_vec(),
         args: vec![],
     })
     .await;
-    mta.expect_continue().await;
+    mta.expect_continue(ProtocolFlags::NR_MAIL).await;
     mta.send(Command::Header {
         name: b"From".to_vec(),
         value: b" alice@example.org".to_vec(),
     })
     .await;
     mta.send(Command::EndOfHeaders).await;
-    mta.expect_continue().await;
+    mta.expect_continue(ProtocolFlags::NR_EOH).await;
     mta.send(Command::EndOfMessage(b"Hello\r\n".to_vec())).await;
     let mut replies = vec![mta.reply().await.unwrap()];
     while matches!(replies.last(), Some(Reply::Modify(_) | Reply::Progress)) {
