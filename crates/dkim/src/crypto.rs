@@ -6,17 +6,18 @@
 //!   operation on x86_64 (RSA verify, Ed25519 sign and verify) but slower to start (it seeds its
 //!   DRBG at first use). Meant for long-running signers and verifiers (the milter, bulk checks).
 //!   An RSA public key is parsed into AWS-LC's form once, on first use, and kept with the
-//!   [`PublicKey`] (so a key cached by [`crate::KeyCache`] is parsed once for every message).
+//!   [`PublicKey`](crate::PublicKey) (so a key cached by [`crate::KeyCache`] is parsed once for
+//!   every message).
 //!
 //! Both backends implement RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032)
 //! deterministically and produce identical signatures for the same key and data; the tests of
-//! this module run under either ([`BACKEND`] says which is built in).
+//! this module (`crypto_tests.rs`) run under either ([`BACKEND`] says which is built in).
+//!
+//! This module is the bottom of the crate: it knows the backend's types and plain bytes, and
+//! none of the crate's own (keys, signatures), so nothing here depends back on them.
 //!
 //! SHA-1 for the legacy `rsa-sha1` body hash stays with ring in `canon` (it is no signature
 //! operation), and SHA-256 with sha2.
-
-use crate::key::PublicKey;
-use crate::signature::SigningAlgorithm;
 
 #[cfg(not(feature = "aws-lc"))]
 use ring as backend;
@@ -103,27 +104,27 @@ fn rsa_modulus_len(pair: &sig::RsaKeyPair) -> usize {
 }
 
 /// The verification parameters for an RSA key of `bits` (RFC 8301 §3.2 leaves 1024-2047-bit
-/// keys to the caller's policy, hence the legacy range).
-fn rsa_params(algorithm: SigningAlgorithm, bits: usize) -> &'static sig::RsaParameters {
-    match algorithm {
-        SigningAlgorithm::RsaSha1 => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-        _ if bits >= 2048 => &sig::RSA_PKCS1_2048_8192_SHA256,
-        _ => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+/// keys to the caller's policy, hence the legacy range); `sha1` for `rsa-sha1`.
+fn rsa_params(sha1: bool, bits: usize) -> &'static sig::RsaParameters {
+    match sha1 {
+        true => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        false if bits >= 2048 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        false => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
     }
 }
 
-/// Checks an RSASSA-PKCS1-v1_5 signature (SHA-256, or SHA-1 for `rsa-sha1`).
+/// Checks an RSASSA-PKCS1-v1_5 signature (SHA-256, or SHA-1 when `sha1`) with the key's
+/// modulus `n` and exponent `e` (big-endian), its size in `bits`, and what the backend keeps
+/// for the key (`prepared`).
 pub(crate) fn verify_rsa(
-    key: &PublicKey,
-    algorithm: SigningAlgorithm,
+    prepared: &Prepared,
+    (n, e): (&[u8], &[u8]),
+    bits: usize,
+    sha1: bool,
     data: &[u8],
     signature: &[u8],
 ) -> bool {
-    let Some((n, e)) = key.rsa_components() else {
-        return false;
-    };
-    let params = rsa_params(algorithm, key.bits());
-    key.prepared().verify_rsa(params, n, e, data, signature)
+    prepared.verify_rsa(rsa_params(sha1, bits), n, e, data, signature)
 }
 
 /// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7).
@@ -133,7 +134,7 @@ pub(crate) fn verify_ed25519(key: &[u8; 32], message: &[u8], signature: &[u8]) -
         .is_ok()
 }
 
-/// What a [`PublicKey`] keeps for the backend: AWS-LC's parsed RSA key, made on first use (one
+/// What a [`PublicKey`](crate::PublicKey) keeps for the backend: AWS-LC's parsed RSA key, made on first use (one
 /// per parameter set: `rsa-sha1` and `rsa-sha256` use the same key with different digests).
 /// Nothing under ring, whose API parses the components at each verification.
 #[derive(Default, Clone)]
@@ -203,170 +204,3 @@ impl PartialEq for Prepared {
 }
 
 impl Eq for Prepared {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RSA_PEM: &str =
-        include_str!("../../../testdata/keys/default._domainkey.example.org.rsa2048.pem");
-    const ED25519_PEM: &str =
-        include_str!("../../../testdata/keys/ed25519._domainkey.example.org.pem");
-
-    fn sha256(data: &[u8]) -> Vec<u8> {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(data).to_vec()
-    }
-
-    #[test]
-    fn backend_is_the_one_the_features_ask_for() {
-        assert_eq!(
-            BACKEND,
-            if cfg!(feature = "aws-lc") {
-                "aws-lc"
-            } else {
-                "ring"
-            }
-        );
-    }
-
-    #[test]
-    fn rfc8017_rsa_sign_then_verify_and_tampering_fails() {
-        let key = crate::SigningKey::from_pem(RSA_PEM).unwrap();
-        let public = key.public_key();
-        let signature = key.sign(b"header block").unwrap();
-        assert_eq!(signature.len(), 256);
-        for _ in 0..2 {
-            // Twice: under aws-lc the second check uses the parsed key kept on first use.
-            assert!(verify_rsa(
-                public,
-                SigningAlgorithm::RsaSha256,
-                b"header block",
-                &signature
-            ));
-        }
-        assert!(!verify_rsa(
-            public,
-            SigningAlgorithm::RsaSha256,
-            b"header blocK",
-            &signature
-        ));
-        assert!(!verify_rsa(
-            public,
-            SigningAlgorithm::RsaSha1,
-            b"header block",
-            &signature
-        ));
-        // RSASSA-PKCS1-v1_5 is deterministic: the same key and data, the same signature.
-        assert_eq!(key.sign(b"header block").unwrap(), signature);
-    }
-
-    #[test]
-    fn rfc8032_ed25519_sign_then_verify_and_another_key_fails() {
-        // The RFC 8463 Appendix A key: a valid key that did not make the signature.
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let key: [u8; 32] = b64
-            .decode("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let key = PublicKey::from_der(crate::KeyType::Ed25519, &key).unwrap();
-        let ed = crate::SigningKey::from_pem(ED25519_PEM).unwrap();
-        let digest = sha256(b"signed data");
-        let signature = ed.sign(b"signed data").unwrap();
-        let own = ed.public_key().ed25519().unwrap();
-        assert!(verify_ed25519(own, &digest, &signature));
-        assert!(!verify_ed25519(own, &sha256(b"other data"), &signature));
-        assert!(!verify_ed25519(key.ed25519().unwrap(), &digest, &signature));
-        // Ed25519 is deterministic too (RFC 8032 §5.1.6).
-        assert_eq!(ed.sign(b"signed data").unwrap(), signature);
-    }
-
-    #[test]
-    fn wrong_key_type_never_verifies() {
-        let ed = crate::SigningKey::from_pem(ED25519_PEM).unwrap();
-        assert!(!verify_rsa(
-            ed.public_key(),
-            SigningAlgorithm::RsaSha256,
-            b"x",
-            &[0; 256]
-        ));
-    }
-}
-
-/// Under the `aws-lc` feature only (run with `cargo test -p mailstamp-dkim --features aws-lc`):
-/// AWS-LC and ring, both built then, agree signature for signature.
-#[cfg(all(test, feature = "aws-lc"))]
-mod aws_lc_against_ring {
-    use super::*;
-
-    const RSA_PEM: &str =
-        include_str!("../../../testdata/keys/default._domainkey.example.org.rsa2048.pem");
-    const ED25519_PEM: &str =
-        include_str!("../../../testdata/keys/ed25519._domainkey.example.org.pem");
-
-    fn der(pem: &str) -> Vec<u8> {
-        crate::signing_key::private_key_der(pem).unwrap().1
-    }
-
-    #[test]
-    fn rsa_signatures_are_identical_and_cross_verify() {
-        let der = der(RSA_PEM);
-        let ours = KeyPair::rsa_from_pkcs8(&der).unwrap();
-        let theirs = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
-        let data = b"the canonical header block";
-        let signature = ours.sign(data).unwrap();
-        let mut expected = vec![0; theirs.public().modulus_len()];
-        theirs
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                data,
-                &mut expected,
-            )
-            .unwrap();
-        assert_eq!(signature, expected);
-        let public = PublicKey::from_der(crate::KeyType::Rsa, ours.public_key_bytes()).unwrap();
-        let (n, e) = public.rsa_components().unwrap();
-        assert!(
-            ring::signature::RsaPublicKeyComponents { n, e }
-                .verify(
-                    &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-                    data,
-                    &signature
-                )
-                .is_ok()
-        );
-        assert!(verify_rsa(
-            &public,
-            SigningAlgorithm::RsaSha256,
-            data,
-            &expected
-        ));
-        assert!(!verify_rsa(
-            &public,
-            SigningAlgorithm::RsaSha256,
-            b"other",
-            &expected
-        ));
-    }
-
-    #[test]
-    fn ed25519_signatures_are_identical_and_cross_verify() {
-        let der = der(ED25519_PEM);
-        let ours = KeyPair::ed25519_from_pkcs8(&der).unwrap();
-        let theirs = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).unwrap();
-        let digest = [7u8; 32];
-        let signature = ours.sign(&digest).unwrap();
-        assert_eq!(signature, theirs.sign(&digest).as_ref());
-        let key: [u8; 32] = ours.public_key_bytes().try_into().unwrap();
-        assert!(
-            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, key)
-                .verify(&digest, &signature)
-                .is_ok()
-        );
-        assert!(verify_ed25519(&key, &digest, &signature));
-        assert!(!verify_ed25519(&key, &[8u8; 32], &signature));
-    }
-}

@@ -107,6 +107,8 @@
 mod asn1;
 mod canon;
 pub mod crypto;
+#[cfg(test)]
+mod crypto_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;

@@ -596,7 +596,16 @@ pub fn check_signature(
 ) -> bool {
     match (algorithm, key.ed25519()) {
         (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, _) => {
-            crate::crypto::verify_rsa(key, algorithm, data, signature)
+            key.rsa_components().is_some_and(|n_e| {
+                crate::crypto::verify_rsa(
+                    key.prepared(),
+                    n_e,
+                    key.bits(),
+                    algorithm == SigningAlgorithm::RsaSha1,
+                    data,
+                    signature,
+                )
+            })
         }
         (SigningAlgorithm::Ed25519Sha256, Some(pk)) => {
             use sha2::Digest as _;
