@@ -1,18 +1,65 @@
 //! What the milter costs Postfix: Postfix's own `smtp-source` sends the same mail through a real
 //! Postfix (the test kit's harness: its own directory, loopback ports, delivering to
-//! `smtp-sink`) without a milter and with `mailstamp milter` (in this process, verifying, DNS
-//! from an in-memory zone as with a warm cache), alternating, and the time until every message
-//! reached the sink is compared.
+//! `smtp-sink`) without a milter, with a milter that does nothing, and with `mailstamp milter`
+//! (in this process, verifying, DNS from an in-memory zone as with a warm cache), in rotating
+//! order, and the time until every message reached the sink is compared. The do-nothing milter
+//! negotiates what mailstamp negotiates and answers Continue to everything: what Postfix itself
+//! spends on running any milter, the floor under mailstamp's figure.
 //!
 //! `cargo run --release -p mailstamp-milter-server --example postfix_overhead -- [MESSAGES] [SESSIONS] [ROUNDS]`
 //!
 //! Needs root and Debian's `postfix` (scripts/install-test-deps). Not run by CI.
 
+use mailstamp_milter::{Event, FrameDecoder, MilterOptions, Session, Verdict};
 use mailstamp_milter_server::Server;
 use mailstamp_milter_server::state::{Loaded, Overrides};
 use mailstamp_testkit::postfix::{PostfixInstance, PostfixOptions};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A milter that does nothing: it negotiates `options` and answers Continue to every command
+/// that wants a reply, acknowledging reads at once as mailstamp's server does (TCP_QUICKACK).
+async fn do_nothing_milter(listener: tokio::net::TcpListener, options: MilterOptions) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let options = options.clone();
+        tokio::spawn(async move {
+            let mut session = Session::new(options);
+            let mut decoder = FrameDecoder::new();
+            let mut buf = vec![0u8; 65536];
+            loop {
+                loop {
+                    let command = match decoder.poll_command() {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        Err(_) => return,
+                    };
+                    match session.handle(command) {
+                        Ok(Some(Event::EndOfMessage { .. })) => {
+                            let _ = session.end_of_message(&[], Verdict::Continue);
+                        }
+                        Ok(Some(Event::Quit)) | Err(_) => return,
+                        Ok(_) if session.expects_reply() => {
+                            let _ = session.reply(Verdict::Continue);
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                let out = session.take_output();
+                if !out.is_empty() && stream.write_all(&out).await.is_err() {
+                    return;
+                }
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        let _ = socket2::SockRef::from(&stream).set_tcp_quickack(true);
+                        decoder.feed(&buf[..n]);
+                    }
+                }
+            }
+        });
+    }
+}
 
 /// Sends `messages` with smtp-source over `sessions` parallel sessions and waits until all of
 /// them reached the sink; returns the elapsed time.
@@ -80,6 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         now: None,
     };
     let loaded = Loaded::load(&config, None, &overrides)?;
+    let options = mailstamp_milter_server::server::milter_options(&loaded.config);
     let server = Server::new(loaded, &config, overrides);
     let listener = runtime.block_on(server.bind())?;
     let addr = listener
@@ -88,28 +136,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = server.clone();
     runtime.spawn(async move { s.serve(listener).await });
 
+    let noop_listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let noop_addr = noop_listener.local_addr()?;
+    runtime.spawn(do_nothing_milter(noop_listener, options));
+
     let plain = PostfixInstance::start(PostfixOptions::default())?;
+    let noop = PostfixInstance::start(PostfixOptions::with_milter(format!("inet:{noop_addr}")))?;
     let milter = PostfixInstance::start(PostfixOptions::with_milter(format!("inet:{addr}")))?;
     println!("{messages} messages of 2 KB over {sessions} sessions, {rounds} rounds");
+    let instances = [&plain, &noop, &milter];
+    let mut floor = Vec::new();
     let mut ratios = Vec::new();
     for round in 1..=rounds {
-        let (a, b) = if round % 2 == 1 {
-            let a = run(&plain, messages, sessions)?;
-            (a, run(&milter, messages, sessions)?)
-        } else {
-            let b = run(&milter, messages, sessions)?;
-            (run(&plain, messages, sessions)?, b)
-        };
+        // Rotate the order so that no instance always runs first or last.
+        let mut times = [Duration::ZERO; 3];
+        for k in 0..3 {
+            let i = (round + k) % 3;
+            times[i] = run(instances[i], messages, sessions)?;
+        }
         let per_s = |d: Duration| messages as f64 / d.as_secs_f64();
+        let [a, n, b] = times;
         println!(
-            "round {round}: without milter {a:.2?} ({:.0} msg/s), with mailstamp milter {b:.2?} ({:.0} msg/s)",
+            "round {round}: without milter {a:.2?} ({:.0} msg/s), do-nothing milter {n:.2?} ({:.0} msg/s), mailstamp milter {b:.2?} ({:.0} msg/s)",
             per_s(a),
+            per_s(n),
             per_s(b)
         );
+        floor.push(per_s(n) / per_s(a));
         ratios.push(per_s(b) / per_s(a));
     }
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
+    for v in [&mut floor, &mut ratios] {
+        v.sort_by(f64::total_cmp);
+    }
+    let (floor, median) = (floor[floor.len() / 2], ratios[ratios.len() / 2]);
+    println!(
+        "Postfix throughput with a do-nothing milter: {:.1} % of without (median); cost {:.1} %",
+        floor * 100.0,
+        (1.0 - floor) * 100.0
+    );
     println!(
         "Postfix throughput with the milter: {:.1} % of without (median); cost {:.1} %",
         median * 100.0,
