@@ -66,3 +66,32 @@ fn find(helper: &Path, peer: &str) -> Result<PathBuf, String> {
     }
     Ok(py)
 }
+
+/// Runs `helper` with the interpreter `py` (from [`python`]) and `args`, `stdin` written to it,
+/// in a clean environment; returns what it printed and its status.
+///
+/// # Panics
+///
+/// When the interpreter cannot be started or its pipes fail (a test set-up error).
+pub fn run<I, S>(py: &Path, helper: &Path, args: I, stdin: &[u8]) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::process::Stdio;
+    let mut child = Command::new(py)
+        .arg(helper)
+        .args(args)
+        .env_clear()
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {} {}: {e}", py.display(), helper.display()));
+    // A helper that exits early closes its stdin: its output says why.
+    let _ = child.stdin.take().expect("stdin is piped").write_all(stdin);
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("no output from {}: {e}", helper.display()))
+}

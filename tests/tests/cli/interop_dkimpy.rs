@@ -13,9 +13,8 @@
 //! that it was skipped, and why.
 
 use crate::{example_zone, mailstamp};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
 const MESSAGE: &str = "From: Alice Example <alice@example.org>\r\n\
@@ -66,23 +65,7 @@ fn python() -> Option<&'static Path> {
 }
 
 fn run_helper(py: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(py)
-        .arg(helper())
-        .args(args)
-        .env_clear()
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the dkimpy helper");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write to the dkimpy helper");
-    child.wait_with_output().expect("dkimpy helper output")
+    mailstamp_testkit::interop::run(py, &helper(), args, stdin)
 }
 
 fn text(b: &[u8]) -> String {

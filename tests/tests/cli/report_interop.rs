@@ -14,7 +14,6 @@ use mailstamp_reports::store::{DkimResult, Evaluation, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn helper() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/parsedmarc_helper.py")
@@ -249,14 +248,8 @@ fn generated_reports_read_by_parsedmarc_give_the_counts_of_the_verdicts() {
     let expected = expected();
     assert_eq!(files.len(), expected.len(), "{files:?}");
 
-    let out = Command::new(py)
-        .arg(helper())
-        .arg("counts")
-        .args(&files)
-        .env_clear()
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap();
+    let args = std::iter::once("counts".as_ref()).chain(files.iter().map(|f| f.as_os_str()));
+    let out = mailstamp_testkit::interop::run(&py, &helper(), args, b"");
     assert!(
         out.status.success(),
         "parsedmarc: {}",

@@ -137,10 +137,8 @@ fn dkimpy_helper() -> PathBuf {
 }
 
 fn dkimpy_verify(py: &Path, message: &[u8]) -> String {
-    let mut child = Command::new(py)
-        .arg(dkimpy_helper())
-        .arg("verify")
-        .args(["default", "ed25519"].iter().flat_map(|selector| {
+    let args = std::iter::once("verify".to_owned()).chain(["default", "ed25519"].iter().flat_map(
+        |selector| {
             let file = match *selector {
                 "default" => "default._domainkey.example.org.txt",
                 _ => "ed25519._domainkey.example.org.txt",
@@ -151,17 +149,9 @@ fn dkimpy_verify(py: &Path, message: &[u8]) -> String {
                 "--record".to_owned(),
                 format!("{selector}._domainkey.example.org={}", value.trim()),
             ]
-        }))
-        .env_clear()
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the dkimpy helper");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(message).unwrap();
-    let out = child.wait_with_output().unwrap();
+        },
+    ));
+    let out = mailstamp_testkit::interop::run(py, &dkimpy_helper(), args, message);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -187,23 +177,12 @@ fn dkimpy_arc_helper() -> PathBuf {
 fn dkimpy_arc_verify(py: &Path, message: &[u8]) -> String {
     let value = std::fs::read_to_string(testdata().join("keys/default._domainkey.example.org.txt"))
         .expect("record file");
-    let mut child = Command::new(py)
-        .arg(dkimpy_arc_helper())
-        .args([
-            "verify".to_owned(),
-            "--record".to_owned(),
-            format!("default._domainkey.example.org={}", value.trim()),
-        ])
-        .env_clear()
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the dkimpy ARC helper");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(message).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let args = [
+        "verify".to_owned(),
+        "--record".to_owned(),
+        format!("default._domainkey.example.org={}", value.trim()),
+    ];
+    let out = mailstamp_testkit::interop::run(py, &dkimpy_arc_helper(), args, message);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

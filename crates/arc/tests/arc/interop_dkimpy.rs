@@ -16,9 +16,8 @@
 
 use super::{NOW, ORIGINAL, check, ed_key, record_of, rsa_key, seal_hop_modifying, testdata};
 use mailstamp_arc::ArcResult;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
 fn helper() -> PathBuf {
@@ -35,23 +34,7 @@ fn python() -> Option<&'static Path> {
 }
 
 fn run_helper(py: &Path, args: &[String], stdin: &[u8]) -> Output {
-    let mut child = Command::new(py)
-        .arg(helper())
-        .args(args)
-        .env_clear()
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the dkimpy helper");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write to the dkimpy helper");
-    child.wait_with_output().expect("dkimpy helper output")
+    mailstamp_testkit::interop::run(py, &helper(), args, stdin)
 }
 
 #[derive(Clone, Copy)]
