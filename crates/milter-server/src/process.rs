@@ -717,9 +717,6 @@ async fn verify(
     if let Some(b) = budget {
         out.reason(b);
     }
-    if config.record.is_some() {
-        out.record = Some(Box::new(report.clone()));
-    }
     let dkim = report
         .dkim
         .iter()
@@ -754,6 +751,10 @@ async fn verify(
             &value,
             out_of_budget,
         );
+    }
+    // Last: the report moves to the recorder (no copy on the mail path).
+    if config.record.is_some() {
+        out.record = Some(Box::new(report));
     }
     out
 }

@@ -559,7 +559,6 @@ async fn handle(
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     };
-    let max = current().config.limits.header_limit();
     let mut reply = Verdict::Continue;
     match event {
         Event::Negotiated(n) => {
@@ -602,7 +601,7 @@ async fn handle(
         Event::Header(field) => conn
             .msg
             .get_or_insert_with(Default::default)
-            .push_header(field, max),
+            .push_header(field, current().config.limits.header_limit()),
         Event::EndOfHeaders => {
             let msg = conn.msg.get_or_insert_with(Default::default);
             read_message_macros(session, msg);
