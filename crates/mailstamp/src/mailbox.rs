@@ -931,6 +931,69 @@ impl<R: BufRead> Mbox<R> {
         usize::from(quoted)
     }
 
+    /// The fast path of [`Mbox::read_message`], called at the start of a line: appends to
+    /// `bytes`, straight from the reader's buffer and without the line-by-line copy through
+    /// `head`, every following whole line that can be neither a From_ line nor a quoted one
+    /// (it starts with neither `F` nor `>`) and fits in `room`. It stops, still at the start of
+    /// a line, at the first line that needs the careful path: one that may be a From_ line or
+    /// quoted, one that does not end within the buffer, one that would pass `room`, or the end
+    /// of input. Accounts `offset`, `line`, `size` and `last_blank` as that path does.
+    fn take_plain_lines(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        room: usize,
+        size: &mut u64,
+        last_blank: &mut usize,
+    ) -> io::Result<()> {
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let allowed = room.saturating_sub(bytes.len());
+            let mut taken = 0usize;
+            let mut lines = 0u64;
+            let mut blank = *last_blank;
+            // Whether the scan stopped at a line that needs the careful path.
+            let mut careful = false;
+            while let Some(rest) = available.get(taken..).filter(|r| !r.is_empty()) {
+                if matches!(rest.first(), Some(b'F' | b'>')) {
+                    careful = true;
+                    break;
+                }
+                let Some(end) = memchr::memchr(b'\n', rest) else {
+                    careful = true;
+                    break;
+                };
+                let len = end.saturating_add(1);
+                if taken.saturating_add(len) > allowed {
+                    careful = true;
+                    break;
+                }
+                blank = if is_blank_line(rest.get(..len).unwrap_or_default()) {
+                    len
+                } else {
+                    0
+                };
+                taken = taken.saturating_add(len);
+                lines = lines.saturating_add(1);
+            }
+            if taken == 0 {
+                return Ok(());
+            }
+            bytes.extend_from_slice(available.get(..taken).unwrap_or_default());
+            self.reader.consume(taken);
+            self.offset = self.offset.saturating_add(count(taken));
+            self.line = self.line.saturating_add(lines);
+            *size = size.saturating_add(count(taken));
+            *last_blank = blank;
+            if careful {
+                return Ok(());
+            }
+        }
+    }
+
     /// Reads the message whose From_ line was at `at`, up to the next From_ line or the end.
     fn read_message(&mut self, at: MboxLocation) -> Result<MailItem, MailboxError> {
         let position = Position {
@@ -946,6 +1009,12 @@ impl<R: BufRead> Mbox<R> {
         let mut over = false;
         let mut last_blank: usize = 0;
         loop {
+            if !over
+                && let Err(e) =
+                    self.take_plain_lines(&mut bytes, room, &mut size, &mut last_blank)
+            {
+                return Err(self.read_error(position, e));
+            }
             let head = match self.read_head() {
                 Ok(h) => h,
                 Err(e) => return Err(self.read_error(position, e)),
