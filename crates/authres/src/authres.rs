@@ -474,9 +474,14 @@ pub const MIN_HEADER_B_LEN: usize = 8;
 /// one that is a prefix of another, is reported whole. Identical signatures (a copied
 /// signature) cannot be told apart and are reported whole. Runs in O(n log n) comparisons.
 pub fn header_b_prefixes<S: AsRef<str>>(signatures: &[S]) -> Vec<String> {
+    if let [only] = signatures {
+        // The common case, one signature: nothing to tell apart, so its first
+        // MIN_HEADER_B_LEN characters, without cleaning the whole value.
+        return vec![lone_prefix(only.as_ref())];
+    }
     let sigs: Vec<String> = signatures
         .iter()
-        .map(|s| s.as_ref().chars().filter(|c| !c.is_whitespace()).collect())
+        .map(|s| without_whitespace(s.as_ref()))
         .collect();
     let mut sorted: Vec<&str> = sigs.iter().map(String::as_str).collect();
     sorted.sort_unstable();
@@ -503,6 +508,35 @@ pub fn header_b_prefixes<S: AsRef<str>>(signatures: &[S]) -> Vec<String> {
             sig.get(..len).unwrap_or(sig).to_owned()
         })
         .collect()
+}
+
+/// `s` without its whitespace (`char::is_whitespace`).
+fn without_whitespace(s: &str) -> String {
+    if s.is_ascii() {
+        // For ASCII, char::is_whitespace is exactly space and U+0009..=U+000D.
+        let bytes: Vec<u8> = s
+            .bytes()
+            .filter(|b| !matches!(b, b' ' | b'\t'..=b'\r'))
+            .collect();
+        String::from_utf8(bytes).unwrap_or_default()
+    } else {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+}
+
+/// [`header_b_prefixes`] of a single signature: its first [`MIN_HEADER_B_LEN`] characters
+/// (bytes, rounded up to a character boundary) once whitespace is removed, or all of it when
+/// it is not longer than that.
+fn lone_prefix(sig: &str) -> String {
+    let mut out = String::with_capacity(MIN_HEADER_B_LEN.saturating_add(4));
+    for c in sig.chars().filter(|c| !c.is_whitespace()) {
+        if out.len() >= MIN_HEADER_B_LEN {
+            // Longer than the minimum: the prefix so far is the answer.
+            return out;
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -681,6 +715,24 @@ mod tests {
         // Non-ASCII (hostile) values are cut at character boundaries.
         let sigs = ["ééééé1", "ééééé2"];
         assert_eq!(header_b_prefixes(&sigs), ["ééééé1", "ééééé2"]);
+    }
+
+    #[test]
+    fn rfc6008_4_header_b_prefix_of_a_single_signature() {
+        // Eight characters once folding whitespace is removed.
+        assert_eq!(header_b_prefixes(&["ab\tcd\r\n efgh ijkl="]), ["abcdefgh"]);
+        // Eight or fewer: whole.
+        assert_eq!(header_b_prefixes(&["abcd efgh"]), ["abcdefgh"]);
+        assert_eq!(header_b_prefixes(&["abc"]), ["abc"]);
+        assert_eq!(header_b_prefixes(&[" \t"]), [""]);
+        // Cut at the first character boundary at or after eight bytes.
+        assert_eq!(header_b_prefixes(&["abcdefgé9"]), ["abcdefgé"]);
+        assert_eq!(header_b_prefixes(&["abcdefgé"]), ["abcdefgé"]);
+        // The same as the general path gives when the other signature shares nothing.
+        assert_eq!(
+            header_b_prefixes(&["ab cdéfghij", "zz"])[0],
+            header_b_prefixes(&["ab cdéfghij"])[0]
+        );
     }
 
     #[test]

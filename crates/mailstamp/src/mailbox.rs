@@ -1010,8 +1010,7 @@ impl<R: BufRead> Mbox<R> {
         let mut last_blank: usize = 0;
         loop {
             if !over
-                && let Err(e) =
-                    self.take_plain_lines(&mut bytes, room, &mut size, &mut last_blank)
+                && let Err(e) = self.take_plain_lines(&mut bytes, room, &mut size, &mut last_blank)
             {
                 return Err(self.read_error(position, e));
             }

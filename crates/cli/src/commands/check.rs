@@ -315,6 +315,7 @@ fn run_bulk(
         error: None,
         progress,
         recorder: args.record.as_deref().map(super::report::Recorder::open),
+        line: String::new(),
     };
     let bulk = Bulk::new(
         authenticator.clone(),
@@ -327,6 +328,7 @@ fn run_bulk(
         error,
         progress,
         recorder,
+        line: _,
     } = bulk
         .run(messages, printer)
         .context("cannot start the worker threads")?;
@@ -360,6 +362,8 @@ struct Printer {
     progress: indicatif::ProgressBar,
     /// `--record`: the evaluations go to the store, in batches.
     recorder: Option<super::report::Recorder>,
+    /// The line being written, reused from message to message.
+    line: String,
 }
 
 impl BulkSink for Printer {
@@ -367,12 +371,13 @@ impl BulkSink for Printer {
         self.summary.add(&item);
         self.progress.inc(1);
         if self.error.is_none() {
-            let line = if self.json {
-                json_line(&item)
+            self.line.clear();
+            if self.json {
+                self.line.push_str(&json_line(&item));
             } else {
-                text_line(&item)
-            };
-            if let Err(e) = self.out.write_all(line.as_bytes()) {
+                push_text_line(&mut self.line, &item);
+            }
+            if let Err(e) = self.out.write_all(self.line.as_bytes()) {
                 self.error = Some(e);
             }
         }
@@ -411,46 +416,64 @@ fn json_line(item: &BulkItem) -> String {
     }
 }
 
-/// One human line: `POSITION: OUTCOME spf=... dkim=... dmarc=... (disposition) from=...`.
-fn text_line(item: &BulkItem) -> String {
+/// Appends one human line: `POSITION: OUTCOME spf=... dkim=... dmarc=... (disposition)
+/// from=...`.
+fn push_text_line(line: &mut String, item: &BulkItem) {
     match &item.result {
-        Ok(report) => format!("{}: {}\n", item.position, verdict_line(report)),
-        Err(e) => format!(
-            "{}: error: {}\n",
-            item.position,
-            error_detail(e, &item.position)
-        ),
+        Ok(report) => {
+            let _ = write!(line, "{}: ", item.position);
+            push_verdict_line(line, report);
+            line.push('\n');
+        }
+        Err(e) => {
+            let _ = writeln!(
+                line,
+                "{}: error: {}",
+                item.position,
+                error_detail(e, &item.position)
+            );
+        }
     }
 }
 
-/// `OUTCOME spf=R dkim=R[,R...] dmarc=R (disposition) from=DOMAIN`.
+/// `OUTCOME spf=... dkim=... dmarc=... (disposition) from=...`: the verdicts of one report on
+/// one line.
 pub fn verdict_line(report: &Report) -> String {
-    let dkim: Vec<&str> = report
+    let mut line = String::new();
+    push_verdict_line(&mut line, report);
+    line
+}
+
+/// Appends [`verdict_line`]'s text to `line`.
+fn push_verdict_line(line: &mut String, report: &Report) {
+    let _ = write!(line, "{} spf={} dkim=", report.outcome(), report.spf.result);
+    let mut checked = report
         .dkim
         .iter()
         .filter(|c| !c.is_not_checked())
-        .map(|c| c.result().as_str())
-        .collect();
-    let dkim = if dkim.is_empty() {
-        "none".to_owned()
-    } else {
-        dkim.join(",")
-    };
-    let mut line = format!(
-        "{} spf={} dkim={} dmarc={} ({})",
-        report.outcome(),
-        report.spf.result,
-        dkim,
+        .peekable();
+    if checked.peek().is_none() {
+        line.push_str("none");
+    }
+    for (i, c) in checked.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(c.result().as_str());
+    }
+    let _ = write!(
+        line,
+        " dmarc={} ({})",
         report.dmarc.result,
         report.disposition()
     );
     match report.header_from() {
         Some(from) => {
-            let _ = write!(line, " from={}", sanitize(&from));
+            line.push_str(" from=");
+            line.extend(from.chars().map(|c| if c.is_control() { '?' } else { c }));
         }
         None => line.push_str(" from=(none)"),
     }
-    line
 }
 
 /// Domain names are validated, but keep any line printable anyway.
