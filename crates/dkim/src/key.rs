@@ -5,6 +5,7 @@ use crate::tag::{TagList, TagListError, is_fws};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Key type (`k=` of a key record, RFC 6376 §3.6.1; RFC 8463 §4 adds `ed25519`).
@@ -115,58 +116,139 @@ pub struct PublicKey {
     prepared: crate::crypto::Prepared,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Material {
-    /// Modulus and exponent, big-endian without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8>, bits: usize },
+    /// The DER the key was read from (decoded once from `p=` and kept whole, so that reading a
+    /// key record allocates once), with the ranges in it of the modulus and the exponent
+    /// (big-endian, without leading zeros).
+    Rsa {
+        der: Box<[u8]>,
+        n: Range<usize>,
+        e: Range<usize>,
+        bits: usize,
+    },
     /// The raw 32-byte key.
     Ed25519([u8; 32]),
+}
+
+/// Two keys are equal when their components are: an RSA key read from a SubjectPublicKeyInfo
+/// equals the same key read from a bare RSAPublicKey.
+impl PartialEq for Material {
+    fn eq(&self, other: &Material) -> bool {
+        match (self, other) {
+            (
+                Material::Rsa { der, n, e, .. },
+                Material::Rsa {
+                    der: der2,
+                    n: n2,
+                    e: e2,
+                    ..
+                },
+            ) => der[n.clone()] == der2[n2.clone()] && der[e.clone()] == der2[e2.clone()],
+            (Material::Ed25519(a), Material::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Material {}
+
+/// The position of `inner` in `outer`, when `inner` is a part of it.
+fn range_in(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let range = start..start + inner.len();
+    outer
+        .get(range.clone())
+        .is_some_and(|s| std::ptr::eq(s, inner))
+        .then_some(range)
 }
 
 impl PublicKey {
     /// Parses the DER key of a `p=` tag: for RSA a SubjectPublicKeyInfo or a bare
     /// RSAPublicKey (both occur in the wild); for Ed25519 the raw 32-byte key (RFC 8463 §4).
     pub fn from_der(key_type: KeyType, der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
-        let invalid = |reason: String| KeyRecordError::InvalidKey { key_type, reason };
+        match key_type {
+            KeyType::Rsa => PublicKey::rsa_from_der(der_bytes.into()),
+            KeyType::Ed25519 => PublicKey::ed25519_from_bytes(der_bytes),
+        }
+    }
+
+    /// An RSA key from DER it keeps (see [`PublicKey::from_der`]).
+    fn rsa_from_der(der_bytes: Box<[u8]>) -> Result<PublicKey, KeyRecordError> {
+        let invalid = |reason: String| KeyRecordError::InvalidKey {
+            key_type: KeyType::Rsa,
+            reason,
+        };
+        let rsa = match asn1::spki(&der_bytes) {
+            Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
+            Some((oid, _)) => {
+                return Err(invalid(format!(
+                    "the SubjectPublicKeyInfo holds {} key",
+                    asn1::oid_name(oid)
+                )));
+            }
+            None => &der_bytes,
+        };
+        let not_rsa = || {
+            invalid("neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure".to_owned())
+        };
+        let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(not_rsa)?;
+        let bits = asn1::bit_len(n);
+        let (n, e) = range_in(&der_bytes, n)
+            .zip(range_in(&der_bytes, e))
+            .ok_or_else(not_rsa)?;
+        Ok(PublicKey {
+            material: Material::Rsa {
+                der: der_bytes,
+                n,
+                e,
+                bits,
+            },
+            prepared: crate::crypto::Prepared::default(),
+        })
+    }
+
+    /// An Ed25519 key from the bytes of `p=`: exactly the raw 32-byte key (RFC 8463 §4).
+    fn ed25519_from_bytes(der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
+        let invalid = |reason: String| KeyRecordError::InvalidKey {
+            key_type: KeyType::Ed25519,
+            reason,
+        };
+        match <[u8; 32]>::try_from(der_bytes) {
+            Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
+            Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
+                "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
+                 not wrapped in a SubjectPublicKeyInfo"
+                    .to_owned(),
+            )),
+            Err(_) => Err(invalid(format!(
+                "an Ed25519 key is 32 bytes, this one is {}",
+                der_bytes.len()
+            ))),
+        }
+    }
+
+    /// Decodes the base64 `p=` value (not empty) of a key record of `key_type` and parses the
+    /// key. `Err(Ok(index))` for invalid base64 at `index` of `value`.
+    fn from_base64(key_type: KeyType, value: &[u8]) -> Result<PublicKey, Result<usize, KeyRecordError>> {
         match key_type {
             KeyType::Rsa => {
-                let rsa = match asn1::spki(der_bytes) {
-                    Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
-                    Some((oid, _)) => {
-                        return Err(invalid(format!(
-                            "the SubjectPublicKeyInfo holds {} key",
-                            asn1::oid_name(oid)
-                        )));
-                    }
-                    None => der_bytes,
-                };
-                let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(|| {
-                    invalid(
-                        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
-                            .to_owned(),
-                    )
-                })?;
-                Ok(PublicKey {
-                    material: Material::Rsa {
-                        bits: asn1::bit_len(&n),
-                        n,
-                        e,
-                    },
-                    prepared: crate::crypto::Prepared::default(),
-                })
+                let der_bytes = crate::b64::decode(value).map_err(Ok)?;
+                PublicKey::rsa_from_der(der_bytes.into_boxed_slice()).map_err(Err)
             }
-            KeyType::Ed25519 => match <[u8; 32]>::try_from(der_bytes) {
-                Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
-                Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
-                    "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
-                     not wrapped in a SubjectPublicKeyInfo"
-                        .to_owned(),
-                )),
-                Err(_) => Err(invalid(format!(
-                    "an Ed25519 key is 32 bytes, this one is {}",
-                    der_bytes.len()
-                ))),
-            },
+            KeyType::Ed25519 => {
+                // 32 bytes are 44 characters: decode short values on the stack.
+                let mut small = [0u8; 96];
+                let heap;
+                let bytes = if crate::b64::max_len(value) <= small.len() {
+                    let len = crate::b64::decode_to_slice(value, &mut small).map_err(Ok)?;
+                    &small[..len]
+                } else {
+                    heap = crate::b64::decode(value).map_err(Ok)?;
+                    &heap[..]
+                };
+                PublicKey::ed25519_from_bytes(bytes).map_err(Err)
+            }
         }
     }
 
@@ -202,7 +284,7 @@ impl PublicKey {
     /// RSA modulus and exponent.
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.material {
-            Material::Rsa { n, e, .. } => Some((n, e)),
+            Material::Rsa { der, n, e, .. } => Some((&der[n.clone()], &der[e.clone()])),
             Material::Ed25519(_) => None,
         }
     }
@@ -219,7 +301,9 @@ impl PublicKey {
     /// the raw key for Ed25519.
     pub fn to_record_der(&self) -> Vec<u8> {
         match &self.material {
-            Material::Rsa { n, e, .. } => asn1::rsa_spki(n, e).unwrap_or_default(),
+            Material::Rsa { der, n, e, .. } => {
+                asn1::rsa_spki(&der[n.clone()], &der[e.clone()]).unwrap_or_default()
+            }
             Material::Ed25519(k) => k.to_vec(),
         }
     }
@@ -268,40 +352,7 @@ fn colon_list(value: &[u8]) -> Vec<String> {
 /// Base64 with folding whitespace removed and padding optional. `Err(index)` gives the index
 /// of the first invalid character in `value`.
 pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
-    use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    // Every FWS byte is at most 0x20: one vectorisable comparison per byte finds whether the
-    // compacting path (which drops exactly the FWS bytes) is needed.
-    if !value.iter().any(|&b| b <= b' ') {
-        return ENGINE.decode(value).map_err(|e| match e {
-            base64::DecodeError::InvalidByte(i, _)
-            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
-            base64::DecodeError::InvalidLength(i) => i,
-            base64::DecodeError::InvalidPadding => value.len(),
-        });
-    }
-    let compact: Vec<u8> = value.iter().copied().filter(|&b| !is_fws(b)).collect();
-    ENGINE.decode(&compact).map_err(|e| {
-        let bad = match e {
-            base64::DecodeError::InvalidByte(i, _)
-            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
-            base64::DecodeError::InvalidLength(i) => i,
-            base64::DecodeError::InvalidPadding => compact.len(),
-        };
-        // Map the index in the compacted text back to the original value.
-        value
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| !is_fws(**b))
-            .nth(bad)
-            .map_or(value.len(), |(i, _)| i)
-    })
+    crate::b64::decode(value)
 }
 
 impl KeyRecord {
@@ -347,10 +398,14 @@ impl KeyRecord {
         let public_key = if p.value.iter().all(|&b| is_fws(b)) {
             None
         } else {
-            let der_bytes = decode_base64(p.value).map_err(|i| KeyRecordError::InvalidBase64 {
-                offset: p.value_offset + i,
-            })?;
-            Some(PublicKey::from_der(key_type, &der_bytes)?)
+            Some(
+                PublicKey::from_base64(key_type, p.value).map_err(|e| match e {
+                    Ok(i) => KeyRecordError::InvalidBase64 {
+                        offset: p.value_offset + i,
+                    },
+                    Err(e) => e,
+                })?,
+            )
         };
         let mut flags = KeyFlags::default();
         if let Some(t) = tags.get("t") {

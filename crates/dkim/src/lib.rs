@@ -105,6 +105,7 @@
 #![warn(missing_docs)]
 
 mod asn1;
+mod b64;
 mod canon;
 pub mod crypto;
 #[cfg(test)]

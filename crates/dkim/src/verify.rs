@@ -1,6 +1,6 @@
 //! Verification (RFC 6376 §6) as a sans-I/O state machine.
 
-use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_no_crlf};
+use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_cut};
 use crate::key::{KeyCache, KeyRecord, KeyType, PublicKey};
 use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDetails};
 use crate::sign::append_signed_fields;
@@ -572,10 +572,7 @@ pub fn header_hash_input(
     let cut_end = (value_start + sig.b_value_range.end)
         .min(raw.len())
         .max(cut_start);
-    let mut stripped = Vec::with_capacity(raw.len());
-    stripped.extend_from_slice(&raw[..cut_start]);
-    stripped.extend_from_slice(&raw[cut_end..]);
-    canonicalize_header_no_crlf(canon, &stripped, &mut out);
+    canonicalize_header_cut(canon, raw, cut_start..cut_end, &mut out);
     out
 }
 
