@@ -1,7 +1,7 @@
 //! DKIM key records (RFC 6376 §3.6.1, RFC 8463 §4) and their public keys.
 
 use crate::asn1;
-use crate::tag::{TagList, TagListError, is_fws};
+use crate::tag::{Tag, TagIter, TagList, TagListError, duplicate, is_fws, same_name};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -122,7 +122,7 @@ enum Material {
     /// key record allocates once), with the ranges in it of the modulus and the exponent
     /// (big-endian, without leading zeros).
     Rsa {
-        der: Box<[u8]>,
+        der: Vec<u8>,
         n: Range<usize>,
         e: Range<usize>,
         bits: usize,
@@ -168,13 +168,13 @@ impl PublicKey {
     /// RSAPublicKey (both occur in the wild); for Ed25519 the raw 32-byte key (RFC 8463 §4).
     pub fn from_der(key_type: KeyType, der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
         match key_type {
-            KeyType::Rsa => PublicKey::rsa_from_der(der_bytes.into()),
+            KeyType::Rsa => PublicKey::rsa_from_der(der_bytes.to_vec()),
             KeyType::Ed25519 => PublicKey::ed25519_from_bytes(der_bytes),
         }
     }
 
     /// An RSA key from DER it keeps (see [`PublicKey::from_der`]).
-    fn rsa_from_der(der_bytes: Box<[u8]>) -> Result<PublicKey, KeyRecordError> {
+    fn rsa_from_der(der_bytes: Vec<u8>) -> Result<PublicKey, KeyRecordError> {
         let invalid = |reason: String| KeyRecordError::InvalidKey {
             key_type: KeyType::Rsa,
             reason,
@@ -234,7 +234,7 @@ impl PublicKey {
         match key_type {
             KeyType::Rsa => {
                 let der_bytes = crate::b64::decode(value).map_err(Ok)?;
-                PublicKey::rsa_from_der(der_bytes.into_boxed_slice()).map_err(Err)
+                PublicKey::rsa_from_der(der_bytes).map_err(Err)
             }
             KeyType::Ed25519 => {
                 // 32 bytes are 44 characters: decode short values on the stack.
@@ -355,6 +355,70 @@ pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
     crate::b64::decode(value)
 }
 
+/// The tags of a key record (RFC 6376 §3.6.1), read in one pass without collecting the list.
+#[derive(Default)]
+struct KeyTags<'a> {
+    v: Option<Tag<'a>>,
+    k: Option<Tag<'a>>,
+    p: Option<Tag<'a>>,
+    t: Option<Tag<'a>>,
+    h: Option<Tag<'a>>,
+    s: Option<Tag<'a>>,
+    n: Option<Tag<'a>>,
+}
+
+impl<'a> KeyTags<'a> {
+    /// Reads the tag list as [`TagList::parse`] does (the same errors, duplicates included),
+    /// keeping the names seen on the stack: a record of more tags than that is read through
+    /// [`TagList::parse`].
+    fn parse(txt: &'a [u8]) -> Result<KeyTags<'a>, TagListError> {
+        const ON_STACK: usize = 16;
+        let mut names = [""; ON_STACK];
+        let mut count = 0;
+        let mut dup = None;
+        let mut tags = KeyTags::default();
+        for tag in TagIter::new(txt) {
+            let tag = tag?;
+            if count == ON_STACK {
+                return KeyTags::from_list(&TagList::parse(txt)?);
+            }
+            if dup.is_none() && names[..count].iter().any(|&n| same_name(n, tag.name)) {
+                dup = Some(duplicate(&tag));
+            }
+            names[count] = tag.name;
+            count += 1;
+            tags.keep(tag);
+        }
+        // Syntax errors anywhere in the list come before duplicates, as in TagList::parse.
+        match dup {
+            Some(e) => Err(e),
+            None => Ok(tags),
+        }
+    }
+
+    fn from_list(list: &TagList<'a>) -> Result<KeyTags<'a>, TagListError> {
+        let mut tags = KeyTags::default();
+        for &tag in list.tags() {
+            tags.keep(tag);
+        }
+        Ok(tags)
+    }
+
+    fn keep(&mut self, tag: Tag<'a>) {
+        let slot = match tag.name {
+            "v" => &mut self.v,
+            "k" => &mut self.k,
+            "p" => &mut self.p,
+            "t" => &mut self.t,
+            "h" => &mut self.h,
+            "s" => &mut self.s,
+            "n" => &mut self.n,
+            _ => return, // unknown tags are ignored (RFC 6376 §3.6.1); g= was removed
+        };
+        *slot = Some(tag);
+    }
+}
+
 impl KeyRecord {
     /// Parses a key record (the TXT strings already joined, RFC 6376 §3.6.2.2).
     ///
@@ -372,8 +436,8 @@ impl KeyRecord {
     /// assert!(KeyRecord::parse(b"v=DKIM1; p=").unwrap().is_revoked());
     /// ```
     pub fn parse(txt: &[u8]) -> Result<KeyRecord, KeyRecordError> {
-        let tags = TagList::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
-        if let Some(v) = tags.tag("v")
+        let tags = KeyTags::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
+        if let Some(v) = tags.v
             && v.value != b"DKIM1"
         {
             return Err(KeyRecordError::IncompatibleVersion {
@@ -381,7 +445,7 @@ impl KeyRecord {
                 offset: v.value_offset,
             });
         }
-        let key_type = match tags.tag("k") {
+        let key_type = match tags.k {
             None => KeyType::Rsa,
             Some(k) => match k.value {
                 b"rsa" => KeyType::Rsa,
@@ -394,7 +458,7 @@ impl KeyRecord {
                 }
             },
         };
-        let p = tags.tag("p").ok_or(KeyRecordError::MissingPublicKey)?;
+        let p = tags.p.ok_or(KeyRecordError::MissingPublicKey)?;
         let public_key = if p.value.iter().all(|&b| is_fws(b)) {
             None
         } else {
@@ -408,11 +472,18 @@ impl KeyRecord {
             )
         };
         let mut flags = KeyFlags::default();
-        if let Some(t) = tags.get("t") {
-            for flag in colon_list(t) {
-                match flag.as_str() {
-                    "y" => flags.testing = true,
-                    "s" => flags.strict = true,
+        if let Some(t) = tags.t {
+            for flag in t.value.split(|&b| b == b':') {
+                let flag = flag
+                    .iter()
+                    .position(|&b| !is_fws(b))
+                    .map_or(&[][..], |start| {
+                        let end = flag.iter().rposition(|&b| !is_fws(b)).unwrap_or(start);
+                        &flag[start..=end]
+                    });
+                match flag {
+                    b"y" | b"Y" => flags.testing = true,
+                    b"s" | b"S" => flags.strict = true,
                     _ => {} // unknown flags are ignored (RFC 6376 §3.6.1)
                 }
             }
@@ -420,12 +491,10 @@ impl KeyRecord {
         Ok(KeyRecord {
             key_type,
             public_key,
-            hash_algorithms: tags.get("h").map(colon_list),
-            service_types: tags.get("s").map(colon_list),
+            hash_algorithms: tags.h.map(|h| colon_list(h.value)),
+            service_types: tags.s.map(|s| colon_list(s.value)),
             flags,
-            notes: tags
-                .get("n")
-                .map(|n| String::from_utf8_lossy(n).into_owned()),
+            notes: tags.n.map(|n| String::from_utf8_lossy(n.value).into_owned()),
         })
     }
 
@@ -650,6 +719,44 @@ mod tests {
                     Err(KeyRecordError::InvalidKey { .. })
                 ),
                 "{what} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc6376_3_2_key_record_tag_list_errors_as_tag_list() {
+        let syntax = |txt: &[u8]| match KeyRecord::parse(txt) {
+            Err(KeyRecordError::Syntax { error }) => error,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            syntax(b"p=; a=1; p="),
+            TagList::parse(b"p=; a=1; p=").unwrap_err()
+        );
+        // A syntax error after a duplicate wins, as in TagList::parse.
+        assert!(matches!(
+            syntax(b"a=1; a=2; t").kind,
+            crate::TagListErrorKind::MissingEquals { .. }
+        ));
+        // More tags than the stack keeps: the same answers through TagList.
+        let many: String = (0..20).map(|i| format!("x{i}=1; ")).collect();
+        assert!(KeyRecord::parse(format!("{many}p=").as_bytes()).unwrap().is_revoked());
+        let dup = format!("{many}x3=2; p=");
+        assert_eq!(
+            syntax(dup.as_bytes()),
+            TagList::parse(dup.as_bytes()).unwrap_err()
+        );
+    }
+
+    proptest::proptest! {
+        /// The key record's own pass over the tag list fails exactly where TagList::parse fails.
+        #[test]
+        fn key_tags_fail_as_tag_list(
+            txt in proptest::collection::vec(proptest::sample::select(b"ab1p=; \t\r\n\x01".to_vec()), 0..60)
+        ) {
+            proptest::prop_assert_eq!(
+                KeyTags::parse(&txt).err(),
+                TagList::parse(&txt).err()
             );
         }
     }

@@ -479,10 +479,14 @@ fn precheck(
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
     details.signature_b = tags.get("b").map(|b| {
-        b.iter()
-            .filter(|&&c| !is_fws(c))
-            .map(|&c| char::from(c))
-            .collect()
+        let mut kept = Vec::with_capacity(b.len());
+        kept.extend(b.iter().copied().filter(|&c| !is_fws(c)));
+        if kept.is_ascii() {
+            // ASCII is UTF-8: no byte-by-byte conversion.
+            String::from_utf8(kept).unwrap_or_default()
+        } else {
+            kept.iter().map(|&c| char::from(c)).collect()
+        }
     });
     let mut sig = match Signature::from_tags(&tags) {
         Ok(sig) => sig,
