@@ -186,7 +186,9 @@ fn key_record_bench(c: &mut Criterion) {
     for (alg, pem) in [("rsa-2048", &keys.rsa2048), ("ed25519", &keys.ed25519)] {
         let key = SigningKey::from_pem(pem).expect("key");
         let record = mailstamp_dkim::KeyRecordText::new(key.public_key()).value();
-        let folded = record.replace("p=", "t=y; p=\r\n ").replacen('A', "A\r\n\t", 3);
+        let folded = record
+            .replace("p=", "t=y; p=\r\n ")
+            .replacen('A', "A\r\n\t", 3);
         for (form, text) in [("plain", &record), ("folded", &folded)] {
             g.bench_with_input(BenchmarkId::new(alg, form), text, |b, text| {
                 b.iter(|| black_box(mailstamp_dkim::KeyRecord::parse(black_box(text.as_bytes()))))
@@ -393,5 +395,12 @@ fn crypto_bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canon_hash, key_record_bench, verify_bench, sign_bench, crypto_bench);
+criterion_group!(
+    benches,
+    canon_hash,
+    key_record_bench,
+    verify_bench,
+    sign_bench,
+    crypto_bench
+);
 criterion_main!(benches);

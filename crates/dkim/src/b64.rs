@@ -184,7 +184,11 @@ fn check_padding(value: &[u8], i: usize, count: usize) -> Result<(), usize> {
                 return Err(j);
             }
         } else if !is_fws(b) {
-            return Err(if TABLE[usize::from(b)] == INVALID { j } else { i });
+            return Err(if TABLE[usize::from(b)] == INVALID {
+                j
+            } else {
+                i
+            });
         }
     }
     Ok(())
@@ -297,13 +301,24 @@ mod tests {
         assert_eq!(decode(b"Zg==Zg=="), Err(2));
         assert_eq!(decode(b"Zg===="), Err(4));
         assert_eq!(decode(b"Zg=!"), Err(3));
-        for bad in [&b"AQ A!"[..], b"Z", b"Zm9vY", b"Z===", b"Zm9v=", b"Zg==Zg==", b"Zg=!"] {
+        for bad in [
+            &b"AQ A!"[..],
+            b"Z",
+            b"Zm9vY",
+            b"Z===",
+            b"Zm9v=",
+            b"Zg==Zg==",
+            b"Zg=!",
+        ] {
             assert_eq!(on_stack(bad), decode(bad), "{bad:?}");
         }
         let mut out = b"kept".to_vec();
         assert_eq!(decode_into(b"Zm9vYmFyZm9vYmFyZm9vYmFy!", &mut out), Err(24));
         assert_eq!(out, b"kept");
-        assert_eq!(on_stack(b"Zm9v").map(|_| ()), decode_to_slice(b"Zm9v", &mut [0; 9]).map(|_| ()));
+        assert_eq!(
+            on_stack(b"Zm9v").map(|_| ()),
+            decode_to_slice(b"Zm9v", &mut [0; 9]).map(|_| ())
+        );
         assert_eq!(decode_to_slice(b"Zm9v", &mut [0; 5]), Err(0));
     }
 

@@ -230,7 +230,10 @@ impl PublicKey {
 
     /// Decodes the base64 `p=` value (not empty) of a key record of `key_type` and parses the
     /// key. `Err(Ok(index))` for invalid base64 at `index` of `value`.
-    fn from_base64(key_type: KeyType, value: &[u8]) -> Result<PublicKey, Result<usize, KeyRecordError>> {
+    fn from_base64(
+        key_type: KeyType,
+        value: &[u8],
+    ) -> Result<PublicKey, Result<usize, KeyRecordError>> {
         match key_type {
             KeyType::Rsa => {
                 let der_bytes = crate::b64::decode(value).map_err(Ok)?;
@@ -358,13 +361,20 @@ pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
 /// The tags of a key record (RFC 6376 §3.6.1), read in one pass without collecting the list.
 #[derive(Default)]
 struct KeyTags<'a> {
-    v: Option<Tag<'a>>,
-    k: Option<Tag<'a>>,
-    p: Option<Tag<'a>>,
-    t: Option<Tag<'a>>,
-    h: Option<Tag<'a>>,
-    s: Option<Tag<'a>>,
-    n: Option<Tag<'a>>,
+    v: Option<Value<'a>>,
+    k: Option<Value<'a>>,
+    p: Option<Value<'a>>,
+    t: Option<Value<'a>>,
+    h: Option<Value<'a>>,
+    s: Option<Value<'a>>,
+    n: Option<Value<'a>>,
+}
+
+/// What a key record keeps of a tag: its value and where the value starts.
+#[derive(Clone, Copy)]
+struct Value<'a> {
+    value: &'a [u8],
+    value_offset: usize,
 }
 
 impl<'a> KeyTags<'a> {
@@ -374,19 +384,17 @@ impl<'a> KeyTags<'a> {
     fn parse(txt: &'a [u8]) -> Result<KeyTags<'a>, TagListError> {
         const ON_STACK: usize = 16;
         let mut names = [""; ON_STACK];
-        let mut count = 0;
         let mut dup = None;
         let mut tags = KeyTags::default();
-        for tag in TagIter::new(txt) {
+        for (i, tag) in TagIter::new(txt).enumerate() {
             let tag = tag?;
-            if count == ON_STACK {
+            if i == ON_STACK {
                 return KeyTags::from_list(&TagList::parse(txt)?);
             }
-            if dup.is_none() && names[..count].iter().any(|&n| same_name(n, tag.name)) {
+            if dup.is_none() && names[..i].iter().any(|&n| same_name(n, tag.name)) {
                 dup = Some(duplicate(&tag));
             }
-            names[count] = tag.name;
-            count += 1;
+            names[i] = tag.name;
             tags.keep(tag);
         }
         // Syntax errors anywhere in the list come before duplicates, as in TagList::parse.
@@ -415,7 +423,10 @@ impl<'a> KeyTags<'a> {
             "n" => &mut self.n,
             _ => return, // unknown tags are ignored (RFC 6376 §3.6.1); g= was removed
         };
-        *slot = Some(tag);
+        *slot = Some(Value {
+            value: tag.value,
+            value_offset: tag.value_offset,
+        });
     }
 }
 
@@ -494,7 +505,9 @@ impl KeyRecord {
             hash_algorithms: tags.h.map(|h| colon_list(h.value)),
             service_types: tags.s.map(|s| colon_list(s.value)),
             flags,
-            notes: tags.n.map(|n| String::from_utf8_lossy(n.value).into_owned()),
+            notes: tags
+                .n
+                .map(|n| String::from_utf8_lossy(n.value).into_owned()),
         })
     }
 
@@ -740,7 +753,11 @@ mod tests {
         ));
         // More tags than the stack keeps: the same answers through TagList.
         let many: String = (0..20).map(|i| format!("x{i}=1; ")).collect();
-        assert!(KeyRecord::parse(format!("{many}p=").as_bytes()).unwrap().is_revoked());
+        assert!(
+            KeyRecord::parse(format!("{many}p=").as_bytes())
+                .unwrap()
+                .is_revoked()
+        );
         let dup = format!("{many}x3=2; p=");
         assert_eq!(
             syntax(dup.as_bytes()),

@@ -210,7 +210,10 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-fn required<'t>(tag: Option<&'t Tag<'t>>, name: &'static str) -> Result<&'t Tag<'t>, SignatureError> {
+fn required<'t>(
+    tag: Option<&'t Tag<'t>>,
+    name: &'static str,
+) -> Result<&'t Tag<'t>, SignatureError> {
     tag.ok_or(SignatureError::MissingTag { tag: name })
 }
 
