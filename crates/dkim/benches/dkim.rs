@@ -8,6 +8,8 @@
 //!   of the message bytes);
 //! * `sign/*`: a whole signature, against `sign_floor` (one ring signature of the same header
 //!   data plus one SHA-256 of the message bytes).
+//! * `key_record/*`: parsing a key record (tag list, base64, the key's DER), RSA-2048 and
+//!   Ed25519, unfolded and folded;
 //! * `crypto/*`: the signature backend alone (`mailstamp_dkim::crypto`: ring by default, AWS-LC
 //!   with `--features aws-lc`), through the public API: `check_signature` with a key kept
 //!   across calls (as a `KeyCache` keeps it) and `SigningKey::sign`, RSA-2048 and Ed25519.
@@ -172,6 +174,26 @@ fn canon_hash(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("ring_sha256", label), &raw, |b, raw| {
             b.iter(|| black_box(ring::digest::digest(&ring::digest::SHA256, black_box(raw))));
         });
+    }
+    g.finish();
+}
+
+/// Key record parsing (tag list, base64 of `p=`, the key's DER), RSA-2048 and Ed25519, the
+/// record as `KeyRecordText` writes it and folded as a TXT record often arrives.
+fn key_record_bench(c: &mut Criterion) {
+    let keys = keys();
+    let mut g = c.benchmark_group("key_record");
+    for (alg, pem) in [("rsa-2048", &keys.rsa2048), ("ed25519", &keys.ed25519)] {
+        let key = SigningKey::from_pem(pem).expect("key");
+        let record = mailstamp_dkim::KeyRecordText::new(key.public_key()).value();
+        let folded = record
+            .replace("p=", "t=y; p=\r\n ")
+            .replacen('A', "A\r\n\t", 3);
+        for (form, text) in [("plain", &record), ("folded", &folded)] {
+            g.bench_with_input(BenchmarkId::new(alg, form), text, |b, text| {
+                b.iter(|| black_box(mailstamp_dkim::KeyRecord::parse(black_box(text.as_bytes()))))
+            });
+        }
     }
     g.finish();
 }
@@ -373,5 +395,12 @@ fn crypto_bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canon_hash, verify_bench, sign_bench, crypto_bench);
+criterion_group!(
+    benches,
+    canon_hash,
+    key_record_bench,
+    verify_bench,
+    sign_bench,
+    crypto_bench
+);
 criterion_main!(benches);

@@ -41,14 +41,14 @@ pub(crate) fn bit_len(magnitude: &[u8]) -> usize {
 /// `(n, e)` as big-endian magnitudes without leading zeros, or `None` when the bytes are not
 /// exactly that structure in DER (negative or zero-padded integers and trailing bytes
 /// included).
-pub(crate) fn rsa_public_key(der_bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn rsa_public_key(der_bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let key = pkcs1::RsaPublicKey::from_der(der_bytes).ok()?;
     let n = key.modulus.as_bytes();
     let e = key.public_exponent.as_bytes();
     if n.first().is_none_or(|&b| b == 0) || e.first().is_none_or(|&b| b == 0) {
         return None; // zero
     }
-    Some((n.to_vec(), e.to_vec()))
+    Some((n, e))
 }
 
 /// SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT
@@ -130,7 +130,7 @@ mod tests {
         let (pn, pe) = rsa_public_key(&der_bytes).unwrap();
         assert_eq!(pn, n);
         assert_eq!(pe, [1, 0, 1]);
-        assert_eq!(bit_len(&pn), 1600);
+        assert_eq!(bit_len(pn), 1600);
         let spki_der = rsa_spki(&n, &[1, 0, 1]).unwrap();
         let (oid, key) = spki(&spki_der).unwrap();
         assert_eq!(oid, OID_RSA_ENCRYPTION);

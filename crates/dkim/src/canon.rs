@@ -110,57 +110,95 @@ pub fn canonicalize_header(canon: Canonicalization, raw: &[u8], out: &mut Vec<u8
 /// As [`canonicalize_header`] but without the final CRLF (the DKIM-Signature field itself is
 /// hashed that way, RFC 6376 §3.7).
 pub(crate) fn canonicalize_header_no_crlf(canon: Canonicalization, raw: &[u8], out: &mut Vec<u8>) {
+    canonicalize_header_cut(canon, raw, raw.len()..raw.len(), out);
+}
+
+/// As [`canonicalize_header_no_crlf`] for `raw` with the bytes of `cut` left out (the `b=`
+/// value of a signature field, RFC 6376 §3.7), without first copying the rest together.
+/// `cut` must lie within `raw`.
+pub(crate) fn canonicalize_header_cut(
+    canon: Canonicalization,
+    raw: &[u8],
+    cut: std::ops::Range<usize>,
+    out: &mut Vec<u8>,
+) {
+    let (head, tail) = (&raw[..cut.start], &raw[cut.end..]);
     match canon {
-        Canonicalization::Simple => out.extend_from_slice(raw),
+        Canonicalization::Simple => {
+            out.extend_from_slice(head);
+            out.extend_from_slice(tail);
+        }
         Canonicalization::Relaxed => {
-            let colon = memchr::memchr(b':', raw).unwrap_or(raw.len());
+            // A cut inside the name, or between the CR and the LF of a line break, would
+            // change how the two pieces read once joined: join them first.
+            let joined;
+            let (head, tail) = match memchr::memchr(b':', head) {
+                Some(_) if !(head.ends_with(b"\r") && tail.starts_with(b"\n")) => (head, tail),
+                _ if tail.is_empty() => (head, tail),
+                _ => {
+                    joined = [head, tail].concat();
+                    (&joined[..], &[][..])
+                }
+            };
+            let colon = memchr::memchr(b':', head).unwrap_or(head.len());
             let mut name_end = colon;
-            while name_end > 0 && is_wsp(raw[name_end - 1]) {
+            while name_end > 0 && is_wsp(head[name_end - 1]) {
                 name_end -= 1;
             }
-            out.extend(raw[..name_end].iter().map(u8::to_ascii_lowercase));
+            out.extend(head[..name_end].iter().map(u8::to_ascii_lowercase));
             out.push(b':');
-            let value = raw.get(colon + 1..).unwrap_or_default();
-            relaxed_header_value(value, out);
+            let mut value = RelaxedValue::default();
+            value.feed(head.get(colon + 1..).unwrap_or_default(), out);
+            value.feed(tail, out);
         }
     }
 }
 
-/// Unfolds, collapses whitespace runs to one SP and trims (RFC 6376 §3.4.2 steps 2–5).
-/// Runs of ordinary bytes are copied whole; only whitespace and CRLF are looked at one by one.
-fn relaxed_header_value(value: &[u8], out: &mut Vec<u8>) {
-    out.reserve(value.len());
-    let mut pending_space = false;
-    let mut emitted = false;
-    let mut i = 0;
-    while i < value.len() {
-        let run_end =
-            memchr::memchr3(b' ', b'\t', b'\r', &value[i..]).map_or(value.len(), |p| i + p);
-        if run_end > i {
-            if pending_space && emitted {
-                out.push(b' ');
-            }
-            pending_space = false;
-            emitted = true;
-            out.extend_from_slice(&value[i..run_end]);
-            i = run_end;
-            continue;
-        }
-        match value[i] {
-            b'\r' if value.get(i + 1) == Some(&b'\n') => i += 2, // unfold: the CRLF disappears
-            b'\r' => {
-                // a lone CR is data
-                if pending_space && emitted {
+/// Unfolds, collapses whitespace runs to one SP and trims (RFC 6376 §3.4.2 steps 2–5), over
+/// a value given in pieces. Runs of ordinary bytes are copied whole; only whitespace and CRLF
+/// are looked at one by one.
+#[derive(Default)]
+struct RelaxedValue {
+    /// Whitespace seen since the last byte emitted.
+    pending_space: bool,
+    /// Something was emitted (leading whitespace is dropped).
+    emitted: bool,
+}
+
+impl RelaxedValue {
+    /// Canonicalizes the next piece of the value (a CRLF must not straddle two pieces).
+    fn feed(&mut self, value: &[u8], out: &mut Vec<u8>) {
+        out.reserve(value.len());
+        let mut i = 0;
+        while i < value.len() {
+            let run_end =
+                memchr::memchr3(b' ', b'\t', b'\r', &value[i..]).map_or(value.len(), |p| i + p);
+            if run_end > i {
+                if self.pending_space && self.emitted {
                     out.push(b' ');
                 }
-                pending_space = false;
-                emitted = true;
-                out.push(b'\r');
-                i += 1;
+                self.pending_space = false;
+                self.emitted = true;
+                out.extend_from_slice(&value[i..run_end]);
+                i = run_end;
+                continue;
             }
-            _ => {
-                pending_space = true;
-                i += 1;
+            match value[i] {
+                b'\r' if value.get(i + 1) == Some(&b'\n') => i += 2, // unfold: the CRLF disappears
+                b'\r' => {
+                    // a lone CR is data
+                    if self.pending_space && self.emitted {
+                        out.push(b' ');
+                    }
+                    self.pending_space = false;
+                    self.emitted = true;
+                    out.push(b'\r');
+                    i += 1;
+                }
+                _ => {
+                    self.pending_space = true;
+                    i += 1;
+                }
             }
         }
     }

@@ -1,10 +1,11 @@
 //! DKIM key records (RFC 6376 §3.6.1, RFC 8463 §4) and their public keys.
 
 use crate::asn1;
-use crate::tag::{TagList, TagListError, is_fws};
+use crate::tag::{Tag, TagIter, TagList, TagListError, duplicate, is_fws, same_name};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Key type (`k=` of a key record, RFC 6376 §3.6.1; RFC 8463 §4 adds `ed25519`).
@@ -115,58 +116,142 @@ pub struct PublicKey {
     prepared: crate::crypto::Prepared,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Material {
-    /// Modulus and exponent, big-endian without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8>, bits: usize },
+    /// The DER the key was read from (decoded once from `p=` and kept whole, so that reading a
+    /// key record allocates once), with the ranges in it of the modulus and the exponent
+    /// (big-endian, without leading zeros).
+    Rsa {
+        der: Vec<u8>,
+        n: Range<usize>,
+        e: Range<usize>,
+        bits: usize,
+    },
     /// The raw 32-byte key.
     Ed25519([u8; 32]),
+}
+
+/// Two keys are equal when their components are: an RSA key read from a SubjectPublicKeyInfo
+/// equals the same key read from a bare RSAPublicKey.
+impl PartialEq for Material {
+    fn eq(&self, other: &Material) -> bool {
+        match (self, other) {
+            (
+                Material::Rsa { der, n, e, .. },
+                Material::Rsa {
+                    der: der2,
+                    n: n2,
+                    e: e2,
+                    ..
+                },
+            ) => der[n.clone()] == der2[n2.clone()] && der[e.clone()] == der2[e2.clone()],
+            (Material::Ed25519(a), Material::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Material {}
+
+/// The position of `inner` in `outer`, when `inner` is a part of it.
+fn range_in(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let range = start..start + inner.len();
+    outer
+        .get(range.clone())
+        .is_some_and(|s| std::ptr::eq(s, inner))
+        .then_some(range)
 }
 
 impl PublicKey {
     /// Parses the DER key of a `p=` tag: for RSA a SubjectPublicKeyInfo or a bare
     /// RSAPublicKey (both occur in the wild); for Ed25519 the raw 32-byte key (RFC 8463 §4).
     pub fn from_der(key_type: KeyType, der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
-        let invalid = |reason: String| KeyRecordError::InvalidKey { key_type, reason };
+        match key_type {
+            KeyType::Rsa => PublicKey::rsa_from_der(der_bytes.to_vec()),
+            KeyType::Ed25519 => PublicKey::ed25519_from_bytes(der_bytes),
+        }
+    }
+
+    /// An RSA key from DER it keeps (see [`PublicKey::from_der`]).
+    fn rsa_from_der(der_bytes: Vec<u8>) -> Result<PublicKey, KeyRecordError> {
+        let invalid = |reason: String| KeyRecordError::InvalidKey {
+            key_type: KeyType::Rsa,
+            reason,
+        };
+        let rsa = match asn1::spki(&der_bytes) {
+            Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
+            Some((oid, _)) => {
+                return Err(invalid(format!(
+                    "the SubjectPublicKeyInfo holds {} key",
+                    asn1::oid_name(oid)
+                )));
+            }
+            None => &der_bytes,
+        };
+        let not_rsa = || {
+            invalid("neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure".to_owned())
+        };
+        let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(not_rsa)?;
+        let bits = asn1::bit_len(n);
+        let (n, e) = range_in(&der_bytes, n)
+            .zip(range_in(&der_bytes, e))
+            .ok_or_else(not_rsa)?;
+        Ok(PublicKey {
+            material: Material::Rsa {
+                der: der_bytes,
+                n,
+                e,
+                bits,
+            },
+            prepared: crate::crypto::Prepared::default(),
+        })
+    }
+
+    /// An Ed25519 key from the bytes of `p=`: exactly the raw 32-byte key (RFC 8463 §4).
+    fn ed25519_from_bytes(der_bytes: &[u8]) -> Result<PublicKey, KeyRecordError> {
+        let invalid = |reason: String| KeyRecordError::InvalidKey {
+            key_type: KeyType::Ed25519,
+            reason,
+        };
+        match <[u8; 32]>::try_from(der_bytes) {
+            Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
+            Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
+                "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
+                 not wrapped in a SubjectPublicKeyInfo"
+                    .to_owned(),
+            )),
+            Err(_) => Err(invalid(format!(
+                "an Ed25519 key is 32 bytes, this one is {}",
+                der_bytes.len()
+            ))),
+        }
+    }
+
+    /// Decodes the base64 `p=` value (not empty) of a key record of `key_type` and parses the
+    /// key. `Err(Ok(index))` for invalid base64 at `index` of `value`.
+    fn from_base64(
+        key_type: KeyType,
+        value: &[u8],
+    ) -> Result<PublicKey, Result<usize, KeyRecordError>> {
         match key_type {
             KeyType::Rsa => {
-                let rsa = match asn1::spki(der_bytes) {
-                    Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
-                    Some((oid, _)) => {
-                        return Err(invalid(format!(
-                            "the SubjectPublicKeyInfo holds {} key",
-                            asn1::oid_name(oid)
-                        )));
-                    }
-                    None => der_bytes,
-                };
-                let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(|| {
-                    invalid(
-                        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
-                            .to_owned(),
-                    )
-                })?;
-                Ok(PublicKey {
-                    material: Material::Rsa {
-                        bits: asn1::bit_len(&n),
-                        n,
-                        e,
-                    },
-                    prepared: crate::crypto::Prepared::default(),
-                })
+                let der_bytes = crate::b64::decode(value).map_err(Ok)?;
+                PublicKey::rsa_from_der(der_bytes).map_err(Err)
             }
-            KeyType::Ed25519 => match <[u8; 32]>::try_from(der_bytes) {
-                Ok(raw) => Ok(PublicKey::from_ed25519_raw(raw)),
-                Err(_) if asn1::spki(der_bytes).is_some() => Err(invalid(
-                    "an Ed25519 key must be published as the raw 32-byte key (RFC 8463 §4), \
-                     not wrapped in a SubjectPublicKeyInfo"
-                        .to_owned(),
-                )),
-                Err(_) => Err(invalid(format!(
-                    "an Ed25519 key is 32 bytes, this one is {}",
-                    der_bytes.len()
-                ))),
-            },
+            KeyType::Ed25519 => {
+                // 32 bytes are 44 characters: decode short values on the stack.
+                let mut small = [0u8; 96];
+                let heap;
+                let bytes = if crate::b64::max_len(value) <= small.len() {
+                    let len = crate::b64::decode_to_slice(value, &mut small).map_err(Ok)?;
+                    &small[..len]
+                } else {
+                    heap = crate::b64::decode(value).map_err(Ok)?;
+                    &heap[..]
+                };
+                PublicKey::ed25519_from_bytes(bytes).map_err(Err)
+            }
         }
     }
 
@@ -202,7 +287,7 @@ impl PublicKey {
     /// RSA modulus and exponent.
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.material {
-            Material::Rsa { n, e, .. } => Some((n, e)),
+            Material::Rsa { der, n, e, .. } => Some((&der[n.clone()], &der[e.clone()])),
             Material::Ed25519(_) => None,
         }
     }
@@ -219,7 +304,9 @@ impl PublicKey {
     /// the raw key for Ed25519.
     pub fn to_record_der(&self) -> Vec<u8> {
         match &self.material {
-            Material::Rsa { n, e, .. } => asn1::rsa_spki(n, e).unwrap_or_default(),
+            Material::Rsa { der, n, e, .. } => {
+                asn1::rsa_spki(&der[n.clone()], &der[e.clone()]).unwrap_or_default()
+            }
             Material::Ed25519(k) => k.to_vec(),
         }
     }
@@ -268,40 +355,79 @@ fn colon_list(value: &[u8]) -> Vec<String> {
 /// Base64 with folding whitespace removed and padding optional. `Err(index)` gives the index
 /// of the first invalid character in `value`.
 pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, usize> {
-    use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    // Every FWS byte is at most 0x20: one vectorisable comparison per byte finds whether the
-    // compacting path (which drops exactly the FWS bytes) is needed.
-    if !value.iter().any(|&b| b <= b' ') {
-        return ENGINE.decode(value).map_err(|e| match e {
-            base64::DecodeError::InvalidByte(i, _)
-            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
-            base64::DecodeError::InvalidLength(i) => i,
-            base64::DecodeError::InvalidPadding => value.len(),
+    crate::b64::decode(value)
+}
+
+/// The tags of a key record (RFC 6376 §3.6.1), read in one pass without collecting the list.
+#[derive(Default)]
+struct KeyTags<'a> {
+    v: Option<Value<'a>>,
+    k: Option<Value<'a>>,
+    p: Option<Value<'a>>,
+    t: Option<Value<'a>>,
+    h: Option<Value<'a>>,
+    s: Option<Value<'a>>,
+    n: Option<Value<'a>>,
+}
+
+/// What a key record keeps of a tag: its value and where the value starts.
+#[derive(Clone, Copy)]
+struct Value<'a> {
+    value: &'a [u8],
+    value_offset: usize,
+}
+
+impl<'a> KeyTags<'a> {
+    /// Reads the tag list as [`TagList::parse`] does (the same errors, duplicates included),
+    /// keeping the names seen on the stack: a record of more tags than that is read through
+    /// [`TagList::parse`].
+    fn parse(txt: &'a [u8]) -> Result<KeyTags<'a>, TagListError> {
+        const ON_STACK: usize = 16;
+        let mut names = [""; ON_STACK];
+        let mut dup = None;
+        let mut tags = KeyTags::default();
+        for (i, tag) in TagIter::new(txt).enumerate() {
+            let tag = tag?;
+            if i == ON_STACK {
+                return KeyTags::from_list(&TagList::parse(txt)?);
+            }
+            if dup.is_none() && names[..i].iter().any(|&n| same_name(n, tag.name)) {
+                dup = Some(duplicate(&tag));
+            }
+            names[i] = tag.name;
+            tags.keep(tag);
+        }
+        // Syntax errors anywhere in the list come before duplicates, as in TagList::parse.
+        match dup {
+            Some(e) => Err(e),
+            None => Ok(tags),
+        }
+    }
+
+    fn from_list(list: &TagList<'a>) -> Result<KeyTags<'a>, TagListError> {
+        let mut tags = KeyTags::default();
+        for &tag in list.tags() {
+            tags.keep(tag);
+        }
+        Ok(tags)
+    }
+
+    fn keep(&mut self, tag: Tag<'a>) {
+        let slot = match tag.name {
+            "v" => &mut self.v,
+            "k" => &mut self.k,
+            "p" => &mut self.p,
+            "t" => &mut self.t,
+            "h" => &mut self.h,
+            "s" => &mut self.s,
+            "n" => &mut self.n,
+            _ => return, // unknown tags are ignored (RFC 6376 §3.6.1); g= was removed
+        };
+        *slot = Some(Value {
+            value: tag.value,
+            value_offset: tag.value_offset,
         });
     }
-    let compact: Vec<u8> = value.iter().copied().filter(|&b| !is_fws(b)).collect();
-    ENGINE.decode(&compact).map_err(|e| {
-        let bad = match e {
-            base64::DecodeError::InvalidByte(i, _)
-            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
-            base64::DecodeError::InvalidLength(i) => i,
-            base64::DecodeError::InvalidPadding => compact.len(),
-        };
-        // Map the index in the compacted text back to the original value.
-        value
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| !is_fws(**b))
-            .nth(bad)
-            .map_or(value.len(), |(i, _)| i)
-    })
 }
 
 impl KeyRecord {
@@ -321,8 +447,8 @@ impl KeyRecord {
     /// assert!(KeyRecord::parse(b"v=DKIM1; p=").unwrap().is_revoked());
     /// ```
     pub fn parse(txt: &[u8]) -> Result<KeyRecord, KeyRecordError> {
-        let tags = TagList::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
-        if let Some(v) = tags.tag("v")
+        let tags = KeyTags::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
+        if let Some(v) = tags.v
             && v.value != b"DKIM1"
         {
             return Err(KeyRecordError::IncompatibleVersion {
@@ -330,7 +456,7 @@ impl KeyRecord {
                 offset: v.value_offset,
             });
         }
-        let key_type = match tags.tag("k") {
+        let key_type = match tags.k {
             None => KeyType::Rsa,
             Some(k) => match k.value {
                 b"rsa" => KeyType::Rsa,
@@ -343,21 +469,32 @@ impl KeyRecord {
                 }
             },
         };
-        let p = tags.tag("p").ok_or(KeyRecordError::MissingPublicKey)?;
+        let p = tags.p.ok_or(KeyRecordError::MissingPublicKey)?;
         let public_key = if p.value.iter().all(|&b| is_fws(b)) {
             None
         } else {
-            let der_bytes = decode_base64(p.value).map_err(|i| KeyRecordError::InvalidBase64 {
-                offset: p.value_offset + i,
-            })?;
-            Some(PublicKey::from_der(key_type, &der_bytes)?)
+            Some(
+                PublicKey::from_base64(key_type, p.value).map_err(|e| match e {
+                    Ok(i) => KeyRecordError::InvalidBase64 {
+                        offset: p.value_offset + i,
+                    },
+                    Err(e) => e,
+                })?,
+            )
         };
         let mut flags = KeyFlags::default();
-        if let Some(t) = tags.get("t") {
-            for flag in colon_list(t) {
-                match flag.as_str() {
-                    "y" => flags.testing = true,
-                    "s" => flags.strict = true,
+        if let Some(t) = tags.t {
+            for flag in t.value.split(|&b| b == b':') {
+                let flag = flag
+                    .iter()
+                    .position(|&b| !is_fws(b))
+                    .map_or(&[][..], |start| {
+                        let end = flag.iter().rposition(|&b| !is_fws(b)).unwrap_or(start);
+                        &flag[start..=end]
+                    });
+                match flag {
+                    b"y" | b"Y" => flags.testing = true,
+                    b"s" | b"S" => flags.strict = true,
                     _ => {} // unknown flags are ignored (RFC 6376 §3.6.1)
                 }
             }
@@ -365,12 +502,12 @@ impl KeyRecord {
         Ok(KeyRecord {
             key_type,
             public_key,
-            hash_algorithms: tags.get("h").map(colon_list),
-            service_types: tags.get("s").map(colon_list),
+            hash_algorithms: tags.h.map(|h| colon_list(h.value)),
+            service_types: tags.s.map(|s| colon_list(s.value)),
             flags,
             notes: tags
-                .get("n")
-                .map(|n| String::from_utf8_lossy(n).into_owned()),
+                .n
+                .map(|n| String::from_utf8_lossy(n.value).into_owned()),
         })
     }
 
@@ -595,6 +732,48 @@ mod tests {
                     Err(KeyRecordError::InvalidKey { .. })
                 ),
                 "{what} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc6376_3_2_key_record_tag_list_errors_as_tag_list() {
+        let syntax = |txt: &[u8]| match KeyRecord::parse(txt) {
+            Err(KeyRecordError::Syntax { error }) => error,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            syntax(b"p=; a=1; p="),
+            TagList::parse(b"p=; a=1; p=").unwrap_err()
+        );
+        // A syntax error after a duplicate wins, as in TagList::parse.
+        assert!(matches!(
+            syntax(b"a=1; a=2; t").kind,
+            crate::TagListErrorKind::MissingEquals { .. }
+        ));
+        // More tags than the stack keeps: the same answers through TagList.
+        let many: String = (0..20).map(|i| format!("x{i}=1; ")).collect();
+        assert!(
+            KeyRecord::parse(format!("{many}p=").as_bytes())
+                .unwrap()
+                .is_revoked()
+        );
+        let dup = format!("{many}x3=2; p=");
+        assert_eq!(
+            syntax(dup.as_bytes()),
+            TagList::parse(dup.as_bytes()).unwrap_err()
+        );
+    }
+
+    proptest::proptest! {
+        /// The key record's own pass over the tag list fails exactly where TagList::parse fails.
+        #[test]
+        fn key_tags_fail_as_tag_list(
+            txt in proptest::collection::vec(proptest::sample::select(b"ab1p=; \t\r\n\x01".to_vec()), 0..60)
+        ) {
+            proptest::prop_assert_eq!(
+                KeyTags::parse(&txt).err(),
+                TagList::parse(&txt).err()
             );
         }
     }

@@ -25,7 +25,9 @@
 //! (the choice is made in one module, [`crypto`]); sha2 computes body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
 //! and DER (key record `p=`, PKCS#8, PKCS#1, SubjectPublicKeyInfo) are read and written by the
 //! RustCrypto `pem-rfc7468`, `der`, `spki`, `pkcs8` and `pkcs1` crates: no hand-written parser
-//! reads the untrusted `p=` bytes.
+//! reads the untrusted `p=` bytes. The base64 of `p=`, `b=` and `bh=` is decoded in one pass by
+//! `encodify`'s vector decoder, this crate reading only the folding whitespace and padding
+//! between its runs (same acceptance as the `base64` crate, which still encodes).
 //!
 //! # API map for tools
 //!
@@ -105,6 +107,7 @@
 #![warn(missing_docs)]
 
 mod asn1;
+mod b64;
 mod canon;
 pub mod crypto;
 #[cfg(test)]

@@ -359,7 +359,16 @@ pub fn append_signed_fields(
     canon: Canonicalization,
     out: &mut Vec<u8>,
 ) {
-    let mut used = vec![false; message.field_count()];
+    // Which fields are taken; on the stack for the usual header of fewer than 128 fields.
+    let mut small = [false; 128];
+    let mut large = Vec::new();
+    let used: &mut [bool] = match small.get_mut(..message.field_count()) {
+        Some(used) => used,
+        None => {
+            large.resize(message.field_count(), false);
+            &mut large
+        }
+    };
     for name in names {
         if let Some(f) = message
             .fields()

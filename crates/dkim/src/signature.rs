@@ -210,8 +210,55 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-fn required<'t>(tags: &'t TagList<'_>, tag: &'static str) -> Result<&'t Tag<'t>, SignatureError> {
-    tags.tag(tag).ok_or(SignatureError::MissingTag { tag })
+fn required<'t>(
+    tag: Option<&'t Tag<'t>>,
+    name: &'static str,
+) -> Result<&'t Tag<'t>, SignatureError> {
+    tag.ok_or(SignatureError::MissingTag { tag: name })
+}
+
+/// The tags of RFC 6376 §3.5, found in one pass over the list (a tag list has no duplicates).
+#[derive(Default)]
+struct Known<'t> {
+    v: Option<&'t Tag<'t>>,
+    a: Option<&'t Tag<'t>>,
+    b: Option<&'t Tag<'t>>,
+    bh: Option<&'t Tag<'t>>,
+    c: Option<&'t Tag<'t>>,
+    d: Option<&'t Tag<'t>>,
+    h: Option<&'t Tag<'t>>,
+    i: Option<&'t Tag<'t>>,
+    l: Option<&'t Tag<'t>>,
+    q: Option<&'t Tag<'t>>,
+    s: Option<&'t Tag<'t>>,
+    t: Option<&'t Tag<'t>>,
+    x: Option<&'t Tag<'t>>,
+}
+
+impl<'t> Known<'t> {
+    fn of(tags: &'t TagList<'t>) -> Known<'t> {
+        let mut k = Known::default();
+        for tag in tags.tags() {
+            let slot = match tag.name {
+                "v" => &mut k.v,
+                "a" => &mut k.a,
+                "b" => &mut k.b,
+                "bh" => &mut k.bh,
+                "c" => &mut k.c,
+                "d" => &mut k.d,
+                "h" => &mut k.h,
+                "i" => &mut k.i,
+                "l" => &mut k.l,
+                "q" => &mut k.q,
+                "s" => &mut k.s,
+                "t" => &mut k.t,
+                "x" => &mut k.x,
+                _ => continue, // unknown tags are ignored (RFC 6376 §3.2)
+            };
+            *slot = Some(tag);
+        }
+        k
+    }
 }
 
 fn invalid(tag: &'static str, t: &Tag<'_>, reason: impl Into<String>) -> SignatureError {
@@ -320,19 +367,20 @@ impl Signature {
 
     /// Validates an already parsed tag list (see [`Signature::parse`]).
     pub fn from_tags(tags: &TagList<'_>) -> Result<Signature, SignatureError> {
-        let v = required(tags, "v")?;
+        let known = Known::of(tags);
+        let v = required(known.v, "v")?;
         if v.value != b"1" {
             return Err(SignatureError::IncompatibleVersion {
                 found: text(v.value),
                 offset: v.value_offset,
             });
         }
-        let a = required(tags, "a")?;
-        let b = required(tags, "b")?;
-        let bh = required(tags, "bh")?;
-        let d = required(tags, "d")?;
-        let h = required(tags, "h")?;
-        let s = required(tags, "s")?;
+        let a = required(known.a, "a")?;
+        let b = required(known.b, "b")?;
+        let bh = required(known.bh, "bh")?;
+        let d = required(known.d, "d")?;
+        let h = required(known.h, "h")?;
+        let s = required(known.s, "s")?;
 
         let algorithm = match a.value {
             b"rsa-sha256" => SigningAlgorithm::RsaSha256,
@@ -345,7 +393,7 @@ impl Signature {
                 });
             }
         };
-        let canonicalization = match tags.tag("c") {
+        let canonicalization = match known.c {
             None => Canonicalizations::SIMPLE,
             Some(c) => canonicalizations(c.value).ok_or_else(|| {
                 SignatureError::UnsupportedCanonicalization {
@@ -354,7 +402,7 @@ impl Signature {
                 }
             })?,
         };
-        if let Some(q) = tags.tag("q") {
+        if let Some(q) = known.q {
             let offers_txt = q
                 .value
                 .split(|&c| c == b':')
@@ -388,7 +436,7 @@ impl Signature {
             });
         }
 
-        let identity = match tags.tag("i") {
+        let identity = match known.i {
             None => None,
             Some(i) => {
                 let decoded = dkim_quoted_printable(i.value)
@@ -414,11 +462,11 @@ impl Signature {
 
         let body_hash = decode_base64(bh.value).map_err(|_| invalid("bh", bh, "not base64"))?;
         let signature = decode_base64(b.value).map_err(|_| invalid("b", b, "not base64"))?;
-        let body_length = tags.tag("l").map(|l| number("l", l, 76)).transpose()?;
+        let body_length = known.l.map(|l| number("l", l, 76)).transpose()?;
         // RFC 6376 §3.5: sig-t-tag and sig-x-tag are `1*12DIGIT`; a longer value (such as
         // x=99999999999999999999, "never expires") is a syntax error, not a clamp.
-        let timestamp = tags.tag("t").map(|t| number("t", t, 12)).transpose()?;
-        let expiration = tags.tag("x").map(|x| number("x", x, 12)).transpose()?;
+        let timestamp = known.t.map(|t| number("t", t, 12)).transpose()?;
+        let expiration = known.x.map(|x| number("x", x, 12)).transpose()?;
         if let (Some(t), Some(x)) = (timestamp, expiration)
             && x < t
         {

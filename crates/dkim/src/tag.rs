@@ -126,29 +126,8 @@ impl<'a> TagList<'a> {
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagListError> {
         let mut tags: Vec<Tag<'a>> = Vec::with_capacity(16);
-        let mut start = 0;
-        let len = input.len();
-        loop {
-            let end = memchr::memchr(b';', &input[start..]).map_or(len, |p| start + p);
-            let (ts, te) = trim_range(input, start, end);
-            if ts == te {
-                if end < len {
-                    // "a=1;;b=2" or ";a=1": an empty tag-spec that is not the trailing one.
-                    let rest_empty = input[end + 1..].iter().all(|&b| is_fws(b));
-                    if !rest_empty || tags.is_empty() {
-                        return Err(TagListError {
-                            kind: TagListErrorKind::EmptyTagSpec,
-                            offset: ts,
-                        });
-                    }
-                }
-                break;
-            }
-            tags.push(parse_spec(input, ts, te, end)?);
-            if end >= len {
-                break;
-            }
-            start = end + 1;
+        for tag in TagIter::new(input) {
+            tags.push(tag?);
         }
         check_duplicates(&tags)?;
         Ok(TagList { tags })
@@ -177,6 +156,76 @@ impl<'a> TagList<'a> {
     /// True when the list has no tag.
     pub fn is_empty(&self) -> bool {
         self.tags.is_empty()
+    }
+}
+
+/// The tag-specs of a list one by one, each checked as [`TagList::parse`] checks it, without
+/// collecting them: for readers that keep only the tags they know. Duplicates are not
+/// detected here. After an error, the iterator ends.
+pub(crate) struct TagIter<'a> {
+    input: &'a [u8],
+    start: usize,
+    seen: bool,
+    done: bool,
+}
+
+impl<'a> TagIter<'a> {
+    pub(crate) fn new(input: &'a [u8]) -> TagIter<'a> {
+        TagIter {
+            input,
+            start: 0,
+            seen: false,
+            done: false,
+        }
+    }
+}
+
+impl<'a> Iterator for TagIter<'a> {
+    type Item = Result<Tag<'a>, TagListError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let input = self.input;
+        let len = input.len();
+        let start = self.start;
+        let end = memchr::memchr(b';', &input[start..]).map_or(len, |p| start + p);
+        let (ts, te) = trim_range(input, start, end);
+        if end >= len {
+            self.done = true;
+        }
+        if ts == te {
+            self.done = true;
+            if end < len {
+                // "a=1;;b=2" or ";a=1": an empty tag-spec that is not the trailing one.
+                let rest_empty = input[end + 1..].iter().all(|&b| is_fws(b));
+                if !rest_empty || !self.seen {
+                    return Some(Err(TagListError {
+                        kind: TagListErrorKind::EmptyTagSpec,
+                        offset: ts,
+                    }));
+                }
+            }
+            return None;
+        }
+        self.start = end + 1;
+        self.seen = true;
+        let tag = parse_spec(input, ts, te, end);
+        if tag.is_err() {
+            self.done = true;
+        }
+        Some(tag)
+    }
+}
+
+/// The error [`TagList::parse`] gives for a second `tag`.
+pub(crate) fn duplicate(tag: &Tag<'_>) -> TagListError {
+    TagListError {
+        kind: TagListErrorKind::DuplicateTag {
+            tag: tag.name.to_owned(),
+        },
+        offset: tag.name_offset,
     }
 }
 
@@ -219,9 +268,7 @@ fn parse_spec<'a>(
     let value = &input[vs..ve];
     // VALCHAR, folding whitespace and UTF-8 (RFC 8616 §4): only control bytes and DEL are
     // refused (`;` cannot occur: it ends the tag). Checked branch-free first, located after.
-    let bad = |b: u8| (b < 0x21 && !is_fws(b)) || b == 0x7f;
-    let any_bad = value.iter().fold(false, |acc, &b| acc | bad(b));
-    if let Some(pos) = value.iter().position(|&b| any_bad && bad(b)) {
+    if let Some(pos) = first_bad_value_byte(value) {
         return Err(TagListError {
             kind: TagListErrorKind::InvalidValueByte {
                 tag: name.to_owned(),
@@ -240,19 +287,36 @@ fn parse_spec<'a>(
     })
 }
 
+/// The position of the first byte of a tag value that is neither VALCHAR, nor folding
+/// whitespace, nor part of UTF-8 (RFC 8616 §4): a control byte other than SP, HTAB, CR and LF,
+/// or DEL. The whole value is first tested 32 bytes at a time with no branch per byte (values
+/// such as `p=` and `b=` are hundreds of bytes long), the culprit located only when there is
+/// one.
+fn first_bad_value_byte(value: &[u8]) -> Option<usize> {
+    #[inline(always)]
+    fn bad(b: u8) -> bool {
+        let fws = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
+        ((b < 0x21) & !fws) | (b == 0x7f)
+    }
+    let chunks = value.chunks_exact(32);
+    let tail = chunks.remainder();
+    let any_bad = chunks.fold(false, |acc, chunk| {
+        acc | chunk.iter().fold(false, |a, &b| a | bad(b))
+    }) | tail.iter().fold(false, |a, &b| a | bad(b));
+    if !any_bad {
+        return None;
+    }
+    value.iter().position(|&b| bad(b))
+}
+
 /// Name equality with the cheap tests first (most tag names are one or two letters).
 #[inline]
-fn same_name(a: &str, b: &str) -> bool {
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 fn check_duplicates(tags: &[Tag<'_>]) -> Result<(), TagListError> {
-    let dup = |t: &Tag<'_>| TagListError {
-        kind: TagListErrorKind::DuplicateTag {
-            tag: t.name.to_owned(),
-        },
-        offset: t.name_offset,
-    };
+    let dup = duplicate;
     if tags.len() <= 24 {
         for (i, t) in tags.iter().enumerate() {
             if tags[..i].iter().any(|o| same_name(o.name, t.name)) {

@@ -1,6 +1,6 @@
 //! Verification (RFC 6376 §6) as a sans-I/O state machine.
 
-use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_no_crlf};
+use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_cut};
 use crate::key::{KeyCache, KeyRecord, KeyType, PublicKey};
 use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDetails};
 use crate::sign::append_signed_fields;
@@ -479,10 +479,14 @@ fn precheck(
     let tags = TagList::parse(field.value())
         .map_err(|error| malformed(SignatureError::Syntax { error }))?;
     details.signature_b = tags.get("b").map(|b| {
-        b.iter()
-            .filter(|&&c| !is_fws(c))
-            .map(|&c| char::from(c))
-            .collect()
+        let mut kept = Vec::with_capacity(b.len());
+        kept.extend(b.iter().copied().filter(|&c| !is_fws(c)));
+        if kept.is_ascii() {
+            // ASCII is UTF-8: no byte-by-byte conversion.
+            String::from_utf8(kept).unwrap_or_default()
+        } else {
+            kept.iter().map(|&c| char::from(c)).collect()
+        }
     });
     let mut sig = match Signature::from_tags(&tags) {
         Ok(sig) => sig,
@@ -572,10 +576,7 @@ pub fn header_hash_input(
     let cut_end = (value_start + sig.b_value_range.end)
         .min(raw.len())
         .max(cut_start);
-    let mut stripped = Vec::with_capacity(raw.len());
-    stripped.extend_from_slice(&raw[..cut_start]);
-    stripped.extend_from_slice(&raw[cut_end..]);
-    canonicalize_header_no_crlf(canon, &stripped, &mut out);
+    canonicalize_header_cut(canon, raw, cut_start..cut_end, &mut out);
     out
 }
 

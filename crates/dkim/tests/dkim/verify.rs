@@ -740,3 +740,17 @@ fn issue_17_9_rfc5322_2_1_missing_separator_is_permerror_naming_the_line() {
         Some(DkimProblem::MissingSeparator { line: l, .. }) if l == line
     ));
 }
+
+/// `header.b` material (RFC 6008 §4): the `b=` value as written, folding whitespace removed,
+/// for ASCII values and, byte by byte, for values with 8-bit bytes (an invalid signature).
+#[test]
+fn rfc6008_4_signature_b_is_the_unfolded_b_value() {
+    let raw = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=a; h=from; bh=AAAA;\r\n b=Ab\r\n\tc+/9 ==\r\nDKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=b; h=from; bh=AAAA; b=x\xc3\xa9 y\r\nFrom: a@example.org\r\n\r\nbody\r\n";
+    let report = check_at(raw, &zone(), &Policy::default(), SIGNED_EML_NOW);
+    let b: Vec<Option<&str>> = report
+        .signatures
+        .iter()
+        .map(|v| v.details.signature_b.as_deref())
+        .collect();
+    assert_eq!(b, [Some("Abc+/9=="), Some("x\u{c3}\u{a9}y")]);
+}

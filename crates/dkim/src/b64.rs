@@ -1,0 +1,360 @@
+//! Base64 (RFC 4648 §4) as DKIM writes it in `p=`, `b=` and `bh=` (RFC 6376 §2.4, §3.5,
+//! §3.6.1): folding whitespace may appear anywhere and is ignored, padding is optional.
+//!
+//! The value is decoded in one pass straight into the caller's buffer, without first copying
+//! it to drop the whitespace: runs of alphabet characters are decoded many at once, and only
+//! the bytes around whitespace and padding are looked at one by one.
+//!
+//! What it accepts is exactly what the `base64` crate's standard engine accepts with
+//! indifferent padding and trailing bits allowed, once folding whitespace is removed (a
+//! property test checks the two against each other): `=` only in the last group of four
+//! symbols, after at least two symbols of it and followed by nothing but `=`; never a group of
+//! a single symbol.
+
+use crate::tag::is_fws;
+
+/// Marks a byte outside the alphabet in [`TABLE`] (any value of 64 or more is not a symbol).
+const INVALID: u8 = 0xff;
+/// Marks folding whitespace (SP, HTAB, CR, LF) in [`TABLE`].
+const FWS: u8 = 0xfe;
+/// Marks `=` in [`TABLE`].
+const PAD: u8 = 0xfd;
+
+/// Byte to its 6-bit value, or one of the markers.
+const TABLE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b' ' as usize] = FWS;
+    t[b'\t' as usize] = FWS;
+    t[b'\r' as usize] = FWS;
+    t[b'\n' as usize] = FWS;
+    t[b'=' as usize] = PAD;
+    t
+};
+
+/// Decodes `value` and appends the bytes to `out`. `Err(index)` gives the index in `value` of
+/// the first byte that makes it invalid (for a value that ends after a lone symbol, that
+/// symbol); `out` is then left as it was.
+///
+/// Runs of symbols go to `encodify`'s incremental decoder (vector instructions where the CPU
+/// has them); this function reads only the bytes that stop it: whitespace, padding, or an
+/// invalid byte.
+pub(crate) fn decode_into(value: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
+    let start = out.len();
+    let result = decode_runs(value, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn decode_runs(value: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
+    out.reserve(max_len(value));
+    let mut decoder = encodify::base64::STANDARD.decoder();
+    let mut symbols = 0usize;
+    let mut i = 0;
+    loop {
+        let run = decoder.decode_symbols(&value[i..], out);
+        symbols += run;
+        i += run;
+        let Some(&b) = value.get(i) else {
+            break;
+        };
+        match TABLE[usize::from(b)] {
+            FWS => i += 1,
+            PAD => {
+                check_padding(value, i, symbols % 4)?;
+                break;
+            }
+            _ => return Err(i),
+        }
+    }
+    if symbols % 4 == 1 {
+        // A lone symbol encodes no byte: name it.
+        let last = value[..i].iter().rposition(|&b| TABLE[usize::from(b)] < 64);
+        return Err(last.unwrap_or(0));
+    }
+    decoder.finish(out);
+    Ok(())
+}
+
+/// The most bytes `value` can decode to: the room [`decode_to_slice`] needs.
+pub(crate) fn max_len(value: &[u8]) -> usize {
+    value.len() / 4 * 3 + 3
+}
+
+/// Decodes `value` into `buf`, which must hold at least [`max_len`] bytes (a shorter one
+/// gives `Err(0)`), and returns the number of bytes written. `Err(index)` as for
+/// [`decode_into`]. Plain scalar code, for short values decoded on the stack (an Ed25519 key
+/// is 44 characters): eight symbols at a time between the bytes that need a look.
+pub(crate) fn decode_to_slice(value: &[u8], buf: &mut [u8]) -> Result<usize, usize> {
+    if buf.len() < max_len(value) {
+        return Err(0);
+    }
+    let mut o = 0; // bytes written to buf
+    let mut acc: u32 = 0; // symbols of the current group, 6 bits each
+    let mut count = 0usize; // symbols in `acc`
+    let mut last_symbol = 0usize; // index of the last symbol read
+    let mut i = 0;
+    let n = value.len();
+    while i < n {
+        // Fast path, at a group boundary: eight symbols at once.
+        if count == 0 {
+            while i + 8 <= n {
+                let c = &value[i..i + 8];
+                let v = [
+                    TABLE[usize::from(c[0])],
+                    TABLE[usize::from(c[1])],
+                    TABLE[usize::from(c[2])],
+                    TABLE[usize::from(c[3])],
+                    TABLE[usize::from(c[4])],
+                    TABLE[usize::from(c[5])],
+                    TABLE[usize::from(c[6])],
+                    TABLE[usize::from(c[7])],
+                ];
+                if (v[0] | v[1] | v[2] | v[3] | v[4] | v[5] | v[6] | v[7]) >= 64 {
+                    break;
+                }
+                let word = v
+                    .iter()
+                    .fold(0u64, |w, &s| (w << 6) | u64::from(s))
+                    .to_be_bytes();
+                buf[o..o + 6].copy_from_slice(&word[2..8]);
+                o += 6;
+                i += 8;
+                last_symbol = i - 1;
+            }
+            if i >= n {
+                break;
+            }
+        }
+        let b = value[i];
+        match TABLE[usize::from(b)] {
+            FWS => {}
+            PAD => {
+                return Ok(o + padding(value, i, count, acc, &mut buf[o..])?);
+            }
+            INVALID => return Err(i),
+            s => {
+                acc = (acc << 6) | u32::from(s);
+                count += 1;
+                last_symbol = i;
+                if count == 4 {
+                    buf[o..o + 3].copy_from_slice(&acc.to_be_bytes()[1..4]);
+                    o += 3;
+                    acc = 0;
+                    count = 0;
+                }
+            }
+        }
+        i += 1;
+    }
+    let w = finish(acc, count).ok_or(last_symbol)?;
+    buf[o..o + w.len()].copy_from_slice(&w);
+    Ok(o + w.len())
+}
+
+/// The bytes of a last, incomplete group of `count` symbols (trailing bits dropped), or
+/// `None` for a group of one symbol, which encodes no byte.
+fn finish(acc: u32, count: usize) -> Option<Vec3> {
+    match count {
+        0 => Some(Vec3::new(&[])),
+        2 => Some(Vec3::new(&[(acc >> 4) as u8])),
+        3 => Some(Vec3::new(&(((acc >> 2) as u16).to_be_bytes()))),
+        _ => None,
+    }
+}
+
+/// The padding at `value[i]`: it must come after two or three symbols of the last group
+/// (`count`), and only `=` and whitespace may follow, at most four symbols and `=` in all.
+fn check_padding(value: &[u8], i: usize, count: usize) -> Result<(), usize> {
+    if count < 2 {
+        return Err(i);
+    }
+    let mut total = count;
+    for (j, &b) in value.iter().enumerate().skip(i) {
+        if b == b'=' {
+            total += 1;
+            if total > 4 {
+                return Err(j);
+            }
+        } else if !is_fws(b) {
+            return Err(if TABLE[usize::from(b)] == INVALID {
+                j
+            } else {
+                i
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The padding at `value[i]` (see [`check_padding`]): writes the last group's bytes to `buf`
+/// and returns their number.
+fn padding(value: &[u8], i: usize, count: usize, acc: u32, buf: &mut [u8]) -> Result<usize, usize> {
+    check_padding(value, i, count)?;
+    let w = finish(acc, count).ok_or(i)?;
+    buf[..w.len()].copy_from_slice(&w);
+    Ok(w.len())
+}
+
+/// Up to three bytes, on the stack.
+struct Vec3 {
+    bytes: [u8; 3],
+    len: usize,
+}
+
+impl Vec3 {
+    fn new(b: &[u8]) -> Vec3 {
+        let mut bytes = [0; 3];
+        bytes[..b.len()].copy_from_slice(b);
+        Vec3 {
+            bytes,
+            len: b.len(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl std::ops::Deref for Vec3 {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Decodes `value` into a new vector (see [`decode_into`]).
+pub(crate) fn decode(value: &[u8]) -> Result<Vec<u8>, usize> {
+    let mut out = Vec::new();
+    decode_into(value, &mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: the `base64` crate's engine with the same settings, on the value with
+    /// its folding whitespace removed.
+    fn reference(value: &[u8]) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+        const ENGINE: GeneralPurpose = GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            GeneralPurposeConfig::new()
+                .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        let compact: Vec<u8> = value.iter().copied().filter(|&b| !is_fws(b)).collect();
+        ENGINE.decode(compact).ok()
+    }
+
+    #[test]
+    fn rfc4648_4_vectors_with_folding_and_padding() {
+        for (text, bytes) in [
+            (&b""[..], &b""[..]),
+            (b"Zg==", b"f"),
+            (b"Zg", b"f"),
+            (b"Zg=", b"f"),
+            (b"Zm8=", b"fo"),
+            (b"Zm8", b"fo"),
+            (b"Zm9v", b"foo"),
+            (b"Zm9vYg==", b"foob"),
+            (b"Zm9vYmE=", b"fooba"),
+            (b"Zm9vYmFy", b"foobar"),
+            (b" Zm9v\r\n\tYmFy ", b"foobar"),
+            (b"Zm 9vYm Fy", b"foobar"),
+            (b"Zm9vYmFyZm9vYmFyZm9vYmFy", b"foobarfoobarfoobar"),
+            (b"Zm9vYg = =", b"foob"),
+            (b"AQ Ab\r\n\tAA==", &[1, 0, 27, 0]),
+        ] {
+            assert_eq!(decode(text).as_deref(), Ok(bytes), "{text:?}");
+            assert_eq!(on_stack(text).as_deref(), Ok(bytes), "{text:?}");
+        }
+    }
+
+    fn on_stack(value: &[u8]) -> Result<Vec<u8>, usize> {
+        let mut buf = vec![0; max_len(value)];
+        let len = decode_to_slice(value, &mut buf)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    #[test]
+    fn errors_name_the_offending_byte() {
+        assert_eq!(decode(b"AQ A!"), Err(4));
+        assert_eq!(decode(b"MIGf*MA0"), Err(4));
+        assert_eq!(decode(b"Zm9vYmFy!m9v"), Err(8));
+        assert_eq!(decode(b"Z"), Err(0));
+        assert_eq!(decode(b"Zm9vY"), Err(4));
+        assert_eq!(decode(b"Z==="), Err(1));
+        assert_eq!(decode(b"Zm9v="), Err(4));
+        assert_eq!(decode(b"Zg==Zg=="), Err(2));
+        assert_eq!(decode(b"Zg===="), Err(4));
+        assert_eq!(decode(b"Zg=!"), Err(3));
+        for bad in [
+            &b"AQ A!"[..],
+            b"Z",
+            b"Zm9vY",
+            b"Z===",
+            b"Zm9v=",
+            b"Zg==Zg==",
+            b"Zg=!",
+        ] {
+            assert_eq!(on_stack(bad), decode(bad), "{bad:?}");
+        }
+        let mut out = b"kept".to_vec();
+        assert_eq!(decode_into(b"Zm9vYmFyZm9vYmFyZm9vYmFy!", &mut out), Err(24));
+        assert_eq!(out, b"kept");
+        assert_eq!(
+            on_stack(b"Zm9v").map(|_| ()),
+            decode_to_slice(b"Zm9v", &mut [0; 9]).map(|_| ())
+        );
+        assert_eq!(decode_to_slice(b"Zm9v", &mut [0; 5]), Err(0));
+    }
+
+    proptest! {
+        /// Same verdict and bytes as the `base64` crate, on text mostly made of the alphabet
+        /// with whitespace and padding sprinkled in.
+        #[test]
+        fn agrees_with_the_base64_crate(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::sample::select(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".to_vec()),
+                    1 => proptest::sample::select(b" \t\r\n=".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..200,
+            )
+        ) {
+            let expected = reference(&text);
+            prop_assert_eq!(decode(&text).ok(), expected.clone());
+            prop_assert_eq!(on_stack(&text).ok(), expected);
+        }
+
+        /// Encoded bytes, folded anywhere, decode back.
+        #[test]
+        fn round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..300), fold in 1usize..90) {
+            use base64::Engine as _;
+            let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let folded: Vec<u8> = text
+                .as_bytes()
+                .chunks(fold)
+                .flat_map(|c| c.iter().copied().chain(b"\r\n\t".iter().copied()))
+                .collect();
+            prop_assert_eq!(decode(&folded), Ok(bytes.clone()));
+            prop_assert_eq!(on_stack(&folded), Ok(bytes.clone()));
+            prop_assert_eq!(decode(text.trim_end_matches('=').as_bytes()), Ok(bytes));
+        }
+    }
+}
