@@ -122,6 +122,7 @@ pub(crate) fn canonicalize_header_cut(
     cut: std::ops::Range<usize>,
     out: &mut Vec<u8>,
 ) {
+    debug_assert!(cut.start <= cut.end && cut.end <= raw.len());
     let (head, tail) = (&raw[..cut.start], &raw[cut.end..]);
     match canon {
         Canonicalization::Simple => {

@@ -156,7 +156,7 @@ impl Eq for Material {}
 /// The position of `inner` in `outer`, when `inner` is a part of it.
 fn range_in(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
     let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
-    let range = start..start + inner.len();
+    let range = start..start.checked_add(inner.len())?;
     outer
         .get(range.clone())
         .is_some_and(|s| std::ptr::eq(s, inner))
@@ -194,16 +194,20 @@ impl PublicKey {
         };
         let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(not_rsa)?;
         let bits = asn1::bit_len(n);
-        let (n, e) = range_in(&der_bytes, n)
-            .zip(range_in(&der_bytes, e))
-            .ok_or_else(not_rsa)?;
+        let ranges = range_in(&der_bytes, n).zip(range_in(&der_bytes, e));
+        let (der, n, e) = match ranges {
+            // The reader hands back parts of its input: keep the DER whole, with the ranges.
+            Some((n, e)) => (der_bytes, n, e),
+            // Otherwise keep copies of the two numbers.
+            None => {
+                let split = n.len();
+                let own = [n, e].concat();
+                let end = own.len();
+                (own, 0..split, split..end)
+            }
+        };
         Ok(PublicKey {
-            material: Material::Rsa {
-                der: der_bytes,
-                n,
-                e,
-                bits,
-            },
+            material: Material::Rsa { der, n, e, bits },
             prepared: crate::crypto::Prepared::default(),
         })
     }
@@ -671,6 +675,23 @@ mod tests {
             KeyRecord::parse(b"p=MIGf*MA0"),
             Err(KeyRecordError::InvalidBase64 { offset: 6 })
         );
+        // The byte named is the first that cannot stand where it is (offsets in the record).
+        for (record, offset) in [
+            (&b"p=Z"[..], 2),           // a lone last symbol
+            (b"p=Zm9vY ", 6),           // the same, before whitespace
+            (b"p=Zg=!", 5),             // junk after the padding
+            (b"p=Zg===", 6),            // too much padding
+            (b"p=Zm9==", 6),            // padding after three symbols, one too many
+            (b"p=Z!m9!", 3),            // the first invalid byte
+            (b"k=ed25519; p=Zg=!", 16), // the same rules for an Ed25519 key
+        ] {
+            assert_eq!(
+                KeyRecord::parse(record),
+                Err(KeyRecordError::InvalidBase64 { offset }),
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
         assert!(matches!(
             KeyRecord::parse(b"p=AAAA"),
             Err(KeyRecordError::InvalidKey {
