@@ -103,10 +103,12 @@ impl Pending<'_> {
         } else {
             machine.fail_with(SpfProblem::TimeLimit { millis })
         };
-        match go {
-            Go::Done(v) => *v,
+        match (go, machine.finished.take()) {
+            (Go::Done, Some((result, problem, explanation))) => {
+                machine.verdict(result, problem, explanation)
+            }
             // fail_with and done always finish.
-            Go::Continue | Go::Wait => machine.verdict(
+            _ => machine.verdict(
                 SpfResult::TempError,
                 Some(SpfProblem::TimeLimit { millis }),
                 None,
@@ -136,8 +138,8 @@ enum Go {
     Continue,
     /// Queries are set; wait for their answers.
     Wait,
-    /// Finished.
-    Done(Box<SpfVerdict>),
+    /// Finished: the outcome is in [`Machine::finished`].
+    Done,
 }
 
 /// Why a record is being looked up.
@@ -164,7 +166,7 @@ enum AfterP {
 enum Wait {
     Idle,
     Record {
-        target: Arc<Name>,
+        target: Name,
         purpose: Purpose,
     },
     Address {
@@ -172,22 +174,22 @@ enum Wait {
     },
     Mx {
         cidr: DualCidr,
-        target: Arc<Name>,
+        target: Name,
     },
     MxHosts {
         cidr: DualCidr,
     },
     Ptr {
-        target: Arc<Name>,
+        target: Name,
     },
     PtrValidate,
     Exists,
     PMacroPtr {
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         after: AfterP,
     },
     PMacroValidate {
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         names: Vec<Name>,
         after: AfterP,
     },
@@ -197,20 +199,20 @@ enum Wait {
 /// One `check_host()` in progress (the checked domain, an include, or a redirect target).
 #[derive(Debug)]
 struct Frame {
-    domain: Arc<Name>,
+    domain: Name,
     record: Arc<Record>,
     /// Index of the next directive to evaluate.
     next: usize,
     /// Nesting level for the trace (includes and redirects).
     depth: usize,
     /// Domains this frame left by `redirect` (for loop detection).
-    redirected_from: Vec<Arc<Name>>,
+    redirected_from: Vec<Name>,
 }
 
 /// The top-level result waiting for its explanation.
 #[derive(Debug)]
 struct Ending {
-    domain: Arc<Name>,
+    domain: Name,
     record: Arc<Record>,
     matched: Option<MatchedTerm>,
 }
@@ -224,8 +226,8 @@ struct Machine<'a> {
     frames: Vec<Frame>,
     lookups: usize,
     voids: usize,
-    /// Records parsed in this evaluation (never parsed twice).
-    memo: Vec<(Arc<Name>, Arc<Record>)>,
+    /// Records fetched and parsed in this evaluation (never parsed twice: a second
+    /// `include` of the same name finds its record here).
     fetched: Vec<(Name, Arc<Record>)>,
     trace: Vec<TraceEvent>,
     /// The `%{p}` value once computed.
@@ -233,6 +235,9 @@ struct Machine<'a> {
     wait: Wait,
     queries: Vec<Query>,
     ending: Option<Ending>,
+    /// The outcome once the evaluation is done (result, problem, explanation); the verdict
+    /// is built from it as the last step returns, so it is moved only once.
+    finished: Option<(SpfResult, Option<SpfProblem>, Option<String>)>,
 }
 
 /// The outcome of scanning directives that need no DNS.
@@ -251,13 +256,13 @@ impl<'a> Machine<'a> {
             frames: Vec::with_capacity(4),
             lookups: 0,
             voids: 0,
-            memo: Vec::new(),
             fetched: Vec::new(),
             trace: Vec::new(),
             validated: None,
             wait: Wait::Idle,
             queries: Vec::new(),
             ending: None,
+            finished: None,
         }
     }
 
@@ -268,7 +273,11 @@ impl<'a> Machine<'a> {
             match go {
                 Go::Continue => go = machine.run(),
                 Go::Wait => return Step::Lookup(Pending { machine }),
-                Go::Done(v) => return Step::Done(*v),
+                Go::Done => {
+                    let (result, problem, explanation) =
+                        machine.finished.take().unwrap_or((SpfResult::TempError, None, None));
+                    return Step::Done(machine.verdict(result, problem, explanation));
+                }
             }
         }
     }
@@ -277,7 +286,7 @@ impl<'a> Machine<'a> {
     // Start and record selection (RFC 7208 §4.3–§4.5)
 
     fn start(&mut self) -> Go {
-        let Some(domain) = self.req.domain_name_shared() else {
+        let Some(domain) = self.req.domain_name().cloned() else {
             return self.fail_with(SpfProblem::InvalidDomain {
                 domain: self.req.domain().to_owned(),
             });
@@ -299,9 +308,9 @@ impl<'a> Machine<'a> {
         self.fetch_record(domain, Purpose::Top)
     }
 
-    fn fetch_record(&mut self, target: Arc<Name>, purpose: Purpose) -> Go {
+    fn fetch_record(&mut self, target: Name, purpose: Purpose) -> Go {
         if let Some(record) = self
-            .memo
+            .fetched
             .iter()
             .find(|(n, _)| *n == target)
             .map(|(_, r)| Arc::clone(r))
@@ -319,7 +328,7 @@ impl<'a> Machine<'a> {
         Go::Wait
     }
 
-    fn on_record(&mut self, target: Arc<Name>, purpose: Purpose, answer: &Answer) -> Go {
+    fn on_record(&mut self, target: Name, purpose: Purpose, answer: &Answer) -> Go {
         let depth = self.child_depth(purpose);
         if let Answer::Failed(kind) = answer {
             let query = Query::txt(Name::clone(&target));
@@ -356,7 +365,10 @@ impl<'a> Machine<'a> {
         };
         match parsed {
             Ok(record) => {
-                self.memo.push((Arc::clone(&target), Arc::clone(&record)));
+                if self.fetched.capacity() == 0 {
+                    // An evaluation rarely fetches more than a few records.
+                    self.fetched.reserve_exact(4);
+                }
                 self.fetched
                     .push((Name::clone(&target), Arc::clone(&record)));
                 self.enter_record(target, record, purpose, RecordSource::Dns);
@@ -381,7 +393,7 @@ impl<'a> Machine<'a> {
 
     fn enter_record(
         &mut self,
-        domain: Arc<Name>,
+        domain: Name,
         record: Arc<Record>,
         purpose: Purpose,
         source: RecordSource,
@@ -517,7 +529,7 @@ impl<'a> Machine<'a> {
                 .and_then(|i| frame.record.directives().get(i))
                 .map(|d| MatchedTerm {
                     domain: frame.domain.as_str().to_owned(),
-                    term: d.to_string(),
+                    term: d.canonical_text(),
                 });
             return self.finish_top(result, matched, frame);
         }
@@ -591,7 +603,7 @@ impl<'a> Machine<'a> {
             });
         }
         let target = match spec {
-            Some(s) if s.macro_string().is_literal() => s.literal_shared(),
+            Some(s) if s.macro_string().is_literal() => s.literal_name().cloned(),
             Some(s) => {
                 let domain = self.frames.last().map(|f| f.domain.as_str()).unwrap_or("");
                 s.target(&self.vars(domain))
@@ -675,7 +687,7 @@ impl<'a> Machine<'a> {
     fn in_progress(&self, domain: &Name) -> bool {
         self.frames
             .iter()
-            .any(|f| *f.domain == *domain || f.redirected_from.iter().any(|d| **d == *domain))
+            .any(|f| f.domain == *domain || f.redirected_from.iter().any(|d| d == domain))
     }
 
     /// All directives of the current frame were evaluated without a match (RFC 7208 §4.7).
@@ -902,7 +914,7 @@ impl<'a> Machine<'a> {
         q: &Query,
         a: &Answer,
         cidr: DualCidr,
-        target: Arc<Name>,
+        target: Name,
     ) -> Go {
         if let Answer::Failed(kind) = a {
             self.trace_query(depth, q, a);
@@ -973,7 +985,7 @@ impl<'a> Machine<'a> {
         self.no_match(depth, "")
     }
 
-    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Arc<Name>) -> Go {
+    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Name) -> Go {
         if a.is_failed() {
             self.trace_query(depth, q, a);
             // RFC 7208 §5.5: a DNS error on the PTR lookup makes the mechanism not match.
@@ -1030,7 +1042,7 @@ impl<'a> Machine<'a> {
     // ----------------------------------------------------------------------------------
     // %{p}: the validated domain name of the client (RFC 7208 §7.3, §5.5)
 
-    fn resolve_p(&mut self, prefer: Option<Arc<Name>>, after: AfterP) -> Go {
+    fn resolve_p(&mut self, prefer: Option<Name>, after: AfterP) -> Go {
         match reverse_name(self.req.ip()) {
             Some(rev) => {
                 self.queries.push(Query::new(rev, RecordType::Ptr));
@@ -1049,7 +1061,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         q: &Query,
         a: &Answer,
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         after: AfterP,
     ) -> Go {
         self.trace_query(depth, q, a);
@@ -1077,7 +1089,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         queries: &[Query],
         answers: &[Answer],
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         names: Vec<Name>,
         after: AfterP,
     ) -> Go {
@@ -1095,7 +1107,7 @@ impl<'a> Machine<'a> {
             .and_then(|p| {
                 valid
                     .iter()
-                    .find(|n| ***n == **p)
+                    .find(|n| ***n == *p)
                     .or_else(|| valid.iter().find(|n| n.is_subdomain_of(p)))
             })
             .or_else(|| valid.first())
@@ -1266,7 +1278,8 @@ impl<'a> Machine<'a> {
         problem: Option<SpfProblem>,
         explanation: Option<String>,
     ) -> Go {
-        Go::Done(Box::new(self.verdict(result, problem, explanation)))
+        self.finished = Some((result, problem, explanation));
+        Go::Done
     }
 
     fn verdict(

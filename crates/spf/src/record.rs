@@ -45,10 +45,12 @@ impl DualCidr {
 impl fmt::Display for DualCidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(v4) = self.v4.filter(|&l| l != 32) {
-            write!(f, "/{v4}")?;
+            f.write_str("/")?;
+            fmt::Display::fmt(&v4, f)?;
         }
         if let Some(v6) = self.v6.filter(|&l| l != 128) {
-            write!(f, "//{v6}")?;
+            f.write_str("//")?;
+            fmt::Display::fmt(&v6, f)?;
         }
         Ok(())
     }
@@ -139,32 +141,46 @@ impl Mechanism {
 }
 
 impl fmt::Display for Mechanism {
+    // Pieces are written one by one (no `write!` argument lists): the matched term of every
+    // verdict is formatted here.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())?;
+        let colon_spec = |f: &mut fmt::Formatter<'_>, d: &DomainSpec| {
+            f.write_str(":")?;
+            fmt::Display::fmt(d, f)
+        };
         match self {
             Mechanism::All => Ok(()),
-            Mechanism::Include(d) | Mechanism::Exists(d) => write!(f, ":{d}"),
+            Mechanism::Include(d) | Mechanism::Exists(d) => colon_spec(f, d),
             Mechanism::A { domain, cidr } | Mechanism::Mx { domain, cidr } => {
                 if let Some(d) = domain {
-                    write!(f, ":{d}")?;
+                    colon_spec(f, d)?;
                 }
-                write!(f, "{cidr}")
+                fmt::Display::fmt(cidr, f)
             }
             Mechanism::Ptr(domain) => match domain {
-                Some(d) => write!(f, ":{d}"),
+                Some(d) => colon_spec(f, d),
                 None => Ok(()),
             },
             Mechanism::Ip4 { addr, prefix } => {
-                write!(f, ":{addr}")?;
+                f.write_str(":")?;
+                fmt::Display::fmt(addr, f)?;
                 match prefix.filter(|&p| p != 32) {
-                    Some(p) => write!(f, "/{p}"),
+                    Some(p) => {
+                        f.write_str("/")?;
+                        fmt::Display::fmt(&p, f)
+                    }
                     None => Ok(()),
                 }
             }
             Mechanism::Ip6 { addr, prefix } => {
-                write!(f, ":{addr}")?;
+                f.write_str(":")?;
+                fmt::Display::fmt(addr, f)?;
                 match prefix.filter(|&p| p != 128) {
-                    Some(p) => write!(f, "/{p}"),
+                    Some(p) => {
+                        f.write_str("/")?;
+                        fmt::Display::fmt(&p, f)
+                    }
                     None => Ok(()),
                 }
             }
@@ -185,9 +201,22 @@ impl fmt::Display for Directive {
     /// Canonical form: the `+` qualifier is omitted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.qualifier != Qualifier::Pass {
-            write!(f, "{}", self.qualifier.symbol())?;
+            fmt::Write::write_char(f, self.qualifier.symbol())?;
         }
-        write!(f, "{}", self.mechanism)
+        fmt::Display::fmt(&self.mechanism, f)
+    }
+}
+
+impl Directive {
+    /// The canonical text (as `Display` writes it), in a string allocated once.
+    pub(crate) fn canonical_text(&self) -> String {
+        let spec_len = self
+            .mechanism
+            .domain_spec()
+            .map_or(0, |d| d.macro_string().text_len_hint());
+        let mut text = String::with_capacity(spec_len + 48);
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{self}"));
+        text
     }
 }
 

@@ -38,11 +38,11 @@ pub struct Request {
     identity: Identity,
     client_ip: IpAddr,
     ip: IpAddr,
+    /// `local-part@domain`; the `<domain>` is always the part after `at`.
     sender: String,
     at: usize,
-    domain: String,
     /// `domain` as a name, when check_host() can evaluate it (RFC 7208 §4.3).
-    domain_name: Option<Arc<Name>>,
+    domain_name: Option<Name>,
     helo: String,
     now: u64,
 }
@@ -92,8 +92,7 @@ impl Request {
             ip: normalize_ip(ip),
             at: local.len(),
             sender,
-            domain: domain.to_owned(),
-            domain_name: checkable_domain(domain).map(Arc::new),
+            domain_name: checkable_domain(domain),
             helo: helo.to_owned(),
             now: 0,
         }
@@ -136,19 +135,15 @@ impl Request {
         self.sender.get(self.at + 1..).unwrap_or("")
     }
 
-    /// The `<domain>` checked, as given.
+    /// The `<domain>` checked, as given (always the domain of `<sender>`, RFC 7208 §4.3).
     pub fn domain(&self) -> &str {
-        &self.domain
+        self.sender_domain()
     }
 
     /// The `<domain>` as a DNS name, or `None` when it is malformed, a single label or a
     /// domain literal, which makes `check_host()` return `none` (RFC 7208 §4.3).
     pub fn domain_name(&self) -> Option<&Name> {
-        self.domain_name.as_deref()
-    }
-
-    pub(crate) fn domain_name_shared(&self) -> Option<Arc<Name>> {
-        self.domain_name.clone()
+        self.domain_name.as_ref()
     }
 
     /// The HELO/EHLO domain, as given.
@@ -173,10 +168,7 @@ impl Request {
 /// a value such as `h.example;dkim=pass` is not a domain and is never queried. Target names
 /// after macro expansion are not held to this (see [`crate::macros::target_labels_ok`]).
 fn checkable_domain(domain: &str) -> Option<Name> {
-    if domain.starts_with('[')
-        || !smtp_domain_ok(domain)
-        || !crate::macros::target_labels_ok(domain)
-    {
+    if domain.starts_with('[') || !smtp_domain_ok(domain) {
         return None;
     }
     let name = Name::parse(domain).ok()?;
@@ -184,13 +176,31 @@ fn checkable_domain(domain: &str) -> Option<Name> {
 }
 
 /// RFC 5321 §4.1.2 `Domain` characters (plus `_`, and any non-ASCII character for RFC 6531
-/// U-labels, which [`Name::parse`] then converts or refuses).
+/// U-labels, which [`Name::parse`] then converts or refuses), with the length rules of
+/// [`crate::macros::target_labels_ok`] (no empty label but the root, labels of at most 63
+/// octets, at most 253 octets), in one pass over the text.
 fn smtp_domain_ok(domain: &str) -> bool {
-    domain
-        .strip_suffix('.')
-        .unwrap_or(domain)
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') || !b.is_ascii())
+    let body = domain.strip_suffix('.').unwrap_or(domain);
+    if body.is_empty() || body.len() > mailstamp_dns::MAX_NAME_LEN {
+        return false;
+    }
+    let mut label_len = 0usize;
+    for b in body.bytes() {
+        if b == b'.' {
+            if label_len == 0 {
+                return false;
+            }
+            label_len = 0;
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || !b.is_ascii() {
+            label_len += 1;
+            if label_len > mailstamp_dns::MAX_LABEL_LEN {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    label_len > 0
 }
 
 /// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).
