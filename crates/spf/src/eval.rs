@@ -207,6 +207,9 @@ struct Frame {
     depth: usize,
     /// Domains this frame left by `redirect` (for loop detection).
     redirected_from: Vec<Name>,
+    /// The record was fetched from DNS in this evaluation: it goes to
+    /// [`SpfVerdict::fetched_records`] once the frame is done with it.
+    from_dns: bool,
 }
 
 /// The top-level result waiting for its explanation.
@@ -214,6 +217,7 @@ struct Frame {
 struct Ending {
     domain: Name,
     record: Arc<Record>,
+    from_dns: bool,
     matched: Option<MatchedTerm>,
 }
 
@@ -226,8 +230,9 @@ struct Machine<'a> {
     frames: Vec<Frame>,
     lookups: usize,
     voids: usize,
-    /// Records fetched and parsed in this evaluation (never parsed twice: a second
-    /// `include` of the same name finds its record here).
+    /// Records fetched and parsed in this evaluation whose frames are done with them (moved
+    /// here, not copied). A record is never parsed twice: a second `include` of the same name
+    /// finds it here (the name of a record still in use by a frame is a loop instead).
     fetched: Vec<(Name, Arc<Record>)>,
     trace: Vec<TraceEvent>,
     /// The `%{p}` value once computed.
@@ -365,12 +370,6 @@ impl<'a> Machine<'a> {
         };
         match parsed {
             Ok(record) => {
-                if self.fetched.capacity() == 0 {
-                    // An evaluation rarely fetches more than a few records.
-                    self.fetched.reserve_exact(4);
-                }
-                self.fetched
-                    .push((Name::clone(&target), Arc::clone(&record)));
                 self.enter_record(target, record, purpose, RecordSource::Dns);
                 Go::Continue
             }
@@ -407,13 +406,16 @@ impl<'a> Machine<'a> {
                 source,
             });
         }
+        let from_dns = source == RecordSource::Dns;
         match (purpose, self.frames.last_mut()) {
             (Purpose::Redirect, Some(frame)) => {
-                let old = std::mem::replace(&mut frame.domain, domain);
-                frame.redirected_from.push(old);
-                frame.record = record;
+                let old_domain = std::mem::replace(&mut frame.domain, domain);
+                let old_record = std::mem::replace(&mut frame.record, record);
+                let old_from_dns = std::mem::replace(&mut frame.from_dns, from_dns);
+                frame.redirected_from.push(old_domain.clone());
                 frame.next = 0;
                 frame.depth = depth;
+                keep_fetched(&mut self.fetched, old_domain, old_record, old_from_dns);
             }
             _ => self.frames.push(Frame {
                 domain,
@@ -421,6 +423,7 @@ impl<'a> Machine<'a> {
                 next: 0,
                 depth,
                 redirected_from: Vec::new(),
+                from_dns,
             }),
         }
     }
@@ -533,6 +536,7 @@ impl<'a> Machine<'a> {
                 });
             return self.finish_top(result, matched, frame);
         }
+        keep_fetched(&mut self.fetched, frame.domain, frame.record, frame.from_dns);
         // RFC 7208 §5.2: how an include's recursive result affects the including record.
         // The parent's cursor is already past its include directive.
         let Some(parent) = self.frames.last() else {
@@ -1134,6 +1138,7 @@ impl<'a> Machine<'a> {
         let ending = Ending {
             domain: frame.domain,
             record: frame.record,
+            from_dns: frame.from_dns,
             matched,
         };
         let has_exp = ending.record.explanation().is_some();
@@ -1288,7 +1293,17 @@ impl<'a> Machine<'a> {
         problem: Option<SpfProblem>,
         explanation: Option<String>,
     ) -> SpfVerdict {
-        let matched = self.ending.take().and_then(|e| e.matched);
+        let mut fetched = std::mem::take(&mut self.fetched);
+        for frame in self.frames.drain(..) {
+            keep_fetched(&mut fetched, frame.domain, frame.record, frame.from_dns);
+        }
+        let matched = match self.ending.take() {
+            Some(e) => {
+                keep_fetched(&mut fetched, e.domain, e.record, e.from_dns);
+                e.matched
+            }
+            None => None,
+        };
         let req = self.req;
         SpfVerdict {
             result,
@@ -1303,7 +1318,7 @@ impl<'a> Machine<'a> {
             lookups: self.lookups,
             void_lookups: self.voids,
             trace: std::mem::take(&mut self.trace),
-            fetched_records: std::mem::take(&mut self.fetched),
+            fetched_records: fetched,
         }
     }
 
@@ -1325,6 +1340,17 @@ impl<'a> Machine<'a> {
         if self.opts.trace {
             self.trace.push(TraceEvent::Note { depth, text });
         }
+    }
+}
+
+/// Adds a record a frame is done with to the fetched records, if it came from DNS.
+fn keep_fetched(fetched: &mut Vec<(Name, Arc<Record>)>, domain: Name, record: Arc<Record>, from_dns: bool) {
+    if from_dns {
+        if fetched.capacity() == 0 {
+            // An evaluation rarely fetches more than a few records.
+            fetched.reserve_exact(4);
+        }
+        fetched.push((domain, record));
     }
 }
 

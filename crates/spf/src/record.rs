@@ -254,6 +254,10 @@ impl Record {
     /// §3.1 and the OpenSPF suite): any other byte is a [`ParseErrorKind::NonAscii`] error at
     /// its offset, so non-UTF-8 input is handled without loss.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Record, ParseError> {
+        let (printable, spaces) = scan(bytes);
+        if printable && let Ok(text) = std::str::from_utf8(bytes) {
+            return parse_printable(text, spaces);
+        }
         if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
             let term = term_around(bytes, offset);
             return Err(ParseError {
@@ -414,13 +418,26 @@ fn term_around(bytes: &[u8], offset: usize) -> String {
     String::from_utf8_lossy(bytes.get(start..end).unwrap_or(&[])).into_owned()
 }
 
+/// One pass over a record's bytes: whether every byte is visible ASCII or a space (0x20 to
+/// 0x7e), and how many spaces there are. No early exit, so the loop is vectorised; the exact
+/// error, if any, is looked for only when this says there is one.
+fn scan(bytes: &[u8]) -> (bool, usize) {
+    let mut printable = true;
+    let mut spaces = 0usize;
+    for &b in bytes {
+        spaces += usize::from(b == b' ');
+        printable &= b.wrapping_sub(0x20) < 0x5f;
+    }
+    (printable, spaces)
+}
+
 fn parse(text: &str) -> Result<Record, ParseError> {
+    let (printable, spaces) = scan(text.as_bytes());
+    if printable {
+        return parse_printable(text, spaces);
+    }
     if !is_spf_record(text.as_bytes()) {
-        return Err(ParseError {
-            kind: ParseErrorKind::NotSpf,
-            offset: 0,
-            term: text.split(' ').next().unwrap_or("").to_owned(),
-        });
+        return Err(not_spf(text));
     }
     let bytes = text.as_bytes();
     // Every byte of a record is visible ASCII or a space (RFC 7208 §12: terms are separated by
@@ -441,8 +458,26 @@ fn parse(text: &str) -> Result<Record, ParseError> {
             term: term_around(bytes, at),
         });
     }
+    parse_printable(text, spaces)
+}
+
+fn not_spf(text: &str) -> ParseError {
+    ParseError {
+        kind: ParseErrorKind::NotSpf,
+        offset: 0,
+        term: text.split(' ').next().unwrap_or("").to_owned(),
+    }
+}
+
+/// Parses a record whose bytes are all visible ASCII or spaces; `spaces` of them are spaces
+/// (at most that many terms).
+fn parse_printable(text: &str, spaces: usize) -> Result<Record, ParseError> {
+    if !is_spf_record(text.as_bytes()) {
+        return Err(not_spf(text));
+    }
+    let bytes = text.as_bytes();
     let mut record = Record {
-        directives: Vec::with_capacity(bytes.iter().filter(|&&b| b == b' ').count()),
+        directives: Vec::with_capacity(spaces),
         ..Record::default()
     };
     let mut start = VERSION.len();
@@ -461,10 +496,6 @@ fn parse(text: &str) -> Result<Record, ParseError> {
         }
         start = end + 1;
     }
-    record.has_all = record
-        .directives
-        .iter()
-        .any(|d| d.mechanism == Mechanism::All);
     Ok(record)
 }
 
@@ -485,6 +516,7 @@ fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
         None => (Qualifier::Pass, term, 0),
     };
     let mechanism = parse_mechanism(body).map_err(|(k, at)| (k, at + q_len))?;
+    record.has_all |= matches!(mechanism, Mechanism::All);
     record.directives.push(Directive {
         qualifier,
         mechanism,
@@ -599,7 +631,7 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
                 return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
             };
             let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
-            let addr = addr_text.parse::<Ipv4Addr>().map_err(|_| {
+            let addr = parse_ipv4(addr_text).ok_or_else(|| {
                 (
                     ParseErrorKind::InvalidIp4(addr_text.to_owned()),
                     args_at + 1,
@@ -622,6 +654,39 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
         }
         _ => Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
     }
+}
+
+/// An `ip4-network` (RFC 7208 §5.6): four decimal octets of one to three digits, at most 255,
+/// without leading zeros: the text [`Ipv4Addr`]'s `FromStr` accepts, read in one pass.
+fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut index = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0u8;
+    for &b in text.as_bytes() {
+        if b == b'.' {
+            if digits == 0 || index == 3 {
+                return None;
+            }
+            *octets.get_mut(index)? = u8::try_from(value).ok()?;
+            index += 1;
+            value = 0;
+            digits = 0;
+        } else if b.is_ascii_digit() {
+            if digits == 3 || (digits == 1 && value == 0) {
+                return None;
+            }
+            digits += 1;
+            value = value * 10 + u16::from(b - b'0');
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || index != 3 {
+        return None;
+    }
+    *octets.get_mut(3)? = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
@@ -920,6 +985,28 @@ mod tests {
         assert_eq!(e.offset, 7);
         let e = Record::parse("v=spf1 a:ex\u{e9}mple.com").unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::NonAscii { byte: 0xc3 });
+    }
+
+    #[test]
+    fn rfc7208_5_6_ip4_network_reads_as_std_does() {
+        let mut cases: Vec<String> = [
+            "", ".", "1", "1.2.3", "1.2.3.4", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5",
+            "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.1.1.256", "01.1.1.1", "1.1.1.01",
+            "1.1.1.00", "00.0.0.0", "1000.1.1.1", "1.1.1.1000", "0001.1.1.1", "1.2.3.-4",
+            "1.2.3.+4", "1.2.3.4a", "a.b.c.d", "1.2.3.4/24", "1.2.3.4:80", " 1.2.3.4",
+            "999.1.1.1", "1.2.3.999999999999",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for v in 0..1200 {
+            cases.push(format!("10.{v}.0.1"));
+            cases.push(format!("10.0.0.{v:03}"));
+            cases.push(format!("{v}.0.0.{v}"));
+        }
+        for text in &cases {
+            assert_eq!(parse_ipv4(text), text.parse::<Ipv4Addr>().ok(), "{text:?}");
+        }
     }
 
     #[test]
