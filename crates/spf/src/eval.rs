@@ -245,6 +245,16 @@ struct Machine<'a> {
     finished: Option<(SpfResult, Option<SpfProblem>, Option<String>)>,
 }
 
+/// The DNS-querying mechanisms, as [`Machine::dns_term`] acts on them.
+#[derive(Debug, Clone, Copy)]
+enum DnsKind {
+    Include,
+    A(DualCidr),
+    Mx(DualCidr),
+    Ptr,
+    Exists,
+}
+
 /// The outcome of scanning directives that need no DNS.
 enum Scan {
     Match(usize),
@@ -583,9 +593,10 @@ impl<'a> Machine<'a> {
         let Some(frame) = self.frames.last() else {
             return Go::Continue;
         };
-        let record = Arc::clone(&frame.record);
+        // Read what the term needs while the record is borrowed (no reference count is
+        // taken on the record: texts for errors and the trace are made from it on demand).
         let depth = frame.depth;
-        let Some(directive) = record.directives().get(idx) else {
+        let Some(directive) = frame.record.directives().get(idx) else {
             return Go::Continue;
         };
         let spec = directive.mechanism.domain_spec();
@@ -595,6 +606,27 @@ impl<'a> Machine<'a> {
             let prefer = Some(frame.domain.clone());
             return self.resolve_p(prefer, AfterP::Resume);
         }
+        let kind = match &directive.mechanism {
+            Mechanism::Include(_) => DnsKind::Include,
+            Mechanism::A { cidr, .. } => DnsKind::A(*cidr),
+            Mechanism::Mx { cidr, .. } => DnsKind::Mx(*cidr),
+            Mechanism::Ptr(_) => DnsKind::Ptr,
+            Mechanism::Exists(_) => DnsKind::Exists,
+            // Not DNS terms (`run` evaluates them): step past.
+            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.next = idx + 1;
+                }
+                return Go::Continue;
+            }
+        };
+        // Expanding has no side effect, so it may come before the count.
+        let target = match spec {
+            Some(s) if s.macro_string().is_literal() => s.literal_name().cloned(),
+            Some(s) => s.target(&self.vars(frame.domain.as_str())),
+            None => Some(frame.domain.clone()),
+        };
+        let has_spec = spec.is_some();
         // From here on the term counts (RFC 7208 §4.6.4); the cursor moves past it.
         if let Some(frame) = self.frames.last_mut() {
             frame.next = idx + 1;
@@ -603,41 +635,33 @@ impl<'a> Machine<'a> {
         if self.lookups > MAX_DNS_MECHANISMS {
             return self.fail_with(SpfProblem::TooManyLookups {
                 limit: MAX_DNS_MECHANISMS,
-                term: directive.to_string(),
+                term: self.directive_text(idx),
             });
         }
-        let target = match spec {
-            Some(s) if s.macro_string().is_literal() => s.literal_name().cloned(),
-            Some(s) => {
-                let domain = self.frames.last().map(|f| f.domain.as_str()).unwrap_or("");
-                s.target(&self.vars(domain))
-            }
-            None => self.frames.last().map(|f| f.domain.clone()),
-        };
         if self.opts.trace {
+            let spec_text = self.spec_text(idx);
             self.trace.push(TraceEvent::Term {
                 depth,
-                term: directive.to_string(),
-                target: target
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .or_else(|| spec.map(|s| format!("{s} (expands to no valid domain name)"))),
+                term: self.directive_text(idx),
+                target: target.as_ref().map(ToString::to_string).or_else(|| {
+                    has_spec.then(|| format!("{spec_text} (expands to no valid domain name)"))
+                }),
                 lookups: self.lookups,
                 void_lookups: self.voids,
             });
         }
         let Some(target) = target else {
             // RFC 7208 §4.3 by analogy: a target that is no valid domain name does not exist.
-            return match directive.mechanism {
-                Mechanism::Include(_) => self.fail_with(SpfProblem::IncludeNone {
-                    target: spec.map(ToString::to_string).unwrap_or_default(),
+            return match kind {
+                DnsKind::Include => self.fail_with(SpfProblem::IncludeNone {
+                    target: self.spec_text(idx),
                 }),
                 _ => self.no_match(depth, "target is not a valid domain name"),
             };
         };
         let ip = self.req.ip();
-        match &directive.mechanism {
-            Mechanism::Include(_) => {
+        match kind {
+            DnsKind::Include => {
                 if target.label_count() < 2 {
                     // The recursive check_host() would return none (RFC 7208 §4.3, §5.2).
                     return self.fail_with(SpfProblem::IncludeNone {
@@ -647,27 +671,24 @@ impl<'a> Machine<'a> {
                 if self.in_progress(&target) {
                     return self.fail_with(SpfProblem::Loop {
                         domain: target.to_string(),
-                        term: directive.to_string(),
+                        term: self.directive_text(idx),
                     });
                 }
                 self.fetch_record(target, Purpose::Include)
             }
-            Mechanism::A { cidr, .. } => {
+            DnsKind::A(cidr) => {
                 self.queries
                     .push(Query::new(Name::clone(&target), address_type(ip)));
-                self.wait = Wait::Address { cidr: *cidr };
+                self.wait = Wait::Address { cidr };
                 Go::Wait
             }
-            Mechanism::Mx { cidr, .. } => {
+            DnsKind::Mx(cidr) => {
                 self.queries
                     .push(Query::new(Name::clone(&target), RecordType::Mx));
-                self.wait = Wait::Mx {
-                    cidr: *cidr,
-                    target,
-                };
+                self.wait = Wait::Mx { cidr, target };
                 Go::Wait
             }
-            Mechanism::Ptr(_) => match reverse_name(ip) {
+            DnsKind::Ptr => match reverse_name(ip) {
                 Some(rev) => {
                     self.queries.push(Query::new(rev, RecordType::Ptr));
                     self.wait = Wait::Ptr { target };
@@ -675,15 +696,33 @@ impl<'a> Machine<'a> {
                 }
                 None => self.no_match(depth, "no reverse name for the client address"),
             },
-            Mechanism::Exists(_) => {
+            DnsKind::Exists => {
                 // RFC 7208 §5.7: an A lookup, even when the connection is IPv6.
                 self.queries
                     .push(Query::new(Name::clone(&target), RecordType::A));
                 self.wait = Wait::Exists;
                 Go::Wait
             }
-            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => Go::Continue,
         }
+    }
+
+    /// The canonical text of the current frame's directive `idx` (for problems and the trace).
+    fn directive_text(&self, idx: usize) -> String {
+        self.frames
+            .last()
+            .and_then(|f| f.record.directives().get(idx))
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The domain-spec of the current frame's directive `idx`, as written.
+    fn spec_text(&self, idx: usize) -> String {
+        self.frames
+            .last()
+            .and_then(|f| f.record.directives().get(idx))
+            .and_then(|d| d.mechanism.domain_spec())
+            .map(ToString::to_string)
+            .unwrap_or_default()
     }
 
     /// True when `domain` is being evaluated by a frame on the stack (or was left by one of
