@@ -422,22 +422,30 @@ fn term_around(bytes: &[u8], offset: usize) -> String {
 /// 0x7e), and how many spaces there are. No early exit, so the loop is vectorised; the exact
 /// error, if any, is looked for only when this says there is one.
 fn scan(bytes: &[u8]) -> (bool, usize) {
-    // Blocks of 16 bytes with byte-wide counters, which the compiler turns into vector
-    // compares; then the tail.
-    let mut bad = 0u8;
+    // Eight bytes at a time (SWAR). No carry crosses a byte in these sums: every byte is
+    // masked to 7 bits first.
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut bad = 0u64;
     let mut spaces = 0usize;
-    let mut blocks = bytes.chunks_exact(16);
-    for block in &mut blocks {
-        let mut block_spaces = 0u8;
-        for &b in block {
-            block_spaces += u8::from(b == b' ');
-            bad |= u8::from(b.wrapping_sub(0x20) >= 0x5f);
-        }
-        spaces += usize::from(block_spaces);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let v = u64::from_le_bytes(w);
+        let low = v & LOW;
+        // High bit set: not ASCII. Below 0x20: adding 0x60 leaves the high bit clear. 0x7f:
+        // adding 1 sets it.
+        bad |= (v | !(low + 0x60 * ONES) | (low + ONES)) & HIGH;
+        // A space is a zero byte of `v ^ 0x2020...`: exactly those bytes get their high bit.
+        let x = v ^ (0x20 * ONES);
+        let zero = !(((x & LOW) + LOW) | x | LOW);
+        spaces += zero.count_ones() as usize;
     }
-    for &b in blocks.remainder() {
+    for &b in words.remainder() {
         spaces += usize::from(b == b' ');
-        bad |= u8::from(b.wrapping_sub(0x20) >= 0x5f);
+        bad |= u64::from(b.wrapping_sub(0x20) >= 0x5f);
     }
     (bad == 0, spaces)
 }
@@ -655,7 +663,7 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
                 return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
             };
             let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
-            let addr = addr_text.parse::<Ipv6Addr>().map_err(|_| {
+            let addr = parse_ipv6(addr_text).ok_or_else(|| {
                 (
                     ParseErrorKind::InvalidIp6(addr_text.to_owned()),
                     args_at + 1,
@@ -698,6 +706,93 @@ fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
     }
     *octets.get_mut(3)? = u8::try_from(value).ok()?;
     Some(Ipv4Addr::from(octets))
+}
+
+/// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
+/// The common forms (hexadecimal groups, at most one `::`) are read in one pass; anything
+/// else (an embedded IPv4 address, or an error) is left to the standard parser.
+fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+    ipv6_groups(text).or_else(|| text.parse().ok())
+}
+
+/// The plain forms of an IPv6 address: eight groups of one to four hexadecimal digits, or
+/// fewer around one `::` that stands for at least one zero group. `None` for anything else.
+fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
+    let b = text.as_bytes();
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let (mut n_head, mut n_tail) = (0usize, 0usize);
+    let mut gap = false;
+    let mut i = 0;
+    if b.starts_with(b"::") {
+        gap = true;
+        i = 2;
+        if i == b.len() {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let mut value: u16 = 0;
+        let mut digits = 0;
+        while let Some(&c) = b.get(i) {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            if digits == 4 {
+                return None;
+            }
+            value = value << 4 | u16::from(d);
+            digits += 1;
+            i += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        if gap {
+            *tail.get_mut(n_tail)? = value;
+            n_tail += 1;
+        } else {
+            *head.get_mut(n_head)? = value;
+            n_head += 1;
+        }
+        match b.get(i) {
+            None => break,
+            Some(b':') => {
+                i += 1;
+                if b.get(i) == Some(&b':') {
+                    if gap {
+                        return None;
+                    }
+                    gap = true;
+                    i += 1;
+                    if i == b.len() {
+                        break;
+                    }
+                }
+            }
+            Some(_) => return None,
+        }
+        if n_head + n_tail >= 8 {
+            return None;
+        }
+    }
+    let fits = if gap {
+        n_head + n_tail <= 7
+    } else {
+        n_head == 8
+    };
+    if !fits {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    groups.get_mut(..n_head)?.copy_from_slice(head.get(..n_head)?);
+    groups
+        .get_mut(8 - n_tail..)?
+        .copy_from_slice(tail.get(..n_tail)?);
+    Some(Ipv6Addr::from(groups))
 }
 
 fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
@@ -1017,6 +1112,82 @@ mod tests {
         }
         for text in &cases {
             assert_eq!(parse_ipv4(text), text.parse::<Ipv4Addr>().ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rfc7208_5_6_ip6_network_reads_as_std_does() {
+        let mut cases: Vec<String> = [
+            "", ":", "::", ":::", "::1", "1::", "1::2", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7::8",
+            "1::2::3", "1:::2", ":1::", "1:2:", ":1:2:3:4:5:6:7:8", "12345::", "FFFF::ffff",
+            "2001:DB8::/32", "2001:db8::1.2.3.4", "::ffff:192.0.2.1", "::1.2.3.4", "g::",
+            "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:0:0:0:1:", "1::2:",
+            " ::1", "::1 ", "0:0:0:0:0:0:0:0", "::0:0:0:0:0:0:0", "0:0:0:0:0:0:0::",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Random group lists (a fixed LCG: repeatable): 1 to 9 groups of 0 to 5 hexadecimal
+        // digits, mostly joined by ':', sometimes by "::", '.' or nothing.
+        let hex = b"0123456789abcdefABCDEF";
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            if next(6) == 0 {
+                text.push_str("::");
+            }
+            let groups = next(9) + 1;
+            for g in 0..groups {
+                if g > 0 {
+                    text.push_str(match next(12) {
+                        0 => "::",
+                        1 => ".",
+                        2 => "",
+                        _ => ":",
+                    });
+                }
+                for _ in 0..next(6) {
+                    text.push(hex[next(22) as usize] as char);
+                }
+            }
+            if next(8) == 0 {
+                text.push_str("::");
+            }
+            cases.push(text);
+        }
+        let mut valid = 0;
+        for text in &cases {
+            let std = text.parse::<Ipv6Addr>().ok();
+            valid += usize::from(std.is_some());
+            assert_eq!(parse_ipv6(text), std, "{text:?}");
+            if let Some(fast) = ipv6_groups(text) {
+                assert_eq!(Some(fast), std, "{text:?}");
+            }
+        }
+        assert!(valid > 1000, "the cases include valid addresses ({valid})");
+    }
+
+    #[test]
+    fn record_scan_counts_spaces_and_finds_bad_bytes() {
+        let bytes = [b' ', 0x1f, 0x7f, 0x80, 0xff, b'~', b'!', b'a'];
+        for len in 1..40 {
+            for pos in 0..len {
+                for byte in bytes {
+                    let mut text = vec![b'a'; len];
+                    text[len - 1 - pos] = b' ';
+                    text[pos] = byte;
+                    let spaces = text.iter().filter(|&&b| b == b' ').count();
+                    let printable = text.iter().all(|&b| (0x20..0x7f).contains(&b));
+                    assert_eq!(scan(&text), (printable, spaces), "{text:?}");
+                }
+            }
         }
     }
 
