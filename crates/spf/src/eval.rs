@@ -290,7 +290,10 @@ impl<'a> Machine<'a> {
                 Go::Wait => return Step::Lookup(Pending { machine }),
                 Go::Done => {
                     let (result, problem, explanation) =
-                        machine.finished.take().unwrap_or((SpfResult::TempError, None, None));
+                        machine
+                            .finished
+                            .take()
+                            .unwrap_or((SpfResult::TempError, None, None));
                     return Step::Done(machine.verdict(result, problem, explanation));
                 }
             }
@@ -546,7 +549,12 @@ impl<'a> Machine<'a> {
                 });
             return self.finish_top(result, matched, frame);
         }
-        keep_fetched(&mut self.fetched, frame.domain, frame.record, frame.from_dns);
+        keep_fetched(
+            &mut self.fetched,
+            frame.domain,
+            frame.record,
+            frame.from_dns,
+        );
         // RFC 7208 §5.2: how an include's recursive result affects the including record.
         // The parent's cursor is already past its include directive.
         let Some(parent) = self.frames.last() else {
@@ -951,14 +959,7 @@ impl<'a> Machine<'a> {
         self.matched()
     }
 
-    fn on_mx(
-        &mut self,
-        depth: usize,
-        q: &Query,
-        a: &Answer,
-        cidr: DualCidr,
-        target: Name,
-    ) -> Go {
+    fn on_mx(&mut self, depth: usize, q: &Query, a: &Answer, cidr: DualCidr, target: Name) -> Go {
         if let Answer::Failed(kind) = a {
             self.trace_query(depth, q, a);
             return self.dns_failure(q, *kind);
@@ -1383,7 +1384,12 @@ impl<'a> Machine<'a> {
 }
 
 /// Adds a record a frame is done with to the fetched records, if it came from DNS.
-fn keep_fetched(fetched: &mut Vec<(Name, Arc<Record>)>, domain: Name, record: Arc<Record>, from_dns: bool) {
+fn keep_fetched(
+    fetched: &mut Vec<(Name, Arc<Record>)>,
+    domain: Name,
+    record: Arc<Record>,
+    from_dns: bool,
+) {
     if from_dns {
         if fetched.capacity() == 0 {
             // An evaluation rarely fetches more than a few records.

@@ -348,7 +348,10 @@ impl MacroString {
 
     /// True when the string contains no `%{...}` expansion (escapes such as `%%` aside).
     pub fn is_literal(&self) -> bool {
-        !self.items().iter().any(|i| matches!(i, MacroItem::Expand(_)))
+        !self
+            .items()
+            .iter()
+            .any(|i| matches!(i, MacroItem::Expand(_)))
     }
 
     /// True when expanding needs the validated domain name of the client (`%{p}`).
