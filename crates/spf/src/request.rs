@@ -38,12 +38,13 @@ pub struct Request {
     identity: Identity,
     client_ip: IpAddr,
     ip: IpAddr,
-    /// `local-part@domain`; the `<domain>` is always the part after `at`.
-    sender: String,
+    /// `local-part@domain` then the HELO domain, in one string: the `<sender>` ends at
+    /// `helo_at`, its `<domain>` (always the domain checked) starts after `at`.
+    text: String,
     at: usize,
+    helo_at: usize,
     /// `domain` as a name, when check_host() can evaluate it (RFC 7208 §4.3).
     domain_name: Option<Name>,
-    helo: String,
     now: u64,
 }
 
@@ -82,18 +83,20 @@ impl Request {
         } else {
             local
         };
-        let mut sender = String::with_capacity(local.len() + 1 + domain.len());
-        sender.push_str(local);
-        sender.push('@');
-        sender.push_str(domain);
+        let mut text = String::with_capacity(local.len() + 1 + domain.len() + helo.len());
+        text.push_str(local);
+        text.push('@');
+        text.push_str(domain);
+        let helo_at = text.len();
+        text.push_str(helo);
         Request {
             identity,
             client_ip: ip,
             ip: normalize_ip(ip),
             at: local.len(),
-            sender,
+            helo_at,
+            text,
             domain_name: checkable_domain(domain),
-            helo: helo.to_owned(),
             now: 0,
         }
     }
@@ -122,17 +125,17 @@ impl Request {
 
     /// The `<sender>` (`local-part@domain`).
     pub fn sender(&self) -> &str {
-        &self.sender
+        self.text.get(..self.helo_at).unwrap_or("")
     }
 
     /// The local-part of `<sender>`.
     pub fn local_part(&self) -> &str {
-        self.sender.get(..self.at).unwrap_or("")
+        self.text.get(..self.at).unwrap_or("")
     }
 
     /// The domain of `<sender>`.
     pub fn sender_domain(&self) -> &str {
-        self.sender.get(self.at + 1..).unwrap_or("")
+        self.text.get(self.at + 1..self.helo_at).unwrap_or("")
     }
 
     /// The `<domain>` checked, as given (always the domain of `<sender>`, RFC 7208 §4.3).
@@ -148,7 +151,7 @@ impl Request {
 
     /// The HELO/EHLO domain, as given.
     pub fn helo_domain(&self) -> &str {
-        &self.helo
+        self.text.get(self.helo_at..).unwrap_or("")
     }
 
     /// The `%{t}` time.
