@@ -103,10 +103,12 @@ impl Pending<'_> {
         } else {
             machine.fail_with(SpfProblem::TimeLimit { millis })
         };
-        match go {
-            Go::Done(v) => *v,
+        match (go, machine.finished.take()) {
+            (Go::Done, Some((result, problem, explanation))) => {
+                machine.verdict(result, problem, explanation)
+            }
             // fail_with and done always finish.
-            Go::Continue | Go::Wait => machine.verdict(
+            _ => machine.verdict(
                 SpfResult::TempError,
                 Some(SpfProblem::TimeLimit { millis }),
                 None,
@@ -136,8 +138,8 @@ enum Go {
     Continue,
     /// Queries are set; wait for their answers.
     Wait,
-    /// Finished.
-    Done(Box<SpfVerdict>),
+    /// Finished: the outcome is in [`Machine::finished`].
+    Done,
 }
 
 /// Why a record is being looked up.
@@ -164,7 +166,7 @@ enum AfterP {
 enum Wait {
     Idle,
     Record {
-        target: Arc<Name>,
+        target: Name,
         purpose: Purpose,
     },
     Address {
@@ -172,22 +174,22 @@ enum Wait {
     },
     Mx {
         cidr: DualCidr,
-        target: Arc<Name>,
+        target: Name,
     },
     MxHosts {
         cidr: DualCidr,
     },
     Ptr {
-        target: Arc<Name>,
+        target: Name,
     },
     PtrValidate,
     Exists,
     PMacroPtr {
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         after: AfterP,
     },
     PMacroValidate {
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         names: Vec<Name>,
         after: AfterP,
     },
@@ -197,21 +199,25 @@ enum Wait {
 /// One `check_host()` in progress (the checked domain, an include, or a redirect target).
 #[derive(Debug)]
 struct Frame {
-    domain: Arc<Name>,
+    domain: Name,
     record: Arc<Record>,
     /// Index of the next directive to evaluate.
     next: usize,
     /// Nesting level for the trace (includes and redirects).
     depth: usize,
     /// Domains this frame left by `redirect` (for loop detection).
-    redirected_from: Vec<Arc<Name>>,
+    redirected_from: Vec<Name>,
+    /// The record was fetched from DNS in this evaluation: it goes to
+    /// [`SpfVerdict::fetched_records`] once the frame is done with it.
+    from_dns: bool,
 }
 
 /// The top-level result waiting for its explanation.
 #[derive(Debug)]
 struct Ending {
-    domain: Arc<Name>,
+    domain: Name,
     record: Arc<Record>,
+    from_dns: bool,
     matched: Option<MatchedTerm>,
 }
 
@@ -224,8 +230,9 @@ struct Machine<'a> {
     frames: Vec<Frame>,
     lookups: usize,
     voids: usize,
-    /// Records parsed in this evaluation (never parsed twice).
-    memo: Vec<(Arc<Name>, Arc<Record>)>,
+    /// Records fetched and parsed in this evaluation whose frames are done with them (moved
+    /// here, not copied). A record is never parsed twice: a second `include` of the same name
+    /// finds it here (the name of a record still in use by a frame is a loop instead).
     fetched: Vec<(Name, Arc<Record>)>,
     trace: Vec<TraceEvent>,
     /// The `%{p}` value once computed.
@@ -233,6 +240,19 @@ struct Machine<'a> {
     wait: Wait,
     queries: Vec<Query>,
     ending: Option<Ending>,
+    /// The outcome once the evaluation is done (result, problem, explanation); the verdict
+    /// is built from it as the last step returns, so it is moved only once.
+    finished: Option<(SpfResult, Option<SpfProblem>, Option<String>)>,
+}
+
+/// The DNS-querying mechanisms, as [`Machine::dns_term`] acts on them.
+#[derive(Debug, Clone, Copy)]
+enum DnsKind {
+    Include,
+    A(DualCidr),
+    Mx(DualCidr),
+    Ptr,
+    Exists,
 }
 
 /// The outcome of scanning directives that need no DNS.
@@ -251,13 +271,13 @@ impl<'a> Machine<'a> {
             frames: Vec::with_capacity(4),
             lookups: 0,
             voids: 0,
-            memo: Vec::new(),
             fetched: Vec::new(),
             trace: Vec::new(),
             validated: None,
             wait: Wait::Idle,
             queries: Vec::new(),
             ending: None,
+            finished: None,
         }
     }
 
@@ -268,7 +288,14 @@ impl<'a> Machine<'a> {
             match go {
                 Go::Continue => go = machine.run(),
                 Go::Wait => return Step::Lookup(Pending { machine }),
-                Go::Done(v) => return Step::Done(*v),
+                Go::Done => {
+                    let (result, problem, explanation) =
+                        machine
+                            .finished
+                            .take()
+                            .unwrap_or((SpfResult::TempError, None, None));
+                    return Step::Done(machine.verdict(result, problem, explanation));
+                }
             }
         }
     }
@@ -277,7 +304,7 @@ impl<'a> Machine<'a> {
     // Start and record selection (RFC 7208 §4.3–§4.5)
 
     fn start(&mut self) -> Go {
-        let Some(domain) = self.req.domain_name_shared() else {
+        let Some(domain) = self.req.domain_name().cloned() else {
             return self.fail_with(SpfProblem::InvalidDomain {
                 domain: self.req.domain().to_owned(),
             });
@@ -299,9 +326,9 @@ impl<'a> Machine<'a> {
         self.fetch_record(domain, Purpose::Top)
     }
 
-    fn fetch_record(&mut self, target: Arc<Name>, purpose: Purpose) -> Go {
+    fn fetch_record(&mut self, target: Name, purpose: Purpose) -> Go {
         if let Some(record) = self
-            .memo
+            .fetched
             .iter()
             .find(|(n, _)| *n == target)
             .map(|(_, r)| Arc::clone(r))
@@ -319,7 +346,7 @@ impl<'a> Machine<'a> {
         Go::Wait
     }
 
-    fn on_record(&mut self, target: Arc<Name>, purpose: Purpose, answer: &Answer) -> Go {
+    fn on_record(&mut self, target: Name, purpose: Purpose, answer: &Answer) -> Go {
         let depth = self.child_depth(purpose);
         if let Answer::Failed(kind) = answer {
             let query = Query::txt(Name::clone(&target));
@@ -356,9 +383,6 @@ impl<'a> Machine<'a> {
         };
         match parsed {
             Ok(record) => {
-                self.memo.push((Arc::clone(&target), Arc::clone(&record)));
-                self.fetched
-                    .push((Name::clone(&target), Arc::clone(&record)));
                 self.enter_record(target, record, purpose, RecordSource::Dns);
                 Go::Continue
             }
@@ -381,7 +405,7 @@ impl<'a> Machine<'a> {
 
     fn enter_record(
         &mut self,
-        domain: Arc<Name>,
+        domain: Name,
         record: Arc<Record>,
         purpose: Purpose,
         source: RecordSource,
@@ -395,13 +419,16 @@ impl<'a> Machine<'a> {
                 source,
             });
         }
+        let from_dns = source == RecordSource::Dns;
         match (purpose, self.frames.last_mut()) {
             (Purpose::Redirect, Some(frame)) => {
-                let old = std::mem::replace(&mut frame.domain, domain);
-                frame.redirected_from.push(old);
-                frame.record = record;
+                let old_domain = std::mem::replace(&mut frame.domain, domain);
+                let old_record = std::mem::replace(&mut frame.record, record);
+                let old_from_dns = std::mem::replace(&mut frame.from_dns, from_dns);
+                frame.redirected_from.push(old_domain.clone());
                 frame.next = 0;
                 frame.depth = depth;
+                keep_fetched(&mut self.fetched, old_domain, old_record, old_from_dns);
             }
             _ => self.frames.push(Frame {
                 domain,
@@ -409,6 +436,7 @@ impl<'a> Machine<'a> {
                 next: 0,
                 depth,
                 redirected_from: Vec::new(),
+                from_dns,
             }),
         }
     }
@@ -517,10 +545,16 @@ impl<'a> Machine<'a> {
                 .and_then(|i| frame.record.directives().get(i))
                 .map(|d| MatchedTerm {
                     domain: frame.domain.as_str().to_owned(),
-                    term: d.to_string(),
+                    term: d.canonical_text(),
                 });
             return self.finish_top(result, matched, frame);
         }
+        keep_fetched(
+            &mut self.fetched,
+            frame.domain,
+            frame.record,
+            frame.from_dns,
+        );
         // RFC 7208 §5.2: how an include's recursive result affects the including record.
         // The parent's cursor is already past its include directive.
         let Some(parent) = self.frames.last() else {
@@ -567,9 +601,10 @@ impl<'a> Machine<'a> {
         let Some(frame) = self.frames.last() else {
             return Go::Continue;
         };
-        let record = Arc::clone(&frame.record);
+        // Read what the term needs while the record is borrowed (no reference count is
+        // taken on the record: texts for errors and the trace are made from it on demand).
         let depth = frame.depth;
-        let Some(directive) = record.directives().get(idx) else {
+        let Some(directive) = frame.record.directives().get(idx) else {
             return Go::Continue;
         };
         let spec = directive.mechanism.domain_spec();
@@ -579,6 +614,27 @@ impl<'a> Machine<'a> {
             let prefer = Some(frame.domain.clone());
             return self.resolve_p(prefer, AfterP::Resume);
         }
+        let kind = match &directive.mechanism {
+            Mechanism::Include(_) => DnsKind::Include,
+            Mechanism::A { cidr, .. } => DnsKind::A(*cidr),
+            Mechanism::Mx { cidr, .. } => DnsKind::Mx(*cidr),
+            Mechanism::Ptr(_) => DnsKind::Ptr,
+            Mechanism::Exists(_) => DnsKind::Exists,
+            // Not DNS terms (`run` evaluates them): step past.
+            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.next = idx + 1;
+                }
+                return Go::Continue;
+            }
+        };
+        // Expanding has no side effect, so it may come before the count.
+        let target = match spec {
+            Some(s) if s.macro_string().is_literal() => s.literal_name().cloned(),
+            Some(s) => s.target(&self.vars(frame.domain.as_str())),
+            None => Some(frame.domain.clone()),
+        };
+        let has_spec = spec.is_some();
         // From here on the term counts (RFC 7208 §4.6.4); the cursor moves past it.
         if let Some(frame) = self.frames.last_mut() {
             frame.next = idx + 1;
@@ -587,41 +643,33 @@ impl<'a> Machine<'a> {
         if self.lookups > MAX_DNS_MECHANISMS {
             return self.fail_with(SpfProblem::TooManyLookups {
                 limit: MAX_DNS_MECHANISMS,
-                term: directive.to_string(),
+                term: self.directive_text(idx),
             });
         }
-        let target = match spec {
-            Some(s) if s.macro_string().is_literal() => s.literal_shared(),
-            Some(s) => {
-                let domain = self.frames.last().map(|f| f.domain.as_str()).unwrap_or("");
-                s.target(&self.vars(domain))
-            }
-            None => self.frames.last().map(|f| f.domain.clone()),
-        };
         if self.opts.trace {
+            let spec_text = self.spec_text(idx);
             self.trace.push(TraceEvent::Term {
                 depth,
-                term: directive.to_string(),
-                target: target
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .or_else(|| spec.map(|s| format!("{s} (expands to no valid domain name)"))),
+                term: self.directive_text(idx),
+                target: target.as_ref().map(ToString::to_string).or_else(|| {
+                    has_spec.then(|| format!("{spec_text} (expands to no valid domain name)"))
+                }),
                 lookups: self.lookups,
                 void_lookups: self.voids,
             });
         }
         let Some(target) = target else {
             // RFC 7208 §4.3 by analogy: a target that is no valid domain name does not exist.
-            return match directive.mechanism {
-                Mechanism::Include(_) => self.fail_with(SpfProblem::IncludeNone {
-                    target: spec.map(ToString::to_string).unwrap_or_default(),
+            return match kind {
+                DnsKind::Include => self.fail_with(SpfProblem::IncludeNone {
+                    target: self.spec_text(idx),
                 }),
                 _ => self.no_match(depth, "target is not a valid domain name"),
             };
         };
         let ip = self.req.ip();
-        match &directive.mechanism {
-            Mechanism::Include(_) => {
+        match kind {
+            DnsKind::Include => {
                 if target.label_count() < 2 {
                     // The recursive check_host() would return none (RFC 7208 §4.3, §5.2).
                     return self.fail_with(SpfProblem::IncludeNone {
@@ -631,27 +679,24 @@ impl<'a> Machine<'a> {
                 if self.in_progress(&target) {
                     return self.fail_with(SpfProblem::Loop {
                         domain: target.to_string(),
-                        term: directive.to_string(),
+                        term: self.directive_text(idx),
                     });
                 }
                 self.fetch_record(target, Purpose::Include)
             }
-            Mechanism::A { cidr, .. } => {
+            DnsKind::A(cidr) => {
                 self.queries
                     .push(Query::new(Name::clone(&target), address_type(ip)));
-                self.wait = Wait::Address { cidr: *cidr };
+                self.wait = Wait::Address { cidr };
                 Go::Wait
             }
-            Mechanism::Mx { cidr, .. } => {
+            DnsKind::Mx(cidr) => {
                 self.queries
                     .push(Query::new(Name::clone(&target), RecordType::Mx));
-                self.wait = Wait::Mx {
-                    cidr: *cidr,
-                    target,
-                };
+                self.wait = Wait::Mx { cidr, target };
                 Go::Wait
             }
-            Mechanism::Ptr(_) => match reverse_name(ip) {
+            DnsKind::Ptr => match reverse_name(ip) {
                 Some(rev) => {
                     self.queries.push(Query::new(rev, RecordType::Ptr));
                     self.wait = Wait::Ptr { target };
@@ -659,15 +704,33 @@ impl<'a> Machine<'a> {
                 }
                 None => self.no_match(depth, "no reverse name for the client address"),
             },
-            Mechanism::Exists(_) => {
+            DnsKind::Exists => {
                 // RFC 7208 §5.7: an A lookup, even when the connection is IPv6.
                 self.queries
                     .push(Query::new(Name::clone(&target), RecordType::A));
                 self.wait = Wait::Exists;
                 Go::Wait
             }
-            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => Go::Continue,
         }
+    }
+
+    /// The canonical text of the current frame's directive `idx` (for problems and the trace).
+    fn directive_text(&self, idx: usize) -> String {
+        self.frames
+            .last()
+            .and_then(|f| f.record.directives().get(idx))
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The domain-spec of the current frame's directive `idx`, as written.
+    fn spec_text(&self, idx: usize) -> String {
+        self.frames
+            .last()
+            .and_then(|f| f.record.directives().get(idx))
+            .and_then(|d| d.mechanism.domain_spec())
+            .map(ToString::to_string)
+            .unwrap_or_default()
     }
 
     /// True when `domain` is being evaluated by a frame on the stack (or was left by one of
@@ -675,7 +738,7 @@ impl<'a> Machine<'a> {
     fn in_progress(&self, domain: &Name) -> bool {
         self.frames
             .iter()
-            .any(|f| *f.domain == *domain || f.redirected_from.iter().any(|d| **d == *domain))
+            .any(|f| f.domain == *domain || f.redirected_from.iter().any(|d| d == domain))
     }
 
     /// All directives of the current frame were evaluated without a match (RFC 7208 §4.7).
@@ -896,14 +959,7 @@ impl<'a> Machine<'a> {
         self.matched()
     }
 
-    fn on_mx(
-        &mut self,
-        depth: usize,
-        q: &Query,
-        a: &Answer,
-        cidr: DualCidr,
-        target: Arc<Name>,
-    ) -> Go {
+    fn on_mx(&mut self, depth: usize, q: &Query, a: &Answer, cidr: DualCidr, target: Name) -> Go {
         if let Answer::Failed(kind) = a {
             self.trace_query(depth, q, a);
             return self.dns_failure(q, *kind);
@@ -973,7 +1029,7 @@ impl<'a> Machine<'a> {
         self.no_match(depth, "")
     }
 
-    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Arc<Name>) -> Go {
+    fn on_ptr(&mut self, depth: usize, q: &Query, a: &Answer, target: Name) -> Go {
         if a.is_failed() {
             self.trace_query(depth, q, a);
             // RFC 7208 §5.5: a DNS error on the PTR lookup makes the mechanism not match.
@@ -1030,7 +1086,7 @@ impl<'a> Machine<'a> {
     // ----------------------------------------------------------------------------------
     // %{p}: the validated domain name of the client (RFC 7208 §7.3, §5.5)
 
-    fn resolve_p(&mut self, prefer: Option<Arc<Name>>, after: AfterP) -> Go {
+    fn resolve_p(&mut self, prefer: Option<Name>, after: AfterP) -> Go {
         match reverse_name(self.req.ip()) {
             Some(rev) => {
                 self.queries.push(Query::new(rev, RecordType::Ptr));
@@ -1049,7 +1105,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         q: &Query,
         a: &Answer,
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         after: AfterP,
     ) -> Go {
         self.trace_query(depth, q, a);
@@ -1077,7 +1133,7 @@ impl<'a> Machine<'a> {
         depth: usize,
         queries: &[Query],
         answers: &[Answer],
-        prefer: Option<Arc<Name>>,
+        prefer: Option<Name>,
         names: Vec<Name>,
         after: AfterP,
     ) -> Go {
@@ -1095,7 +1151,7 @@ impl<'a> Machine<'a> {
             .and_then(|p| {
                 valid
                     .iter()
-                    .find(|n| ***n == **p)
+                    .find(|n| ***n == *p)
                     .or_else(|| valid.iter().find(|n| n.is_subdomain_of(p)))
             })
             .or_else(|| valid.first())
@@ -1122,6 +1178,7 @@ impl<'a> Machine<'a> {
         let ending = Ending {
             domain: frame.domain,
             record: frame.record,
+            from_dns: frame.from_dns,
             matched,
         };
         let has_exp = ending.record.explanation().is_some();
@@ -1266,7 +1323,8 @@ impl<'a> Machine<'a> {
         problem: Option<SpfProblem>,
         explanation: Option<String>,
     ) -> Go {
-        Go::Done(Box::new(self.verdict(result, problem, explanation)))
+        self.finished = Some((result, problem, explanation));
+        Go::Done
     }
 
     fn verdict(
@@ -1275,7 +1333,17 @@ impl<'a> Machine<'a> {
         problem: Option<SpfProblem>,
         explanation: Option<String>,
     ) -> SpfVerdict {
-        let matched = self.ending.take().and_then(|e| e.matched);
+        let mut fetched = std::mem::take(&mut self.fetched);
+        for frame in self.frames.drain(..) {
+            keep_fetched(&mut fetched, frame.domain, frame.record, frame.from_dns);
+        }
+        let matched = match self.ending.take() {
+            Some(e) => {
+                keep_fetched(&mut fetched, e.domain, e.record, e.from_dns);
+                e.matched
+            }
+            None => None,
+        };
         let req = self.req;
         SpfVerdict {
             result,
@@ -1290,7 +1358,7 @@ impl<'a> Machine<'a> {
             lookups: self.lookups,
             void_lookups: self.voids,
             trace: std::mem::take(&mut self.trace),
-            fetched_records: std::mem::take(&mut self.fetched),
+            fetched_records: fetched,
         }
     }
 
@@ -1312,6 +1380,22 @@ impl<'a> Machine<'a> {
         if self.opts.trace {
             self.trace.push(TraceEvent::Note { depth, text });
         }
+    }
+}
+
+/// Adds a record a frame is done with to the fetched records, if it came from DNS.
+fn keep_fetched(
+    fetched: &mut Vec<(Name, Arc<Record>)>,
+    domain: Name,
+    record: Arc<Record>,
+    from_dns: bool,
+) {
+    if from_dns {
+        if fetched.capacity() == 0 {
+            // An evaluation rarely fetches more than a few records.
+            fetched.reserve_exact(4);
+        }
+        fetched.push((domain, record));
     }
 }
 

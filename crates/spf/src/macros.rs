@@ -3,7 +3,7 @@
 use mailstamp_dns::{MAX_NAME_LEN, Name};
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// Longest expansion of one domain-spec, in octets, before the §7.3 truncation to 253 octets.
 ///
@@ -182,9 +182,37 @@ pub enum MacroItem {
 }
 
 /// A parsed macro-string or explain-string (RFC 7208 §7.1).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MacroString {
-    items: Vec<MacroItem>,
+    items: Items,
+}
+
+/// The pieces of a macro-string. Most macro-strings are one literal (a plain domain name):
+/// that piece is kept inline, without a vector of its own.
+#[derive(Debug, Clone)]
+enum Items {
+    One(MacroItem),
+    Many(Vec<MacroItem>),
+}
+
+impl Default for Items {
+    fn default() -> Items {
+        Items::Many(Vec::new())
+    }
+}
+
+impl PartialEq for MacroString {
+    fn eq(&self, other: &MacroString) -> bool {
+        self.items() == other.items()
+    }
+}
+
+impl Eq for MacroString {}
+
+impl std::hash::Hash for MacroString {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.items().hash(state);
+    }
 }
 
 /// Where a macro-string appears, which decides what it may contain.
@@ -246,7 +274,7 @@ impl MacroString {
         // Most macro-strings are plain names: one literal, copied once.
         if !bytes.is_empty() && bytes.iter().all(|&b| b != b'%' && allowed(b)) {
             return Ok(MacroString {
-                items: vec![MacroItem::Literal(text.to_owned())],
+                items: Items::One(MacroItem::Literal(text.to_owned())),
             });
         }
         let mut items = Vec::new();
@@ -287,29 +315,55 @@ impl MacroString {
         if !literal.is_empty() {
             items.push(MacroItem::Literal(literal));
         }
+        let items = if items.len() == 1 {
+            match items.pop() {
+                Some(one) => Items::One(one),
+                None => Items::Many(items),
+            }
+        } else {
+            Items::Many(items)
+        };
         Ok(MacroString { items })
     }
 
     /// The pieces of the string.
     pub fn items(&self) -> &[MacroItem] {
-        &self.items
+        match &self.items {
+            Items::One(item) => std::slice::from_ref(item),
+            Items::Many(items) => items,
+        }
+    }
+
+    /// About the length of the string's text (exact without macros), to size a buffer.
+    pub(crate) fn text_len_hint(&self) -> usize {
+        self.items()
+            .iter()
+            .map(|i| match i {
+                MacroItem::Literal(s) => s.len(),
+                MacroItem::Expand(_) => 8,
+                MacroItem::Percent | MacroItem::Space | MacroItem::UrlSpace => 2,
+            })
+            .sum()
     }
 
     /// True when the string contains no `%{...}` expansion (escapes such as `%%` aside).
     pub fn is_literal(&self) -> bool {
-        !self.items.iter().any(|i| matches!(i, MacroItem::Expand(_)))
+        !self
+            .items()
+            .iter()
+            .any(|i| matches!(i, MacroItem::Expand(_)))
     }
 
     /// True when expanding needs the validated domain name of the client (`%{p}`).
     pub fn uses_validated_domain(&self) -> bool {
-        self.items
+        self.items()
             .iter()
             .any(|i| matches!(i, MacroItem::Expand(e) if e.letter == MacroLetter::ValidatedDomain))
     }
 
     /// Expands into `out`, under the given output policy.
     pub(crate) fn expand(&self, vars: &Vars<'_>, out: &mut Output) {
-        for item in &self.items {
+        for item in self.items() {
             if out.is_full() {
                 return;
             }
@@ -326,10 +380,10 @@ impl MacroString {
 
 impl fmt::Display for MacroString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for item in &self.items {
+        for item in self.items() {
             match item {
                 MacroItem::Literal(s) => f.write_str(s)?,
-                MacroItem::Expand(e) => write!(f, "{e}")?,
+                MacroItem::Expand(e) => fmt::Display::fmt(e, f)?,
                 MacroItem::Percent => f.write_str("%%")?,
                 MacroItem::Space => f.write_str("%_")?,
                 MacroItem::UrlSpace => f.write_str("%-")?,
@@ -432,12 +486,28 @@ pub enum DomainSpecError {
 }
 
 /// A `<domain-spec>` (RFC 7208 §4.8, §7.1): a macro-string ending in a macro or a top label.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct DomainSpec {
     spec: MacroString,
-    /// For a domain-spec without macros: its name, computed once (`None` if it is not a
-    /// valid DNS name, e.g. an empty label or a label over 63 octets).
-    literal: Option<Arc<Name>>,
+    /// For a domain-spec without macros: its name, computed at its first use rather than by
+    /// the parser, so parsing a record allocates no name (`None` if it is not a valid DNS
+    /// name, e.g. an empty label or a label over 63 octets).
+    literal: OnceLock<Option<Name>>,
+}
+
+impl PartialEq for DomainSpec {
+    fn eq(&self, other: &DomainSpec) -> bool {
+        // The literal name is derived from the macro-string.
+        self.spec == other.spec
+    }
+}
+
+impl Eq for DomainSpec {}
+
+impl std::hash::Hash for DomainSpec {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.spec.hash(state);
+    }
 }
 
 impl DomainSpec {
@@ -452,7 +522,7 @@ impl DomainSpec {
         }
         let spec = MacroString::parse_in(text, MacroContext::DomainSpec)
             .map_err(|(e, at)| (DomainSpecError::Macro(e), at))?;
-        match spec.items.last() {
+        match spec.items().last() {
             Some(MacroItem::Literal(tail)) => {
                 let tail = tail.strip_suffix('.').unwrap_or(tail);
                 let ok = tail
@@ -465,13 +535,10 @@ impl DomainSpec {
             Some(_) => {}
             None => return Err((DomainSpecError::Empty, 0)),
         }
-        let literal = if spec.is_literal() {
-            let vars = Vars::EMPTY;
-            expand_domain(&spec, &vars).map(Arc::new)
-        } else {
-            None
-        };
-        Ok(DomainSpec { spec, literal })
+        Ok(DomainSpec {
+            spec,
+            literal: OnceLock::new(),
+        })
     }
 
     /// The macro-string.
@@ -482,20 +549,20 @@ impl DomainSpec {
     /// For a domain-spec without macros, the name it denotes (`None` when it has macros or is
     /// not a valid DNS name).
     pub fn literal_name(&self) -> Option<&Name> {
-        self.literal.as_deref()
-    }
-
-    /// The literal name, shared (no macro to expand).
-    pub(crate) fn literal_shared(&self) -> Option<Arc<Name>> {
-        self.literal.clone()
+        if !self.spec.is_literal() {
+            return None;
+        }
+        self.literal
+            .get_or_init(|| expand_domain(&self.spec, &Vars::EMPTY))
+            .as_ref()
     }
 
     /// Expands to the `<target-name>`, or `None` when the expansion is not a valid DNS name.
-    pub(crate) fn target(&self, vars: &Vars<'_>) -> Option<Arc<Name>> {
+    pub(crate) fn target(&self, vars: &Vars<'_>) -> Option<Name> {
         if self.spec.is_literal() {
-            return self.literal.clone();
+            return self.literal_name().cloned();
         }
-        expand_domain(&self.spec, vars).map(Arc::new)
+        expand_domain(&self.spec, vars)
     }
 }
 

@@ -45,10 +45,12 @@ impl DualCidr {
 impl fmt::Display for DualCidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(v4) = self.v4.filter(|&l| l != 32) {
-            write!(f, "/{v4}")?;
+            f.write_str("/")?;
+            fmt::Display::fmt(&v4, f)?;
         }
         if let Some(v6) = self.v6.filter(|&l| l != 128) {
-            write!(f, "//{v6}")?;
+            f.write_str("//")?;
+            fmt::Display::fmt(&v6, f)?;
         }
         Ok(())
     }
@@ -139,32 +141,46 @@ impl Mechanism {
 }
 
 impl fmt::Display for Mechanism {
+    // Pieces are written one by one (no `write!` argument lists): the matched term of every
+    // verdict is formatted here.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())?;
+        let colon_spec = |f: &mut fmt::Formatter<'_>, d: &DomainSpec| {
+            f.write_str(":")?;
+            fmt::Display::fmt(d, f)
+        };
         match self {
             Mechanism::All => Ok(()),
-            Mechanism::Include(d) | Mechanism::Exists(d) => write!(f, ":{d}"),
+            Mechanism::Include(d) | Mechanism::Exists(d) => colon_spec(f, d),
             Mechanism::A { domain, cidr } | Mechanism::Mx { domain, cidr } => {
                 if let Some(d) = domain {
-                    write!(f, ":{d}")?;
+                    colon_spec(f, d)?;
                 }
-                write!(f, "{cidr}")
+                fmt::Display::fmt(cidr, f)
             }
             Mechanism::Ptr(domain) => match domain {
-                Some(d) => write!(f, ":{d}"),
+                Some(d) => colon_spec(f, d),
                 None => Ok(()),
             },
             Mechanism::Ip4 { addr, prefix } => {
-                write!(f, ":{addr}")?;
+                f.write_str(":")?;
+                fmt::Display::fmt(addr, f)?;
                 match prefix.filter(|&p| p != 32) {
-                    Some(p) => write!(f, "/{p}"),
+                    Some(p) => {
+                        f.write_str("/")?;
+                        fmt::Display::fmt(&p, f)
+                    }
                     None => Ok(()),
                 }
             }
             Mechanism::Ip6 { addr, prefix } => {
-                write!(f, ":{addr}")?;
+                f.write_str(":")?;
+                fmt::Display::fmt(addr, f)?;
                 match prefix.filter(|&p| p != 128) {
-                    Some(p) => write!(f, "/{p}"),
+                    Some(p) => {
+                        f.write_str("/")?;
+                        fmt::Display::fmt(&p, f)
+                    }
                     None => Ok(()),
                 }
             }
@@ -185,9 +201,22 @@ impl fmt::Display for Directive {
     /// Canonical form: the `+` qualifier is omitted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.qualifier != Qualifier::Pass {
-            write!(f, "{}", self.qualifier.symbol())?;
+            fmt::Write::write_char(f, self.qualifier.symbol())?;
         }
-        write!(f, "{}", self.mechanism)
+        fmt::Display::fmt(&self.mechanism, f)
+    }
+}
+
+impl Directive {
+    /// The canonical text (as `Display` writes it), in a string allocated once.
+    pub(crate) fn canonical_text(&self) -> String {
+        let spec_len = self
+            .mechanism
+            .domain_spec()
+            .map_or(0, |d| d.macro_string().text_len_hint());
+        let mut text = String::with_capacity(spec_len + 48);
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{self}"));
+        text
     }
 }
 
@@ -225,6 +254,10 @@ impl Record {
     /// §3.1 and the OpenSPF suite): any other byte is a [`ParseErrorKind::NonAscii`] error at
     /// its offset, so non-UTF-8 input is handled without loss.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Record, ParseError> {
+        let (printable, spaces) = scan(bytes);
+        if printable && let Ok(text) = std::str::from_utf8(bytes) {
+            return parse_printable(text, spaces);
+        }
         if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
             let term = term_around(bytes, offset);
             return Err(ParseError {
@@ -385,13 +418,45 @@ fn term_around(bytes: &[u8], offset: usize) -> String {
     String::from_utf8_lossy(bytes.get(start..end).unwrap_or(&[])).into_owned()
 }
 
+/// One pass over a record's bytes: whether every byte is visible ASCII or a space (0x20 to
+/// 0x7e), and how many spaces there are. No early exit, so the loop is vectorised; the exact
+/// error, if any, is looked for only when this says there is one.
+fn scan(bytes: &[u8]) -> (bool, usize) {
+    // Eight bytes at a time (SWAR). No carry crosses a byte in these sums: every byte is
+    // masked to 7 bits first.
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut bad = 0u64;
+    let mut spaces = 0usize;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let v = u64::from_le_bytes(w);
+        let low = v & LOW;
+        // High bit set: not ASCII. Below 0x20: adding 0x60 leaves the high bit clear. 0x7f:
+        // adding 1 sets it.
+        bad |= (v | !(low + 0x60 * ONES) | (low + ONES)) & HIGH;
+        // A space is a zero byte of `v ^ 0x2020...`: exactly those bytes get their high bit.
+        let x = v ^ (0x20 * ONES);
+        let zero = !(((x & LOW) + LOW) | x | LOW);
+        spaces += zero.count_ones() as usize;
+    }
+    for &b in words.remainder() {
+        spaces += usize::from(b == b' ');
+        bad |= u64::from(b.wrapping_sub(0x20) >= 0x5f);
+    }
+    (bad == 0, spaces)
+}
+
 fn parse(text: &str) -> Result<Record, ParseError> {
+    let (printable, spaces) = scan(text.as_bytes());
+    if printable {
+        return parse_printable(text, spaces);
+    }
     if !is_spf_record(text.as_bytes()) {
-        return Err(ParseError {
-            kind: ParseErrorKind::NotSpf,
-            offset: 0,
-            term: text.split(' ').next().unwrap_or("").to_owned(),
-        });
+        return Err(not_spf(text));
     }
     let bytes = text.as_bytes();
     // Every byte of a record is visible ASCII or a space (RFC 7208 §12: terms are separated by
@@ -412,8 +477,26 @@ fn parse(text: &str) -> Result<Record, ParseError> {
             term: term_around(bytes, at),
         });
     }
+    parse_printable(text, spaces)
+}
+
+fn not_spf(text: &str) -> ParseError {
+    ParseError {
+        kind: ParseErrorKind::NotSpf,
+        offset: 0,
+        term: text.split(' ').next().unwrap_or("").to_owned(),
+    }
+}
+
+/// Parses a record whose bytes are all visible ASCII or spaces; `spaces` of them are spaces
+/// (at most that many terms).
+fn parse_printable(text: &str, spaces: usize) -> Result<Record, ParseError> {
+    if !is_spf_record(text.as_bytes()) {
+        return Err(not_spf(text));
+    }
+    let bytes = text.as_bytes();
     let mut record = Record {
-        directives: Vec::with_capacity(bytes.iter().filter(|&&b| b == b' ').count()),
+        directives: Vec::with_capacity(spaces),
         ..Record::default()
     };
     let mut start = VERSION.len();
@@ -432,10 +515,6 @@ fn parse(text: &str) -> Result<Record, ParseError> {
         }
         start = end + 1;
     }
-    record.has_all = record
-        .directives
-        .iter()
-        .any(|d| d.mechanism == Mechanism::All);
     Ok(record)
 }
 
@@ -456,6 +535,7 @@ fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
         None => (Qualifier::Pass, term, 0),
     };
     let mechanism = parse_mechanism(body).map_err(|(k, at)| (k, at + q_len))?;
+    record.has_all |= matches!(mechanism, Mechanism::All);
     record.directives.push(Directive {
         qualifier,
         mechanism,
@@ -570,7 +650,7 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
                 return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
             };
             let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
-            let addr = addr_text.parse::<Ipv4Addr>().map_err(|_| {
+            let addr = parse_ipv4(addr_text).ok_or_else(|| {
                 (
                     ParseErrorKind::InvalidIp4(addr_text.to_owned()),
                     args_at + 1,
@@ -583,7 +663,7 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
                 return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
             };
             let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
-            let addr = addr_text.parse::<Ipv6Addr>().map_err(|_| {
+            let addr = parse_ipv6(addr_text).ok_or_else(|| {
                 (
                     ParseErrorKind::InvalidIp6(addr_text.to_owned()),
                     args_at + 1,
@@ -593,6 +673,128 @@ fn parse_mechanism(body: &str) -> Result<Mechanism, TermError> {
         }
         _ => Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
     }
+}
+
+/// An `ip4-network` (RFC 7208 §5.6): four decimal octets of one to three digits, at most 255,
+/// without leading zeros: the text [`Ipv4Addr`]'s `FromStr` accepts, read in one pass.
+fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut index = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0u8;
+    for &b in text.as_bytes() {
+        if b == b'.' {
+            if digits == 0 || index == 3 {
+                return None;
+            }
+            *octets.get_mut(index)? = u8::try_from(value).ok()?;
+            index += 1;
+            value = 0;
+            digits = 0;
+        } else if b.is_ascii_digit() {
+            if digits == 3 || (digits == 1 && value == 0) {
+                return None;
+            }
+            digits += 1;
+            value = value * 10 + u16::from(b - b'0');
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || index != 3 {
+        return None;
+    }
+    *octets.get_mut(3)? = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
+}
+
+/// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
+/// The common forms (hexadecimal groups, at most one `::`) are read in one pass; anything
+/// else (an embedded IPv4 address, or an error) is left to the standard parser.
+fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+    ipv6_groups(text).or_else(|| text.parse().ok())
+}
+
+/// The plain forms of an IPv6 address: eight groups of one to four hexadecimal digits, or
+/// fewer around one `::` that stands for at least one zero group. `None` for anything else.
+fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
+    let b = text.as_bytes();
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let (mut n_head, mut n_tail) = (0usize, 0usize);
+    let mut gap = false;
+    let mut i = 0;
+    if b.starts_with(b"::") {
+        gap = true;
+        i = 2;
+        if i == b.len() {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let mut value: u16 = 0;
+        let mut digits = 0;
+        while let Some(&c) = b.get(i) {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            if digits == 4 {
+                return None;
+            }
+            value = value << 4 | u16::from(d);
+            digits += 1;
+            i += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        if gap {
+            *tail.get_mut(n_tail)? = value;
+            n_tail += 1;
+        } else {
+            *head.get_mut(n_head)? = value;
+            n_head += 1;
+        }
+        match b.get(i) {
+            None => break,
+            Some(b':') => {
+                i += 1;
+                if b.get(i) == Some(&b':') {
+                    if gap {
+                        return None;
+                    }
+                    gap = true;
+                    i += 1;
+                    if i == b.len() {
+                        break;
+                    }
+                }
+            }
+            Some(_) => return None,
+        }
+        if n_head + n_tail >= 8 {
+            return None;
+        }
+    }
+    let fits = if gap {
+        n_head + n_tail <= 7
+    } else {
+        n_head == 8
+    };
+    if !fits {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    groups
+        .get_mut(..n_head)?
+        .copy_from_slice(head.get(..n_head)?);
+    groups
+        .get_mut(8 - n_tail..)?
+        .copy_from_slice(tail.get(..n_tail)?);
+    Some(Ipv6Addr::from(groups))
 }
 
 fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
@@ -891,6 +1093,153 @@ mod tests {
         assert_eq!(e.offset, 7);
         let e = Record::parse("v=spf1 a:ex\u{e9}mple.com").unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::NonAscii { byte: 0xc3 });
+    }
+
+    #[test]
+    fn rfc7208_5_6_ip4_network_reads_as_std_does() {
+        let mut cases: Vec<String> = [
+            "",
+            ".",
+            "1",
+            "1.2.3",
+            "1.2.3.4",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1..2.3",
+            "1.2.3.4.5",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.1.1.256",
+            "01.1.1.1",
+            "1.1.1.01",
+            "1.1.1.00",
+            "00.0.0.0",
+            "1000.1.1.1",
+            "1.1.1.1000",
+            "0001.1.1.1",
+            "1.2.3.-4",
+            "1.2.3.+4",
+            "1.2.3.4a",
+            "a.b.c.d",
+            "1.2.3.4/24",
+            "1.2.3.4:80",
+            " 1.2.3.4",
+            "999.1.1.1",
+            "1.2.3.999999999999",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for v in 0..1200 {
+            cases.push(format!("10.{v}.0.1"));
+            cases.push(format!("10.0.0.{v:03}"));
+            cases.push(format!("{v}.0.0.{v}"));
+        }
+        for text in &cases {
+            assert_eq!(parse_ipv4(text), text.parse::<Ipv4Addr>().ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rfc7208_5_6_ip6_network_reads_as_std_does() {
+        let mut cases: Vec<String> = [
+            "",
+            ":",
+            "::",
+            ":::",
+            "::1",
+            "1::",
+            "1::2",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::8",
+            "1::2::3",
+            "1:::2",
+            ":1::",
+            "1:2:",
+            ":1:2:3:4:5:6:7:8",
+            "12345::",
+            "FFFF::ffff",
+            "2001:DB8::/32",
+            "2001:db8::1.2.3.4",
+            "::ffff:192.0.2.1",
+            "::1.2.3.4",
+            "g::",
+            "2001:0db8:0000:0000:0000:0000:0000:0001",
+            "2001:db8:0:0:0:0:0:1:",
+            "1::2:",
+            " ::1",
+            "::1 ",
+            "0:0:0:0:0:0:0:0",
+            "::0:0:0:0:0:0:0",
+            "0:0:0:0:0:0:0::",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Random group lists (a fixed LCG: repeatable): 1 to 9 groups of 0 to 5 hexadecimal
+        // digits, mostly joined by ':', sometimes by "::", '.' or nothing.
+        let hex = b"0123456789abcdefABCDEF";
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            if next(6) == 0 {
+                text.push_str("::");
+            }
+            let groups = next(9) + 1;
+            for g in 0..groups {
+                if g > 0 {
+                    text.push_str(match next(12) {
+                        0 => "::",
+                        1 => ".",
+                        2 => "",
+                        _ => ":",
+                    });
+                }
+                for _ in 0..next(6) {
+                    text.push(hex[next(22) as usize] as char);
+                }
+            }
+            if next(8) == 0 {
+                text.push_str("::");
+            }
+            cases.push(text);
+        }
+        let mut valid = 0;
+        for text in &cases {
+            let std = text.parse::<Ipv6Addr>().ok();
+            valid += usize::from(std.is_some());
+            assert_eq!(parse_ipv6(text), std, "{text:?}");
+            if let Some(fast) = ipv6_groups(text) {
+                assert_eq!(Some(fast), std, "{text:?}");
+            }
+        }
+        assert!(valid > 1000, "the cases include valid addresses ({valid})");
+    }
+
+    #[test]
+    fn record_scan_counts_spaces_and_finds_bad_bytes() {
+        let bytes = [b' ', 0x1f, 0x7f, 0x80, 0xff, b'~', b'!', b'a'];
+        for len in 1..40 {
+            for pos in 0..len {
+                for byte in bytes {
+                    let mut text = vec![b'a'; len];
+                    text[len - 1 - pos] = b' ';
+                    text[pos] = byte;
+                    let spaces = text.iter().filter(|&&b| b == b' ').count();
+                    let printable = text.iter().all(|&b| (0x20..0x7f).contains(&b));
+                    assert_eq!(scan(&text), (printable, spaces), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -38,12 +38,13 @@ pub struct Request {
     identity: Identity,
     client_ip: IpAddr,
     ip: IpAddr,
-    sender: String,
+    /// `local-part@domain` then the HELO domain, in one string: the `<sender>` ends at
+    /// `helo_at`, its `<domain>` (always the domain checked) starts after `at`.
+    text: String,
     at: usize,
-    domain: String,
+    helo_at: usize,
     /// `domain` as a name, when check_host() can evaluate it (RFC 7208 §4.3).
-    domain_name: Option<Arc<Name>>,
-    helo: String,
+    domain_name: Option<Name>,
     now: u64,
 }
 
@@ -82,19 +83,20 @@ impl Request {
         } else {
             local
         };
-        let mut sender = String::with_capacity(local.len() + 1 + domain.len());
-        sender.push_str(local);
-        sender.push('@');
-        sender.push_str(domain);
+        let mut text = String::with_capacity(local.len() + 1 + domain.len() + helo.len());
+        text.push_str(local);
+        text.push('@');
+        text.push_str(domain);
+        let helo_at = text.len();
+        text.push_str(helo);
         Request {
             identity,
             client_ip: ip,
             ip: normalize_ip(ip),
             at: local.len(),
-            sender,
-            domain: domain.to_owned(),
-            domain_name: checkable_domain(domain).map(Arc::new),
-            helo: helo.to_owned(),
+            helo_at,
+            text,
+            domain_name: checkable_domain(domain),
             now: 0,
         }
     }
@@ -123,37 +125,33 @@ impl Request {
 
     /// The `<sender>` (`local-part@domain`).
     pub fn sender(&self) -> &str {
-        &self.sender
+        self.text.get(..self.helo_at).unwrap_or("")
     }
 
     /// The local-part of `<sender>`.
     pub fn local_part(&self) -> &str {
-        self.sender.get(..self.at).unwrap_or("")
+        self.text.get(..self.at).unwrap_or("")
     }
 
     /// The domain of `<sender>`.
     pub fn sender_domain(&self) -> &str {
-        self.sender.get(self.at + 1..).unwrap_or("")
+        self.text.get(self.at + 1..self.helo_at).unwrap_or("")
     }
 
-    /// The `<domain>` checked, as given.
+    /// The `<domain>` checked, as given (always the domain of `<sender>`, RFC 7208 §4.3).
     pub fn domain(&self) -> &str {
-        &self.domain
+        self.sender_domain()
     }
 
     /// The `<domain>` as a DNS name, or `None` when it is malformed, a single label or a
     /// domain literal, which makes `check_host()` return `none` (RFC 7208 §4.3).
     pub fn domain_name(&self) -> Option<&Name> {
-        self.domain_name.as_deref()
-    }
-
-    pub(crate) fn domain_name_shared(&self) -> Option<Arc<Name>> {
-        self.domain_name.clone()
+        self.domain_name.as_ref()
     }
 
     /// The HELO/EHLO domain, as given.
     pub fn helo_domain(&self) -> &str {
-        &self.helo
+        self.text.get(self.helo_at..).unwrap_or("")
     }
 
     /// The `%{t}` time.
@@ -173,10 +171,7 @@ impl Request {
 /// a value such as `h.example;dkim=pass` is not a domain and is never queried. Target names
 /// after macro expansion are not held to this (see [`crate::macros::target_labels_ok`]).
 fn checkable_domain(domain: &str) -> Option<Name> {
-    if domain.starts_with('[')
-        || !smtp_domain_ok(domain)
-        || !crate::macros::target_labels_ok(domain)
-    {
+    if domain.starts_with('[') || !smtp_domain_ok(domain) {
         return None;
     }
     let name = Name::parse(domain).ok()?;
@@ -184,13 +179,31 @@ fn checkable_domain(domain: &str) -> Option<Name> {
 }
 
 /// RFC 5321 §4.1.2 `Domain` characters (plus `_`, and any non-ASCII character for RFC 6531
-/// U-labels, which [`Name::parse`] then converts or refuses).
+/// U-labels, which [`Name::parse`] then converts or refuses), with the length rules of
+/// [`crate::macros::target_labels_ok`] (no empty label but the root, labels of at most 63
+/// octets, at most 253 octets), in one pass over the text.
 fn smtp_domain_ok(domain: &str) -> bool {
-    domain
-        .strip_suffix('.')
-        .unwrap_or(domain)
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') || !b.is_ascii())
+    let body = domain.strip_suffix('.').unwrap_or(domain);
+    if body.is_empty() || body.len() > mailstamp_dns::MAX_NAME_LEN {
+        return false;
+    }
+    let mut label_len = 0usize;
+    for b in body.bytes() {
+        if b == b'.' {
+            if label_len == 0 {
+                return false;
+            }
+            label_len = 0;
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || !b.is_ascii() {
+            label_len += 1;
+            if label_len > mailstamp_dns::MAX_LABEL_LEN {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    label_len > 0
 }
 
 /// IPv4-mapped IPv6 addresses are evaluated as IPv4 (RFC 7208 §5).
