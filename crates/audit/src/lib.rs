@@ -971,11 +971,14 @@ pub(crate) async fn drive_with_overlay<L: Lookup>(
 
 /// A TXT answer holding `text` split into strings of at most 255 bytes.
 pub(crate) fn txt_answer(name: &Name, text: &str) -> Answer {
-    Answer::Records(vec![Record {
-        name: name.clone(),
-        ttl: 0,
-        data: RData::Txt(Txt::new(mailstamp_dkim::split_txt(text))),
-    }])
+    Answer::Records(
+        vec![Record {
+            name: name.clone(),
+            ttl: 0,
+            data: RData::Txt(Txt::new(mailstamp_dkim::split_txt(text))),
+        }]
+        .into(),
+    )
 }
 
 fn report_status(c: &mut Collector, policy_name: &str, reports: &ReportAuthorization) {

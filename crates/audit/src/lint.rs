@@ -660,11 +660,14 @@ mod tests {
             [Code::DkimRsaWeak, Code::DkimSha256NotAllowed]
         );
         let name = Name::parse("s._domainkey.example.com").unwrap();
-        let answer = Answer::Records(vec![Record {
-            name: name.clone(),
-            ttl: 1,
-            data: RData::Txt(Txt::new([format!("v=DKIM1; h=sha1; p={RSA1024}")])),
-        }]);
+        let answer = Answer::Records(
+            vec![Record {
+                name: name.clone(),
+                ttl: 1,
+                data: RData::Txt(Txt::new([format!("v=DKIM1; h=sha1; p={RSA1024}")])),
+            }]
+            .into(),
+        );
         let f = lint_dkim_key("s", &check_key(name, &answer, None), true);
         assert!(f[1].message.contains("only sha1"), "{}", f[1].message);
     }
@@ -752,18 +755,21 @@ mod tests {
     fn rfc2181_10_3_alias_and_rfc5321_5_1_no_address() {
         let h = Name::parse("mx.example.com").unwrap();
         let target = Name::parse("real.example.com").unwrap();
-        let a = Answer::Records(vec![
-            Record {
-                name: h.clone(),
-                ttl: 1,
-                data: RData::Cname(target.clone()),
-            },
-            Record {
-                name: target,
-                ttl: 1,
-                data: RData::A("192.0.2.1".parse().unwrap()),
-            },
-        ]);
+        let a = Answer::Records(
+            vec![
+                Record {
+                    name: h.clone(),
+                    ttl: 1,
+                    data: RData::Cname(target.clone()),
+                },
+                Record {
+                    name: target,
+                    ttl: 1,
+                    data: RData::A("192.0.2.1".parse().unwrap()),
+                },
+            ]
+            .into(),
+        );
         assert_eq!(
             codes(&lint_mx_target(&h, &a, &Answer::NoData)),
             [Code::MxTargetCname]

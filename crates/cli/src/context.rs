@@ -190,7 +190,7 @@ fn print_event(event: &DnsEvent<'_>) {
             match answer {
                 Answer::Records(records) => {
                     eprintln!("dns: answer {query}{from}: {} record(s)", records.len());
-                    for r in records {
+                    for r in records.iter() {
                         eprintln!(
                             "dns:   {} {} {} {}",
                             r.name.to_fqdn(),

@@ -134,11 +134,14 @@ fn signer(pem: &str) -> Signer {
 }
 
 fn txt_answer(name: &Name, record: &str) -> Answer {
-    Answer::Records(vec![Record {
-        name: name.clone(),
-        ttl: 300,
-        data: RData::Txt(Txt::new(mailstamp_dkim::split_txt(record))),
-    }])
+    Answer::Records(
+        vec![Record {
+            name: name.clone(),
+            ttl: 300,
+            data: RData::Txt(Txt::new(mailstamp_dkim::split_txt(record))),
+        }]
+        .into(),
+    )
 }
 
 fn canon_hash(c: &mut Criterion) {

@@ -75,11 +75,14 @@ pub fn verify_message(data: &[u8]) {
             .queries()
             .iter()
             .map(|q| {
-                Answer::Records(vec![Record {
-                    name: q.name.clone(),
-                    ttl: 1,
-                    data: RData::Txt(Txt::new([record.to_vec()])),
-                }])
+                Answer::Records(
+                    vec![Record {
+                        name: q.name.clone(),
+                        ttl: 1,
+                        data: RData::Txt(Txt::new([record.to_vec()])),
+                    }]
+                    .into(),
+                )
             })
             .collect();
         if let Step::Done(report) = p.resume(answers) {

@@ -486,11 +486,14 @@ mod tests {
     use mailstamp_dns::{RData, Record, Txt};
 
     fn txt_answer(name: &Name, strings: &[&str]) -> Answer {
-        Answer::Records(vec![Record {
-            name: name.clone(),
-            ttl: 300,
-            data: RData::Txt(Txt::new(strings.iter().map(|s| s.as_bytes().to_vec()))),
-        }])
+        Answer::Records(
+            vec![Record {
+                name: name.clone(),
+                ttl: 300,
+                data: RData::Txt(Txt::new(strings.iter().map(|s| s.as_bytes().to_vec()))),
+            }]
+            .into(),
+        )
     }
 
     #[test]

@@ -542,26 +542,27 @@ mod tests {
             data: RData::Txt(Txt::new([s])),
         };
         assert!(matches!(
-            Finding::from_answer(&Answer::Records(vec![rr("v=DMARC1; p=none")])),
+            Finding::from_answer(&Answer::Records(vec![rr("v=DMARC1; p=none")].into())),
             Finding::Record { .. }
         ));
         assert_eq!(
-            Finding::from_answer(&Answer::Records(vec![
-                rr("v=DMARC1; p=none"),
-                rr("v=DMARC1; p=reject")
-            ])),
+            Finding::from_answer(&Answer::Records(
+                vec![rr("v=DMARC1; p=none"), rr("v=DMARC1; p=reject")].into()
+            )),
             Finding::None {
                 why: NoRecord::MultipleRecords { count: 2 }
             }
         );
         assert_eq!(
-            Finding::from_answer(&Answer::Records(vec![rr("hello"), rr("v=DMARC1; p=none")]))
-                .record()
-                .map(|r| r.policy),
+            Finding::from_answer(&Answer::Records(
+                vec![rr("hello"), rr("v=DMARC1; p=none")].into()
+            ))
+            .record()
+            .map(|r| r.policy),
             Some(Some(crate::Policy::None))
         );
         assert_eq!(
-            Finding::from_answer(&Answer::Records(vec![rr("v=spf1 -all")])),
+            Finding::from_answer(&Answer::Records(vec![rr("v=spf1 -all")].into())),
             Finding::None {
                 why: NoRecord::NotDmarc { txt_records: 1 }
             }

@@ -2,6 +2,7 @@
 
 use crate::{RData, Record, RecordType, Txt};
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a query got no usable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,8 +43,9 @@ impl fmt::Display for FailureKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Answer {
     /// The records found (for a query that went through CNAMEs, the CNAME records come first).
-    /// Never empty.
-    Records(Vec<Record>),
+    /// Never empty. Shared: a resolver's cache hands out the same records to every evaluation
+    /// that asks, and cloning an answer copies none of them (`vec.into()` makes one).
+    Records(Arc<[Record]>),
     /// The name does not exist (RCODE 3, NXDOMAIN).
     NxDomain,
     /// The name exists but has no record of the asked type (NOERROR with an empty answer).

@@ -222,7 +222,7 @@ impl Zone {
                     return if chain.is_empty() {
                         Answer::NoData
                     } else {
-                        Answer::Records(chain)
+                        Answer::Records(chain.into())
                     };
                 }
                 return Answer::NxDomain;
@@ -239,7 +239,7 @@ impl Zone {
                 .collect();
             if !matching.is_empty() {
                 chain.extend(matching);
-                return Answer::Records(chain);
+                return Answer::Records(chain.into());
             }
             let rule = entry.rules.iter().find(|rule| match &rule.only {
                 None => true,
@@ -252,7 +252,7 @@ impl Zone {
                     return if chain.is_empty() {
                         Answer::NoData
                     } else {
-                        Answer::Records(chain)
+                        Answer::Records(chain.into())
                     };
                 }
                 None => {}
@@ -274,7 +274,7 @@ impl Zone {
             return if chain.is_empty() {
                 Answer::NoData
             } else {
-                Answer::Records(chain)
+                Answer::Records(chain.into())
             };
         }
         Answer::Failed(FailureKind::ServFail)

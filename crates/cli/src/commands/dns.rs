@@ -56,7 +56,7 @@ fn to_text(query: &Query, answer: &Answer) -> String {
         )),
         Answer::Records(records) => {
             out.push_str(&format!("{head}: {} record(s)\n", records.len()));
-            for r in records {
+            for r in records.iter() {
                 out.push_str(&format!(
                     "{}\t{}\tIN\t{}\t{}\n",
                     r.name.to_fqdn(),
@@ -143,7 +143,7 @@ mod tests {
             ttl: 300,
             data: RData::Txt(Txt::new(["v=spf1 ", "-all"])),
         };
-        let v = to_json(&q(), &Answer::Records(vec![rec]));
+        let v = to_json(&q(), &Answer::Records(vec![rec].into()));
         assert_eq!(v["name"], "example.org");
         assert_eq!(v["type"], "TXT");
         assert_eq!(v["answer"], "records");

@@ -172,11 +172,14 @@ mod tests {
     use mailstamp_dns::{FailureKind, Name, RData, Record, Txt};
 
     fn answer(value: &str) -> Answer {
-        Answer::Records(vec![Record {
-            name: Name::parse("sel._domainkey.example.org").unwrap(),
-            ttl: 300,
-            data: RData::Txt(Txt::new([value])),
-        }])
+        Answer::Records(
+            vec![Record {
+                name: Name::parse("sel._domainkey.example.org").unwrap(),
+                ttl: 300,
+                data: RData::Txt(Txt::new([value])),
+            }]
+            .into(),
+        )
     }
 
     fn name() -> Name {

@@ -104,7 +104,7 @@ impl Live {
                 if records.is_empty() {
                     (Answer::NoData, None)
                 } else {
-                    (Answer::Records(records), None)
+                    (Answer::Records(records.into()), None)
                 }
             }
             Err(e) => map_error(&e),
