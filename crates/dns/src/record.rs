@@ -288,3 +288,31 @@ pub struct Record {
     /// The data.
     pub data: RData,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Txt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn memo_derives_once_per_record_and_its_clones() {
+        let calls = AtomicUsize::new(0);
+        let derive = |text: &[u8]| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            text.len()
+        };
+        let txt = Txt::new(["v=spf1 ", "-all"]);
+        let copy = txt.clone();
+        assert_eq!(*txt.memo(derive), 11);
+        assert_eq!(*copy.memo(derive), 11);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        // Another type is derived each time, never kept in place of the first.
+        let other = |text: &[u8]| String::from_utf8_lossy(text).into_owned();
+        assert_eq!(*txt.memo(other), "v=spf1 -all");
+        assert_eq!(*txt.memo(derive), 11);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        // A new record with the same text starts without a memo.
+        assert_eq!(*Txt::new(["v=spf1 -all"]).memo(derive), 11);
+        assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+}
