@@ -229,11 +229,16 @@ pub struct Discovering {
 /// # Ok::<(), mailstamp_dns::NameError>(())
 /// ```
 pub fn discover(author: Name, discovery: Discovery) -> Step<Discovering, PolicyDiscovery> {
-    Discovering::new(author, discovery, false).step()
+    Discovering::new(author, discovery, false, None).step()
 }
 
 impl Discovering {
-    pub(crate) fn new(author: Name, discovery: Discovery, early: bool) -> Discovering {
+    pub(crate) fn new(
+        author: Name,
+        discovery: Discovery,
+        early: bool,
+        parser: Option<Arc<dyn RecordParser>>,
+    ) -> Discovering {
         let walk = match &discovery {
             Discovery::TreeWalk => WalkState::tree(author.clone()),
             Discovery::Psl(list) => {
@@ -252,14 +257,8 @@ impl Discovering {
             trace: Vec::new(),
             query: None,
             early,
-            parser: None,
+            parser,
         }
-    }
-
-    /// Parses the records found with `parser`.
-    pub(crate) fn with_parser(mut self, parser: Option<Arc<dyn RecordParser>>) -> Discovering {
-        self.parser = parser;
-        self
     }
 
     /// Makes the next query, if the walk goes on; true when there is one

@@ -414,35 +414,41 @@ enum Poll {
 impl Single {
     fn poll(&mut self, ids: &Identifiers) -> Poll {
         loop {
-            match std::mem::replace(&mut self.phase, Phase::Taken) {
-                Phase::Discover(mut d) => {
+            // Phases advance in place; they are moved out only to change phase.
+            match &mut self.phase {
+                Phase::Discover(d) => {
                     if d.next_query() {
-                        self.phase = Phase::Discover(d);
                         return Poll::Waiting;
                     }
-                    let policy = Arc::new(d.finish(Some(ids)));
-                    self.phase = start(&self.author, ids, policy);
+                    if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        let policy = Arc::new(d.finish(Some(ids)));
+                        self.phase = start(&self.author, ids, policy);
+                    }
                 }
-                Phase::Align(mut a) => {
+                Phase::Align(a) => {
                     a.queries = a.walks.queries();
                     if !a.queries.is_empty() {
-                        self.phase = Phase::Align(a);
                         return Poll::Waiting;
                     }
-                    self.phase = a.conclude(ids);
+                    if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        self.phase = a.conclude(ids);
+                    }
                 }
-                Phase::Exists(mut e) => {
+                Phase::Exists(e) => {
                     if e.query.is_none() {
                         e.query = Some(Query::new(self.author.clone(), RecordType::A));
                     }
-                    self.phase = Phase::Exists(e);
                     return Poll::Waiting;
                 }
-                Phase::Done(mut v) => {
-                    v.trace.append(&mut self.trace);
-                    return Poll::Done(v);
+                Phase::Done(_) | Phase::Taken => {
+                    return match std::mem::replace(&mut self.phase, Phase::Taken) {
+                        Phase::Done(mut v) => {
+                            v.trace.append(&mut self.trace);
+                            Poll::Done(v)
+                        }
+                        _ => Poll::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
+                    };
                 }
-                Phase::Taken => return Poll::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
             }
         }
     }
@@ -460,15 +466,12 @@ impl Single {
     /// Feeds the answers to [`Single::queries`], in order.
     fn feed(&mut self, answers: Vec<Answer>, ids: &Identifiers) {
         let mut answers = answers.into_iter();
-        self.phase = match std::mem::replace(&mut self.phase, Phase::Taken) {
-            Phase::Discover(mut d) => {
-                d.feed(
-                    answers.next().unwrap_or(Answer::Failed(FailureKind::Other)),
-                    Some(ids),
-                );
-                Phase::Discover(d)
-            }
-            Phase::Align(mut a) => {
+        match &mut self.phase {
+            Phase::Discover(d) => d.feed(
+                answers.next().unwrap_or(Answer::Failed(FailureKind::Other)),
+                Some(ids),
+            ),
+            Phase::Align(a) => {
                 for query in std::mem::take(&mut a.queries) {
                     let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
                     a.walks.answer(query.name.clone(), &answer);
@@ -478,23 +481,23 @@ impl Single {
                         answer,
                     });
                 }
-                Phase::Align(a)
             }
-            Phase::Exists(mut e) => {
-                let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
-                let query = e.query.take();
-                let phase = e.conclude(&self.author, &answer);
-                if let Some(query) = query {
-                    self.trace.push(TraceEntry {
-                        stage: Stage::AuthorDomainExistence,
-                        query,
-                        answer,
-                    });
+            Phase::Exists(_) => {
+                if let Phase::Exists(mut e) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                    let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
+                    let query = e.query.take();
+                    self.phase = e.conclude(&self.author, &answer);
+                    if let Some(query) = query {
+                        self.trace.push(TraceEntry {
+                            stage: Stage::AuthorDomainExistence,
+                            query,
+                            answer,
+                        });
+                    }
                 }
-                phase
             }
-            other => other,
-        };
+            Phase::Done(_) | Phase::Taken => {}
+        }
     }
 }
 
@@ -1005,10 +1008,12 @@ fn single(
     parser: Option<Arc<dyn RecordParser>>,
 ) -> Single {
     Single {
-        phase: Phase::Discover(
-            Discovering::new(author.clone(), discovery.clone(), !options.complete_walk)
-                .with_parser(parser),
-        ),
+        phase: Phase::Discover(Discovering::new(
+            author.clone(),
+            discovery.clone(),
+            !options.complete_walk,
+            parser,
+        )),
         author,
         trace: Vec::new(),
     }
