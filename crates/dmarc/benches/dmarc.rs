@@ -25,7 +25,10 @@ struct ParsedOnce(Mutex<HashMap<Vec<u8>, Result<Arc<Record>, ParseError>>>);
 
 impl RecordParser for ParsedOnce {
     fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError> {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(text.to_vec())
             .or_insert_with(|| Record::parse(text).map(Arc::new))
             .clone()

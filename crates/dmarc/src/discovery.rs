@@ -1,8 +1,8 @@
 //! DMARC Policy Discovery (RFC 9989 §4.10.1) and the legacy RFC 7489 mode, as a sans-I/O
 //! machine.
 
-use crate::psl::PublicSuffixList;
 use crate::evaluate::Identifiers;
+use crate::psl::PublicSuffixList;
 use crate::record::{PsdFlag, Record, RecordParser};
 use crate::walk::{Finding, StopOn, Walk, WalkEnd, WalkState, txt_query};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
@@ -264,10 +264,7 @@ impl Discovering {
     /// Makes the next query, if the walk goes on; true when there is one
     /// ([`Discovering::queries`]).
     pub(crate) fn next_query(&mut self) -> bool {
-        self.query = self
-            .walk
-            .pending()
-            .map(|(_, name)| txt_query(name.clone()));
+        self.query = self.walk.pending().map(|(_, name)| txt_query(name.clone()));
         self.query.is_some()
     }
 

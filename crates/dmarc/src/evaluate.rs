@@ -92,9 +92,8 @@ impl Identifiers {
 
     /// The identifiers whose alignment can matter: passing ones, and temperror ones.
     fn that_count(&self) -> impl Iterator<Item = (Mechanism, &Identifier)> {
-        self.iter().filter(|(_, i)| {
-            matches!(i.result, MechanismResult::Pass | MechanismResult::TempError)
-        })
+        self.iter()
+            .filter(|(_, i)| matches!(i.result, MechanismResult::Pass | MechanismResult::TempError))
     }
 
     /// True when, with `record` at the Author Domain, no identifier that counts needs relaxed
@@ -103,9 +102,9 @@ impl Identifiers {
         if record.effective.is_none() {
             return true; // no DMARC processing at all
         }
-        !self.that_count().any(|(mech, id)| {
-            id.domain != *author && mode_of(record, mech) == Alignment::Relaxed
-        })
+        !self
+            .that_count()
+            .any(|(mech, id)| id.domain != *author && mode_of(record, mech) == Alignment::Relaxed)
     }
 
     /// True when at least one identifier counts and every one that counts is `author`.

@@ -1508,7 +1508,12 @@ mod tests {
             "{shown}"
         );
         // The note no longer claims the tag was simply ignored.
-        let note = r.notes().iter().find(|n| n.tag == "sp").unwrap().to_string();
+        let note = r
+            .notes()
+            .iter()
+            .find(|n| n.tag == "sp")
+            .unwrap()
+            .to_string();
         assert!(!note.contains("tag ignored"), "{note}");
         assert!(note.contains("4.10.1"), "{note}");
         let r = parse("v=DMARC1; np=x; p=reject");
@@ -1550,7 +1555,10 @@ mod tests {
             "reports.example.org"
         );
         let k = kinds(&r);
-        assert!(k.contains(&(NoteKind::ObsoleteSizeLimit, "mailto:a@example.com!10m".to_owned())));
+        assert!(k.contains(&(
+            NoteKind::ObsoleteSizeLimit,
+            "mailto:a@example.com!10m".to_owned()
+        )));
         assert!(k.contains(&(NoteKind::InvalidUri, "bad uri".to_owned())));
         assert!(!k.iter().any(|(kind, _)| *kind == NoteKind::InvalidValue));
         let bad = parse("v=DMARC1; p=none; rua=mailto:a@example.com!big");

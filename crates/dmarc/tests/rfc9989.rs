@@ -537,7 +537,12 @@ fn rfc9989_4_7_unknown_tags_are_ignored() {
     assert_eq!(v.disposition, Disposition::Quarantine);
     let record = v.record().unwrap();
     assert_eq!(record.notes().len(), 2);
-    assert!(record.notes().iter().all(|n| n.kind == NoteKind::UnknownTag));
+    assert!(
+        record
+            .notes()
+            .iter()
+            .all(|n| n.kind == NoteKind::UnknownTag)
+    );
     assert_eq!(record.notes()[0].offset, 10);
 }
 
