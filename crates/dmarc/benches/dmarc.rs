@@ -19,12 +19,15 @@ fn n(s: &str) -> Name {
     Name::parse(s).expect("valid name")
 }
 
+/// A record text's parse, shared.
+type Parsed = Result<Arc<Record>, ParseError>;
+
 /// Each record text parsed once, as a process-wide cache of parsed records does.
 #[derive(Debug, Default)]
-struct ParsedOnce(Mutex<HashMap<Vec<u8>, Result<Arc<Record>, ParseError>>>);
+struct ParsedOnce(Mutex<HashMap<Vec<u8>, Parsed>>);
 
 impl RecordParser for ParsedOnce {
-    fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError> {
+    fn parse(&self, text: &[u8]) -> Parsed {
         let mut map = self
             .0
             .lock()
