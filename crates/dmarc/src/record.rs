@@ -1257,7 +1257,7 @@ impl Record {
         .notes
     }
 
-    /// True when [`Record::notes`] is empty (the record has no remark).
+    /// True when [`Record::notes`] is not empty (the parse made at least one remark).
     pub fn has_notes(&self) -> bool {
         self.has_notes
     }
