@@ -137,7 +137,7 @@ pub fn lint_spf_record(
 /// ```
 pub fn lint_dmarc_record(name: &str, record: &DmarcRecord) -> Vec<Finding> {
     let mut out = Vec::new();
-    for note in &record.notes {
+    for note in &record.notes() {
         let tag = &note.tag;
         let at = note.offset;
         let (code, message) = match note.kind {
@@ -182,7 +182,7 @@ pub fn lint_dmarc_record(name: &str, record: &DmarcRecord) -> Vec<Finding> {
         };
         out.push(Finding::new(code, name, message));
     }
-    let has_rua = !record.aggregate_report_uris.is_empty();
+    let has_rua = record.has_aggregate_report_uris();
     match record.effective {
         None => out.push(Finding::new(
             Code::DmarcNoPolicy,
@@ -243,10 +243,10 @@ pub fn lint_dmarc_record(name: &str, record: &DmarcRecord) -> Vec<Finding> {
         ));
     }
     for (tag, uri) in record
-        .aggregate_report_uris
-        .iter()
+        .aggregate_report_uris()
+        .into_iter()
         .map(|u| ("rua", u))
-        .chain(record.failure_report_uris.iter().map(|u| ("ruf", u)))
+        .chain(record.failure_report_uris().into_iter().map(|u| ("ruf", u)))
     {
         if !uri.is_mailto() {
             out.push(Finding::new(

@@ -430,11 +430,11 @@ fn report_uri(tag: &'static str, value: &str) -> Result<String, RecordsError> {
     let probe = format!("v=DMARC1; p=none; {tag}={uri}");
     let record = DmarcRecord::parse(probe.as_bytes()).map_err(|e| invalid(&e.to_string()))?;
     let parsed = if tag == "rua" {
-        &record.aggregate_report_uris
+        record.aggregate_report_uris()
     } else {
-        &record.failure_report_uris
+        record.failure_report_uris()
     };
-    match (parsed.as_slice(), record.notes.is_empty()) {
+    match (parsed.as_slice(), !record.has_notes()) {
         ([one], _) if one.obsolete_size.is_some() => Err(invalid(
             "the !size suffix is obsolete (RFC 9989 §4.8); drop it",
         )),
@@ -491,7 +491,7 @@ fn dmarc_value(plan: &DmarcPlan) -> Result<String, RecordsError> {
         record: text.clone(),
         reason: e.to_string(),
     })?;
-    if let Some(note) = record.notes.first() {
+    if let Some(note) = record.notes().first() {
         return Err(RecordsError::InvalidDmarc {
             record: text,
             reason: note.to_string(),

@@ -1,8 +1,9 @@
 //! DMARC Policy Discovery (RFC 9989 §4.10.1) and the legacy RFC 7489 mode, as a sans-I/O
 //! machine.
 
+use crate::evaluate::Identifiers;
 use crate::psl::PublicSuffixList;
-use crate::record::{Alignment, PsdFlag, Record, RecordParser};
+use crate::record::{PsdFlag, Record, RecordParser};
 use crate::walk::{Finding, StopOn, Walk, WalkEnd, WalkState, txt_query};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, Step};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
@@ -193,33 +194,6 @@ impl Serialize for PolicyDiscovery {
     }
 }
 
-/// When a discovery may stop its walk early: the evaluation tells it which identifiers will need
-/// the Organizational Domain.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct EarlyStop {
-    /// The SPF identifier's domain, when it may count (pass or temperror).
-    pub(crate) spf: Option<Name>,
-    /// The DKIM identifiers that may count.
-    pub(crate) dkim: Vec<Name>,
-}
-
-impl EarlyStop {
-    /// True when, with `record` at the Author Domain, no identifier needs relaxed alignment.
-    fn satisfied(&self, author: &Name, record: &Record) -> bool {
-        if record.effective.is_none() {
-            return true; // no DMARC processing at all
-        }
-        let needs = |domain: &Name, mode: Alignment| domain != author && mode == Alignment::Relaxed;
-        !(self.spf.iter().any(|d| needs(d, record.spf_alignment))
-            || self.dkim.iter().any(|d| needs(d, record.dkim_alignment)))
-    }
-
-    fn all_identical(&self, author: &Name) -> bool {
-        let mut ids = self.spf.iter().chain(self.dkim.iter()).peekable();
-        ids.peek().is_some() && ids.all(|d| d == author)
-    }
-}
-
 /// A discovery waiting for DNS answers. Drive it with [`mailstamp_dns::resolve_sync`] or the
 /// async driver of the `mailstamp` crate.
 #[derive(Debug)]
@@ -228,8 +202,11 @@ pub struct Discovering {
     discovery: Discovery,
     walk: WalkState,
     trace: Vec<TraceEntry>,
-    queries: Vec<Query>,
-    early: Option<EarlyStop>,
+    /// The query asked, until its answer comes.
+    query: Option<Query>,
+    /// The walk may stop once no identifier needs the Organizational Domain (the evaluation
+    /// passes its identifiers to [`Discovering::feed`] and [`Discovering::finish`]).
+    early: bool,
     /// Parses the records found (shared across evaluations); `None`: parse here.
     parser: Option<Arc<dyn RecordParser>>,
 }
@@ -252,11 +229,16 @@ pub struct Discovering {
 /// # Ok::<(), mailstamp_dns::NameError>(())
 /// ```
 pub fn discover(author: Name, discovery: Discovery) -> Step<Discovering, PolicyDiscovery> {
-    Discovering::new(author, discovery, None).step()
+    Discovering::new(author, discovery, false, None).step()
 }
 
 impl Discovering {
-    pub(crate) fn new(author: Name, discovery: Discovery, early: Option<EarlyStop>) -> Discovering {
+    pub(crate) fn new(
+        author: Name,
+        discovery: Discovery,
+        early: bool,
+        parser: Option<Arc<dyn RecordParser>>,
+    ) -> Discovering {
         let walk = match &discovery {
             Discovery::TreeWalk => WalkState::tree(author.clone()),
             Discovery::Psl(list) => {
@@ -273,29 +255,28 @@ impl Discovering {
             discovery,
             walk,
             trace: Vec::new(),
-            queries: Vec::with_capacity(1),
+            query: None,
             early,
-            parser: None,
+            parser,
         }
     }
 
-    /// Parses the records found with `parser`.
-    pub(crate) fn with_parser(mut self, parser: Option<Arc<dyn RecordParser>>) -> Discovering {
-        self.parser = parser;
-        self
+    /// Makes the next query, if the walk goes on; true when there is one
+    /// ([`Discovering::queries`]).
+    pub(crate) fn next_query(&mut self) -> bool {
+        self.query = self.walk.pending().map(|(_, name)| txt_query(name.clone()));
+        self.query.is_some()
     }
 
-    /// The next query, if the walk goes on.
-    pub(crate) fn next_query(&mut self) -> Option<&Query> {
-        self.queries.clear();
-        let (_, name) = self.walk.pending()?;
-        self.queries.push(txt_query(name));
-        self.queries.first()
+    /// The query waiting for its answer: none, or one.
+    pub(crate) fn pending_queries(&self) -> &[Query] {
+        self.query.as_slice()
     }
 
-    /// Feeds the answer to the query last returned by `next_query`.
-    pub(crate) fn feed(&mut self, answer: Answer) {
-        let Some(query) = self.queries.pop() else {
+    /// Feeds the answer to the query last made by `next_query`. `ids`: the identifiers of an
+    /// evaluation that may stop the walk early.
+    pub(crate) fn feed(&mut self, answer: Answer, ids: Option<&Identifiers>) {
+        let Some(query) = self.query.take() else {
             return;
         };
         let first = self.walk.steps().is_empty();
@@ -307,34 +288,34 @@ impl Discovering {
             answer,
         });
         if first
-            && let Some(early) = &self.early
+            && self.early
+            && let Some(ids) = ids
             && let Some(step) = self.walk.steps().first()
             && let Some(record) = step.finding.record()
             && step.domain == self.author
-            && early.satisfied(&self.author, record)
+            && ids.walk_not_needed(&self.author, record)
         {
             self.walk.stop();
         }
     }
 
     fn step(mut self) -> Step<Discovering, PolicyDiscovery> {
-        if self.next_query().is_some() {
+        if self.next_query() {
             Step::Lookup(self)
         } else {
-            Step::Done(self.finish())
+            Step::Done(self.finish(None))
         }
     }
 
     /// Ends the discovery (also when it still had queries to ask: used after an early stop).
-    pub(crate) fn finish(self) -> PolicyDiscovery {
+    /// `ids`: the identifiers of an evaluation that may have stopped the walk early.
+    pub(crate) fn finish(self, ids: Option<&Identifiers>) -> PolicyDiscovery {
         let walk = self.walk.finish();
         let stopped_early = walk.end == WalkEnd::NotNeeded;
         let organizational_domain = match &self.discovery {
             Discovery::Psl(list) => Some(list.organizational_domain(&self.author)),
-            Discovery::TreeWalk if stopped_early => self
-                .early
-                .as_ref()
-                .filter(|e| e.all_identical(&self.author))
+            Discovery::TreeWalk if stopped_early => ids
+                .filter(|ids| self.early && ids.all_identical_to(&self.author))
                 .map(|_| self.author.clone()),
             Discovery::TreeWalk => walk.organizational_domain(),
         };
@@ -387,7 +368,7 @@ impl Lookup for Discovering {
     type Output = PolicyDiscovery;
 
     fn queries(&self) -> &[Query] {
-        &self.queries
+        self.pending_queries()
     }
 
     fn resume(mut self, answers: Vec<Answer>) -> Step<Self, PolicyDiscovery> {
@@ -395,7 +376,7 @@ impl Lookup for Discovering {
             .into_iter()
             .next()
             .unwrap_or(Answer::Failed(FailureKind::Other));
-        self.feed(answer);
+        self.feed(answer, None);
         self.step()
     }
 }

@@ -1,14 +1,11 @@
 //! Identifier Alignment, policy selection and the verdict (RFC 9989 §4.4, §4.10.2, §5.3).
 
-use crate::discovery::{
-    Discovering, Discovery, EarlyStop, PolicyDiscovery, PolicySource, TraceEntry,
-};
+use crate::discovery::{Discovering, Discovery, PolicyDiscovery, PolicySource, TraceEntry};
 use crate::record::{Alignment, Policy, PolicyTag, Record, RecordParser};
 use crate::result::{Disposition, DmarcProblem, DmarcResult, MechanismResult, Stage};
 use crate::walk::{Walk, WalkSet, dmarc_name};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RecordType, Step};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -93,25 +90,27 @@ impl Identifiers {
             .chain(self.dkim.iter().map(|i| (Mechanism::Dkim, i)))
     }
 
-    /// Identifiers whose alignment can matter: passing ones, and temperror ones.
-    fn early_stop(&self) -> EarlyStop {
-        let counts = |i: &&Identifier| {
-            matches!(i.result, MechanismResult::Pass | MechanismResult::TempError)
-        };
-        EarlyStop {
-            spf: self
-                .spf
-                .iter()
-                .filter(counts)
-                .map(|i| i.domain.clone())
-                .next(),
-            dkim: self
-                .dkim
-                .iter()
-                .filter(counts)
-                .map(|i| i.domain.clone())
-                .collect(),
+    /// The identifiers whose alignment can matter: passing ones, and temperror ones.
+    fn that_count(&self) -> impl Iterator<Item = (Mechanism, &Identifier)> {
+        self.iter()
+            .filter(|(_, i)| matches!(i.result, MechanismResult::Pass | MechanismResult::TempError))
+    }
+
+    /// True when, with `record` at the Author Domain, no identifier that counts needs relaxed
+    /// alignment, so the discovery's walk may stop (RFC 9989 §4.10.2, "no need to perform").
+    pub(crate) fn walk_not_needed(&self, author: &Name, record: &Record) -> bool {
+        if record.effective.is_none() {
+            return true; // no DMARC processing at all
         }
+        !self
+            .that_count()
+            .any(|(mech, id)| id.domain != *author && mode_of(record, mech) == Alignment::Relaxed)
+    }
+
+    /// True when at least one identifier counts and every one that counts is `author`.
+    pub(crate) fn all_identical_to(&self, author: &Name) -> bool {
+        let mut ids = self.that_count().peekable();
+        ids.peek().is_some() && ids.all(|(_, id)| id.domain == *author)
     }
 }
 
@@ -373,6 +372,8 @@ struct Aligning {
     /// Indices into `alignment` of the identifiers waiting for their walk.
     waiting: Vec<usize>,
     walks: WalkSet,
+    /// The walks' queries waiting for their answers.
+    queries: Vec<Query>,
 }
 
 /// The existence test of the Author Domain, waiting for its answer.
@@ -380,6 +381,8 @@ struct Aligning {
 struct Existence {
     verdict: DmarcVerdict,
     record: Arc<Record>,
+    /// The A query for the Author Domain, once asked.
+    query: Option<Query>,
 }
 
 #[derive(Debug)]
@@ -388,97 +391,112 @@ enum Phase {
     Align(Aligning),
     Exists(Existence),
     Done(DmarcVerdict),
+    /// Only while a phase is moved out to be advanced.
+    Taken,
 }
 
-/// One Author Domain's evaluation.
+/// One Author Domain's evaluation. The identifiers belong to the [`Evaluating`] that runs it
+/// and are lent to each call.
 #[derive(Debug)]
 struct Single {
     author: Name,
-    ids: Identifiers,
     phase: Phase,
     trace: Vec<TraceEntry>,
 }
 
 enum Poll {
-    Queries(Vec<Query>),
+    /// Queries are waiting ([`Single::queries`]).
+    Waiting,
     Done(DmarcVerdict),
 }
 
 impl Single {
-    fn poll(&mut self) -> Poll {
+    fn poll(&mut self, ids: &Identifiers) -> Poll {
         loop {
-            let phase = std::mem::replace(
-                &mut self.phase,
-                Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
-            );
-            match phase {
-                Phase::Discover(mut d) => {
-                    if let Some(q) = d.next_query() {
-                        let q = q.clone();
-                        self.phase = Phase::Discover(d);
-                        return Poll::Queries(vec![q]);
+            // Phases advance in place; they are moved out only to change phase.
+            match &mut self.phase {
+                Phase::Discover(d) => {
+                    if d.next_query() {
+                        return Poll::Waiting;
                     }
-                    let policy = Arc::new(d.finish());
-                    self.phase = start(&self.author, &self.ids, policy);
+                    if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        let policy = Arc::new(d.finish(Some(ids)));
+                        self.phase = start(&self.author, ids, policy);
+                    }
                 }
-                Phase::Align(mut a) => {
-                    let queries = a.walks.queries();
-                    if !queries.is_empty() {
-                        self.phase = Phase::Align(a);
-                        return Poll::Queries(queries);
+                Phase::Align(a) => {
+                    a.queries = a.walks.queries();
+                    if !a.queries.is_empty() {
+                        return Poll::Waiting;
                     }
-                    self.phase = a.conclude(&self.ids);
+                    if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        self.phase = a.conclude(ids);
+                    }
                 }
                 Phase::Exists(e) => {
-                    let query = Query::new(self.author.clone(), RecordType::A);
-                    self.phase = Phase::Exists(e);
-                    return Poll::Queries(vec![query]);
+                    if e.query.is_none() {
+                        e.query = Some(Query::new(self.author.clone(), RecordType::A));
+                    }
+                    return Poll::Waiting;
                 }
-                Phase::Done(mut v) => {
-                    v.trace.append(&mut self.trace);
-                    return Poll::Done(v);
+                Phase::Done(_) | Phase::Taken => {
+                    return match std::mem::replace(&mut self.phase, Phase::Taken) {
+                        Phase::Done(mut v) => {
+                            v.trace.append(&mut self.trace);
+                            Poll::Done(v)
+                        }
+                        _ => Poll::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
+                    };
                 }
             }
         }
     }
 
-    fn feed(&mut self, queries: &[Query], answers: Vec<Answer>) {
+    /// The queries the current phase waits for.
+    fn queries(&self) -> &[Query] {
+        match &self.phase {
+            Phase::Discover(d) => d.pending_queries(),
+            Phase::Align(a) => &a.queries,
+            Phase::Exists(e) => e.query.as_slice(),
+            Phase::Done(_) | Phase::Taken => &[],
+        }
+    }
+
+    /// Feeds the answers to [`Single::queries`], in order.
+    fn feed(&mut self, answers: Vec<Answer>, ids: &Identifiers) {
         let mut answers = answers.into_iter();
-        let phase = std::mem::replace(
-            &mut self.phase,
-            Phase::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
-        );
-        self.phase = match phase {
-            Phase::Discover(mut d) => {
-                d.feed(answers.next().unwrap_or(Answer::Failed(FailureKind::Other)));
-                Phase::Discover(d)
-            }
-            Phase::Align(mut a) => {
-                for query in queries {
+        match &mut self.phase {
+            Phase::Discover(d) => d.feed(
+                answers.next().unwrap_or(Answer::Failed(FailureKind::Other)),
+                Some(ids),
+            ),
+            Phase::Align(a) => {
+                for query in std::mem::take(&mut a.queries) {
                     let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
                     a.walks.answer(query.name.clone(), &answer);
                     self.trace.push(TraceEntry {
                         stage: Stage::OrganizationalDomain,
-                        query: query.clone(),
+                        query,
                         answer,
                     });
                 }
-                Phase::Align(a)
             }
-            Phase::Exists(e) => {
-                let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
-                let phase = e.conclude(&self.author, &answer);
-                if let Some(query) = queries.first() {
-                    self.trace.push(TraceEntry {
-                        stage: Stage::AuthorDomainExistence,
-                        query: query.clone(),
-                        answer,
-                    });
+            Phase::Exists(_) => {
+                if let Phase::Exists(mut e) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                    let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
+                    let query = e.query.take();
+                    self.phase = e.conclude(&self.author, &answer);
+                    if let Some(query) = query {
+                        self.trace.push(TraceEntry {
+                            stage: Stage::AuthorDomainExistence,
+                            query,
+                            answer,
+                        });
+                    }
                 }
-                phase
             }
-            done @ Phase::Done(_) => done,
-        };
+            Phase::Done(_) | Phase::Taken => {}
+        }
     }
 }
 
@@ -500,7 +518,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
     if found.record.effective.is_none() {
         let mut v = DmarcVerdict::bare(DmarcProblem::InvalidPolicyRecord {
             domain: found.domain.clone(),
-            defects: found.record.policy_defects.clone(),
+            defects: found.record.policy_defects().clone(),
         });
         v.testing = found.record.testing;
         v.discovery = Some(policy);
@@ -530,6 +548,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
         alignment,
         waiting,
         walks,
+        queries: Vec::new(),
     })
 }
 
@@ -615,6 +634,7 @@ impl Aligning {
             mut alignment,
             waiting,
             walks,
+            queries: _,
         } = self;
         let walks: Vec<Walk> = walks.finish();
         let author_org = policy.organizational_domain.as_ref();
@@ -762,7 +782,11 @@ fn decide(
             Phase::Done(verdict)
         }
         PolicySource::OrganizationalDomain | PolicySource::PublicSuffixDomain => {
-            Phase::Exists(Existence { verdict, record })
+            Phase::Exists(Existence {
+                verdict,
+                record,
+                query: None,
+            })
         }
     }
 }
@@ -785,6 +809,7 @@ impl Existence {
         let Existence {
             mut verdict,
             record,
+            query: _,
         } = self;
         let Some(effective) = record.effective else {
             return Phase::Done(verdict);
@@ -813,11 +838,18 @@ impl Existence {
 
 /// An evaluation waiting for DNS answers. Drive it with [`mailstamp_dns::resolve_sync`] or the
 /// async driver of the `mailstamp` crate.
+///
+/// The machine lives in one box: a [`Step`] moves a pointer.
 #[derive(Debug)]
-pub struct Evaluating {
+pub struct Evaluating(Box<Machine>);
+
+/// The state of an [`Evaluating`].
+#[derive(Debug)]
+struct Machine {
     current: Single,
-    queries: Vec<Query>,
-    remaining: VecDeque<Name>,
+    /// The Author Domains, duplicates removed; `current` evaluates `authors[next - 1]`.
+    authors: Vec<Name>,
+    next: usize,
     finished: Vec<DmarcVerdict>,
     identifiers: Identifiers,
     discovery: Discovery,
@@ -876,15 +908,22 @@ fn evaluate_inner(
     parser: Option<Arc<dyn RecordParser>>,
 ) -> Step<Evaluating, DmarcVerdict> {
     let EvaluationRequest {
-        author_domains,
+        author_domains: mut authors,
         identifiers,
         discovery,
         options,
     } = request;
-    let mut authors: Vec<Name> = Vec::with_capacity(author_domains.len());
-    for d in author_domains {
-        if !authors.contains(&d) {
-            authors.push(d);
+    // Duplicates count once; the first occurrence keeps its place.
+    let mut i = 1;
+    while i < authors.len() {
+        let repeated = match (authors.get(..i), authors.get(i)) {
+            (Some(before), Some(d)) => before.contains(d),
+            _ => false,
+        };
+        if repeated {
+            authors.remove(i);
+        } else {
+            i += 1;
         }
     }
     let count = authors.len();
@@ -905,22 +944,21 @@ fn evaluate_inner(
         }
         (_, MultipleAuthors::EvaluateEach { .. }) => true,
     };
-    let mut remaining: VecDeque<Name> = authors.into();
-    let Some(first) = remaining.pop_front() else {
+    let Some(first) = authors.first() else {
         return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
-    let current = single(first, &identifiers, &discovery, options, parser.clone());
-    Evaluating {
+    let current = single(first.clone(), &discovery, options, parser.clone());
+    Evaluating(Box::new(Machine {
         current,
-        queries: Vec::new(),
-        remaining,
+        authors,
+        next: 1,
         finished: Vec::new(),
         identifiers,
         discovery,
         options,
         multi,
         parser,
-    }
+    }))
     .step()
 }
 
@@ -944,39 +982,38 @@ fn wrap(
     policy: &Arc<PolicyDiscovery>,
     phase: Phase,
 ) -> Step<Evaluating, DmarcVerdict> {
-    Evaluating {
+    Evaluating(Box::new(Machine {
         current: Single {
             author,
-            ids: identifiers.clone(),
             phase,
             trace: Vec::new(),
         },
-        queries: Vec::new(),
-        remaining: VecDeque::new(),
+        authors: Vec::new(),
+        next: 0,
         finished: Vec::new(),
         identifiers: identifiers.clone(),
         discovery: policy.discovery.clone(),
         options: EvaluationOptions::default(),
         multi: false,
         parser: None,
-    }
+    }))
     .step()
 }
 
 fn single(
     author: Name,
-    ids: &Identifiers,
     discovery: &Discovery,
     options: EvaluationOptions,
     parser: Option<Arc<dyn RecordParser>>,
 ) -> Single {
-    let early = (!options.complete_walk).then(|| ids.early_stop());
     Single {
-        phase: Phase::Discover(
-            Discovering::new(author.clone(), discovery.clone(), early).with_parser(parser),
-        ),
+        phase: Phase::Discover(Discovering::new(
+            author.clone(),
+            discovery.clone(),
+            !options.complete_walk,
+            parser,
+        )),
         author,
-        ids: ids.clone(),
         trace: Vec::new(),
     }
 }
@@ -984,31 +1021,21 @@ fn single(
 impl Evaluating {
     fn step(mut self) -> Step<Evaluating, DmarcVerdict> {
         loop {
-            match self.current.poll() {
-                Poll::Queries(q) => {
-                    self.queries = q;
-                    return Step::Lookup(self);
+            let m = &mut *self.0;
+            let verdict = match m.current.poll(&m.identifiers) {
+                Poll::Waiting => return Step::Lookup(self),
+                Poll::Done(verdict) => verdict,
+            };
+            if !m.multi {
+                return Step::Done(verdict);
+            }
+            m.finished.push(verdict);
+            match m.authors.get(m.next) {
+                Some(next) => {
+                    m.current = single(next.clone(), &m.discovery, m.options, m.parser.clone());
+                    m.next += 1;
                 }
-                Poll::Done(verdict) => {
-                    if !self.multi {
-                        return Step::Done(verdict);
-                    }
-                    self.finished.push(verdict);
-                    match self.remaining.pop_front() {
-                        Some(next) => {
-                            self.current = single(
-                                next,
-                                &self.identifiers,
-                                &self.discovery,
-                                self.options,
-                                self.parser.clone(),
-                            );
-                        }
-                        None => {
-                            return Step::Done(combine(std::mem::take(&mut self.finished)));
-                        }
-                    }
-                }
+                None => return Step::Done(combine(std::mem::take(&mut m.finished))),
             }
         }
     }
@@ -1042,12 +1069,12 @@ impl Lookup for Evaluating {
     type Output = DmarcVerdict;
 
     fn queries(&self) -> &[Query] {
-        &self.queries
+        self.0.current.queries()
     }
 
     fn resume(mut self, answers: Vec<Answer>) -> Step<Self, DmarcVerdict> {
-        let queries = std::mem::take(&mut self.queries);
-        self.current.feed(&queries, answers);
+        let m = &mut *self.0;
+        m.current.feed(answers, &m.identifiers);
         self.step()
     }
 }

@@ -13,17 +13,17 @@ pub fn record(data: &[u8]) {
     let Ok(record) = Record::parse(data) else {
         return;
     };
-    for note in &record.notes {
+    for note in &record.notes() {
         assert!(note.offset <= data.len(), "note offset out of range");
     }
     for uri in record
-        .aggregate_report_uris
+        .aggregate_report_uris()
         .iter()
-        .chain(&record.failure_report_uris)
+        .chain(&record.failure_report_uris())
     {
         assert!(uri.offset < data.len(), "URI offset out of range");
     }
-    let usable = record.policy.is_some() || !record.aggregate_report_uris.is_empty();
+    let usable = record.policy.is_some() || !record.aggregate_report_uris().is_empty();
     if !usable {
         assert!(
             record.effective.is_none(),

@@ -184,12 +184,12 @@ pub fn authorize_reports(
     };
     let record: &Record = &found.record;
     let uris: Vec<(ReportKind, ReportUri)> = record
-        .aggregate_report_uris
+        .aggregate_report_uris()
         .iter()
         .map(|u| (ReportKind::Aggregate, u.clone()))
         .chain(
             record
-                .failure_report_uris
+                .failure_report_uris()
                 .iter()
                 .map(|u| (ReportKind::Failure, u.clone())),
         )
@@ -407,8 +407,8 @@ fn authorization_status(
         return DestinationStatus::NotAuthorized;
     };
     let overrides = match kind {
-        ReportKind::Aggregate => record.aggregate_report_uris,
-        ReportKind::Failure => record.failure_report_uris,
+        ReportKind::Aggregate => record.aggregate_report_uris(),
+        ReportKind::Failure => record.failure_report_uris(),
     };
     for o in &overrides {
         match &o.destination {

@@ -278,57 +278,103 @@ pub(crate) enum StopOn {
     FirstRecord,
 }
 
+/// The domains a walk visits.
+#[derive(Debug, Clone)]
+enum Targets {
+    /// The DNS Tree Walk from the start (RFC 9989 §4.10), each target made from the previous
+    /// one only when the walk reaches it ([`walk_targets`] lists them all).
+    Tree,
+    /// A fixed list (RFC 7489 discovery).
+    List(Vec<Name>),
+}
+
 /// A walk in progress: a list of target domains, answered one at a time.
+///
+/// Targets and their `_dmarc` names are made when the walk reaches them, so a walk that stops
+/// after its first answer (the Author Domain's own record) makes no other name.
 #[derive(Debug, Clone)]
 pub(crate) struct WalkState {
     start: Name,
-    targets: Vec<Name>,
+    targets: Targets,
     steps: Vec<WalkStep>,
     stop_on: StopOn,
     end: Option<WalkEnd>,
-    /// The `_dmarc` name of the next target, made once when the walk reaches it.
+    /// The domain asked next, once the walk has reached it.
+    current: Option<Name>,
+    /// The `_dmarc` name of `current`, made once when the walk reaches it.
     next_name: Option<Name>,
 }
 
 impl WalkState {
     /// A tree walk from `start` (RFC 9989 §4.10).
     pub(crate) fn tree(start: Name) -> WalkState {
-        let targets = walk_targets(&start);
-        WalkState::with_targets(start, targets, StopOn::PsdTag)
+        WalkState::new(start, Targets::Tree, StopOn::PsdTag)
     }
 
     pub(crate) fn with_targets(start: Name, targets: Vec<Name>, stop_on: StopOn) -> WalkState {
+        WalkState::new(start, Targets::List(targets), stop_on)
+    }
+
+    fn new(start: Name, targets: Targets, stop_on: StopOn) -> WalkState {
         let mut state = WalkState {
             start,
-            steps: Vec::with_capacity(targets.len()),
             targets,
+            steps: Vec::new(),
             stop_on,
             end: None,
+            current: None,
             next_name: None,
         };
-        state.skip_unaskable();
+        if !state.has_target(0) {
+            state.end = Some(WalkEnd::Exhausted);
+        }
         state
     }
 
-    /// The domain whose `_dmarc` record is asked next, and the query name.
-    pub(crate) fn pending(&self) -> Option<(&Name, Name)> {
-        if self.end.is_some() {
-            return None;
+    /// True when the walk has a target number `index` (0 is the first).
+    fn has_target(&self, index: usize) -> bool {
+        match &self.targets {
+            Targets::List(list) => index < list.len(),
+            Targets::Tree => {
+                // Each target has fewer labels than the one before; the last is the TLD.
+                index == 0
+                    || (index < MAX_WALK_QUERIES
+                        && self
+                            .steps
+                            .get(index - 1)
+                            .is_some_and(|s| s.domain.as_str().contains('.')))
+            }
         }
-        let domain = self.targets.get(self.steps.len())?;
-        self.next_name.clone().map(|q| (domain, q))
     }
 
-    pub(crate) fn start(&self) -> &Name {
-        &self.start
+    /// Target number `steps.len()`, made from the previous one (`walk_targets`' rule).
+    fn make_target(&self) -> Option<Name> {
+        let index = self.steps.len();
+        match &self.targets {
+            Targets::List(list) => list.get(index).cloned(),
+            Targets::Tree if index == 0 => Some(self.start.clone()),
+            Targets::Tree => {
+                if index >= MAX_WALK_QUERIES {
+                    return None;
+                }
+                let previous = &self.steps.get(index - 1)?.domain;
+                if previous.label_count() > WALK_SHORTEN_TO {
+                    Some(previous.suffix(WALK_SHORTEN_TO))
+                } else {
+                    previous.parent()
+                }
+            }
+        }
     }
 
-    /// Records a step for targets whose `_dmarc` name is too long, and ends the walk when the
-    /// targets are exhausted.
-    fn skip_unaskable(&mut self) {
-        self.next_name = None;
-        while self.end.is_none() {
-            let Some(domain) = self.targets.get(self.steps.len()) else {
+    /// Reaches the next target whose `_dmarc` name can be asked, recording a step for each
+    /// target whose name is too long, and ends the walk when the targets are exhausted.
+    fn reach(&mut self) {
+        while self.end.is_none() && self.next_name.is_none() {
+            if self.current.is_none() {
+                self.current = self.make_target();
+            }
+            let Some(domain) = &self.current else {
                 self.end = Some(WalkEnd::Exhausted);
                 return;
             };
@@ -336,19 +382,41 @@ impl WalkState {
                 self.next_name = Some(name);
                 return;
             }
-            self.steps.push(WalkStep {
-                domain: domain.clone(),
-                query: None,
-                finding: Finding::None {
-                    why: NoRecord::NameTooLong,
-                },
-            });
+            if let Some(domain) = self.current.take() {
+                self.steps.push(WalkStep {
+                    domain,
+                    query: None,
+                    finding: Finding::None {
+                        why: NoRecord::NameTooLong,
+                    },
+                });
+            }
+            if !self.has_target(self.steps.len()) {
+                self.end = Some(WalkEnd::Exhausted);
+            }
         }
+    }
+
+    /// The domain whose `_dmarc` record is asked next, and the query name.
+    pub(crate) fn pending(&mut self) -> Option<(&Name, &Name)> {
+        self.reach();
+        if self.end.is_some() {
+            return None;
+        }
+        Some((self.current.as_ref()?, self.next_name.as_ref()?))
+    }
+
+    pub(crate) fn start(&self) -> &Name {
+        &self.start
     }
 
     /// Feeds what the pending query found.
     pub(crate) fn feed(&mut self, finding: Finding) {
-        let Some((domain, query)) = self.pending().map(|(d, q)| (d.clone(), q)) else {
+        self.reach();
+        if self.end.is_some() {
+            return;
+        }
+        let (Some(domain), Some(query)) = (self.current.take(), self.next_name.take()) else {
             return;
         };
         let end = match &finding {
@@ -370,8 +438,10 @@ impl WalkState {
             query: Some(query),
             finding,
         });
-        self.end = end;
-        self.skip_unaskable();
+        self.end = match end {
+            None if !self.has_target(self.steps.len()) => Some(WalkEnd::Exhausted),
+            end => end,
+        };
     }
 
     /// Stops the walk early ([`WalkEnd::NotNeeded`]).
@@ -385,7 +455,9 @@ impl WalkState {
         &self.steps
     }
 
-    pub(crate) fn finish(self) -> Walk {
+    pub(crate) fn finish(mut self) -> Walk {
+        // Targets left that cannot be asked end the walk as they would have on the way.
+        self.reach();
         Walk {
             start: self.start,
             steps: self.steps,
@@ -424,11 +496,14 @@ impl WalkSet {
         let mut out: Vec<Query> = Vec::new();
         for walk in &mut self.walks {
             while let Some((_, name)) = walk.pending() {
-                match self.cache.get(&name) {
-                    Some(finding) => walk.feed(finding.clone()),
+                match self.cache.get(name) {
+                    Some(finding) => {
+                        let finding = finding.clone();
+                        walk.feed(finding);
+                    }
                     None => {
-                        if !out.iter().any(|q| q.name == name) {
-                            out.push(txt_query(name));
+                        if !out.iter().any(|q| q.name == *name) {
+                            out.push(txt_query(name.clone()));
                         }
                         break;
                     }

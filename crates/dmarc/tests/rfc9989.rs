@@ -518,9 +518,8 @@ fn rfc9989_c_5_2_removed_tags_are_ignored() {
     )]);
     let v = eval(&z, request("example.com", None, &[]));
     assert_eq!(v.disposition, Disposition::Reject);
-    let record = v.record().unwrap();
-    let removed: Vec<&str> = record
-        .notes
+    let notes = v.record().unwrap().notes();
+    let removed: Vec<&str> = notes
         .iter()
         .filter(|n| n.kind == NoteKind::RemovedTag)
         .map(|n| n.tag.as_str())
@@ -537,9 +536,14 @@ fn rfc9989_4_7_unknown_tags_are_ignored() {
     let v = eval(&z, request("example.com", None, &[]));
     assert_eq!(v.disposition, Disposition::Quarantine);
     let record = v.record().unwrap();
-    assert_eq!(record.notes.len(), 2);
-    assert!(record.notes.iter().all(|n| n.kind == NoteKind::UnknownTag));
-    assert_eq!(record.notes[0].offset, 10);
+    assert_eq!(record.notes().len(), 2);
+    assert!(
+        record
+            .notes()
+            .iter()
+            .all(|n| n.kind == NoteKind::UnknownTag)
+    );
+    assert_eq!(record.notes()[0].offset, 10);
 }
 
 #[test]
@@ -1132,7 +1136,7 @@ fn bad_input_ten_kilobyte_records() {
     z.add_txt(&n("_dmarc.example.com"), strings);
     let v = eval(&z, request("example.com", None, &[]));
     assert_eq!(v.disposition, Disposition::Reject);
-    assert!(v.record().unwrap().notes.len() > 200);
+    assert!(v.record().unwrap().notes().len() > 200);
 
     let garbage: Vec<u8> = (0..10 * 1024).map(|i| (i * 7 % 256) as u8).collect();
     let mut z = Zone::new();

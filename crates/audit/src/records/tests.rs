@@ -183,7 +183,7 @@ fn rfc9989_4_7_dmarc_record_from_options() {
          rua=mailto:dmarc@example.org; ruf=mailto:forensic@example.org; t=y"
     );
     let r = DmarcRecord::parse(text.as_bytes()).unwrap();
-    assert!(r.notes.is_empty() && r.testing);
+    assert!(r.notes().is_empty() && r.testing);
     let records = build(&name("example.org"), &dmarc(DmarcPlan::new(Policy::None))).unwrap();
     assert_eq!(records[0].name.as_str(), "_dmarc.example.org");
     assert_eq!(records[0].value, "v=DMARC1; p=none");

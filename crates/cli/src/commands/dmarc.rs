@@ -189,7 +189,7 @@ fn policy_lines(out: &mut String, found: &PolicyDiscovery) {
                 found.method
             );
             let _ = writeln!(out, "record:                 {}", p.record.text);
-            for note in &p.record.notes {
+            for note in &p.record.notes() {
                 let _ = writeln!(out, "  note: {note}");
             }
             match p.record.effective {
