@@ -414,7 +414,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
     if found.record.effective.is_none() {
         let mut v = DmarcVerdict::bare(DmarcProblem::InvalidPolicyRecord {
             domain: found.domain.clone(),
-            defects: found.record.policy_defects().clone(),
+            defects: found.record.policy_defects(),
         });
         v.testing = found.record.testing;
         v.discovery = Some(policy);
@@ -736,7 +736,8 @@ pub struct Evaluating(Box<Machine>);
 #[derive(Debug)]
 struct Machine {
     current: Single,
-    /// The Author Domains, duplicates removed; `current` evaluates `authors[next - 1]`.
+    /// The Author Domains, duplicates removed; `current` evaluates `authors[next - 1]` (empty,
+    /// with `next` 0, for [`evaluate_with`], which evaluates one discovered policy).
     authors: Vec<Name>,
     next: usize,
     finished: Vec<DmarcVerdict>,

@@ -46,11 +46,11 @@ impl fmt::Display for DualCidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(v4) = self.v4.filter(|&l| l != 32) {
             f.write_str("/")?;
-            fmt::Display::fmt(&v4, f)?;
+            write!(f, "{v4}")?;
         }
         if let Some(v6) = self.v6.filter(|&l| l != 128) {
             f.write_str("//")?;
-            fmt::Display::fmt(&v6, f)?;
+            write!(f, "{v6}")?;
         }
         Ok(())
     }
@@ -164,22 +164,22 @@ impl fmt::Display for Mechanism {
             },
             Mechanism::Ip4 { addr, prefix } => {
                 f.write_str(":")?;
-                fmt::Display::fmt(addr, f)?;
+                write!(f, "{addr}")?;
                 match prefix.filter(|&p| p != 32) {
                     Some(p) => {
                         f.write_str("/")?;
-                        fmt::Display::fmt(&p, f)
+                        write!(f, "{p}")
                     }
                     None => Ok(()),
                 }
             }
             Mechanism::Ip6 { addr, prefix } => {
                 f.write_str(":")?;
-                fmt::Display::fmt(addr, f)?;
+                write!(f, "{addr}")?;
                 match prefix.filter(|&p| p != 128) {
                     Some(p) => {
                         f.write_str("/")?;
-                        fmt::Display::fmt(&p, f)
+                        write!(f, "{p}")
                     }
                     None => Ok(()),
                 }
