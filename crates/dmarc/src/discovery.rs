@@ -1,7 +1,7 @@
 //! DMARC Policy Discovery (RFC 9989 §4.10.1) and the legacy RFC 7489 mode, as a sans-I/O
 //! machine.
 
-use crate::evaluate::Identifiers;
+use crate::identifiers::Identifiers;
 use crate::psl::PublicSuffixList;
 use crate::record::{PsdFlag, Record, RecordParser};
 use crate::walk::{Finding, StopOn, Walk, WalkEnd, WalkState, txt_query};

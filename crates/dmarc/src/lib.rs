@@ -55,6 +55,7 @@ mod discovery;
 mod evaluate;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod identifiers;
 mod psl;
 mod record;
 mod report;
@@ -67,10 +68,10 @@ pub use discovery::{
     TraceEntry, discover,
 };
 pub use evaluate::{
-    DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, Identifier,
-    IdentifierAlignment, Identifiers, Mechanism, MultipleAuthors, NotAlignedReason, evaluate,
-    evaluate_with, evaluate_with_parser,
+    DmarcVerdict, Evaluating, EvaluationOptions, EvaluationRequest, IdentifierAlignment,
+    MultipleAuthors, NotAlignedReason, evaluate, evaluate_with, evaluate_with_parser,
 };
+pub use identifiers::{Identifier, Identifiers, Mechanism};
 pub use psl::{PslError, PublicSuffixList};
 pub use record::{
     Alignment, EffectivePolicy, FailureOptions, NoteKind, ParseError, ParseErrorKind, Policy,

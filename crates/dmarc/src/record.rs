@@ -645,10 +645,13 @@ impl fmt::Display for PolicyDefect {
 /// The record keeps its text and the values evaluation needs. The reporting URIs, the notes and
 /// the policy defects are read from the text again when asked for ([`Record::aggregate_report_uris`],
 /// [`Record::notes`], [`Record::policy_defects`]): the same parser runs, so they are exactly what
-/// the first parse found, and a parse allocates nothing beyond the text.
+/// the first parse found. A parse allocates the text only (and, for a record that is not
+/// UTF-8, its bytes); each call of those methods parses the text again, so keep what it
+/// returns rather than calling it in a loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The record text as received (invalid UTF-8 replaced by U+FFFD).
+    /// The record text as received (invalid UTF-8 replaced by U+FFFD). Read it, do not change
+    /// it: the notes, defects and report URIs are read from it again when asked for.
     pub text: String,
     /// The Domain Owner Assessment Policy (`p`); `None` when absent or invalid.
     pub policy: Option<Policy>,

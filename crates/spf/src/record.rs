@@ -46,11 +46,11 @@ impl fmt::Display for DualCidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(v4) = self.v4.filter(|&l| l != 32) {
             f.write_str("/")?;
-            fmt::Display::fmt(&v4, f)?;
+            write!(f, "{v4}")?;
         }
         if let Some(v6) = self.v6.filter(|&l| l != 128) {
             f.write_str("//")?;
-            fmt::Display::fmt(&v6, f)?;
+            write!(f, "{v6}")?;
         }
         Ok(())
     }
@@ -164,22 +164,22 @@ impl fmt::Display for Mechanism {
             },
             Mechanism::Ip4 { addr, prefix } => {
                 f.write_str(":")?;
-                fmt::Display::fmt(addr, f)?;
+                write!(f, "{addr}")?;
                 match prefix.filter(|&p| p != 32) {
                     Some(p) => {
                         f.write_str("/")?;
-                        fmt::Display::fmt(&p, f)
+                        write!(f, "{p}")
                     }
                     None => Ok(()),
                 }
             }
             Mechanism::Ip6 { addr, prefix } => {
                 f.write_str(":")?;
-                fmt::Display::fmt(addr, f)?;
+                write!(f, "{addr}")?;
                 match prefix.filter(|&p| p != 128) {
                     Some(p) => {
                         f.write_str("/")?;
-                        fmt::Display::fmt(&p, f)
+                        write!(f, "{p}")
                     }
                     None => Ok(()),
                 }
@@ -1093,6 +1093,16 @@ mod tests {
         assert_eq!(e.offset, 7);
         let e = Record::parse("v=spf1 a:ex\u{e9}mple.com").unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::NonAscii { byte: 0xc3 });
+    }
+
+    #[test]
+    fn terms_print_the_same_whatever_the_format_flags() {
+        let record = Record::parse("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a//64 mx/24 -all")
+            .unwrap();
+        for d in record.directives() {
+            assert_eq!(format!("{d:>40}"), d.to_string());
+            assert_eq!(format!("{d:+08}"), d.to_string());
+        }
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub struct Request {
     text: String,
     at: usize,
     helo_at: usize,
-    /// `domain` as a name, when check_host() can evaluate it (RFC 7208 §4.3).
+    /// `<domain>` ([`Request::domain`]) as a name, when check_host() can evaluate it (RFC 7208
+    /// §4.3).
     domain_name: Option<Name>,
     now: u64,
 }

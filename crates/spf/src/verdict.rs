@@ -365,7 +365,9 @@ pub struct SpfVerdict {
     /// The evaluation, step by step (empty unless [`crate::Options::with_trace`] is set).
     pub trace: Vec<TraceEvent>,
     /// The records fetched from DNS and parsed during this evaluation, so a caller can keep
-    /// them in a [`crate::RecordCache`]. Records taken from the cache are not repeated.
+    /// them in a [`crate::RecordCache`]. Records taken from the cache are not repeated. In the
+    /// order their evaluation finished (an included record before the record including it),
+    /// not the order they were fetched.
     #[serde(skip)]
     pub fetched_records: Vec<(Name, Arc<Record>)>,
 }
