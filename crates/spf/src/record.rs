@@ -1097,8 +1097,8 @@ mod tests {
 
     #[test]
     fn terms_print_the_same_whatever_the_format_flags() {
-        let record = Record::parse("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a//64 mx/24 -all")
-            .unwrap();
+        let record =
+            Record::parse("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a//64 mx/24 -all").unwrap();
         for d in record.directives() {
             assert_eq!(format!("{d:>40}"), d.to_string());
             assert_eq!(format!("{d:+08}"), d.to_string());
