@@ -83,91 +83,9 @@ fn decode_runs(value: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
     Ok(())
 }
 
-/// The most bytes `value` can decode to: the room [`decode_to_slice`] needs.
+/// The most bytes `value` can decode to.
 pub(crate) fn max_len(value: &[u8]) -> usize {
     value.len() / 4 * 3 + 3
-}
-
-/// Decodes `value` into `buf`, which must hold at least [`max_len`] bytes (a shorter one
-/// gives `Err(0)`), and returns the number of bytes written. `Err(index)` as for
-/// [`decode_into`]. Plain scalar code, for short values decoded on the stack (an Ed25519 key
-/// is 44 characters): eight symbols at a time between the bytes that need a look.
-pub(crate) fn decode_to_slice(value: &[u8], buf: &mut [u8]) -> Result<usize, usize> {
-    if buf.len() < max_len(value) {
-        return Err(0);
-    }
-    let mut o = 0; // bytes written to buf
-    let mut acc: u32 = 0; // symbols of the current group, 6 bits each
-    let mut count = 0usize; // symbols in `acc`
-    let mut last_symbol = 0usize; // index of the last symbol read
-    let mut i = 0;
-    let n = value.len();
-    while i < n {
-        // Fast path, at a group boundary: eight symbols at once.
-        if count == 0 {
-            while i + 8 <= n {
-                let c = &value[i..i + 8];
-                let v = [
-                    TABLE[usize::from(c[0])],
-                    TABLE[usize::from(c[1])],
-                    TABLE[usize::from(c[2])],
-                    TABLE[usize::from(c[3])],
-                    TABLE[usize::from(c[4])],
-                    TABLE[usize::from(c[5])],
-                    TABLE[usize::from(c[6])],
-                    TABLE[usize::from(c[7])],
-                ];
-                if (v[0] | v[1] | v[2] | v[3] | v[4] | v[5] | v[6] | v[7]) >= 64 {
-                    break;
-                }
-                let word = v
-                    .iter()
-                    .fold(0u64, |w, &s| (w << 6) | u64::from(s))
-                    .to_be_bytes();
-                buf[o..o + 6].copy_from_slice(&word[2..8]);
-                o += 6;
-                i += 8;
-                last_symbol = i - 1;
-            }
-            if i >= n {
-                break;
-            }
-        }
-        let b = value[i];
-        match TABLE[usize::from(b)] {
-            FWS => {}
-            PAD => {
-                return Ok(o + padding(value, i, count, acc, &mut buf[o..])?);
-            }
-            INVALID => return Err(i),
-            s => {
-                acc = (acc << 6) | u32::from(s);
-                count += 1;
-                last_symbol = i;
-                if count == 4 {
-                    buf[o..o + 3].copy_from_slice(&acc.to_be_bytes()[1..4]);
-                    o += 3;
-                    acc = 0;
-                    count = 0;
-                }
-            }
-        }
-        i += 1;
-    }
-    let w = finish(acc, count).ok_or(last_symbol)?;
-    buf[o..o + w.len()].copy_from_slice(&w);
-    Ok(o + w.len())
-}
-
-/// The bytes of a last, incomplete group of `count` symbols (trailing bits dropped), or
-/// `None` for a group of one symbol, which encodes no byte.
-fn finish(acc: u32, count: usize) -> Option<Vec3> {
-    match count {
-        0 => Some(Vec3::new(&[])),
-        2 => Some(Vec3::new(&[(acc >> 4) as u8])),
-        3 => Some(Vec3::new(&(((acc >> 2) as u16).to_be_bytes()))),
-        _ => None,
-    }
 }
 
 /// The padding at `value[i]`: it must come after two or three symbols of the last group
@@ -192,43 +110,6 @@ fn check_padding(value: &[u8], i: usize, count: usize) -> Result<(), usize> {
         }
     }
     Ok(())
-}
-
-/// The padding at `value[i]` (see [`check_padding`]): writes the last group's bytes to `buf`
-/// and returns their number.
-fn padding(value: &[u8], i: usize, count: usize, acc: u32, buf: &mut [u8]) -> Result<usize, usize> {
-    check_padding(value, i, count)?;
-    let w = finish(acc, count).ok_or(i)?;
-    buf[..w.len()].copy_from_slice(&w);
-    Ok(w.len())
-}
-
-/// Up to three bytes, on the stack.
-struct Vec3 {
-    bytes: [u8; 3],
-    len: usize,
-}
-
-impl Vec3 {
-    fn new(b: &[u8]) -> Vec3 {
-        let mut bytes = [0; 3];
-        bytes[..b.len()].copy_from_slice(b);
-        Vec3 {
-            bytes,
-            len: b.len(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-impl std::ops::Deref for Vec3 {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
 }
 
 /// Decodes `value` into a new vector (see [`decode_into`]).
@@ -278,15 +159,7 @@ mod tests {
             (b"AQ Ab\r\n\tAA==", &[1, 0, 27, 0]),
         ] {
             assert_eq!(decode(text).as_deref(), Ok(bytes), "{text:?}");
-            assert_eq!(on_stack(text).as_deref(), Ok(bytes), "{text:?}");
         }
-    }
-
-    fn on_stack(value: &[u8]) -> Result<Vec<u8>, usize> {
-        let mut buf = vec![0; max_len(value)];
-        let len = decode_to_slice(value, &mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
     }
 
     #[test]
@@ -301,25 +174,9 @@ mod tests {
         assert_eq!(decode(b"Zg==Zg=="), Err(2));
         assert_eq!(decode(b"Zg===="), Err(4));
         assert_eq!(decode(b"Zg=!"), Err(3));
-        for bad in [
-            &b"AQ A!"[..],
-            b"Z",
-            b"Zm9vY",
-            b"Z===",
-            b"Zm9v=",
-            b"Zg==Zg==",
-            b"Zg=!",
-        ] {
-            assert_eq!(on_stack(bad), decode(bad), "{bad:?}");
-        }
         let mut out = b"kept".to_vec();
         assert_eq!(decode_into(b"Zm9vYmFyZm9vYmFyZm9vYmFy!", &mut out), Err(24));
         assert_eq!(out, b"kept");
-        assert_eq!(
-            on_stack(b"Zm9v").map(|_| ()),
-            decode_to_slice(b"Zm9v", &mut [0; 9]).map(|_| ())
-        );
-        assert_eq!(decode_to_slice(b"Zm9v", &mut [0; 5]), Err(0));
     }
 
     proptest! {
@@ -338,8 +195,7 @@ mod tests {
             )
         ) {
             let expected = reference(&text);
-            prop_assert_eq!(decode(&text).ok(), expected.clone());
-            prop_assert_eq!(on_stack(&text).ok(), expected);
+            prop_assert_eq!(decode(&text).ok(), expected);
         }
 
         /// Encoded bytes, folded anywhere, decode back.
@@ -353,7 +209,6 @@ mod tests {
                 .flat_map(|c| c.iter().copied().chain(b"\r\n\t".iter().copied()))
                 .collect();
             prop_assert_eq!(decode(&folded), Ok(bytes.clone()));
-            prop_assert_eq!(on_stack(&folded), Ok(bytes.clone()));
             prop_assert_eq!(decode(text.trim_end_matches('=').as_bytes()), Ok(bytes));
         }
     }

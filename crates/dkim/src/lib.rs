@@ -25,11 +25,10 @@
 //! (the choice is made in one module, [`crypto`]); sha2 computes body hashes; the `rsa` crate only generates RSA keys and reads PKCS#1 keys. PEM (RFC 7468)
 //! and DER (key record `p=`, PKCS#8, PKCS#1, SubjectPublicKeyInfo) are read and written by the
 //! RustCrypto `pem-rfc7468`, `der`, `spki`, `pkcs8` and `pkcs1` crates: no hand-written parser
-//! reads the untrusted `p=` DER. The base64 of `b=`, `bh=` and RSA `p=` values is decoded in one
+//! reads the untrusted `p=` DER. The base64 of `b=`, `bh=` and `p=` values is decoded in one
 //! pass by `encodify`'s incremental standard decoder (`decode_symbols`), this crate reading
-//! only the folding whitespace and padding between its runs; an Ed25519 `p=` (44 characters)
-//! is decoded on the stack by a scalar decoder with the same rules. Both accept exactly what
-//! the `base64` crate's standard engine accepted before (property-tested; it still encodes);
+//! only the folding whitespace and padding between its runs. It accepts exactly what the
+//! `base64` crate's standard engine accepted before (property-tested; it still encodes);
 //! only the byte named in an invalid-base64 error may differ. Not `encodify`'s LENIENT mode,
 //! which would accept more.
 //!

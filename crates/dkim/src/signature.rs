@@ -1,7 +1,7 @@
 //! The DKIM-Signature header field (RFC 6376 §3.5) and its validation (§6.1.1).
 
 use crate::canon::{Canonicalization, Canonicalizations};
-use crate::key::{HashAlgorithm, KeyType, decode_base64};
+use crate::key::{HashAlgorithm, KeyType};
 use crate::names::dns_labels;
 use crate::tag::{Tag, TagList, TagListError, is_fws};
 use mailstamp_dns::Name;
@@ -460,8 +460,9 @@ impl Signature {
             }
         };
 
-        let body_hash = decode_base64(bh.value).map_err(|_| invalid("bh", bh, "not base64"))?;
-        let signature = decode_base64(b.value).map_err(|_| invalid("b", b, "not base64"))?;
+        let body_hash =
+            crate::b64::decode(bh.value).map_err(|_| invalid("bh", bh, "not base64"))?;
+        let signature = crate::b64::decode(b.value).map_err(|_| invalid("b", b, "not base64"))?;
         let body_length = known.l.map(|l| number("l", l, 76)).transpose()?;
         // RFC 6376 §3.5: sig-t-tag and sig-x-tag are `1*12DIGIT`; a longer value (such as
         // x=99999999999999999999, "never expires") is a syntax error, not a clamp.

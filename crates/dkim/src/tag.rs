@@ -316,11 +316,10 @@ pub(crate) fn same_name(a: &str, b: &str) -> bool {
 }
 
 fn check_duplicates(tags: &[Tag<'_>]) -> Result<(), TagListError> {
-    let dup = duplicate;
     if tags.len() <= 24 {
         for (i, t) in tags.iter().enumerate() {
             if tags[..i].iter().any(|o| same_name(o.name, t.name)) {
-                return Err(dup(t));
+                return Err(duplicate(t));
             }
         }
         return Ok(());
@@ -334,7 +333,7 @@ fn check_duplicates(tags: &[Tag<'_>]) -> Result<(), TagListError> {
         .map(|w| w[1])
         .min();
     match first_dup {
-        Some(i) => Err(dup(&tags[i])),
+        Some(i) => Err(duplicate(&tags[i])),
         None => Ok(()),
     }
 }
