@@ -33,15 +33,20 @@ pub fn walk_targets(start: &Name) -> Vec<Name> {
         if targets.len() == MAX_WALK_QUERIES {
             break;
         }
-        let labels = domain.label_count();
-        current = if labels > WALK_SHORTEN_TO {
-            Some(domain.suffix(WALK_SHORTEN_TO))
-        } else {
-            domain.parent()
-        };
+        current = next_tree_target(&domain);
         targets.push(domain);
     }
     targets
+}
+
+/// The tree walk's target after `domain` (RFC 9989 §4.10): its suffix of
+/// [`WALK_SHORTEN_TO`] labels when it has more, else its parent; none after a TLD.
+fn next_tree_target(domain: &Name) -> Option<Name> {
+    if domain.label_count() > WALK_SHORTEN_TO {
+        Some(domain.suffix(WALK_SHORTEN_TO))
+    } else {
+        domain.parent()
+    }
 }
 
 /// Why a step of a walk found no DMARC Policy Record.
@@ -357,12 +362,7 @@ impl WalkState {
                 if index >= MAX_WALK_QUERIES {
                     return None;
                 }
-                let previous = &self.steps.get(index - 1)?.domain;
-                if previous.label_count() > WALK_SHORTEN_TO {
-                    Some(previous.suffix(WALK_SHORTEN_TO))
-                } else {
-                    previous.parent()
-                }
+                next_tree_target(&self.steps.get(index - 1)?.domain)
             }
         }
     }
