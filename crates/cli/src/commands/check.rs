@@ -436,15 +436,8 @@ fn push_text_line(line: &mut String, item: &BulkItem) {
     }
 }
 
-/// `OUTCOME spf=... dkim=... dmarc=... (disposition) from=...`: the verdicts of one report on
-/// one line.
-pub fn verdict_line(report: &Report) -> String {
-    let mut line = String::new();
-    push_verdict_line(&mut line, report);
-    line
-}
-
-/// Appends [`verdict_line`]'s text to `line`.
+/// Appends `OUTCOME spf=... dkim=... dmarc=... (disposition) from=...`: the verdicts of one
+/// report on one line.
 fn push_verdict_line(line: &mut String, report: &Report) {
     let _ = write!(line, "{} spf={} dkim=", report.outcome(), report.spf.result);
     let mut checked = report
@@ -470,7 +463,7 @@ fn push_verdict_line(line: &mut String, report: &Report) {
     match report.header_from() {
         Some(from) => {
             line.push_str(" from=");
-            line.extend(from.chars().map(|c| if c.is_control() { '?' } else { c }));
+            line.push_str(&sanitize(&from));
         }
         None => line.push_str(" from=(none)"),
     }
