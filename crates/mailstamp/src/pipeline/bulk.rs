@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
@@ -158,8 +158,32 @@ impl<F: Future> Future for CatchUnwind<F> {
 
 /// The message source, read by whichever lane needs the next message.
 struct Reader<I> {
-    messages: I,
+    feed: Feed<I>,
     next: u64,
+}
+
+/// Where the lanes take the next message from.
+enum Feed<I> {
+    /// The iterator itself, read by the lane that needs a message (one worker thread: the
+    /// whole run stays on it).
+    Inline(I),
+    /// A thread of its own reads ahead (several worker threads): reading the next messages
+    /// overlaps checking, instead of the workers taking turns at the source.
+    Ahead(mpsc::Receiver<Result<MailItem, MailboxError>>),
+}
+
+/// Messages the read-ahead thread may hold ready, per worker thread.
+const READ_AHEAD_PER_JOB: usize = 2;
+
+impl<I: Iterator<Item = Result<MailItem, MailboxError>>> Reader<I> {
+    fn next_item(&mut self) -> Option<Result<MailItem, MailboxError>> {
+        match &mut self.feed {
+            Feed::Inline(messages) => messages.next(),
+            // Closed: the source is exhausted (or the reading thread panicked, which `run`
+            // reports once the lanes are done).
+            Feed::Ahead(ready) => ready.recv().ok(),
+        }
+    }
 }
 
 /// Results waiting for their turn, and the sink they go to.
@@ -202,7 +226,7 @@ where
             permit.forget();
             let (index, item) = {
                 let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(item) = reader.messages.next() else {
+                let Some(item) = reader.next_item() else {
                     // Wakes every lane waiting for a permit: nothing is left to read.
                     self.window.close();
                     return;
@@ -309,16 +333,19 @@ impl Bulk {
     /// result at its place: nothing is skipped.
     ///
     /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
-    /// The worker threads read the source one message at a time and parse, hash and verify
-    /// it at once; a message waiting for DNS holds its verdicts so far, not its bytes. Memory
-    /// thus stays bounded by about `jobs` times the largest message, plus `window` reports.
-    /// The source is read from the worker threads: a source that blocks for long (a slow
-    /// pipe) holds one of them while it does.
+    /// The worker threads take the messages one at a time and parse, hash and verify each at
+    /// once; a message waiting for DNS holds its verdicts so far, not its bytes. With one
+    /// worker the source is read on that thread (the whole run is one thread); with several,
+    /// a reading thread of its own keeps up to two messages per worker ready, so reading
+    /// overlaps checking. Memory thus stays bounded by about three times `jobs` times the
+    /// largest message, plus `window` reports. A source that blocks for long (a slow pipe)
+    /// holds the worker waiting for the next message while it does.
     ///
     /// # Errors
     ///
-    /// When the runtime cannot be started, or when called from inside an async runtime (it
-    /// blocks; call it from a plain thread).
+    /// When the runtime or the reading thread cannot be started, when called from inside an
+    /// async runtime (it blocks; call it from a plain thread), or when the source panicked
+    /// while the reading thread read it (the results before that point were handed on).
     pub fn run<I, S>(&self, messages: I, sink: S) -> std::io::Result<S>
     where
         I: IntoIterator<Item = Result<MailItem, MailboxError>>,
@@ -337,13 +364,26 @@ impl Bulk {
             .thread_name("mailstamp-check")
             .enable_all()
             .build()?;
+        let messages = messages.into_iter();
+        let (feed, reading) = if jobs > 1 {
+            let (ready, taken) = mpsc::sync_channel(jobs.saturating_mul(READ_AHEAD_PER_JOB));
+            let reading = std::thread::Builder::new()
+                .name("mailstamp-read".to_owned())
+                .spawn(move || {
+                    for item in messages {
+                        if ready.send(item).is_err() {
+                            return;
+                        }
+                    }
+                })?;
+            (Feed::Ahead(taken), Some(reading))
+        } else {
+            (Feed::Inline(messages), None)
+        };
         let shared = Arc::new(Shared {
             authenticator: self.authenticator.clone(),
             envelope: self.options.envelope.clone(),
-            reader: Mutex::new(Reader {
-                messages: messages.into_iter(),
-                next: 0,
-            }),
+            reader: Mutex::new(Reader { feed, next: 0 }),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {
                 next: 0,
@@ -363,6 +403,11 @@ impl Bulk {
             }
         });
         drop(runtime);
+        if reading.is_some_and(|thread| thread.join().is_err()) {
+            return Err(std::io::Error::other(
+                "the message source failed unexpectedly while it was read; the results before it were handed on",
+            ));
+        }
         let shared = Arc::try_unwrap(shared)
             .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
         Ok(shared

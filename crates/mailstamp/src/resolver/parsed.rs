@@ -154,7 +154,7 @@ struct Memo<T, E> {
 }
 
 struct MemoInner<T, E> {
-    map: HashMap<Box<[u8]>, Entry<T, E>>,
+    map: HashMap<Box<[u8]>, Entry<T, E>, super::CacheHasher>,
     /// Use counter: an entry's stamp is the tick of its last use.
     tick: u64,
     limit: usize,
@@ -164,7 +164,7 @@ impl<T, E: Clone> Memo<T, E> {
     fn new(limit: usize) -> Self {
         Memo {
             inner: Mutex::new(MemoInner {
-                map: HashMap::new(),
+                map: HashMap::default(),
                 tick: 0,
                 limit: limit.max(1),
             }),
