@@ -54,19 +54,23 @@ impl TimeLimited for mailstamp_spf::Pending<'_> {
 /// assert!(runtime.block_on(drive(step, &resolver)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub async fn drive<L: Lookup>(mut step: Step<L, L::Output>, resolver: &Resolver) -> L::Output {
+pub async fn drive<L: Lookup>(step: Step<L, L::Output>, resolver: &Resolver) -> L::Output {
+    // Only the paused machine is kept across steps (and awaits), never a whole `Step`: a
+    // verdict is moved once, when it is returned.
+    let mut pending = match step {
+        Step::Done(out) => return out,
+        Step::Lookup(pending) => pending,
+    };
     let now = resolver.now();
     loop {
-        match step {
+        let answers = match resolver.cached_all(pending.queries(), now) {
+            Some(answers) => answers,
+            None => resolver.answer_all(pending.queries()).await,
+        };
+        pending = match pending.resume(answers) {
             Step::Done(out) => return out,
-            Step::Lookup(pending) => {
-                let answers = match resolver.cached_all(pending.queries(), now) {
-                    Some(answers) => answers,
-                    None => resolver.answer_all(pending.queries()).await,
-                };
-                step = pending.resume(answers);
-            }
-        }
+            Step::Lookup(next) => next,
+        };
     }
 }
 
@@ -77,31 +81,36 @@ pub async fn drive<L: Lookup>(mut step: Step<L, L::Output>, resolver: &Resolver)
 /// while a step waits, the machine ends with
 /// [`time_limit_exceeded`](TimeLimited::time_limit_exceeded).
 pub async fn drive_within<L: TimeLimited>(
-    mut step: Step<L, L::Output>,
+    step: Step<L, L::Output>,
     resolver: &Resolver,
     limit: Duration,
 ) -> L::Output {
-    // Steps whose answers are all cached and fresh (the clock read once, here) resume at
-    // once; the deadline starts with the first step that has to wait for the source. Until
-    // then the evaluation only spends CPU time on answers already at hand.
+    // As in `drive`, only the paused machine is kept across steps. Steps whose answers are
+    // all cached and fresh (the clock read once, here) resume at once; the deadline starts
+    // with the first step that has to wait for the source. Until then the evaluation only
+    // spends CPU time on answers already at hand.
+    let mut pending = match step {
+        Step::Done(out) => return out,
+        Step::Lookup(pending) => pending,
+    };
     let now = resolver.now();
     let mut deadline = None;
     loop {
-        match step {
-            Step::Done(out) => return out,
-            Step::Lookup(pending) => {
-                if let Some(answers) = resolver.cached_all(pending.queries(), now) {
-                    step = pending.resume(answers);
-                    continue;
-                }
+        let answers = match resolver.cached_all(pending.queries(), now) {
+            Some(answers) => answers,
+            None => {
                 let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + limit);
                 match tokio::time::timeout_at(deadline, resolver.answer_all(pending.queries()))
                     .await
                 {
-                    Ok(answers) => step = pending.resume(answers),
+                    Ok(answers) => answers,
                     Err(_) => return pending.time_limit_exceeded(limit),
                 }
             }
-        }
+        };
+        pending = match pending.resume(answers) {
+            Step::Done(out) => return out,
+            Step::Lookup(next) => next,
+        };
     }
 }

@@ -665,7 +665,7 @@ impl<'a> Checking<'a> {
         arc: Step<PendingArcKeys, ArcVerdict>,
     ) -> Step<Checking<'a>, Box<Report>> {
         // Records are parsed through the resolver's cache of parsed records.
-        let parser: &'a dyn mailstamp_spf::RecordParser = &**inner.resolver.parsed_records();
+        let parser: &'a dyn mailstamp_spf::RecordParser = &inner.resolver;
         let spf = match &requests.mail_from {
             Ok(r) => Some(check_host_with(r, &inner.spf_options, Some(parser))),
             Err(skip) => {

@@ -145,6 +145,26 @@ impl std::fmt::Debug for Resolver {
     }
 }
 
+/// `check_host()`'s hook into the resolver: records parsed through [`ParsedRecords`], and
+/// the SPF records whose answers are cached and fresh read at once, without a step through
+/// the driver ([`mailstamp_spf::RecordParser::answer_at_hand`]).
+impl mailstamp_spf::RecordParser for Resolver {
+    fn parse(&self, text: &[u8]) -> Result<Arc<mailstamp_spf::Record>, mailstamp_spf::ParseError> {
+        mailstamp_spf::RecordParser::parse(&*self.inner.parsed, text)
+    }
+
+    fn parse_txt(
+        &self,
+        txt: &mailstamp_dns::Txt,
+    ) -> Result<Arc<mailstamp_spf::Record>, mailstamp_spf::ParseError> {
+        mailstamp_spf::RecordParser::parse_txt(&*self.inner.parsed, txt)
+    }
+
+    fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
+        self.fresh(query)
+    }
+}
+
 /// Builds a [`Resolver`]: the source, and optionally a clock, an observer and record mode.
 pub struct ResolverBuilder {
     source: DnsSource,
@@ -350,6 +370,29 @@ impl Resolver {
             }
         }
         Some(answers)
+    }
+
+    /// The answer to `query` when it is in the cache and fresh now, reported to the observer
+    /// as [`Resolver::cached_all`] does.
+    fn fresh(&self, query: &Query) -> Option<Answer> {
+        let answer = {
+            let cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let cached = cache.get(query)?.get()?;
+            if cached.expires <= self.now() {
+                return None;
+            }
+            cached.answer.clone()
+        };
+        self.notify(&DnsEvent::Answered {
+            query,
+            answer: &answer,
+            cached: true,
+        });
+        Some(answer)
     }
 
     /// Answers several queries concurrently; the answers come back in query order.

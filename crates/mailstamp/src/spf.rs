@@ -42,13 +42,13 @@ pub async fn check_within(
     options: &Options,
     limit: Duration,
 ) -> SpfVerdict {
-    let parser: &dyn RecordParser = &**resolver.parsed_records();
-    crate::drive_within(
-        check_host_with(request, options, Some(parser)),
-        resolver,
-        limit,
-    )
-    .await
+    let parser: &dyn RecordParser = resolver;
+    match check_host_with(request, options, Some(parser)) {
+        // Every record at hand in the resolver's cache: done without a step.
+        Step::Done(verdict) => verdict,
+        // Boxed, so that this future stays small for the common case above.
+        waiting => Box::pin(crate::drive_within(waiting, resolver, limit)).await,
+    }
 }
 
 #[cfg(test)]

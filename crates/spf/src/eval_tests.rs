@@ -1108,3 +1108,83 @@ fn rfc7208_7_macro_expansion_with_spaces_is_queried() {
         SpfResult::Fail
     );
 }
+
+/// A record parser that has the answers of a zone at hand, as a resolver's cache has.
+#[derive(Debug)]
+struct AtHand(Zone);
+
+impl RecordParser for AtHand {
+    fn parse(&self, text: &[u8]) -> Result<Arc<Record>, ParseError> {
+        Record::parse_bytes(text).map(Arc::new)
+    }
+
+    fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
+        Some(self.0.answer(query))
+    }
+}
+
+#[test]
+fn records_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
+    let records = [
+        (
+            "example.com",
+            "v=spf1 ip4:198.51.100.0/24 include:_a.example.com -all",
+        ),
+        ("_a.example.com", "v=spf1 include:_b.example.com ~all"),
+        ("_b.example.com", "v=spf1 ip4:192.0.2.64/27 ?all"),
+        (
+            "void.example",
+            "v=spf1 include:none.example include:none2.example include:none3.example -all",
+        ),
+        ("two.example", "v=spf1 -all"),
+        ("bad.example", "v=spf1 ip4:300.1.1.1 -all"),
+    ];
+    let mut z = Z::default();
+    for (name, text) in records {
+        z = z.txt(name, text);
+    }
+    let zone = z.txt("two.example", "v=spf1 +all").0;
+    let options = Options::default();
+    let at_hand = AtHand(zone.clone());
+    for (domain, addr) in [
+        ("example.com", "192.0.2.70"),
+        ("example.com", "203.0.113.9"),
+        ("void.example", "192.0.2.1"),
+        ("two.example", "192.0.2.1"),
+        ("bad.example", "192.0.2.1"),
+        ("missing.example", "192.0.2.1"),
+    ] {
+        let request = Request::mail_from(ip(addr), &format!("a@{domain}"), "h.example");
+        let driven = resolve_sync(check_host(&request, &options), &zone);
+        let Step::Done(at_once) = check_host_with(&request, &options, Some(&at_hand)) else {
+            panic!("{domain}: every TXT answer is at hand, yet the evaluation stopped");
+        };
+        assert_eq!(
+            (
+                at_once.result,
+                &at_once.problem,
+                at_once.lookups,
+                at_once.void_lookups
+            ),
+            (
+                driven.result,
+                &driven.problem,
+                driven.lookups,
+                driven.void_lookups
+            ),
+            "{domain} {addr}"
+        );
+        assert_eq!(at_once.matched, driven.matched, "{domain} {addr}");
+    }
+    // The answers at hand are TXT answers for records only: an `a` term still asks.
+    let zone = Z::default()
+        .txt("host.example", "v=spf1 a -all")
+        .a("host.example", "192.0.2.9")
+        .0;
+    let request = Request::mail_from(ip("192.0.2.9"), "a@host.example", "h.example");
+    let at_hand = AtHand(zone);
+    assert!(matches!(
+        check_host_with(&request, &options, Some(&at_hand)),
+        Step::Lookup(_)
+    ));
+}

@@ -1,6 +1,8 @@
 //! The typed SPF record (RFC 7208 §4.5, §4.6, §5, §6, §12) and its parser.
 
-use crate::macros::{DomainSpec, DomainSpecError, MacroContext, MacroError, MacroString};
+use crate::macros::{
+    DomainSpec, DomainSpecError, MacroContext, MacroError, MacroItem, MacroString,
+};
 use crate::result::Qualifier;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -210,6 +212,29 @@ impl fmt::Display for Directive {
 impl Directive {
     /// The canonical text (as `Display` writes it), in a string allocated once.
     pub(crate) fn canonical_text(&self) -> String {
+        // The common matched terms (`include:` or `exists:` a plain domain, `all`) without
+        // the formatting machinery; the same text as `Display` (a test compares them).
+        let plain = match &self.mechanism {
+            Mechanism::All => Some(""),
+            Mechanism::Include(d) | Mechanism::Exists(d) => match d.macro_string().items() {
+                [MacroItem::Literal(text)] => Some(text.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(spec) = plain {
+            let name = self.mechanism.name();
+            let mut text = String::with_capacity(2 + name.len() + spec.len());
+            if self.qualifier != Qualifier::Pass {
+                text.push(self.qualifier.symbol());
+            }
+            text.push_str(name);
+            if !spec.is_empty() {
+                text.push(':');
+                text.push_str(spec);
+            }
+            return text;
+        }
         let spec_len = self
             .mechanism
             .domain_spec()
@@ -882,6 +907,19 @@ fn split_dual_cidr(args: &str, at: usize) -> Result<(&str, DualCidr), TermError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_text_is_what_display_writes() {
+        let record = Record::parse(
+            "v=spf1 include:_SPF.Example.com -include:a.example ~exists:%{i}.x.example \
+             ?exists:Plain.Example +all -all ~all ?all a mx/24 ptr ip4:192.0.2.0/24 \
+             ip6:2001:db8::/32 include:%{d}.example -a:%{l}.x.example//64",
+        )
+        .unwrap();
+        for d in record.directives() {
+            assert_eq!(d.canonical_text(), d.to_string());
+        }
+    }
 
     fn kind(text: &str) -> ParseErrorKind {
         Record::parse(text).unwrap_err().kind
