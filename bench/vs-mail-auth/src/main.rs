@@ -616,8 +616,9 @@ fn main() {
                 (msg, dkim, mf.rsplit_once('@').map_or(helo, |(_, d)| d), spf)
             })
             .collect();
+        // The resolver itself, as the pipeline hands it to DMARC.
         let dmarc_parser: std::sync::Arc<dyn mailstamp_dmarc::RecordParser> =
-            resolver.parsed_records().clone();
+            std::sync::Arc::new(resolver.clone());
         rows.push(paired(
             name,
             &settings,

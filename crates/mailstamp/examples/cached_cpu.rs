@@ -97,7 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     })
                 })
                 .collect::<Result<Vec<_>, mailstamp_dns::NameError>>()?;
-            let parser: Arc<dyn mailstamp_dmarc::RecordParser> = resolver.parsed_records().clone();
+            // The resolver itself, as the pipeline hands it to DMARC.
+            let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
             for i in 0..iterations {
                 let request = requests[usize::try_from(i % 50)?].clone();
                 let verdict = runtime.block_on(drive(

@@ -247,6 +247,8 @@ struct Inner {
     resolver: Resolver,
     options: CheckOptions,
     spf_options: mailstamp_spf::Options,
+    /// The resolver as DMARC's record parser (made once: DMARC takes it shared).
+    dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser>,
 }
 
 /// Checks messages: SPF, DKIM and DMARC through one shared resolver. Cheap to clone (an
@@ -315,11 +317,13 @@ impl Authenticator {
     /// An authenticator over `resolver`.
     pub fn new(resolver: Resolver, options: CheckOptions) -> Authenticator {
         let spf_options = mailstamp_spf::Options::default().with_receiver(&options.authserv_id);
+        let dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
         Authenticator {
             inner: Arc::new(Inner {
                 resolver,
                 options,
                 spf_options,
+                dmarc_parser,
             }),
         }
     }
@@ -973,9 +977,10 @@ fn dmarc_evaluate(
     spf: Option<&SpfVerdict>,
     dkim: &DkimReport,
 ) -> Step<Evaluating, DmarcVerdict> {
-    let parser: Arc<dyn mailstamp_dmarc::RecordParser> =
-        Arc::clone(inner.resolver.parsed_records()) as _;
-    evaluate_with_parser(dmarc_request(inner, carry, spf, dkim), parser)
+    evaluate_with_parser(
+        dmarc_request(inner, carry, spf, dkim),
+        Arc::clone(&inner.dmarc_parser),
+    )
 }
 
 /// The DMARC record lookups DMARC will most likely make, asked while SPF and DKIM run so

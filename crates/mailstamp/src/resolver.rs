@@ -165,6 +165,23 @@ impl mailstamp_spf::RecordParser for Resolver {
     }
 }
 
+/// DMARC's hook into the resolver: policy records parsed through [`ParsedRecords`].
+impl mailstamp_dmarc::RecordParser for Resolver {
+    fn parse(
+        &self,
+        text: &[u8],
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        mailstamp_dmarc::RecordParser::parse(&*self.inner.parsed, text)
+    }
+
+    fn parse_txt(
+        &self,
+        txt: &mailstamp_dns::Txt,
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        mailstamp_dmarc::RecordParser::parse_txt(&*self.inner.parsed, txt)
+    }
+}
+
 /// Builds a [`Resolver`]: the source, and optionally a clock, an observer and record mode.
 pub struct ResolverBuilder {
     source: DnsSource,
