@@ -90,6 +90,7 @@ mod bulk;
 mod forged;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod read_ahead;
 mod report;
 #[cfg(test)]
 mod tests;

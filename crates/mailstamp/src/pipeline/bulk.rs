@@ -1,5 +1,6 @@
 //! Bulk checks: a stream of messages checked in parallel, results in input order.
 
+use super::read_ahead::{FinishOnDrop, ReadAhead};
 use super::{Authenticator, EnvelopeSource, Outcome, Report};
 use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
@@ -8,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
@@ -169,19 +170,20 @@ enum Feed<I> {
     Inline(I),
     /// A thread of its own reads ahead (several worker threads): reading the next messages
     /// overlaps checking, instead of the workers taking turns at the source.
-    Ahead(mpsc::Receiver<Result<MailItem, MailboxError>>),
+    Ahead(Arc<ReadAhead>),
 }
 
-/// Messages the read-ahead thread may hold ready, per worker thread.
-const READ_AHEAD_PER_JOB: usize = 2;
+/// Messages the reading thread may hold ready, per worker thread (and at most
+/// 8 MiB of them, `read_ahead::MAX_BYTES`).
+const READ_AHEAD_PER_JOB: usize = 8;
 
 impl<I: Iterator<Item = Result<MailItem, MailboxError>>> Reader<I> {
     fn next_item(&mut self) -> Option<Result<MailItem, MailboxError>> {
         match &mut self.feed {
             Feed::Inline(messages) => messages.next(),
-            // Closed: the source is exhausted (or the reading thread panicked, which `run`
+            // `None`: the source is exhausted (or the reading thread panicked, which `run`
             // reports once the lanes are done).
-            Feed::Ahead(ready) => ready.recv().ok(),
+            Feed::Ahead(queue) => queue.take(),
         }
     }
 }
@@ -336,10 +338,11 @@ impl Bulk {
     /// The worker threads take the messages one at a time and parse, hash and verify each at
     /// once; a message waiting for DNS holds its verdicts so far, not its bytes. With one
     /// worker the source is read on that thread (the whole run is one thread); with several,
-    /// a reading thread of its own keeps up to two messages per worker ready, so reading
-    /// overlaps checking. Memory thus stays bounded by about three times `jobs` times the
-    /// largest message, plus `window` reports. A source that blocks for long (a slow pipe)
-    /// holds the worker waiting for the next message while it does.
+    /// a reading thread of its own keeps up to eight messages per worker ready (at most 8 MiB
+    /// of them, or one larger message), so reading overlaps checking. Memory thus stays
+    /// bounded by `jobs` messages being checked, that read-ahead, and `window` reports. A
+    /// source that blocks for long (a slow pipe) holds the worker waiting for the next
+    /// message while it does.
     ///
     /// # Errors
     ///
@@ -366,17 +369,19 @@ impl Bulk {
             .build()?;
         let messages = messages.into_iter();
         let (feed, reading) = if jobs > 1 {
-            let (ready, taken) = mpsc::sync_channel(jobs.saturating_mul(READ_AHEAD_PER_JOB));
+            let queue = Arc::new(ReadAhead::new(jobs.saturating_mul(READ_AHEAD_PER_JOB)));
+            let filler = Arc::clone(&queue);
             let reading = std::thread::Builder::new()
                 .name("mailstamp-read".to_owned())
                 .spawn(move || {
+                    let _finish = FinishOnDrop(&filler);
                     for item in messages {
-                        if ready.send(item).is_err() {
+                        if !filler.put(item) {
                             return;
                         }
                     }
                 })?;
-            (Feed::Ahead(taken), Some(reading))
+            (Feed::Ahead(Arc::clone(&queue)), Some((reading, queue)))
         } else {
             (Feed::Inline(messages), None)
         };
@@ -403,7 +408,11 @@ impl Bulk {
             }
         });
         drop(runtime);
-        if reading.is_some_and(|thread| thread.join().is_err()) {
+        if reading.is_some_and(|(thread, queue)| {
+            // The lanes are done: a reading thread still waiting for room stops.
+            queue.close();
+            thread.join().is_err()
+        }) {
             return Err(std::io::Error::other(
                 "the message source failed unexpectedly while it was read; the results before it were handed on",
             ));
