@@ -205,6 +205,8 @@ struct Shared<I, S> {
     /// A plain mutex, held only while one message is read: an async one would hand the
     /// source from lane to lane and make the worker threads take turns.
     reader: Mutex<Reader<I>>,
+    /// The read-ahead queue when a reading thread fills it: message bytes go back there.
+    ahead: Option<Arc<ReadAhead>>,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
@@ -247,7 +249,10 @@ where
                     // an error line at its place, not a stalled run.
                     let check = CatchUnwind(Box::pin(async {
                         let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
-                        drop(bytes);
+                        match &self.ahead {
+                            Some(queue) => queue.recycle(bytes),
+                            None => drop(bytes),
+                        }
                         self.authenticator.complete(prepared).await
                     }));
                     match check.await {
@@ -388,6 +393,7 @@ impl Bulk {
         let shared = Arc::new(Shared {
             authenticator: self.authenticator.clone(),
             envelope: self.options.envelope.clone(),
+            ahead: reading.as_ref().map(|(_, queue)| Arc::clone(queue)),
             reader: Mutex::new(Reader { feed, next: 0 }),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {

@@ -1,6 +1,9 @@
 //! The queue between a bulk run's reading thread and its lanes: bounded by messages and by
 //! bytes, and woken in batches, so that the reading thread sleeps while the queue is full and
-//! is woken once the lanes have taken half of it, not once per message.
+//! is woken once the lanes have taken half of it, not once per message. The lanes hand the
+//! bytes of the messages they are done with back, and the reading thread frees them: memory
+//! is freed by the thread that allocated it, so the allocator's per-thread arenas are not
+//! locked by one thread while another allocates from them.
 
 use crate::mailbox::{MailItem, MailboxError};
 use std::collections::VecDeque;
@@ -32,6 +35,8 @@ struct State {
     closed: bool,
     taker_waiting: bool,
     filler_waiting: bool,
+    /// Message bytes the lanes are done with, freed by the reading thread.
+    spent: Vec<Vec<u8>>,
 }
 
 fn size(item: &Item) -> usize {
@@ -57,6 +62,8 @@ impl ReadAhead {
     /// any message). False when the takers are gone: stop reading.
     pub(super) fn put(&self, item: Item) -> bool {
         let len = size(&item);
+        // Free what the lanes handed back, outside the lock.
+        drop(std::mem::take(&mut self.lock().spent));
         let mut state = self.lock();
         while !state.closed
             && !state.items.is_empty()
@@ -114,6 +121,18 @@ impl ReadAhead {
         }
     }
 
+    /// Hands back the bytes of a message a lane is done with, for the reading thread to free
+    /// (freed here once the source is finished).
+    pub(super) fn recycle(&self, bytes: Vec<u8>) {
+        let mut state = self.lock();
+        if state.finished || state.closed {
+            drop(state);
+            drop(bytes);
+        } else {
+            state.spent.push(bytes);
+        }
+    }
+
     /// The takers are gone: a filler waiting for room stops.
     pub(super) fn close(&self) {
         self.lock().closed = true;
@@ -161,6 +180,9 @@ mod tests {
                     assert!(queue.put(message(i, len)));
                     let state = queue.lock();
                     assert!(state.items.len() <= 4);
+                    // The bytes handed back are freed at each put; between two, at most
+                    // what the queue held and the taker took meanwhile waits here.
+                    assert!(state.spent.len() <= 8, "{}", state.spent.len());
                     assert!(state.items.len() == 1 || state.bytes <= MAX_BYTES);
                 }
             })
@@ -169,6 +191,7 @@ mod tests {
         while let Some(item) = queue.take() {
             let bytes = item.unwrap().bytes;
             assert_eq!(usize::from(bytes[0]), got % 256);
+            queue.recycle(bytes);
             got += 1;
         }
         filler.join().unwrap();
