@@ -261,6 +261,11 @@ impl Discovering {
         }
     }
 
+    /// The parser of the records found, if one was given.
+    pub(crate) fn parser(&self) -> Option<&Arc<dyn RecordParser>> {
+        self.parser.as_ref()
+    }
+
     /// Makes the next query, if the walk goes on; true when there is one
     /// ([`Discovering::queries`]).
     pub(crate) fn next_query(&mut self) -> bool {

@@ -316,8 +316,9 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        let parser = d.parser().cloned();
                         let policy = Arc::new(d.finish(Some(ids)));
-                        self.phase = start(&self.author, ids, policy);
+                        self.phase = start(&self.author, ids, policy, parser);
                     }
                 }
                 Phase::Align(a) => {
@@ -369,7 +370,7 @@ impl Single {
             Phase::Align(a) => {
                 for query in std::mem::take(&mut a.queries) {
                     let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
-                    a.walks.answer(query.name.clone(), &answer);
+                    a.walks.answer(&query.name, &answer);
                     self.trace.push(TraceEntry {
                         stage: Stage::OrganizationalDomain,
                         query,
@@ -397,7 +398,13 @@ impl Single {
 }
 
 /// The first step after discovery: verdicts that need no alignment, or the alignment plan.
-fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phase {
+/// `parser`: parses the records the identifiers' walks find (`None`: [`Record::parse`]).
+fn start(
+    author: &Name,
+    ids: &Identifiers,
+    policy: Arc<PolicyDiscovery>,
+    parser: Option<Arc<dyn RecordParser>>,
+) -> Phase {
     let Some(found) = &policy.policy else {
         let problem = match policy.failure() {
             Some((domain, kind)) => DmarcProblem::DnsFailure {
@@ -422,7 +429,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
     }
     let record = Arc::clone(&found.record);
     let source = found.source;
-    let mut walks = WalkSet::default();
+    let mut walks = WalkSet::new(parser);
     let mut waiting = Vec::new();
     let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
     for (i, (mech, id)) in ids.iter().enumerate() {
@@ -860,7 +867,7 @@ pub fn evaluate_with(
     policy: &Arc<PolicyDiscovery>,
     identifiers: &Identifiers,
 ) -> Step<Evaluating, DmarcVerdict> {
-    match start(&policy.author_domain, identifiers, Arc::clone(policy)) {
+    match start(&policy.author_domain, identifiers, Arc::clone(policy), None) {
         Phase::Done(v) => Step::Done(v),
         other => wrap(policy.author_domain.clone(), identifiers, policy, other),
     }
