@@ -750,31 +750,53 @@ struct RawTag<'a> {
 
 /// Splits the record into tags: `Ok(tag)` or `Err((text, offset))` for a malformed element.
 /// Borrows from `text`; allocates nothing.
+///
+/// One pass over each element: the leading whitespace, the `=` and the name are found walking
+/// forwards, the trailing whitespace walking back from the `;`. The same elements, names,
+/// values and offsets as splitting on `;` and trimming each part.
 fn tags(text: &[u8]) -> impl Iterator<Item = Result<RawTag<'_>, (&[u8], usize)>> {
     let mut pos = 0usize;
-    text.split(|&b| b == b';').filter_map(move |segment| {
-        let seg_start = pos;
-        pos += segment.len() + 1;
-        let (trimmed, lead) = trim_with_offset(segment);
-        if trimmed.is_empty() {
-            return None;
+    std::iter::from_fn(move || {
+        loop {
+            let rest = text.get(pos..)?;
+            let seg_start = pos;
+            let len = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+            // Past the end once the last element is read (`get` then gives `None`).
+            pos += len + 1;
+            let segment = rest.get(..len).unwrap_or_default();
+            let Some(lead) = segment.iter().position(|&b| !is_ws(b)) else {
+                continue; // empty or blank element
+            };
+            let end = segment
+                .iter()
+                .rposition(|&b| !is_ws(b))
+                .map_or(lead, |e| e + 1);
+            let trimmed = segment.get(lead..end).unwrap_or_default();
+            let offset = seg_start + lead;
+            let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
+                return Some(Err((trimmed, offset)));
+            };
+            // `trimmed` starts with no whitespace and ends with none: the name needs only its
+            // end trimmed, the value only its start.
+            let name = trimmed.get(..eq).unwrap_or_default();
+            let name_end = name.iter().rposition(|&b| !is_ws(b)).map_or(0, |e| e + 1);
+            let name = name.get(..name_end).unwrap_or_default();
+            let raw_value = trimmed.get(eq + 1..).unwrap_or_default();
+            let value_lead = raw_value
+                .iter()
+                .position(|&b| !is_ws(b))
+                .unwrap_or(raw_value.len());
+            let value = raw_value.get(value_lead..).unwrap_or_default();
+            if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
+                return Some(Err((trimmed, offset)));
+            }
+            return Some(Ok(RawTag {
+                name,
+                value,
+                offset,
+                value_offset: offset + eq + 1 + value_lead,
+            }));
         }
-        let offset = seg_start + lead;
-        let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
-            return Some(Err((trimmed, offset)));
-        };
-        let name = trim(trimmed.get(..eq).unwrap_or_default());
-        let raw_value = trimmed.get(eq + 1..).unwrap_or_default();
-        let (value, value_lead) = trim_with_offset(raw_value);
-        if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
-            return Some(Err((trimmed, offset)));
-        }
-        Some(Ok(RawTag {
-            name,
-            value,
-            offset,
-            value_offset: offset + eq + 1 + value_lead,
-        }))
     })
 }
 
