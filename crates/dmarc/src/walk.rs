@@ -687,6 +687,26 @@ mod tests {
     }
 
     #[test]
+    fn target_text_is_the_target_s() {
+        let labels = [
+            "a", "bb", "c-c", "d", "e", "f", "g", "h", "i", "j", "k", "example",
+        ];
+        for start in 0..labels.len() {
+            let name = n(&labels[start..].join("."));
+            let mut domain = Some(name);
+            while let Some(d) = domain {
+                let next = next_tree_target(&d);
+                assert_eq!(
+                    next_tree_target_str(d.as_str()),
+                    next.as_ref().map(Name::as_str),
+                    "{d}"
+                );
+                domain = next;
+            }
+        }
+    }
+
+    #[test]
     fn rfc9989_4_10_2_selection_rules() {
         let rec = |s: &str| Arc::new(Record::parse(s.as_bytes()).unwrap());
         let start = n("a.mail.example.com");

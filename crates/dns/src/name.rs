@@ -402,4 +402,40 @@ mod tests {
         assert_eq!(a.labels().next_back(), Some("com"));
         assert_eq!(b.prepend("_dmarc").unwrap().as_str(), "_dmarc.example.com");
     }
+
+    #[test]
+    fn prepend_is_parse_of_the_joined_text() {
+        let long_label = "x".repeat(63);
+        let names = [
+            "example.com".to_owned(),
+            "com".to_owned(),
+            format!("{long_label}.{long_label}.{long_label}.abcdef"),
+            format!("{long_label}.{long_label}.{long_label}.abcdefghi"),
+            "caf\u{e9}.example".to_owned(),
+        ];
+        let prefixes = [
+            "_dmarc".to_owned(),
+            "_DMARC.Sel".to_owned(),
+            "a..b".to_owned(),
+            String::new(),
+            ".x".to_owned(),
+            "x.".to_owned(),
+            "y".repeat(64),
+            format!("ok.{}", "z".repeat(64)),
+            "abc".to_owned(),
+            "ab".to_owned(),
+            format!("{}ab", "ab.".repeat(20)),
+            "\u{e9}t\u{e9}".to_owned(),
+        ];
+        for name in &names {
+            let name = Name::parse(name).unwrap();
+            for prefix in &prefixes {
+                assert_eq!(
+                    name.prepend(prefix),
+                    Name::parse(&format!("{prefix}.{name}")),
+                    "{prefix:?} + {name}"
+                );
+            }
+        }
+    }
 }
