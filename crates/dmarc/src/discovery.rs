@@ -254,7 +254,8 @@ impl Discovering {
             author,
             discovery,
             walk,
-            trace: Vec::new(),
+            // A discovery asks one to eight queries; most ask one or two.
+            trace: Vec::with_capacity(4),
             query: None,
             early,
             parser,

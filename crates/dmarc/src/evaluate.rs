@@ -318,7 +318,14 @@ impl Single {
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
                         let parser = d.parser().cloned();
                         let policy = Arc::new(d.finish(Some(ids)));
-                        self.phase = start(&self.author, ids, policy, parser);
+                        match start(&self.author, ids, policy, parser) {
+                            // Most evaluations end here: the verdict goes out directly.
+                            Phase::Done(mut v) => {
+                                v.trace.append(&mut self.trace);
+                                return Poll::Done(v);
+                            }
+                            phase => self.phase = phase,
+                        }
                     }
                 }
                 Phase::Align(a) => {
@@ -327,7 +334,13 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken) {
-                        self.phase = a.conclude(ids);
+                        match a.conclude(ids) {
+                            Phase::Done(mut v) => {
+                                v.trace.append(&mut self.trace);
+                                return Poll::Done(v);
+                            }
+                            phase => self.phase = phase,
+                        }
                     }
                 }
                 Phase::Exists(e) => {

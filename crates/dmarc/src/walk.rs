@@ -341,7 +341,8 @@ impl WalkState {
         let mut state = WalkState {
             start,
             targets,
-            steps: Vec::new(),
+            // Most walks take one to four steps; one allocation of that size up front.
+            steps: Vec::with_capacity(4),
             stop_on,
             end: None,
             current: None,
@@ -555,6 +556,7 @@ impl WalkSet {
 
     /// Remembers what a finished walk found, for reuse.
     pub(crate) fn seed(&mut self, walk: &Walk) {
+        self.known.reserve(walk.steps.len() + self.walks.len());
         for step in &walk.steps {
             if step.query.is_some() && self.step_at(step.domain.as_str()).is_none() {
                 self.known.push(step.clone());
