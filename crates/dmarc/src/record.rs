@@ -1717,10 +1717,11 @@ mod tests {
             .collect()
     }
 
+    /// A tag as the reference reader gives it: name, value, offsets; or a malformed element.
+    type ReferenceTag = Result<(Vec<u8>, Vec<u8>, usize, usize), (Vec<u8>, usize)>;
+
     /// The tag reader as it was: split on `;`, then trim the element, the name and the value.
-    fn reference_tags(
-        text: &[u8],
-    ) -> Vec<Result<(Vec<u8>, Vec<u8>, usize, usize), (Vec<u8>, usize)>> {
+    fn reference_tags(text: &[u8]) -> Vec<ReferenceTag> {
         let mut pos = 0usize;
         let mut out = Vec::new();
         for segment in text.split(|&b| b == b';') {
