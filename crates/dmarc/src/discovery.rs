@@ -254,11 +254,17 @@ impl Discovering {
             author,
             discovery,
             walk,
-            trace: Vec::new(),
+            // A discovery asks one to eight queries; most ask one or two.
+            trace: Vec::with_capacity(4),
             query: None,
             early,
             parser,
         }
+    }
+
+    /// The parser of the records found, if one was given.
+    pub(crate) fn parser(&self) -> Option<&Arc<dyn RecordParser>> {
+        self.parser.as_ref()
     }
 
     /// Makes the next query, if the walk goes on; true when there is one

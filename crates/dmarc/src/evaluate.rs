@@ -316,8 +316,16 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
+                        let parser = d.parser().cloned();
                         let policy = Arc::new(d.finish(Some(ids)));
-                        self.phase = start(&self.author, ids, policy);
+                        match start(&self.author, ids, policy, parser) {
+                            // Most evaluations end here: the verdict goes out directly.
+                            Phase::Done(mut v) => {
+                                v.trace.append(&mut self.trace);
+                                return Poll::Done(v);
+                            }
+                            phase => self.phase = phase,
+                        }
                     }
                 }
                 Phase::Align(a) => {
@@ -326,7 +334,13 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken) {
-                        self.phase = a.conclude(ids);
+                        match a.conclude(ids) {
+                            Phase::Done(mut v) => {
+                                v.trace.append(&mut self.trace);
+                                return Poll::Done(v);
+                            }
+                            phase => self.phase = phase,
+                        }
                     }
                 }
                 Phase::Exists(e) => {
@@ -369,7 +383,7 @@ impl Single {
             Phase::Align(a) => {
                 for query in std::mem::take(&mut a.queries) {
                     let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
-                    a.walks.answer(query.name.clone(), &answer);
+                    a.walks.answer(&query.name, &answer);
                     self.trace.push(TraceEntry {
                         stage: Stage::OrganizationalDomain,
                         query,
@@ -397,7 +411,13 @@ impl Single {
 }
 
 /// The first step after discovery: verdicts that need no alignment, or the alignment plan.
-fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phase {
+/// `parser`: parses the records the identifiers' walks find (`None`: [`Record::parse`]).
+fn start(
+    author: &Name,
+    ids: &Identifiers,
+    policy: Arc<PolicyDiscovery>,
+    parser: Option<Arc<dyn RecordParser>>,
+) -> Phase {
     let Some(found) = &policy.policy else {
         let problem = match policy.failure() {
             Some((domain, kind)) => DmarcProblem::DnsFailure {
@@ -422,7 +442,7 @@ fn start(author: &Name, ids: &Identifiers, policy: Arc<PolicyDiscovery>) -> Phas
     }
     let record = Arc::clone(&found.record);
     let source = found.source;
-    let mut walks = WalkSet::default();
+    let mut walks = WalkSet::new(parser);
     let mut waiting = Vec::new();
     let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
     for (i, (mech, id)) in ids.iter().enumerate() {
@@ -600,30 +620,72 @@ fn decide(
     record: Arc<Record>,
     source: PolicySource,
 ) -> Phase {
-    let mut verdict = DmarcVerdict {
-        result: DmarcResult::Pass,
-        disposition: Disposition::None,
-        problem: None,
+    // The outcome is worked out first in small values, and the verdict built once: a verdict
+    // is large, and each of the ways out would otherwise move it again.
+    let Judgement {
+        result,
+        problem,
+        policy: applied,
+        existence_test,
+    } = judge(&alignment, &record, source);
+    let testing = record.testing;
+    let verdict = DmarcVerdict {
+        result,
+        disposition: applied.map_or(Disposition::None, |(_, p)| disposition(p, testing)),
+        problem,
         discovery: Some(policy),
-        policy_tag: None,
-        requested_policy: None,
-        testing: record.testing,
+        policy_tag: applied.map(|(tag, _)| tag),
+        requested_policy: applied.map(|(_, p)| p),
+        testing,
         author_domain_exists: None,
         alignment,
         walks,
         trace: Vec::new(),
         authors: Vec::new(),
     };
-    if verdict
-        .alignment
-        .iter()
-        .any(IdentifierAlignment::is_aligned_pass)
-    {
-        return Phase::Done(verdict);
+    if existence_test {
+        Phase::Exists(Existence {
+            verdict,
+            record,
+            query: None,
+        })
+    } else {
+        Phase::Done(verdict)
+    }
+}
+
+/// What [`decide`] concludes before it builds the verdict.
+struct Judgement {
+    result: DmarcResult,
+    problem: Option<DmarcProblem>,
+    /// The tag that applies and its policy, for a `fail` decided without the existence test.
+    policy: Option<(PolicyTag, Policy)>,
+    /// A `fail` whose policy (`sp` or `np`) waits for the existence test of the Author Domain.
+    existence_test: bool,
+}
+
+impl Judgement {
+    fn without_policy(problem: Option<DmarcProblem>) -> Judgement {
+        Judgement {
+            result: problem
+                .as_ref()
+                .map_or(DmarcResult::Pass, DmarcProblem::result),
+            problem,
+            policy: None,
+            existence_test: false,
+        }
+    }
+}
+
+/// RFC 9989 §5.3.5, §5.3.6: the result from the alignments, and for a `fail` the tag whose
+/// policy applies.
+fn judge(alignment: &[IdentifierAlignment], record: &Record, source: PolicySource) -> Judgement {
+    if alignment.iter().any(IdentifierAlignment::is_aligned_pass) {
+        return Judgement::without_policy(None);
     }
     // No aligned pass. An identifier whose alignment could not be determined, or a temperror
     // that would align, leaves the result open (RFC 9989 §5.3.6).
-    let undetermined = verdict.alignment.iter().find_map(|a| match &a.why_not {
+    let undetermined = alignment.iter().find_map(|a| match &a.why_not {
         Some(NotAlignedReason::DnsFailure { name, kind })
             if matches!(a.result, MechanismResult::Pass | MechanismResult::TempError) =>
         {
@@ -632,63 +694,56 @@ fn decide(
         _ => None,
     });
     if let Some((name, kind)) = undetermined {
-        verdict.result = DmarcResult::TempError;
-        verdict.problem = Some(DmarcProblem::DnsFailure {
+        return Judgement::without_policy(Some(DmarcProblem::DnsFailure {
             stage: Stage::OrganizationalDomain,
             name,
             kind,
-        });
-        return Phase::Done(verdict);
+        }));
     }
-    if verdict
-        .alignment
+    if alignment
         .iter()
         .any(|a| a.result == MechanismResult::TempError && a.aligned == Some(true))
     {
-        verdict.result = DmarcResult::TempError;
-        verdict.problem = Some(DmarcProblem::MechanismTempError);
-        return Phase::Done(verdict);
+        return Judgement::without_policy(Some(DmarcProblem::MechanismTempError));
     }
-    let problem = if verdict.alignment.iter().any(|a| a.authenticated) {
+    let problem = if alignment.iter().any(|a| a.authenticated) {
         DmarcProblem::NotAligned
     } else {
         DmarcProblem::NoAuthenticatedIdentifier
     };
-    verdict.result = problem.result();
-    verdict.problem = Some(problem);
+    let mut judgement = Judgement::without_policy(Some(problem));
     let Some(effective) = record.effective else {
-        return Phase::Done(verdict);
+        return judgement;
     };
     match source {
-        PolicySource::AuthorDomain => {
-            apply(&mut verdict, PolicyTag::P, effective.domain);
-            Phase::Done(verdict)
-        }
+        PolicySource::AuthorDomain => judgement.policy = Some((PolicyTag::P, effective.domain)),
         PolicySource::OrganizationalDomain | PolicySource::PublicSuffixDomain
             if effective.subdomain == effective.nonexistent =>
         {
-            apply(&mut verdict, PolicyTag::Sp, effective.subdomain);
-            Phase::Done(verdict)
+            judgement.policy = Some((PolicyTag::Sp, effective.subdomain));
         }
         PolicySource::OrganizationalDomain | PolicySource::PublicSuffixDomain => {
-            Phase::Exists(Existence {
-                verdict,
-                record,
-                query: None,
-            })
+            judgement.existence_test = true;
         }
     }
+    judgement
+}
+
+/// The disposition `policy` asks for, one level below under testing mode (`t=y`, RFC 9989
+/// §4.7).
+fn disposition(policy: Policy, testing: bool) -> Disposition {
+    let applied = if testing {
+        policy.one_level_below()
+    } else {
+        policy
+    };
+    applied.into()
 }
 
 fn apply(verdict: &mut DmarcVerdict, tag: PolicyTag, policy: Policy) {
     verdict.policy_tag = Some(tag);
     verdict.requested_policy = Some(policy);
-    let applied = if verdict.testing {
-        policy.one_level_below()
-    } else {
-        policy
-    };
-    verdict.disposition = applied.into();
+    verdict.disposition = disposition(policy, verdict.testing);
 }
 
 impl Existence {
@@ -860,7 +915,7 @@ pub fn evaluate_with(
     policy: &Arc<PolicyDiscovery>,
     identifiers: &Identifiers,
 ) -> Step<Evaluating, DmarcVerdict> {
-    match start(&policy.author_domain, identifiers, Arc::clone(policy)) {
+    match start(&policy.author_domain, identifiers, Arc::clone(policy), None) {
         Phase::Done(v) => Step::Done(v),
         other => wrap(policy.author_domain.clone(), identifiers, policy, other),
     }

@@ -740,6 +740,33 @@ fn all_printable(text: &[u8]) -> bool {
     })
 }
 
+/// The position of the first `needle` in `hay`, eight bytes at a time: in each word, a byte
+/// equal to the needle becomes zero after the XOR, and the lowest byte flagged by the
+/// zero-byte test is the first zero (bytes above it may be flagged falsely, never below).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0usize;
+    for chunk in &mut chunks {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let word = u64::from_le_bytes(bytes) ^ pattern;
+        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zeros != 0 {
+            return Some(base + (zeros.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| base + p)
+}
+
 /// One `name=value` element of the tag list.
 struct RawTag<'a> {
     name: &'a [u8],
@@ -750,31 +777,53 @@ struct RawTag<'a> {
 
 /// Splits the record into tags: `Ok(tag)` or `Err((text, offset))` for a malformed element.
 /// Borrows from `text`; allocates nothing.
+///
+/// One pass over each element: the leading whitespace, the `=` and the name are found walking
+/// forwards, the trailing whitespace walking back from the `;`. The same elements, names,
+/// values and offsets as splitting on `;` and trimming each part.
 fn tags(text: &[u8]) -> impl Iterator<Item = Result<RawTag<'_>, (&[u8], usize)>> {
     let mut pos = 0usize;
-    text.split(|&b| b == b';').filter_map(move |segment| {
-        let seg_start = pos;
-        pos += segment.len() + 1;
-        let (trimmed, lead) = trim_with_offset(segment);
-        if trimmed.is_empty() {
-            return None;
+    std::iter::from_fn(move || {
+        loop {
+            let rest = text.get(pos..)?;
+            let seg_start = pos;
+            let len = find_byte(rest, b';').unwrap_or(rest.len());
+            // Past the end once the last element is read (`get` then gives `None`).
+            pos += len + 1;
+            let segment = rest.get(..len).unwrap_or_default();
+            let Some(lead) = segment.iter().position(|&b| !is_ws(b)) else {
+                continue; // empty or blank element
+            };
+            let end = segment
+                .iter()
+                .rposition(|&b| !is_ws(b))
+                .map_or(lead, |e| e + 1);
+            let trimmed = segment.get(lead..end).unwrap_or_default();
+            let offset = seg_start + lead;
+            let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
+                return Some(Err((trimmed, offset)));
+            };
+            // `trimmed` starts with no whitespace and ends with none: the name needs only its
+            // end trimmed, the value only its start.
+            let name = trimmed.get(..eq).unwrap_or_default();
+            let name_end = name.iter().rposition(|&b| !is_ws(b)).map_or(0, |e| e + 1);
+            let name = name.get(..name_end).unwrap_or_default();
+            let raw_value = trimmed.get(eq + 1..).unwrap_or_default();
+            let value_lead = raw_value
+                .iter()
+                .position(|&b| !is_ws(b))
+                .unwrap_or(raw_value.len());
+            let value = raw_value.get(value_lead..).unwrap_or_default();
+            if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
+                return Some(Err((trimmed, offset)));
+            }
+            return Some(Ok(RawTag {
+                name,
+                value,
+                offset,
+                value_offset: offset + eq + 1 + value_lead,
+            }));
         }
-        let offset = seg_start + lead;
-        let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
-            return Some(Err((trimmed, offset)));
-        };
-        let name = trim(trimmed.get(..eq).unwrap_or_default());
-        let raw_value = trimmed.get(eq + 1..).unwrap_or_default();
-        let (value, value_lead) = trim_with_offset(raw_value);
-        if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
-            return Some(Err((trimmed, offset)));
-        }
-        Some(Ok(RawTag {
-            name,
-            value,
-            offset,
-            value_offset: offset + eq + 1 + value_lead,
-        }))
     })
 }
 
@@ -797,27 +846,54 @@ enum Known {
 
 impl Known {
     /// The tag a name (ASCII letters, any case) stands for.
+    ///
+    /// The name's bytes, each with bit 5 set, are packed into an integer and compared with the
+    /// packed tag names. Bit 5 lower-cases an upper-case letter and maps no other byte onto a
+    /// lower-case letter, so this matches what comparing the lower-cased name would match.
     fn of(name: &[u8]) -> Option<Known> {
-        let mut lower = [0u8; 5];
-        if name.len() > lower.len() {
+        /// The packed form of a lower-case tag name of at most five letters.
+        const fn key(tag: &[u8]) -> u64 {
+            let mut k = 0u64;
+            let mut i = 0;
+            while i < tag.len() {
+                k = (k << 8) | tag[i] as u64;
+                i += 1;
+            }
+            k
+        }
+        const P: u64 = key(b"p");
+        const SP: u64 = key(b"sp");
+        const NP: u64 = key(b"np");
+        const ADKIM: u64 = key(b"adkim");
+        const ASPF: u64 = key(b"aspf");
+        const FO: u64 = key(b"fo");
+        const RUA: u64 = key(b"rua");
+        const RUF: u64 = key(b"ruf");
+        const PSD: u64 = key(b"psd");
+        const T: u64 = key(b"t");
+        const PCT: u64 = key(b"pct");
+        const RF: u64 = key(b"rf");
+        const RI: u64 = key(b"ri");
+        const V: u64 = key(b"v");
+        if name.is_empty() || name.len() > 5 {
             return None;
         }
-        for (l, &b) in lower.iter_mut().zip(name) {
-            *l = b.to_ascii_lowercase();
-        }
-        Some(match lower.get(..name.len())? {
-            b"p" => Known::P,
-            b"sp" => Known::Sp,
-            b"np" => Known::Np,
-            b"adkim" => Known::Adkim,
-            b"aspf" => Known::Aspf,
-            b"fo" => Known::Fo,
-            b"rua" => Known::Rua,
-            b"ruf" => Known::Ruf,
-            b"psd" => Known::Psd,
-            b"t" => Known::T,
-            b"pct" | b"rf" | b"ri" => Known::Removed,
-            b"v" => Known::V,
+        let packed = name
+            .iter()
+            .fold(0u64, |k, &b| (k << 8) | u64::from(b | 0x20));
+        Some(match packed {
+            P => Known::P,
+            SP => Known::Sp,
+            NP => Known::Np,
+            ADKIM => Known::Adkim,
+            ASPF => Known::Aspf,
+            FO => Known::Fo,
+            RUA => Known::Rua,
+            RUF => Known::Ruf,
+            PSD => Known::Psd,
+            T => Known::T,
+            PCT | RF | RI => Known::Removed,
+            V => Known::V,
             _ => return None,
         })
     }
@@ -1293,7 +1369,12 @@ impl Record {
 fn uri_list<S: Sink>(value: &[u8], value_offset: usize, failure: bool, sink: &mut S) -> bool {
     let mut valid = false;
     let mut pos = value_offset;
-    for part in value.split(|&b| b == b',') {
+    let mut rest = value;
+    loop {
+        // The parts between commas, as `split` gives them (an empty one after a last comma).
+        let len = find_byte(rest, b',').unwrap_or(rest.len());
+        let part = rest.get(..len).unwrap_or_default();
+        let more = rest.get(len + 1..).filter(|_| len < rest.len());
         let (uri, lead) = trim_with_offset(part);
         let offset = pos + lead;
         pos += part.len() + 1;
@@ -1306,6 +1387,10 @@ fn uri_list<S: Sink>(value: &[u8], value_offset: usize, failure: bool, sink: &mu
                 valid = true;
             }
             Err(kind) => sink.note(kind, NoteTag::Raw(uri), offset),
+        }
+        match more {
+            Some(next) => rest = next,
+            None => break,
         }
     }
     valid
@@ -1611,5 +1696,127 @@ mod tests {
         let r = parse("v=DMARC1; p=none; fo=d:s");
         assert!(r.failure_options.all_fail && r.failure_options.dkim && r.failure_options.spf);
         assert!(FailureOptions::parse(b"d:d").is_none());
+    }
+
+    /// Byte strings drawn from `alphabet` by a fixed linear congruential sequence.
+    fn generated(alphabet: &[u8], count: usize, max_len: usize) -> Vec<Vec<u8>> {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(state >> 33).unwrap()
+        };
+        (0..count)
+            .map(|_| {
+                let len = next() % (max_len + 1);
+                (0..len)
+                    .map(|_| alphabet[next() % alphabet.len()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A tag as the reference reader gives it: name, value, offsets; or a malformed element.
+    type ReferenceTag = Result<(Vec<u8>, Vec<u8>, usize, usize), (Vec<u8>, usize)>;
+
+    /// The tag reader as it was: split on `;`, then trim the element, the name and the value.
+    fn reference_tags(text: &[u8]) -> Vec<ReferenceTag> {
+        let mut pos = 0usize;
+        let mut out = Vec::new();
+        for segment in text.split(|&b| b == b';') {
+            let seg_start = pos;
+            pos += segment.len() + 1;
+            let (trimmed, lead) = trim_with_offset(segment);
+            if trimmed.is_empty() {
+                continue;
+            }
+            let offset = seg_start + lead;
+            let Some(eq) = trimmed.iter().position(|&b| b == b'=') else {
+                out.push(Err((trimmed.to_vec(), offset)));
+                continue;
+            };
+            let name = trim(&trimmed[..eq]);
+            let (value, value_lead) = trim_with_offset(&trimmed[eq + 1..]);
+            if name.is_empty() || !name.iter().all(u8::is_ascii_alphabetic) || value.is_empty() {
+                out.push(Err((trimmed.to_vec(), offset)));
+                continue;
+            }
+            out.push(Ok((
+                name.to_vec(),
+                value.to_vec(),
+                offset,
+                offset + eq + 1 + value_lead,
+            )));
+        }
+        out
+    }
+
+    #[test]
+    fn find_byte_is_position() {
+        for hay in generated(b";,ab\x00\xff\x3a\xbb", 20_000, 40) {
+            for needle in [b';', b',', 0, 0xff, b'a'] {
+                assert_eq!(
+                    find_byte(&hay, needle),
+                    hay.iter().position(|&b| b == needle),
+                    "{hay:?} {needle}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn uri_list_reads_every_part() {
+        let r = parse("v=DMARC1; p=none; rua=mailto:a@x.example,,  mailto:b@y.example ,bad,");
+        let uris = r.aggregate_report_uris();
+        let got: Vec<_> = uris.iter().map(|u| (u.uri.as_str(), u.offset)).collect();
+        assert_eq!(
+            got,
+            vec![("mailto:a@x.example", 22), ("mailto:b@y.example", 44)]
+        );
+        let invalid = r
+            .notes()
+            .iter()
+            .filter(|n| n.kind == NoteKind::InvalidUri)
+            .count();
+        assert_eq!(invalid, 3); // the empty part, "bad" and the empty part after the last comma
+    }
+
+    #[test]
+    fn tag_reader_matches_split_and_trim() {
+        for text in generated(b"ab=; \t\r\nv=DMARC1pxZ", 20_000, 40) {
+            let got: Vec<_> = tags(&text)
+                .map(|t| match t {
+                    Ok(t) => Ok((t.name.to_vec(), t.value.to_vec(), t.offset, t.value_offset)),
+                    Err((raw, offset)) => Err((raw.to_vec(), offset)),
+                })
+                .collect();
+            assert_eq!(
+                got,
+                reference_tags(&text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+
+    #[test]
+    fn tag_names_match_their_lower_case() {
+        let names = [
+            "p", "sp", "np", "adkim", "aspf", "fo", "rua", "ruf", "psd", "t", "pct", "rf", "ri",
+            "v",
+        ];
+        for name in generated(b"adfikmnoprstuvADFIKMNOPRSTUV@[`{", 50_000, 6) {
+            let lower = name.to_ascii_lowercase();
+            let expected = names.iter().position(|n| n.as_bytes() == lower.as_slice());
+            let got = Known::of(&name);
+            assert_eq!(got.is_some(), expected.is_some(), "{name:?}");
+            if let (Some(got), Some(i)) = (got, expected) {
+                assert!(got == Known::of(names[i].as_bytes()).unwrap(), "{name:?}");
+            }
+        }
+        assert!(Known::of(b"ADKIM") == Some(Known::Adkim));
+        assert!(Known::of(b"adkimx").is_none());
+        assert!(Known::of(b"").is_none());
     }
 }

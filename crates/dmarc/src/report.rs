@@ -440,7 +440,7 @@ impl Lookup for AuthorizingReports {
                     Stage::ReportAuthorization
                 }
                 Phase::PolicyWalk | Phase::DestinationWalks => {
-                    self.walks.answer(query.name.clone(), &answer);
+                    self.walks.answer(&query.name, &answer);
                     Stage::OrganizationalDomain
                 }
             };

@@ -3,7 +3,6 @@
 use crate::record::{PsdFlag, Record, RecordParser};
 use mailstamp_dns::{Answer, FailureKind, Name, Query};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A DNS Tree Walk sends at most this many queries (RFC 9989 §4.10: "Author Domains with more
@@ -46,6 +45,24 @@ fn next_tree_target(domain: &Name) -> Option<Name> {
         Some(domain.suffix(WALK_SHORTEN_TO))
     } else {
         domain.parent()
+    }
+}
+
+/// The text of [`next_tree_target`] of the name whose text is `domain`, without making a name
+/// (to look a target up among the steps already answered).
+fn next_tree_target_str(domain: &str) -> Option<&str> {
+    let dots = domain.bytes().filter(|&b| b == b'.').count();
+    if dots >= WALK_SHORTEN_TO {
+        // Keep the rightmost seven labels: cut after the dot that precedes them.
+        let cut = domain
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'.')
+            .nth(dots - WALK_SHORTEN_TO)
+            .map(|(i, _)| i + 1)?;
+        domain.get(cut..)
+    } else {
+        domain.split_once('.').map(|(_, rest)| rest)
     }
 }
 
@@ -324,7 +341,8 @@ impl WalkState {
         let mut state = WalkState {
             start,
             targets,
-            steps: Vec::new(),
+            // Most walks take one to four steps; one allocation of that size up front.
+            steps: Vec::with_capacity(4),
             stop_on,
             end: None,
             current: None,
@@ -348,6 +366,25 @@ impl WalkState {
                             .steps
                             .get(index - 1)
                             .is_some_and(|s| s.domain.as_str().contains('.')))
+            }
+        }
+    }
+
+    /// The text of the target the walk asks about next: the one reached, else target number
+    /// `steps.len()` (what [`WalkState::make_target`] would make), without making a name.
+    fn next_target_str(&self) -> Option<&str> {
+        if let Some(current) = &self.current {
+            return Some(current.as_str());
+        }
+        let index = self.steps.len();
+        match &self.targets {
+            Targets::List(list) => list.get(index).map(Name::as_str),
+            Targets::Tree if index == 0 => Some(self.start.as_str()),
+            Targets::Tree => {
+                if index >= MAX_WALK_QUERIES {
+                    return None;
+                }
+                next_tree_target_str(self.steps.get(index - 1)?.domain.as_str())
             }
         }
     }
@@ -397,6 +434,15 @@ impl WalkState {
         }
     }
 
+    /// The domain whose `_dmarc` record is asked next, and the query name, if the walk has
+    /// reached them (made its names) and waits for the answer.
+    fn reached(&self) -> Option<(&Name, &Name)> {
+        if self.end.is_some() {
+            return None;
+        }
+        Some((self.current.as_ref()?, self.next_name.as_ref()?))
+    }
+
     /// The domain whose `_dmarc` record is asked next, and the query name.
     pub(crate) fn pending(&mut self) -> Option<(&Name, &Name)> {
         self.reach();
@@ -419,7 +465,28 @@ impl WalkState {
         let (Some(domain), Some(query)) = (self.current.take(), self.next_name.take()) else {
             return;
         };
-        let end = match &finding {
+        self.push(WalkStep {
+            domain,
+            query: Some(query),
+            finding,
+        });
+    }
+
+    /// Feeds the step answered for the next target, already known (its domain is the one
+    /// [`WalkState::next_target_str`] names, and it has a query), with the names it holds.
+    fn feed_known(&mut self, step: WalkStep) {
+        if self.end.is_some() {
+            return;
+        }
+        self.current = None;
+        self.next_name = None;
+        self.push(step);
+    }
+
+    /// Records an answered step and ends the walk when it or the targets say so.
+    fn push(&mut self, step: WalkStep) {
+        let domain = &step.domain;
+        let end = match &step.finding {
             Finding::Failed { kind } => Some(WalkEnd::Failed {
                 domain: domain.clone(),
                 kind: *kind,
@@ -433,11 +500,7 @@ impl WalkState {
             },
             Finding::None { .. } => None,
         };
-        self.steps.push(WalkStep {
-            domain,
-            query: Some(query),
-            finding,
-        });
+        self.steps.push(step);
         self.end = match end {
             None if !self.has_target(self.steps.len()) => Some(WalkEnd::Exhausted),
             end => end,
@@ -468,20 +531,42 @@ impl WalkState {
 
 /// Several tree walks sharing the answers they got (names repeat between walks: the walks of
 /// `a.example.com` and `b.example.com` both ask for `_dmarc.example.com`).
+///
+/// The steps answered are kept whole, names included, in a short list (a handful of entries:
+/// a walk has at most eight steps): a walk that reaches a domain answered before takes that
+/// step as it is, without making the domain's name or its `_dmarc` name again.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WalkSet {
     walks: Vec<WalkState>,
-    cache: HashMap<Name, Finding>,
+    /// Every step answered so far (each with a query), at most one per domain.
+    known: Vec<WalkStep>,
+    /// Parses the records answered (shared across evaluations); `None`: parse here.
+    parser: Option<Arc<dyn RecordParser>>,
 }
 
 impl WalkSet {
+    /// No walks; the records answered are parsed by `parser` (else by [`Record::parse`]).
+    pub(crate) fn new(parser: Option<Arc<dyn RecordParser>>) -> WalkSet {
+        WalkSet {
+            walks: Vec::new(),
+            known: Vec::new(),
+            parser,
+        }
+    }
+
     /// Remembers what a finished walk found, for reuse.
     pub(crate) fn seed(&mut self, walk: &Walk) {
+        self.known.reserve(walk.steps.len() + self.walks.len());
         for step in &walk.steps {
-            if let Some(q) = &step.query {
-                self.cache.insert(q.clone(), step.finding.clone());
+            if step.query.is_some() && self.step_at(step.domain.as_str()).is_none() {
+                self.known.push(step.clone());
             }
         }
+    }
+
+    /// The step answered for the domain whose text is `domain`, if any.
+    fn step_at(&self, domain: &str) -> Option<&WalkStep> {
+        self.known.iter().find(|s| s.domain.as_str() == domain)
     }
 
     /// Adds a tree walk from `start`, unless there is one already.
@@ -494,28 +579,50 @@ impl WalkSet {
     /// Feeds the walks from the cache, then returns the distinct queries they still wait for.
     pub(crate) fn queries(&mut self) -> Vec<Query> {
         let mut out: Vec<Query> = Vec::new();
+        let known = &self.known;
         for walk in &mut self.walks {
-            while let Some((_, name)) = walk.pending() {
-                match self.cache.get(name) {
-                    Some(finding) => {
-                        let finding = finding.clone();
-                        walk.feed(finding);
-                    }
-                    None => {
-                        if !out.iter().any(|q| q.name == *name) {
-                            out.push(txt_query(name.clone()));
-                        }
-                        break;
-                    }
+            while walk.end.is_none() {
+                // A domain answered before: its step, with no name made.
+                let step = walk
+                    .next_target_str()
+                    .and_then(|t| known.iter().find(|s| s.domain.as_str() == t));
+                if let Some(step) = step {
+                    walk.feed_known(step.clone());
+                    continue;
                 }
+                if let Some((_, name)) = walk.reached() {
+                    if !out.iter().any(|q| q.name == *name) {
+                        out.push(txt_query(name.clone()));
+                    }
+                    break;
+                }
+                // Make the target's names (and the steps of targets whose `_dmarc` name is too
+                // long), then look again.
+                walk.reach();
             }
         }
         out
     }
 
     /// Records the answer to one of the queries returned by [`WalkSet::queries`].
-    pub(crate) fn answer(&mut self, name: Name, answer: &Answer) {
-        self.cache.insert(name, Finding::from_answer(answer));
+    pub(crate) fn answer(&mut self, name: &Name, answer: &Answer) {
+        let Some(domain) = self
+            .walks
+            .iter()
+            .filter_map(WalkState::reached)
+            .find(|(_, query)| *query == name)
+            .map(|(domain, _)| domain.clone())
+        else {
+            return; // no walk asked it
+        };
+        if self.step_at(domain.as_str()).is_some() {
+            return;
+        }
+        self.known.push(WalkStep {
+            domain,
+            query: Some(name.clone()),
+            finding: Finding::from_answer_with(answer, self.parser.as_deref()),
+        });
     }
 
     /// The walk that started at `start`, finished.
@@ -579,6 +686,26 @@ mod tests {
         // 127 labels (the most a name can have): still eight.
         let deep = vec!["a"; 127].join(".");
         assert_eq!(walk_targets(&n(&deep)).len(), MAX_WALK_QUERIES);
+    }
+
+    #[test]
+    fn target_text_is_the_target_s() {
+        let labels = [
+            "a", "bb", "c-c", "d", "e", "f", "g", "h", "i", "j", "k", "example",
+        ];
+        for start in 0..labels.len() {
+            let name = n(&labels[start..].join("."));
+            let mut domain = Some(name);
+            while let Some(d) = domain {
+                let next = next_tree_target(&d);
+                assert_eq!(
+                    next_tree_target_str(d.as_str()),
+                    next.as_ref().map(Name::as_str),
+                    "{d}"
+                );
+                domain = next;
+            }
+        }
     }
 
     #[test]

@@ -255,17 +255,53 @@ impl Name {
 
     /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
     pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
+        if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
+            return self.prepend_ascii(prefix);
+        }
         let mut joined = String::with_capacity(prefix.len() + 1 + self.0.len());
         joined.push_str(prefix);
         joined.push('.');
         joined.push_str(&self.0);
-        if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
-            // `self` is already normalised: an ASCII prefix only needs lower-casing and the
-            // length checks `parse` would make (with the same offsets).
-            joined.make_ascii_lowercase();
-            return Self::check_ascii(&joined);
-        }
         Name::parse(&joined)
+    }
+
+    /// [`Name::prepend`] of an ASCII prefix without control characters. `self` is already
+    /// normalised, so only the prefix's labels and the total length are checked, with the
+    /// errors and offsets `check_ascii` would give for the joined text (the prefix comes first,
+    /// and `self`'s labels cannot fail). The joined name is assembled on the stack and
+    /// allocated once.
+    fn prepend_ascii(&self, prefix: &str) -> Result<Name, NameError> {
+        let mut offset = 0;
+        for label in prefix.as_bytes().split(|&b| b == b'.') {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel { offset });
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong {
+                    offset,
+                    len: label.len(),
+                });
+            }
+            offset += label.len() + 1;
+        }
+        let len = prefix.len() + 1 + self.0.len();
+        if len > MAX_NAME_LEN {
+            return Err(NameError::TooLong { len });
+        }
+        let mut buf = [0u8; MAX_NAME_LEN];
+        let (head, rest) = buf.split_at_mut(prefix.len());
+        head.copy_from_slice(prefix.as_bytes());
+        head.make_ascii_lowercase();
+        let (dot, tail) = rest.split_at_mut(1);
+        dot.fill(b'.');
+        if let Some(tail) = tail.get_mut(..self.0.len()) {
+            tail.copy_from_slice(self.0.as_bytes());
+        }
+        match buf.get(..len).map(std::str::from_utf8) {
+            Some(Ok(joined)) => Ok(Name(Arc::from(joined))),
+            // Not reached: ASCII, then a whole `str`, within the buffer.
+            _ => Err(NameError::TooLong { len }),
+        }
     }
 
     /// The rightmost `n` labels as a name (`n` ≥ 1), or the whole name when it has fewer.
@@ -456,5 +492,41 @@ mod tests {
         assert_eq!(a.label_count(), 3);
         assert_eq!(a.labels().next_back(), Some("com"));
         assert_eq!(b.prepend("_dmarc").unwrap().as_str(), "_dmarc.example.com");
+    }
+
+    #[test]
+    fn prepend_is_parse_of_the_joined_text() {
+        let long_label = "x".repeat(63);
+        let names = [
+            "example.com".to_owned(),
+            "com".to_owned(),
+            format!("{long_label}.{long_label}.{long_label}.abcdef"),
+            format!("{long_label}.{long_label}.{long_label}.abcdefghi"),
+            "caf\u{e9}.example".to_owned(),
+        ];
+        let prefixes = [
+            "_dmarc".to_owned(),
+            "_DMARC.Sel".to_owned(),
+            "a..b".to_owned(),
+            String::new(),
+            ".x".to_owned(),
+            "x.".to_owned(),
+            "y".repeat(64),
+            format!("ok.{}", "z".repeat(64)),
+            "abc".to_owned(),
+            "ab".to_owned(),
+            format!("{}ab", "ab.".repeat(20)),
+            "\u{e9}t\u{e9}".to_owned(),
+        ];
+        for name in &names {
+            let name = Name::parse(name).unwrap();
+            for prefix in &prefixes {
+                assert_eq!(
+                    name.prepend(prefix),
+                    Name::parse(&format!("{prefix}.{name}")),
+                    "{prefix:?} + {name}"
+                );
+            }
+        }
     }
 }
