@@ -968,7 +968,21 @@ impl Evaluating {
         loop {
             let m = &mut *self.0;
             let verdict = match m.current.poll(&m.identifiers) {
-                Poll::Waiting => return Step::Lookup(self),
+                Poll::Waiting => {
+                    // Answers the parser already holds (a resolver's cache) are read at once,
+                    // exactly as if the driver had given them.
+                    match m
+                        .parser
+                        .as_deref()
+                        .and_then(|p| answers_at_hand(p, m.current.queries()))
+                    {
+                        Some(answers) => {
+                            m.current.feed(answers, &m.identifiers);
+                            continue;
+                        }
+                        None => return Step::Lookup(self),
+                    }
+                }
                 Poll::Done(verdict) => verdict,
             };
             if !m.multi {
@@ -984,6 +998,15 @@ impl Evaluating {
             }
         }
     }
+}
+
+/// The answers to every one of `queries` when `parser` holds them all
+/// ([`RecordParser::answer_at_hand`]); `None` when one is missing or there are no queries.
+fn answers_at_hand(parser: &dyn RecordParser, queries: &[Query]) -> Option<Vec<Answer>> {
+    if queries.is_empty() {
+        return None;
+    }
+    queries.iter().map(|q| parser.answer_at_hand(q)).collect()
 }
 
 /// Several Author Domains: the strictest failing verdict decides (RFC 9989 §11.5); otherwise

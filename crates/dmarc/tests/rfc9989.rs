@@ -1240,3 +1240,61 @@ fn verdict_serializes_with_the_cli_contract_keys() {
         "_dmarc.mail.example.com"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Answers at hand (a resolver's cache): read at once, the same verdict
+
+/// A record parser holding every answer of a zone, as a resolver's cache holds them.
+#[derive(Debug)]
+struct AtHand(Zone);
+
+impl mailstamp_dmarc::RecordParser for AtHand {
+    fn parse(
+        &self,
+        text: &[u8],
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        mailstamp_dmarc::Record::parse(text).map(Arc::new)
+    }
+
+    fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
+        Some(self.0.answer(query))
+    }
+}
+
+#[test]
+fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
+    let z = zone(&[
+        ("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s"),
+        ("_dmarc.example.org", "v=DMARC1; p=quarantine; sp=none"),
+        ("_dmarc.bad.example", "v=DMARC1; p=bogus"),
+    ]);
+    let cases = [
+        request(
+            "example.com",
+            Some(pass("example.com")),
+            &[pass("example.com")],
+        ),
+        request(
+            "example.com",
+            Some(pass("bounce.example.com")),
+            &[pass("mail.example.com")],
+        ),
+        request("news.example.org", None, &[pass("example.org")]),
+        request(
+            "a.b.c.d.e.f.g.h.example.org",
+            Some(pass("other.example")),
+            &[],
+        ),
+        request("bad.example", Some(pass("bad.example")), &[]),
+        request("none.example", None, &[]),
+    ];
+    let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
+    for req in cases {
+        let driven = eval(&z, req.clone());
+        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(req, Arc::clone(&parser))
+        else {
+            panic!("every answer is at hand, yet the evaluation stopped");
+        };
+        assert_eq!(format!("{at_once:?}"), format!("{driven:?}"));
+    }
+}

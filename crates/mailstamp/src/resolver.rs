@@ -165,7 +165,9 @@ impl mailstamp_spf::RecordParser for Resolver {
     }
 }
 
-/// DMARC's hook into the resolver: policy records parsed through [`ParsedRecords`].
+/// DMARC's hook into the resolver: policy records parsed through [`ParsedRecords`], and the
+/// steps whose answers are all cached and fresh read at once, without a step through the
+/// driver ([`mailstamp_dmarc::RecordParser::answer_at_hand`]).
 impl mailstamp_dmarc::RecordParser for Resolver {
     fn parse(
         &self,
@@ -179,6 +181,10 @@ impl mailstamp_dmarc::RecordParser for Resolver {
         txt: &mailstamp_dns::Txt,
     ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
         mailstamp_dmarc::RecordParser::parse_txt(&*self.inner.parsed, txt)
+    }
+
+    fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
+        self.fresh(query)
     }
 }
 
