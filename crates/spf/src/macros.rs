@@ -541,6 +541,24 @@ impl DomainSpec {
         })
     }
 
+    /// [`DomainSpec::parse_at`] for the text of a term. The common case, a name without
+    /// macros, is checked in one pass for `%` and bytes outside visible ASCII (RFC 7208 §7.1
+    /// `macro-literal`), then from its end for its `domain-end`; anything else goes through
+    /// the macro-string parser.
+    pub(crate) fn parse_in_record(text: &str) -> Result<DomainSpec, (DomainSpecError, usize)> {
+        let bytes = text.as_bytes();
+        let plain = bytes.iter().all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
+        if plain && literal_domain_end(bytes) {
+            return Ok(DomainSpec {
+                spec: MacroString {
+                    items: Items::One(MacroItem::Literal(text.to_owned())),
+                },
+                literal: OnceLock::new(),
+            });
+        }
+        DomainSpec::parse_at(text)
+    }
+
     /// The macro-string.
     pub fn macro_string(&self) -> &MacroString {
         &self.spec
@@ -572,9 +590,23 @@ impl fmt::Display for DomainSpec {
     }
 }
 
+/// True when a name without macros ends in `.` and a valid top label, one trailing `.` aside
+/// (RFC 7208 §7.1 `domain-end`).
+fn literal_domain_end(name: &[u8]) -> bool {
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    name.iter()
+        .rposition(|&b| b == b'.')
+        .and_then(|dot| name.get(dot + 1..))
+        .is_some_and(is_toplabel_bytes)
+}
+
 /// `toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )`
 fn is_toplabel(label: &str) -> bool {
-    let b = label.as_bytes();
+    is_toplabel_bytes(label.as_bytes())
+}
+
+/// [`is_toplabel`] on bytes.
+fn is_toplabel_bytes(b: &[u8]) -> bool {
     let (Some(first), Some(last)) = (b.first(), b.last()) else {
         return false;
     };
