@@ -489,7 +489,7 @@ fn term_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// The terms are delimited first, their bounds kept on the stack (a record has a few dozen
 /// terms at most), so that the directives are allocated once, at their number.
 fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> {
-    const ON_STACK: usize = 48;
+    const ON_STACK: usize = 32;
     let bytes = text.as_bytes();
     let bad = || {
         bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
