@@ -114,7 +114,8 @@ fn check_padding(value: &[u8], i: usize, count: usize) -> Result<(), usize> {
 
 /// Decodes `value` into a new vector (see [`decode_into`]).
 pub(crate) fn decode(value: &[u8]) -> Result<Vec<u8>, usize> {
-    let mut out = Vec::new();
+    // Allocated at its final size at once (the reservation in `decode_runs` is then free).
+    let mut out = Vec::with_capacity(max_len(value));
     decode_into(value, &mut out)?;
     Ok(out)
 }
