@@ -1080,7 +1080,9 @@ mod tests {
 
     #[test]
     fn plain_names_are_found_as_the_macro_parser_finds_them() {
-        let bytes = [b'a', b'.', b'-', b'%', b' ', 0x1f, 0x7f, 0x80, b'!', b'~', b'{', b'1'];
+        let bytes = [
+            b'a', b'.', b'-', b'%', b' ', 0x1f, 0x7f, 0x80, b'!', b'~', b'{', b'1',
+        ];
         for len in 0..20 {
             for pos in 0..len.max(1) {
                 for byte in bytes {
@@ -1090,7 +1092,9 @@ mod tests {
                             *b = byte;
                         }
                         text.extend_from_slice(tail);
-                        let want = text.iter().all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
+                        let want = text
+                            .iter()
+                            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
                         assert_eq!(plain_visible(&text), want, "{text:?}");
                         let Ok(text) = std::str::from_utf8(&text) else {
                             continue;
@@ -1106,7 +1110,9 @@ mod tests {
                 }
             }
         }
-        for label in ["com", "c-m", "-com", "com-", "123", "1-2", "a", "", "c_m", "x--y"] {
+        for label in [
+            "com", "c-m", "-com", "com-", "123", "1-2", "a", "", "c_m", "x--y",
+        ] {
             let b = label.as_bytes();
             let model = !b.is_empty()
                 && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')

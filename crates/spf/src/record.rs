@@ -412,14 +412,11 @@ fn term_around(bytes: &[u8], offset: usize) -> String {
 /// read from bytes), a non-ASCII byte anywhere is named before any control character.
 fn bad_byte(bytes: &[u8], non_ascii_first: bool) -> Option<ParseError> {
     let non_ascii = || bytes.iter().position(|b| !b.is_ascii());
-    let offset = non_ascii_first
-        .then(non_ascii)
-        .flatten()
-        .or_else(|| {
-            bytes
-                .iter()
-                .position(|&b| !b.is_ascii() || b.is_ascii_control())
-        })?;
+    let offset = non_ascii_first.then(non_ascii).flatten().or_else(|| {
+        bytes
+            .iter()
+            .position(|&b| !b.is_ascii() || b.is_ascii_control())
+    })?;
     let byte = bytes.get(offset).copied()?;
     let kind = if byte.is_ascii() {
         ParseErrorKind::InvalidCharacter(byte as char)
@@ -557,8 +554,8 @@ fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
         None => (Qualifier::Pass, 0),
     };
     let body = term.get(q_len..).unwrap_or("");
-    let mechanism = parse_mechanism(body, name_end.saturating_sub(q_len))
-        .map_err(|(k, at)| (k, at + q_len))?;
+    let mechanism =
+        parse_mechanism(body, name_end.saturating_sub(q_len)).map_err(|(k, at)| (k, at + q_len))?;
     record.has_all |= matches!(mechanism, Mechanism::All);
     record.directives.push(Directive {
         qualifier,
@@ -1324,7 +1321,9 @@ mod tests {
                         let stop = text[start..]
                             .iter()
                             .position(|&b| !(0x21..=0x7e).contains(&b))
-                            .map_or(Some(len), |p| (text[start + p] == b' ').then_some(start + p));
+                            .map_or(Some(len), |p| {
+                                (text[start + p] == b' ').then_some(start + p)
+                            });
                         assert_eq!(term_end(&text, start), stop, "{text:?} from {start}");
                     }
                     let (printable, _) = model::scan(&text);
@@ -1345,14 +1344,90 @@ mod tests {
     #[test]
     fn parser_agrees_with_the_model_on_generated_records() {
         const PIECES: &[&str] = &[
-            "a", "mx", "ptr", "all", "include", "exists", "ip4", "ip6", "A", "MX", "Ip4", "iP6",
-            "INCLUDE", "eXists", "ALL", "redirect", "exp", "REDIRECT", "foo", "x-y_z.w", "1up",
-            "ip", "alll", "+", "-", "~", "?", ":", ":", ":", "/", "//", "=", "=", "0", "24", "32",
-            "33", "/24", "//64", "/032", "/128", "//129", "192.0.2.1", "1.2.3", "01.2.3.4",
-            "255.255.255.255", "256.1.1.1", "2001:db8::", "::1", "::ffff:1.2.3.4", ":CAFE::",
-            "example.com", "_spf.example.net", ".", "..", "-", "com", "123", "ex-", "xn--p1ai",
-            "%{d}", "%{i}", "%{ir}.%{v}", "%{d2}", "%{c}", "%{x}", "%%", "%_", "%-", "%", "%{",
-            "}", " ", " ", " ", "  ", "\t", "\0", "\u{7f}", "é", "!", "@", "[",
+            "a",
+            "mx",
+            "ptr",
+            "all",
+            "include",
+            "exists",
+            "ip4",
+            "ip6",
+            "A",
+            "MX",
+            "Ip4",
+            "iP6",
+            "INCLUDE",
+            "eXists",
+            "ALL",
+            "redirect",
+            "exp",
+            "REDIRECT",
+            "foo",
+            "x-y_z.w",
+            "1up",
+            "ip",
+            "alll",
+            "+",
+            "-",
+            "~",
+            "?",
+            ":",
+            ":",
+            ":",
+            "/",
+            "//",
+            "=",
+            "=",
+            "0",
+            "24",
+            "32",
+            "33",
+            "/24",
+            "//64",
+            "/032",
+            "/128",
+            "//129",
+            "192.0.2.1",
+            "1.2.3",
+            "01.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "2001:db8::",
+            "::1",
+            "::ffff:1.2.3.4",
+            ":CAFE::",
+            "example.com",
+            "_spf.example.net",
+            ".",
+            "..",
+            "-",
+            "com",
+            "123",
+            "ex-",
+            "xn--p1ai",
+            "%{d}",
+            "%{i}",
+            "%{ir}.%{v}",
+            "%{d2}",
+            "%{c}",
+            "%{x}",
+            "%%",
+            "%_",
+            "%-",
+            "%",
+            "%{",
+            "}",
+            " ",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "\0",
+            "\u{7f}",
+            "é",
+            "!",
+            "@",
+            "[",
         ];
         let mut seed: u64 = 0x5bf1;
         let mut next = |n: u64| {
@@ -1385,7 +1460,10 @@ mod tests {
                 assert_eq!(Record::parse(text), model::parse(text), "{text:?}");
             }
         }
-        assert!(accepted > 2000, "the cases include valid records ({accepted})");
+        assert!(
+            accepted > 2000,
+            "the cases include valid records ({accepted})"
+        );
     }
 
     #[test]
