@@ -244,6 +244,10 @@ impl PublicKey {
                 PublicKey::rsa_from_der(der_bytes).map_err(Err)
             }
             KeyType::Ed25519 => {
+                let mut short = [0u8; 48];
+                if let Some(bytes) = crate::b64::decode_strict_short(value, &mut short) {
+                    return PublicKey::ed25519_from_bytes(bytes).map_err(Err);
+                }
                 let bytes = crate::b64::decode(value).map_err(Ok)?;
                 PublicKey::ed25519_from_bytes(&bytes).map_err(Err)
             }
