@@ -481,12 +481,9 @@ fn term_end(bytes: &[u8], start: usize) -> Option<usize> {
 
 /// Reads the terms after `v=spf1` (the caller has checked it). A byte that is neither visible
 /// ASCII nor a space is the error, wherever it is (see [`bad_byte`] for `non_ascii_first`);
-/// otherwise the first term in error is.
-///
-/// The terms are delimited first, their bounds kept on the stack (a record has a few dozen
-/// terms at most), so that the directives are allocated once, at their number.
+/// otherwise the first term in error is. One pass: terms are read as they are delimited, and
+/// the error of a term gives way to that of a bad byte further on, if the record has one.
 fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> {
-    const ON_STACK: usize = 32;
     let bytes = text.as_bytes();
     let bad = || {
         bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
@@ -495,44 +492,30 @@ fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> 
             term: String::new(),
         })
     };
-    let mut bounds = [(0usize, 0usize); ON_STACK];
-    let mut count = 0usize;
+    // One allocation for the directives: a term and its space take 16 bytes or more in most
+    // records (an `ip4` network, an `include`); shorter ones make the vector grow.
+    let mut record = Record {
+        directives: Vec::with_capacity(bytes.len().saturating_sub(VERSION.len()).div_ceil(16)),
+        ..Record::default()
+    };
     let mut start = VERSION.len();
     while start < bytes.len() {
         let end = term_end(bytes, start).ok_or_else(bad)?;
         if end > start {
-            if let Some(slot) = bounds.get_mut(count) {
-                *slot = (start, end);
-            }
-            count += 1;
+            let raw = text.get(start..end).unwrap_or("");
+            parse_term(raw, &mut record).map_err(|(kind, at)| {
+                bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
+                    kind,
+                    offset: start + at,
+                    term: raw.to_owned(),
+                })
+            })?;
         }
         start = end + 1;
     }
-    let mut record = Record {
-        directives: Vec::with_capacity(count),
-        ..Record::default()
-    };
-    let term = |record: &mut Record, start: usize, end: usize| {
-        let raw = text.get(start..end).unwrap_or("");
-        parse_term(raw, record).map_err(|(kind, at)| ParseError {
-            kind,
-            offset: start + at,
-            term: raw.to_owned(),
-        })
-    };
-    if let Some(bounds) = bounds.get(..count) {
-        for &(start, end) in bounds {
-            term(&mut record, start, end)?;
-        }
-    } else {
-        let mut start = VERSION.len();
-        while start < bytes.len() {
-            let end = term_end(bytes, start).unwrap_or(bytes.len());
-            if end > start {
-                term(&mut record, start, end)?;
-            }
-            start = end + 1;
-        }
+    // Records of long terms (long names, macros) leave much of it unused: given back.
+    if record.directives.capacity() > record.directives.len() + 4 {
+        record.directives.shrink_to_fit();
     }
     Ok(record)
 }
