@@ -120,7 +120,9 @@ pub(crate) fn decode_strict_short<'o>(value: &[u8], out: &'o mut [u8; 48]) -> Op
     if value.len() > 64 {
         return None;
     }
-    let len = encodify::base64::STANDARD.decode_slice(value, &mut out[..]).ok()?;
+    let len = encodify::base64::STANDARD
+        .decode_slice(value, &mut out[..])
+        .ok()?;
     out.get(..len)
 }
 
