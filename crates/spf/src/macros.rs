@@ -541,6 +541,23 @@ impl DomainSpec {
         })
     }
 
+    /// [`DomainSpec::parse_at`] for the text of a term. The common case, a name without
+    /// macros, is checked in one pass for `%` and bytes outside visible ASCII (RFC 7208 §7.1
+    /// `macro-literal`), then from its end for its `domain-end`; anything else goes through
+    /// the macro-string parser.
+    pub(crate) fn parse_in_record(text: &str) -> Result<DomainSpec, (DomainSpecError, usize)> {
+        let bytes = text.as_bytes();
+        if plain_visible(bytes) && literal_domain_end(bytes) {
+            return Ok(DomainSpec {
+                spec: MacroString {
+                    items: Items::One(MacroItem::Literal(text.to_owned())),
+                },
+                literal: OnceLock::new(),
+            });
+        }
+        DomainSpec::parse_at(text)
+    }
+
     /// The macro-string.
     pub fn macro_string(&self) -> &MacroString {
         &self.spec
@@ -572,20 +589,66 @@ impl fmt::Display for DomainSpec {
     }
 }
 
+/// True when a name without macros ends in `.` and a valid top label, one trailing `.` aside
+/// (RFC 7208 §7.1 `domain-end`).
+fn literal_domain_end(name: &[u8]) -> bool {
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    name.iter()
+        .rposition(|&b| b == b'.')
+        .and_then(|dot| name.get(dot + 1..))
+        .is_some_and(is_toplabel_bytes)
+}
+
 /// `toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )`
 fn is_toplabel(label: &str) -> bool {
-    let b = label.as_bytes();
+    is_toplabel_bytes(label.as_bytes())
+}
+
+/// [`is_toplabel`] on bytes, in one pass.
+fn is_toplabel_bytes(b: &[u8]) -> bool {
     let (Some(first), Some(last)) = (b.first(), b.last()) else {
         return false;
     };
-    if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-') {
-        return false;
+    let (mut alpha, mut hyphen) = (false, false);
+    for &c in b {
+        alpha |= c.is_ascii_alphabetic();
+        hyphen |= c == b'-';
+        if !(c.is_ascii_alphanumeric() || c == b'-') {
+            return false;
+        }
     }
-    if b.contains(&b'-') {
+    if hyphen {
         first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
     } else {
-        b.iter().any(u8::is_ascii_alphabetic)
+        alpha
     }
+}
+
+/// True when every byte is visible ASCII other than `%` (a macro-literal, RFC 7208 §7.1),
+/// eight bytes at a time (SWAR; no carry crosses a byte, every byte being masked to 7 bits
+/// first).
+fn plain_visible(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = bytes.chunks_exact(8);
+    let mut stop = 0u64;
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let v = u64::from_le_bytes(w);
+        let low = v & LOW;
+        // Not ASCII, up to 0x20, or 0x7f (as the record's term reader); then '%': a zero byte
+        // of `v ^ 0x2525...`.
+        let x = v ^ (0x25 * ONES);
+        let percent = !(((x & LOW) + LOW) | x | LOW);
+        stop |= (v | !(low + 0x5f * ONES) | (low + ONES) | percent) & HIGH;
+    }
+    stop == 0
+        && words
+            .remainder()
+            .iter()
+            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b))
 }
 
 /// Expands a domain-spec and applies RFC 7208 §7.3: a trailing dot is ignored and a name over
@@ -1013,6 +1076,53 @@ mod tests {
             );
         }
         assert_eq!(DomainSpec::parse(""), Err(DomainSpecError::Empty));
+    }
+
+    #[test]
+    fn plain_names_are_found_as_the_macro_parser_finds_them() {
+        let bytes = [
+            b'a', b'.', b'-', b'%', b' ', 0x1f, 0x7f, 0x80, b'!', b'~', b'{', b'1',
+        ];
+        for len in 0..20 {
+            for pos in 0..len.max(1) {
+                for byte in bytes {
+                    for tail in [&b""[..], b".com", b".c-m", b".123", b"."] {
+                        let mut text = vec![b'x'; len];
+                        if let Some(b) = text.get_mut(pos) {
+                            *b = byte;
+                        }
+                        text.extend_from_slice(tail);
+                        let want = text
+                            .iter()
+                            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
+                        assert_eq!(plain_visible(&text), want, "{text:?}");
+                        let Ok(text) = std::str::from_utf8(&text) else {
+                            continue;
+                        };
+                        if want {
+                            assert_eq!(
+                                DomainSpec::parse_in_record(text),
+                                DomainSpec::parse_at(text),
+                                "{text:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for label in [
+            "com", "c-m", "-com", "com-", "123", "1-2", "a", "", "c_m", "x--y",
+        ] {
+            let b = label.as_bytes();
+            let model = !b.is_empty()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && if b.contains(&b'-') {
+                    b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric()
+                } else {
+                    b.iter().any(u8::is_ascii_alphabetic)
+                };
+            assert_eq!(is_toplabel(label), model, "{label}");
+        }
     }
 
     #[test]
