@@ -90,7 +90,6 @@ mod bulk;
 mod forged;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-mod read_ahead;
 mod report;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,5 @@
 //! Bulk checks: a stream of messages checked in parallel, results in input order.
 
-use super::read_ahead::{FinishOnDrop, ReadAhead};
 use super::{Authenticator, EnvelopeSource, Outcome, Report};
 use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
@@ -159,33 +158,8 @@ impl<F: Future> Future for CatchUnwind<F> {
 
 /// The message source, read by whichever lane needs the next message.
 struct Reader<I> {
-    feed: Feed<I>,
+    messages: I,
     next: u64,
-}
-
-/// Where the lanes take the next message from.
-enum Feed<I> {
-    /// The iterator itself, read by the lane that needs a message (one worker thread: the
-    /// whole run stays on it).
-    Inline(I),
-    /// A thread of its own reads ahead (several worker threads): reading the next messages
-    /// overlaps checking, instead of the workers taking turns at the source.
-    Ahead(Arc<ReadAhead>),
-}
-
-/// Messages the reading thread may hold ready, per worker thread (and at most
-/// 8 MiB of them, `read_ahead::MAX_BYTES`).
-const READ_AHEAD_PER_JOB: usize = 8;
-
-impl<I: Iterator<Item = Result<MailItem, MailboxError>>> Reader<I> {
-    fn next_item(&mut self) -> Option<Result<MailItem, MailboxError>> {
-        match &mut self.feed {
-            Feed::Inline(messages) => messages.next(),
-            // `None`: the source is exhausted (or the reading thread panicked, which `run`
-            // reports once the lanes are done).
-            Feed::Ahead(queue) => queue.take(),
-        }
-    }
 }
 
 /// Results waiting for their turn, and the sink they go to.
@@ -205,8 +179,6 @@ struct Shared<I, S> {
     /// A plain mutex, held only while one message is read: an async one would hand the
     /// source from lane to lane and make the worker threads take turns.
     reader: Mutex<Reader<I>>,
-    /// The read-ahead queue when a reading thread fills it: message bytes go back there.
-    ahead: Option<Arc<ReadAhead>>,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
@@ -230,7 +202,7 @@ where
             permit.forget();
             let (index, item) = {
                 let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(item) = reader.next_item() else {
+                let Some(item) = reader.messages.next() else {
                     // Wakes every lane waiting for a permit: nothing is left to read.
                     self.window.close();
                     return;
@@ -249,10 +221,7 @@ where
                     // an error line at its place, not a stalled run.
                     let check = CatchUnwind(Box::pin(async {
                         let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
-                        match &self.ahead {
-                            Some(queue) => queue.recycle(bytes),
-                            None => drop(bytes),
-                        }
+                        drop(bytes);
                         self.authenticator.complete(prepared).await
                     }));
                     match check.await {
@@ -340,20 +309,16 @@ impl Bulk {
     /// result at its place: nothing is skipped.
     ///
     /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
-    /// The worker threads take the messages one at a time and parse, hash and verify each at
-    /// once; a message waiting for DNS holds its verdicts so far, not its bytes. With one
-    /// worker the source is read on that thread (the whole run is one thread); with several,
-    /// a reading thread of its own keeps up to eight messages per worker ready (at most 8 MiB
-    /// of them, or one larger message), so reading overlaps checking. Memory thus stays
-    /// bounded by `jobs` messages being checked, that read-ahead, and `window` reports. A
-    /// source that blocks for long (a slow pipe) holds the worker waiting for the next
-    /// message while it does.
+    /// The worker threads read the source one message at a time and parse, hash and verify
+    /// it at once; a message waiting for DNS holds its verdicts so far, not its bytes. Memory
+    /// thus stays bounded by about `jobs` times the largest message, plus `window` reports.
+    /// The source is read from the worker threads: a source that blocks for long (a slow
+    /// pipe) holds one of them while it does.
     ///
     /// # Errors
     ///
-    /// When the runtime or the reading thread cannot be started, when called from inside an
-    /// async runtime (it blocks; call it from a plain thread), or when the source panicked
-    /// while the reading thread read it (the results before that point were handed on).
+    /// When the runtime cannot be started, or when called from inside an async runtime (it
+    /// blocks; call it from a plain thread).
     pub fn run<I, S>(&self, messages: I, sink: S) -> std::io::Result<S>
     where
         I: IntoIterator<Item = Result<MailItem, MailboxError>>,
@@ -372,29 +337,13 @@ impl Bulk {
             .thread_name("mailstamp-check")
             .enable_all()
             .build()?;
-        let messages = messages.into_iter();
-        let (feed, reading) = if jobs > 1 {
-            let queue = Arc::new(ReadAhead::new(jobs.saturating_mul(READ_AHEAD_PER_JOB)));
-            let filler = Arc::clone(&queue);
-            let reading = std::thread::Builder::new()
-                .name("mailstamp-read".to_owned())
-                .spawn(move || {
-                    let _finish = FinishOnDrop(&filler);
-                    for item in messages {
-                        if !filler.put(item) {
-                            return;
-                        }
-                    }
-                })?;
-            (Feed::Ahead(Arc::clone(&queue)), Some((reading, queue)))
-        } else {
-            (Feed::Inline(messages), None)
-        };
         let shared = Arc::new(Shared {
             authenticator: self.authenticator.clone(),
             envelope: self.options.envelope.clone(),
-            ahead: reading.as_ref().map(|(_, queue)| Arc::clone(queue)),
-            reader: Mutex::new(Reader { feed, next: 0 }),
+            reader: Mutex::new(Reader {
+                messages: messages.into_iter(),
+                next: 0,
+            }),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {
                 next: 0,
@@ -414,15 +363,6 @@ impl Bulk {
             }
         });
         drop(runtime);
-        if reading.is_some_and(|(thread, queue)| {
-            // The lanes are done: a reading thread still waiting for room stops.
-            queue.close();
-            thread.join().is_err()
-        }) {
-            return Err(std::io::Error::other(
-                "the message source failed unexpectedly while it was read; the results before it were handed on",
-            ));
-        }
         let shared = Arc::try_unwrap(shared)
             .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
         Ok(shared

@@ -534,60 +534,6 @@ fn bulk_refuses_to_run_inside_a_runtime() {
 }
 
 #[test]
-fn bulk_with_several_jobs_reads_ahead_on_a_thread_of_its_own_and_reports_a_failed_source() {
-    use crate::mailbox::{MailItem, MailboxError, Position};
-    use std::sync::{Arc, Mutex};
-    let message = |i: usize| {
-        let msg = format!("From: a@example.org\r\nSubject: {i}\r\n\r\nbody {i}\r\n");
-        Ok::<_, MailboxError>(MailItem {
-            source: Position::file(Origin::Stdin),
-            bytes: signed("example.org", msg.as_bytes()),
-        })
-    };
-    // Several workers: the source is read by the "mailstamp-read" thread, not a worker.
-    let threads = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&threads);
-    let source = (0..6).map(move |i| {
-        let name = std::thread::current().name().map(str::to_owned);
-        seen.lock().unwrap().push(name);
-        message(i)
-    });
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&got);
-    let _sink = Bulk::new(
-        Authenticator::offline(zone(), options()),
-        BulkOptions::new(2).with_window(4),
-    )
-    .run(source, move |item: BulkItem| {
-        sink.lock().unwrap().push(item.result.is_ok());
-    })
-    .unwrap();
-    assert_eq!(*got.lock().unwrap(), [true; 6]);
-    let threads = threads.lock().unwrap();
-    assert_eq!(threads.len(), 6);
-    assert!(
-        threads
-            .iter()
-            .all(|t| t.as_deref() == Some("mailstamp-read")),
-        "{threads:?}"
-    );
-    // A source that fails (panics) while it is read ahead is an error of the run, not a
-    // silently shorter result.
-    let failing = (0..6).map(move |i| {
-        assert!(i < 3, "the source breaks at message {i}");
-        message(i)
-    });
-    let Err(err) = Bulk::new(
-        Authenticator::offline(zone(), options()),
-        BulkOptions::new(2).with_window(4),
-    )
-    .run(failing, |_: BulkItem| {}) else {
-        panic!("a source that panics while read ahead must fail the run");
-    };
-    assert!(err.to_string().contains("message source"), "{err}");
-}
-
-#[test]
 fn bulk_over_live_dns_keeps_order_while_messages_finish_out_of_order() {
     use crate::{DnsSource, LiveConfig};
     struct Order(Vec<(u64, Option<String>)>);
