@@ -32,7 +32,9 @@ use mailstamp_dmarc::{Discovery, EvaluationRequest, Identifiers, MechanismResult
 use mailstamp_dns::{Name, Step};
 use mailstamp_message::Message;
 use mailstamp_message::envelope::Envelope;
-use mailstamp_testkit::corpus::{Corpus, CorpusConfig, RECEIVER_HOST, SigningDomain};
+use mailstamp_testkit::corpus::{
+    Corpus, CorpusConfig, RECEIVER_HOST, SPF_INCLUDE_CHAIN, SigningDomain,
+};
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -253,31 +255,11 @@ fn dns(domains: &[SigningDomain]) -> Dns {
         records.push((format!("rsa._domainkey.{}", d.name), Kind::Key, rsa.clone()));
         records.push((format!("ed._domainkey.{}", d.name), Kind::Key, ed.clone()));
     }
-    for (name, text) in INCLUDES {
+    for (name, text) in SPF_INCLUDE_CHAIN {
         records.push((name.to_string(), Kind::Spf, text.to_string()));
     }
     Dns { records }
 }
-
-/// SPF with three levels of includes; 192.0.2.77 matches at the third.
-const INCLUDES: [(&str, &str); 4] = [
-    (
-        "chain.example",
-        "v=spf1 ip4:198.51.100.0/24 include:_spf1.chain.example -all",
-    ),
-    (
-        "_spf1.chain.example",
-        "v=spf1 ip4:203.0.113.0/26 ip6:2001:db8:1::/48 include:_spf2.chain.example ~all",
-    ),
-    (
-        "_spf2.chain.example",
-        "v=spf1 ip4:203.0.113.64/26 include:_spf3.chain.example ?all",
-    ),
-    (
-        "_spf3.chain.example",
-        "v=spf1 ip4:192.0.2.64/27 ip4:192.0.2.128/25 -all",
-    ),
-];
 
 const SPF_TEXT: &str = "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip6:2001:db8::/32 a mx include:_spf.example.net include:_spf.example.com redirect=_spf.example.org";
 const DMARC_TEXT: &str = "v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=r; pct=100; rua=mailto:dmarc@example.org; ruf=mailto:forensic@example.org; fo=1; ri=86400";
@@ -968,14 +950,7 @@ fn combine(ring: &str, aws_lc: &str) {
     println!("|---|---|---|");
     for row in &a {
         let other = b.iter().find(|r| r[0] == row[0]);
-        let cell = |r: &Vec<String>| {
-            format!(
-                "{:.2} ({:.2}-{:.2})",
-                f(&r[3]),
-                f(&r[4]),
-                f(&r[5])
-            )
-        };
+        let cell = |r: &Vec<String>| format!("{:.2} ({:.2}-{:.2})", f(&r[3]), f(&r[4]), f(&r[5]));
         println!(
             "| {} | {} | {} |",
             row[0],
@@ -1031,7 +1006,10 @@ fn for_each_mbox_message(data: &[u8], mut each: impl FnMut(&[u8])) {
         each(m);
     };
     while !rest.is_empty() {
-        let end = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
         let (line, tail) = rest.split_at(end);
         rest = tail;
         if blank_before && line.starts_with(b"From ") {
@@ -1070,7 +1048,9 @@ fn envelope_of(message: &[u8]) -> Option<(IpAddr, String, String)> {
         .find_map(|l| l.strip_prefix("Return-Path: <"))?
         .trim_end_matches('>')
         .to_owned();
-    let received = text.lines().find_map(|l| l.strip_prefix("Received: from "))?;
+    let received = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Received: from "))?;
     let helo = received.split(' ').next()?.to_owned();
     let ip = received.split('[').nth(1)?.split(']').next()?;
     let ip: IpAddr = ip.strip_prefix("IPv6:").unwrap_or(ip).parse().ok()?;
@@ -1109,8 +1089,7 @@ fn bulk_mail_auth(dir: &std::path::Path) {
             let dkim = ma
                 .verify_dkim(Parameters::new(&msg).with_cache(&caches))
                 .await;
-            let params =
-                SpfParameters::helo_and_mail_from(ip, &helo, RECEIVER_HOST, &mail_from);
+            let params = SpfParameters::helo_and_mail_from(ip, &helo, RECEIVER_HOST, &mail_from);
             let spf = ma
                 .verify_spf(Parameters::new(params.clone()).with_cache(&caches))
                 .await;

@@ -60,6 +60,25 @@ pub enum NameError {
     },
 }
 
+/// The label rules of RFC 1035 §2.3.4 over dotted `text`: no empty label, none longer than
+/// [`MAX_LABEL_LEN`]; the error names the label's offset in `text`.
+fn check_labels(text: &[u8]) -> Result<(), NameError> {
+    let mut offset = 0;
+    for label in text.split(|&b| b == b'.') {
+        if label.is_empty() {
+            return Err(NameError::EmptyLabel { offset });
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong {
+                offset,
+                len: label.len(),
+            });
+        }
+        offset += label.len() + 1;
+    }
+    Ok(())
+}
+
 /// A normalised domain name: ASCII lower case, A-labels, no trailing dot, validated lengths.
 ///
 /// Comparison and hashing are therefore case-insensitive in ASCII only, as DNS compares names
@@ -172,19 +191,7 @@ impl Name {
         if ascii.is_empty() {
             return Err(NameError::Empty);
         }
-        let mut offset = 0;
-        for label in ascii.as_bytes().split(|&b| b == b'.') {
-            if label.is_empty() {
-                return Err(NameError::EmptyLabel { offset });
-            }
-            if label.len() > MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong {
-                    offset,
-                    len: label.len(),
-                });
-            }
-            offset += label.len() + 1;
-        }
+        check_labels(ascii.as_bytes())?;
         if ascii.len() > MAX_NAME_LEN {
             return Err(NameError::TooLong { len: ascii.len() });
         }
@@ -271,19 +278,7 @@ impl Name {
     /// and `self`'s labels cannot fail). The joined name is assembled on the stack and
     /// allocated once.
     fn prepend_ascii(&self, prefix: &str) -> Result<Name, NameError> {
-        let mut offset = 0;
-        for label in prefix.as_bytes().split(|&b| b == b'.') {
-            if label.is_empty() {
-                return Err(NameError::EmptyLabel { offset });
-            }
-            if label.len() > MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong {
-                    offset,
-                    len: label.len(),
-                });
-            }
-            offset += label.len() + 1;
-        }
+        check_labels(prefix.as_bytes())?;
         let len = prefix.len() + 1 + self.0.len();
         if len > MAX_NAME_LEN {
             return Err(NameError::TooLong { len });

@@ -19,29 +19,10 @@
 use mailstamp::{Resolver, drive, spf};
 use mailstamp_dmarc::{Discovery, EvaluationRequest, Identifiers, MechanismResult};
 use mailstamp_dns::{Name, Zone};
+use mailstamp_testkit::corpus::SPF_INCLUDE_CHAIN;
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// The benchmark's include chain: 192.0.2.77 matches at the third level.
-const CHAIN: [(&str, &str); 4] = [
-    (
-        "chain.example",
-        "v=spf1 ip4:198.51.100.0/24 include:_spf1.chain.example -all",
-    ),
-    (
-        "_spf1.chain.example",
-        "v=spf1 ip4:203.0.113.0/26 ip6:2001:db8:1::/48 include:_spf2.chain.example ~all",
-    ),
-    (
-        "_spf2.chain.example",
-        "v=spf1 ip4:203.0.113.64/26 include:_spf3.chain.example ?all",
-    ),
-    (
-        "_spf3.chain.example",
-        "v=spf1 ip4:192.0.2.64/27 ip4:192.0.2.128/25 -all",
-    ),
-];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -49,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let iterations: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
 
     let mut zone = Zone::new();
-    for (name, text) in CHAIN {
+    for (name, text) in SPF_INCLUDE_CHAIN {
         zone.add_txt(&Name::parse(name)?, [text]);
     }
     for i in 0..50 {

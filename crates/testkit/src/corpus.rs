@@ -85,6 +85,27 @@ pub const SIZE_QUANTILES: [(u64, u64); 10] = [
 /// The receiving MTA named in the trace fields.
 pub const RECEIVER_HOST: &str = "mx.receiver.example";
 
+/// An SPF chain of three levels of `include` (name, record), the side-by-side benchmark's and
+/// the `cached_cpu` example's: 192.0.2.77 matches at the third level.
+pub const SPF_INCLUDE_CHAIN: [(&str, &str); 4] = [
+    (
+        "chain.example",
+        "v=spf1 ip4:198.51.100.0/24 include:_spf1.chain.example -all",
+    ),
+    (
+        "_spf1.chain.example",
+        "v=spf1 ip4:203.0.113.0/26 ip6:2001:db8:1::/48 include:_spf2.chain.example ~all",
+    ),
+    (
+        "_spf2.chain.example",
+        "v=spf1 ip4:203.0.113.64/26 include:_spf3.chain.example ?all",
+    ),
+    (
+        "_spf3.chain.example",
+        "v=spf1 ip4:192.0.2.64/27 ip4:192.0.2.128/25 -all",
+    ),
+];
+
 /// Unix time of the first message's Date (Mon, 05 Jan 2026 00:00:00 +0000).
 const BASE_TIME: u64 = 1_767_571_200;
 
