@@ -318,13 +318,10 @@ impl Single {
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
                         let parser = d.parser().cloned();
                         let policy = Arc::new(d.finish(Some(ids)));
-                        match start(&self.author, ids, policy, parser) {
-                            // Most evaluations end here: the verdict goes out directly.
-                            Phase::Done(mut v) => {
-                                v.trace.append(&mut self.trace);
-                                return Poll::Done(v);
-                            }
-                            phase => self.phase = phase,
+                        // Most evaluations end here: the verdict goes out directly.
+                        let next = start(&self.author, ids, policy, parser);
+                        if let Some(done) = self.enter(next) {
+                            return done;
                         }
                     }
                 }
@@ -333,14 +330,10 @@ impl Single {
                     if !a.queries.is_empty() {
                         return Poll::Waiting;
                     }
-                    if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken) {
-                        match a.conclude(ids) {
-                            Phase::Done(mut v) => {
-                                v.trace.append(&mut self.trace);
-                                return Poll::Done(v);
-                            }
-                            phase => self.phase = phase,
-                        }
+                    if let Phase::Align(a) = std::mem::replace(&mut self.phase, Phase::Taken)
+                        && let Some(done) = self.enter(a.conclude(ids))
+                    {
+                        return done;
                     }
                 }
                 Phase::Exists(e) => {
@@ -350,14 +343,26 @@ impl Single {
                     return Poll::Waiting;
                 }
                 Phase::Done(_) | Phase::Taken => {
-                    return match std::mem::replace(&mut self.phase, Phase::Taken) {
-                        Phase::Done(mut v) => {
-                            v.trace.append(&mut self.trace);
-                            Poll::Done(v)
-                        }
-                        _ => Poll::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)),
-                    };
+                    let phase = std::mem::replace(&mut self.phase, Phase::Taken);
+                    return self
+                        .enter(phase)
+                        .unwrap_or_else(|| Poll::Done(DmarcVerdict::bare(DmarcProblem::NoPolicy)));
                 }
+            }
+        }
+    }
+
+    /// Moves to `next`; a finished phase is not stored but handed out at once, with the
+    /// trace so far (a verdict is large: it is moved as little as possible).
+    fn enter(&mut self, next: Phase) -> Option<Poll> {
+        match next {
+            Phase::Done(mut v) => {
+                v.trace.append(&mut self.trace);
+                Some(Poll::Done(v))
+            }
+            phase => {
+                self.phase = phase;
+                None
             }
         }
     }

@@ -41,11 +41,9 @@ pub fn walk_targets(start: &Name) -> Vec<Name> {
 /// The tree walk's target after `domain` (RFC 9989 §4.10): its suffix of
 /// [`WALK_SHORTEN_TO`] labels when it has more, else its parent; none after a TLD.
 fn next_tree_target(domain: &Name) -> Option<Name> {
-    if domain.label_count() > WALK_SHORTEN_TO {
-        Some(domain.suffix(WALK_SHORTEN_TO))
-    } else {
-        domain.parent()
-    }
+    // The rule is written once, on the text; the target is a suffix of `domain`.
+    let next = next_tree_target_str(domain.as_str())?;
+    Some(domain.suffix(next.bytes().filter(|&b| b == b'.').count() + 1))
 }
 
 /// The text of [`next_tree_target`] of the name whose text is `domain`, without making a name

@@ -341,6 +341,7 @@ impl AsRef<str> for Name {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn the_one_pass_path_agrees_with_the_general_path() {
@@ -386,7 +387,6 @@ mod tests {
         }
         assert!(plain > 1000, "the one-pass path took {plain} inputs");
     }
-    use super::*;
 
     #[test]
     fn normalises_case_and_trailing_dot() {

@@ -668,7 +668,8 @@ impl<'a> Checking<'a> {
         dkim: Step<PendingKeys, DkimReport>,
         arc: Step<PendingArcKeys, ArcVerdict>,
     ) -> Step<Checking<'a>, Box<Report>> {
-        // Records are parsed through the resolver's cache of parsed records.
+        // Records are parsed through the resolver's cache of parsed records, and those whose
+        // answers it holds fresh are read at once (`answer_at_hand`).
         let parser: &'a dyn mailstamp_spf::RecordParser = &inner.resolver;
         let spf = match &requests.mail_from {
             Ok(r) => Some(check_host_with(r, &inner.spf_options, Some(parser))),

@@ -188,6 +188,12 @@ impl mailstamp_dmarc::RecordParser for Resolver {
     }
 }
 
+/// The cached answer to `query` if it is still fresh at `now` (Unix seconds).
+fn fresh_in(cache: &HashMap<Query, Slot, CacheHasher>, query: &Query, now: u64) -> Option<Answer> {
+    let cached = cache.get(query)?.get()?;
+    (cached.expires > now).then(|| cached.answer.clone())
+}
+
 /// Builds a [`Resolver`]: the source, and optionally a clock, an observer and record mode.
 pub struct ResolverBuilder {
     source: DnsSource,
@@ -375,47 +381,41 @@ impl Resolver {
                 .unwrap_or_else(PoisonError::into_inner);
             let mut answers = Vec::with_capacity(queries.len());
             for query in queries {
-                let cached = cache.get(query)?.get()?;
-                if cached.expires <= now {
-                    return None;
-                }
-                answers.push(cached.answer.clone());
+                answers.push(fresh_in(&cache, query, now)?);
             }
             answers
         };
         if self.inner.observer.is_some() {
             for (query, answer) in queries.iter().zip(&answers) {
-                self.notify(&DnsEvent::Answered {
-                    query,
-                    answer,
-                    cached: true,
-                });
+                self.notify_cached(query, answer);
             }
         }
         Some(answers)
     }
 
-    /// The answer to `query` when it is in the cache and fresh now, reported to the observer
-    /// as [`Resolver::cached_all`] does.
+    /// [`Resolver::cached_all`] for one query, without a vector: the answer to `query` when
+    /// it is in the cache and fresh now.
     fn fresh(&self, query: &Query) -> Option<Answer> {
+        let now = self.now();
         let answer = {
             let cache = self
                 .inner
                 .cache
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let cached = cache.get(query)?.get()?;
-            if cached.expires <= self.now() {
-                return None;
-            }
-            cached.answer.clone()
+            fresh_in(&cache, query, now)?
         };
+        self.notify_cached(query, &answer);
+        Some(answer)
+    }
+
+    /// Tells the observer that `query` was answered from the cache.
+    fn notify_cached(&self, query: &Query, answer: &Answer) {
         self.notify(&DnsEvent::Answered {
             query,
-            answer: &answer,
+            answer,
             cached: true,
         });
-        Some(answer)
     }
 
     /// Answers several queries concurrently; the answers come back in query order.
