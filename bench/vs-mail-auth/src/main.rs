@@ -11,7 +11,8 @@
 //!
 //! `cargo run --release -- [--quick] [--only SUBSTRING] [--rounds N] [--tsv FILE]`; with
 //! `--features aws-lc` mailstamp signs and verifies with AWS-LC; `--combine RING.tsv AWS_LC.tsv`
-//! prints both runs side by side. Whole process: `--write-bulk DIR [--bulk-messages N]` writes
+//! prints both runs side by side. `--count ours|theirs N` runs one side of the selected rows N
+//! times, untimed, for an instruction count under callgrind (two runs with different N). Whole process: `--write-bulk DIR [--bulk-messages N]` writes
 //! an mbox and its zone, `--bulk-mail-auth DIR` checks that mbox with mail-auth.
 
 use mail_auth::dkim::{DkimSigner, DomainKey};
@@ -270,6 +271,8 @@ const DMARC_TEXT: &str = "v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=r; pc
 struct Settings {
     rounds: usize,
     batch: Duration,
+    /// `--count ours|theirs N`: run one side N times and nothing else (for callgrind).
+    count: Option<(bool, usize)>,
 }
 
 struct Row {
@@ -302,6 +305,22 @@ fn time_batch(f: &mut dyn FnMut(usize), start: usize, n: usize) -> f64 {
 /// alternating order, over the same items (`f(i)` takes item `i`), and the round's ratio is
 /// `a ÷ b`.
 fn paired(name: &str, s: &Settings, a: &mut dyn FnMut(usize), b: &mut dyn FnMut(usize)) -> Row {
+    if let Some((ours, n)) = s.count {
+        // One side only, n times, untimed: callgrind's instruction count of n operations.
+        // Two runs with different n give one operation's count without the set-up.
+        time_batch(if ours { a } else { b }, 0, n);
+        eprintln!(
+            "  {name:<58} ran {} {n} times",
+            if ours { "mailstamp" } else { "mail-auth" }
+        );
+        return Row {
+            name: name.to_owned(),
+            ms: 0.0,
+            ma: 0.0,
+            ratio: f64::NAN,
+            spread: (f64::NAN, f64::NAN),
+        };
+    }
     // Warm-up and calibration: one batch size for both, from the slower of the two.
     let one = time_batch(a, 0, 3).max(time_batch(b, 0, 3));
     let n = ((s.batch.as_secs_f64() / one) as usize).clamp(1, 1_000_000);
@@ -389,14 +408,28 @@ fn main() {
         .position(|a| a == "--rounds")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok());
-    let settings = Settings {
-        rounds: rounds.unwrap_or(if quick { 11 } else { 41 }),
-        batch: Duration::from_millis(if quick { 10 } else { 25 }),
-    };
     let value = |flag: &str| {
         args.iter()
             .position(|a| a == flag)
             .and_then(|i| args.get(i + 1).cloned())
+    };
+    let count = value("--count").map(|side| {
+        let n = args
+            .iter()
+            .position(|a| a == "--count")
+            .and_then(|i| args.get(i + 2))
+            .and_then(|n| n.parse().ok())
+            .expect("--count ours|theirs N");
+        match side.as_str() {
+            "ours" => (true, n),
+            "theirs" => (false, n),
+            other => panic!("--count takes ours or theirs, not {other:?}"),
+        }
+    });
+    let settings = Settings {
+        rounds: rounds.unwrap_or(if quick { 11 } else { 41 }),
+        batch: Duration::from_millis(if quick { 10 } else { 25 }),
+        count,
     };
     if let (Some(a), Some(b)) = (value("--combine"), args.last().filter(|_| args.len() == 3)) {
         return combine(&a, b);
