@@ -801,7 +801,7 @@ pub(crate) async fn check_spf(
     let ended_on_all = verdict
         .matched
         .as_ref()
-        .is_none_or(|m| m.domain == d && m.term.trim_start_matches(['+', '-', '~', '?']) == "all");
+        .is_none_or(|m| m.domain() == d && m.directive().mechanism == Mechanism::All);
     out.complete = verdict.problem.is_none() && ended_on_all;
 
     let mut seen: HashSet<Name> = HashSet::new();

@@ -1027,7 +1027,7 @@ fn dmarc_request(
 ) -> EvaluationRequest {
     let mut identifiers = Identifiers::new();
     if let Some(v) = spf
-        && let Ok(domain) = Name::parse(&v.domain)
+        && let Ok(domain) = Name::parse(v.domain())
     {
         identifiers = identifiers.with_spf(spf_mechanism(v.result), domain);
     }

@@ -38,7 +38,7 @@ use std::time::Duration;
 /// let options = Options::default();
 /// let verdict = resolve_sync(check_host(&request, &options), &zone);
 /// assert_eq!(verdict.result, SpfResult::Pass);
-/// assert_eq!(verdict.matched.unwrap().term, "mx");
+/// assert_eq!(verdict.matched.unwrap().term(), "mx");
 /// assert_eq!(verdict.lookups, 1);
 /// ```
 pub fn check_host<'a>(request: &'a Request, options: &'a Options) -> Step<Pending<'a>, SpfVerdict> {
@@ -546,12 +546,9 @@ impl<'a> Machine<'a> {
             });
         }
         if self.frames.is_empty() {
-            let matched = matched
-                .and_then(|i| frame.record.directives().get(i))
-                .map(|d| MatchedTerm {
-                    domain: frame.domain.as_str().to_owned(),
-                    term: d.canonical_text(),
-                });
+            let matched = matched.and_then(|i| {
+                MatchedTerm::new(Name::clone(&frame.domain), Arc::clone(&frame.record), i)
+            });
             return self.finish_top(result, matched, frame);
         }
         keep_fetched(
@@ -1355,9 +1352,7 @@ impl<'a> Machine<'a> {
             problem,
             identity: req.identity(),
             client_ip: req.client_ip(),
-            envelope_from: req.sender().to_owned(),
-            helo: req.helo_domain().to_owned(),
-            domain: req.domain().to_owned(),
+            smtp: req.smtp_text().clone(),
             matched,
             explanation,
             lookups: self.lookups,

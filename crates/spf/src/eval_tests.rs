@@ -526,7 +526,7 @@ fn rfc7208_5_2_include_result_table() {
         let v = check(&z, "192.0.2.1", &format!("a@{outer}"));
         assert_eq!(v.result, want, "{name}");
         if matched_include {
-            assert_eq!(v.matched.unwrap().term, "-include:pass.example.com");
+            assert_eq!(v.matched.unwrap().term(), "-include:pass.example.com");
         }
         if name == "none" {
             assert_eq!(
@@ -736,7 +736,7 @@ fn rfc7208_6_1_redirect() {
     assert_eq!(result(&z, "192.0.2.1", "a@example.com"), SpfResult::Pass);
     let v = check(&z, "198.51.100.9", "a@example.com");
     assert_eq!(v.result, SpfResult::Pass);
-    assert_eq!(v.matched.unwrap().domain, "_spf.example.net");
+    assert_eq!(v.matched.unwrap().domain(), "_spf.example.net");
     assert_eq!(
         result(&z, "203.0.113.1", "a@example.com"),
         SpfResult::SoftFail
@@ -911,7 +911,7 @@ fn rfc7208_2_3_helo_and_2_4_null_sender() {
     let v = resolve_sync(check_host(&req, &opts), &z.0);
     assert_eq!(v.result, SpfResult::Fail);
     assert_eq!(v.identity, Identity::MailFrom);
-    assert_eq!(v.envelope_from, "postmaster@mail.example.com");
+    assert_eq!(v.envelope_from(), "postmaster@mail.example.com");
     assert_eq!(
         v.explanation.as_deref(),
         Some(

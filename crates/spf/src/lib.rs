@@ -49,7 +49,7 @@
 //! let request = Request::mail_from("2001:db8::25".parse().unwrap(), "bob@example.com", "mx.example.org");
 //! let verdict = resolve_sync(check_host(&request, &options), &zone);
 //! assert_eq!(verdict.result, SpfResult::Pass);
-//! assert_eq!(verdict.matched.unwrap().term, "include:_spf.example.net");
+//! assert_eq!(verdict.matched.unwrap().term(), "include:_spf.example.net");
 //! ```
 //!
 //! # Standards

@@ -38,15 +38,73 @@ pub struct Request {
     identity: Identity,
     client_ip: IpAddr,
     ip: IpAddr,
-    /// `local-part@domain` then the HELO domain, in one string: the `<sender>` ends at
-    /// `helo_at`, its `<domain>` (always the domain checked) starts after `at`.
-    text: String,
-    at: usize,
-    helo_at: usize,
+    /// The `<sender>` and the HELO domain, shared with the verdict.
+    text: SmtpText,
     /// `<domain>` ([`Request::domain`]) as a name, when check_host() can evaluate it (RFC 7208
     /// §4.3).
     domain_name: Option<Name>,
     now: u64,
+}
+
+/// `local-part@domain` then the HELO domain, in one shared string: the `<sender>` ends at
+/// `helo_at`, its `<domain>` (always the domain checked) starts after `at`. A request and its
+/// verdict share it, so a verdict carries the SMTP parameters without copying them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SmtpText {
+    text: Arc<str>,
+    at: usize,
+    helo_at: usize,
+}
+
+impl SmtpText {
+    fn new(local: &str, domain: &str, helo: &str) -> SmtpText {
+        let len = local.len() + 1 + domain.len() + helo.len();
+        // Assembled on the stack and allocated once, at its final size (`Arc<str>::from` of a
+        // `String` would allocate twice).
+        let mut buf = [0u8; 512];
+        let text: Arc<str> = match buf.get_mut(..len) {
+            Some(out) => {
+                let (l, rest) = out.split_at_mut(local.len());
+                l.copy_from_slice(local.as_bytes());
+                let (a, rest) = rest.split_at_mut(1);
+                a[0] = b'@';
+                let (d, h) = rest.split_at_mut(domain.len());
+                d.copy_from_slice(domain.as_bytes());
+                h.copy_from_slice(helo.as_bytes());
+                // Valid UTF-8: three `str`s and an ASCII byte, so this never takes `Err`.
+                match std::str::from_utf8(out) {
+                    Ok(t) => Arc::from(t),
+                    Err(_) => Arc::from([local, "@", domain, helo].concat()),
+                }
+            }
+            None => Arc::from([local, "@", domain, helo].concat()),
+        };
+        SmtpText {
+            text,
+            at: local.len(),
+            helo_at: local.len() + 1 + domain.len(),
+        }
+    }
+
+    /// `local-part@domain`.
+    pub(crate) fn sender(&self) -> &str {
+        self.text.get(..self.helo_at).unwrap_or("")
+    }
+
+    /// The local-part.
+    pub(crate) fn local_part(&self) -> &str {
+        self.text.get(..self.at).unwrap_or("")
+    }
+
+    /// The domain of the sender.
+    pub(crate) fn domain(&self) -> &str {
+        self.text.get(self.at + 1..self.helo_at).unwrap_or("")
+    }
+
+    /// The HELO domain.
+    pub(crate) fn helo(&self) -> &str {
+        self.text.get(self.helo_at..).unwrap_or("")
+    }
 }
 
 impl Request {
@@ -84,19 +142,11 @@ impl Request {
         } else {
             local
         };
-        let mut text = String::with_capacity(local.len() + 1 + domain.len() + helo.len());
-        text.push_str(local);
-        text.push('@');
-        text.push_str(domain);
-        let helo_at = text.len();
-        text.push_str(helo);
         Request {
             identity,
             client_ip: ip,
             ip: normalize_ip(ip),
-            at: local.len(),
-            helo_at,
-            text,
+            text: SmtpText::new(local, domain, helo),
             domain_name: checkable_domain(domain),
             now: 0,
         }
@@ -126,17 +176,17 @@ impl Request {
 
     /// The `<sender>` (`local-part@domain`).
     pub fn sender(&self) -> &str {
-        self.text.get(..self.helo_at).unwrap_or("")
+        self.text.sender()
     }
 
     /// The local-part of `<sender>`.
     pub fn local_part(&self) -> &str {
-        self.text.get(..self.at).unwrap_or("")
+        self.text.local_part()
     }
 
     /// The domain of `<sender>`.
     pub fn sender_domain(&self) -> &str {
-        self.text.get(self.at + 1..self.helo_at).unwrap_or("")
+        self.text.domain()
     }
 
     /// The `<domain>` checked, as given (always the domain of `<sender>`, RFC 7208 §4.3).
@@ -152,7 +202,12 @@ impl Request {
 
     /// The HELO/EHLO domain, as given.
     pub fn helo_domain(&self) -> &str {
-        self.text.get(self.helo_at..).unwrap_or("")
+        self.text.helo()
+    }
+
+    /// The SMTP parameters' shared text, for the verdict.
+    pub(crate) fn smtp_text(&self) -> &SmtpText {
+        &self.text
     }
 
     /// The `%{t}` time.

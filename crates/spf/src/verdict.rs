@@ -1,7 +1,8 @@
 //! What `check_host()` returns: the verdict, the problem behind a non-mechanism result and the
 //! trace of the evaluation.
 
-use crate::record::{ParseError, Record};
+use crate::record::{Directive, ParseError, Record};
+use crate::request::SmtpText;
 use crate::result::{Identity, SpfResult};
 use mailstamp_dns::Name;
 use serde::Serialize;
@@ -204,14 +205,62 @@ impl fmt::Display for SpfProblem {
     }
 }
 
-/// The term that decided the result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The term that decided the result: the directive, in the record of the domain that holds
+/// it. Built without copying: the record and the name are shared with the evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchedTerm {
+    domain: Name,
+    record: Arc<Record>,
+    index: usize,
+}
+
+impl MatchedTerm {
+    /// The term `index` of `record`, published at `domain`; `None` when `record` has no
+    /// directive `index`.
+    pub fn new(domain: Name, record: Arc<Record>, index: usize) -> Option<MatchedTerm> {
+        (index < record.directives().len()).then_some(MatchedTerm {
+            domain,
+            record,
+            index,
+        })
+    }
+
     /// The domain whose record holds the term.
-    pub domain: String,
+    pub fn domain(&self) -> &str {
+        self.domain.as_str()
+    }
+
+    /// The domain whose record holds the term, as a name.
+    pub fn domain_name(&self) -> &Name {
+        &self.domain
+    }
+
+    /// The directive that matched.
+    pub fn directive(&self) -> &Directive {
+        // `new` checked the index.
+        &self.record.directives()[self.index]
+    }
+
+    /// The record that holds the directive.
+    pub fn record(&self) -> &Arc<Record> {
+        &self.record
+    }
+
     /// The directive in canonical form (`-all`, `include:_spf.example.com`, ...), as the
     /// `mechanism=` key of `Received-SPF` (RFC 7208 §9.1) wants it.
-    pub term: String,
+    pub fn term(&self) -> String {
+        self.directive().canonical_text()
+    }
+}
+
+impl Serialize for MatchedTerm {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("MatchedTerm", 2)?;
+        s.serialize_field("domain", self.domain())?;
+        s.serialize_field("term", &self.term())?;
+        s.end()
+    }
 }
 
 /// Where a record evaluated came from.
@@ -338,7 +387,7 @@ impl TraceEvent {
 /// Carries what an `Authentication-Results` or `Received-SPF` writer needs (RFC 7208 §9.1:
 /// result, identity, client IP, envelope-from, HELO, problem, mechanism) and what a person
 /// needs to understand the result (lookups spent, the trace).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpfVerdict {
     /// The result.
     pub result: SpfResult,
@@ -348,12 +397,9 @@ pub struct SpfVerdict {
     pub identity: Identity,
     /// The SMTP client address, as given.
     pub client_ip: IpAddr,
-    /// The `<sender>`: the MAIL FROM address, or `postmaster@<helo>` (RFC 7208 §4.3).
-    pub envelope_from: String,
-    /// The HELO/EHLO domain, as given.
-    pub helo: String,
-    /// The `<domain>` checked.
-    pub domain: String,
+    /// The `<sender>` and the HELO domain, shared with the request (read them with
+    /// [`SpfVerdict::envelope_from`], [`SpfVerdict::helo`] and [`SpfVerdict::domain`]).
+    pub(crate) smtp: SmtpText,
     /// The term that decided the result (`None` when no mechanism matched).
     pub matched: Option<MatchedTerm>,
     /// For `fail`: the explanation (`exp=`, RFC 7208 §6.2) or the receiver's default.
@@ -367,8 +413,7 @@ pub struct SpfVerdict {
     /// The records fetched from DNS and parsed during this evaluation, so a caller can keep
     /// them in a [`crate::RecordCache`]. Records taken from the cache are not repeated. In the
     /// order their evaluation finished (an included record before the record including it),
-    /// not the order they were fetched.
-    #[serde(skip)]
+    /// not the order they were fetched. Not serialized.
     pub fetched_records: Vec<(Name, Arc<Record>)>,
 }
 
@@ -376,6 +421,43 @@ impl SpfVerdict {
     /// The text of the problem, if any (the `problem=` key of `Received-SPF`).
     pub fn problem_text(&self) -> Option<String> {
         self.problem.as_ref().map(ToString::to_string)
+    }
+
+    /// The `<sender>`: the MAIL FROM address, or `postmaster@<helo>` (RFC 7208 §4.3).
+    pub fn envelope_from(&self) -> &str {
+        self.smtp.sender()
+    }
+
+    /// The HELO/EHLO domain, as given.
+    pub fn helo(&self) -> &str {
+        self.smtp.helo()
+    }
+
+    /// The `<domain>` checked, as given.
+    pub fn domain(&self) -> &str {
+        self.smtp.domain()
+    }
+}
+
+/// The JSON form: the fields above in order, the SMTP parameters as `envelope_from`, `helo`
+/// and `domain`; `fetched_records` is left out.
+impl Serialize for SpfVerdict {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("SpfVerdict", 12)?;
+        s.serialize_field("result", &self.result)?;
+        s.serialize_field("problem", &self.problem)?;
+        s.serialize_field("identity", &self.identity)?;
+        s.serialize_field("client_ip", &self.client_ip)?;
+        s.serialize_field("envelope_from", self.envelope_from())?;
+        s.serialize_field("helo", self.helo())?;
+        s.serialize_field("domain", self.domain())?;
+        s.serialize_field("matched", &self.matched)?;
+        s.serialize_field("explanation", &self.explanation)?;
+        s.serialize_field("lookups", &self.lookups)?;
+        s.serialize_field("void_lookups", &self.void_lookups)?;
+        s.serialize_field("trace", &self.trace)?;
+        s.end()
     }
 }
 

@@ -465,16 +465,16 @@ fn rfc7208_9_1_received_spf_from_verdicts_matches_pyspf() {
                 .with_comment(ReceivedSpf::standard_comment(
                     result,
                     receiver,
-                    &v.domain,
+                    v.domain(),
                     v.client_ip,
                 ))
                 .with_client_ip(v.client_ip)
-                .with_envelope_from(v.envelope_from.clone())
-                .with_helo(v.helo.clone())
+                .with_envelope_from(v.envelope_from().to_owned())
+                .with_helo(v.helo().to_owned())
                 .with_receiver(receiver)
                 .with_identity(v.identity.as_str());
             if let Some(m) = &v.matched {
-                ours = ours.with_mechanism(m.term.clone());
+                ours = ours.with_mechanism(m.term());
             }
             if let Some(p) = &v.problem {
                 ours = ours.with_problem(p.to_string());

@@ -156,13 +156,16 @@ pub fn human(v: &SpfVerdict, void_limit: usize, candidate: bool) -> String {
     let _ = writeln!(
         out,
         "{} {} ({identity} {}, client {})",
-        v.result, v.domain, v.envelope_from, v.client_ip
+        v.result,
+        v.domain(),
+        v.envelope_from(),
+        v.client_ip
     );
     if candidate {
         let _ = writeln!(out, "record: the --record candidate, not the published one");
     }
     if let Some(m) = &v.matched {
-        let _ = writeln!(out, "matched: {} (in {})", m.term, m.domain);
+        let _ = writeln!(out, "matched: {} (in {})", m.term(), m.domain());
     }
     if let Some(p) = &v.problem {
         let _ = writeln!(out, "problem: {p} ({})", p.rfc_section());

@@ -121,7 +121,7 @@ impl SpfCheck {
 
     /// The domain checked (`None` when skipped).
     pub fn domain(&self) -> Option<&str> {
-        self.verdict.as_ref().map(|v| v.domain.as_str())
+        self.verdict.as_ref().map(|v| v.domain())
     }
 
     /// A short reason for anything but a mechanism's verdict: the skip reason or the problem.
@@ -501,7 +501,7 @@ impl Report {
                 ri = ri.with_reason(reason);
             }
             if let Some(v) = &helo.verdict {
-                ri = ri.with_property(Property::smtp_helo(v.helo.as_str()));
+                ri = ri.with_property(Property::smtp_helo(v.helo()));
             }
             ar = ar.with(ri);
         }
@@ -572,9 +572,9 @@ impl Report {
             ri = if null {
                 // The null reverse-path: the HELO domain was checked in its place.
                 ri.with_comment("null reverse-path")
-                    .with_property(Property::smtp_helo(v.helo.as_str()))
+                    .with_property(Property::smtp_helo(v.helo()))
             } else {
-                ri.with_property(Property::smtp_mailfrom(v.domain.as_str()))
+                ri.with_property(Property::smtp_mailfrom(v.domain()))
             };
         }
         ri

@@ -125,7 +125,7 @@ fn rfc7208_2_4_null_reverse_path_checks_helo_once() {
     let env = envelope("192.0.2.25", Some(""));
     let report = check(&zone(), MESSAGE, Some(&env));
     let v = report.spf.verdict.as_ref().unwrap();
-    assert_eq!(v.domain, "mail.example.org");
+    assert_eq!(v.domain(), "mail.example.org");
     assert_eq!(report.spf.result, SpfResult::Pass);
     assert!(
         report.spf_helo.is_none(),
