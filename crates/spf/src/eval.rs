@@ -75,10 +75,17 @@ pub fn check_host_with<'a>(
     options: &'a Options,
     parser: Option<&'a dyn RecordParser>,
 ) -> Step<Pending<'a>, SpfVerdict> {
-    let mut machine = Box::new(Machine::new(request, options));
+    // On the stack until it has to wait: an evaluation whose records are all at hand is
+    // never boxed.
+    let mut machine = Machine::new(request, options);
     machine.parser = parser;
     let go = machine.start();
-    Machine::step(machine, go)
+    match machine.advance(go) {
+        Some(verdict) => Step::Done(verdict),
+        None => Step::Lookup(Pending {
+            machine: Box::new(machine),
+        }),
+    }
 }
 
 /// A paused evaluation waiting for DNS answers (see [`Lookup`]).
@@ -283,18 +290,25 @@ impl<'a> Machine<'a> {
 
     /// Runs until the machine waits or is done, and wraps the outcome as a step.
     /// The machine stays boxed across steps: it is never moved while it waits.
-    fn step(mut machine: Box<Machine<'a>>, mut go: Go) -> Step<Pending<'a>, SpfVerdict> {
+    fn step(mut machine: Box<Machine<'a>>, go: Go) -> Step<Pending<'a>, SpfVerdict> {
+        match machine.advance(go) {
+            Some(verdict) => Step::Done(verdict),
+            None => Step::Lookup(Pending { machine }),
+        }
+    }
+
+    /// Runs until the machine waits (`None`) or is done (its verdict).
+    fn advance(&mut self, mut go: Go) -> Option<SpfVerdict> {
         loop {
             match go {
-                Go::Continue => go = machine.run(),
-                Go::Wait => return Step::Lookup(Pending { machine }),
+                Go::Continue => go = self.run(),
+                Go::Wait => return None,
                 Go::Done => {
                     let (result, problem, explanation) =
-                        machine
-                            .finished
+                        self.finished
                             .take()
                             .unwrap_or((SpfResult::TempError, None, None));
-                    return Step::Done(machine.verdict(result, problem, explanation));
+                    return Some(self.verdict(result, problem, explanation));
                 }
             }
         }

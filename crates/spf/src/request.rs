@@ -61,7 +61,7 @@ impl SmtpText {
         let len = local.len() + 1 + domain.len() + helo.len();
         // Assembled on the stack and allocated once, at its final size (`Arc<str>::from` of a
         // `String` would allocate twice).
-        let mut buf = [0u8; 512];
+        let mut buf = [0u8; 256];
         let text: Arc<str> = match buf.get_mut(..len) {
             Some(out) => {
                 let (l, rest) = out.split_at_mut(local.len());

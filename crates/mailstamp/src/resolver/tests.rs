@@ -273,3 +273,25 @@ fn stale_entries_are_swept_when_the_cache_grows() {
     resolver.clear_cache();
     assert_eq!(resolver.cached_len(), 0);
 }
+
+#[test]
+fn the_system_clock_is_the_wall_clock_to_the_second() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test compares the coarse clock with the precise one"
+    )]
+    let precise = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = precise();
+    let coarse = system_clock();
+    let after = precise();
+    // The coarse clock lags the precise one by at most a timer tick (milliseconds).
+    assert!(
+        before.saturating_sub(1) <= coarse && coarse <= after,
+        "{before} <= {coarse} <= {after}"
+    );
+}
