@@ -200,6 +200,23 @@ impl Txt {
         made
     }
 
+    /// [`Txt::memo`] read through a reference: `read` gets the kept value (derived first if
+    /// the slot is empty), and its result is returned. A parser that hands out shared records
+    /// clones only what it returns, not the slot's own handle.
+    pub fn memo_read<T: Any + Send + Sync, R>(
+        &self,
+        derive: impl FnOnce(&[u8]) -> T,
+        read: impl FnOnce(&T) -> R,
+    ) -> R {
+        if let Some(kept) = self.data.memo.get() {
+            return match kept.downcast_ref::<T>() {
+                Some(t) => read(t),
+                None => read(&derive(&self.data.joined)),
+            };
+        }
+        read(&self.memo(derive))
+    }
+
     /// The joined value as text, with invalid UTF-8 replaced by U+FFFD (for display only).
     pub fn joined_lossy(&self) -> String {
         String::from_utf8_lossy(self.joined_bytes()).into_owned()
@@ -314,5 +331,25 @@ mod tests {
         // A new record with the same text starts without a memo.
         assert_eq!(*Txt::new(["v=spf1 -all"]).memo(derive), 11);
         assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn memo_read_shares_the_slot_of_memo() {
+        let calls = AtomicUsize::new(0);
+        let derive = |text: &[u8]| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            text.len()
+        };
+        let txt = Txt::new(["v=spf1 ", "-all"]);
+        // Derived and kept by the first read, whichever form reads first.
+        assert_eq!(txt.memo_read(derive, |n| n * 2), 22);
+        assert_eq!(*txt.clone().memo(derive), 11);
+        assert_eq!(txt.memo_read(derive, |n| *n), 11);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        // Another type is derived for the read and not kept.
+        let other = |text: &[u8]| String::from_utf8_lossy(text).into_owned();
+        assert_eq!(txt.memo_read(other, |s| s.len()), 11);
+        assert_eq!(txt.memo_read(derive, |n| *n), 11);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
     }
 }

@@ -355,11 +355,13 @@ impl<'a> Machine<'a> {
             self.enter_record(target, record, purpose, RecordSource::Cache);
             return Go::Continue;
         }
-        let query = Query::txt(Name::clone(&target));
+        // The target moves into the query and back: no clone of the name.
+        let query = Query::txt(target);
         if let Some(answer) = self.parser.and_then(|p| p.answer_at_hand(&query)) {
             // As the driver would answer it: `on_record` is the one reader of the answer.
-            return self.on_record(target, purpose, &answer);
+            return self.on_record(query.name, purpose, &answer);
         }
+        let target = Name::clone(&query.name);
         self.queries.push(query);
         self.wait = Wait::Record { target, purpose };
         Go::Wait

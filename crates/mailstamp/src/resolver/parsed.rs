@@ -124,7 +124,10 @@ impl mailstamp_spf::RecordParser for ParsedRecords {
         &self,
         txt: &Txt,
     ) -> Result<Arc<mailstamp_spf::Record>, mailstamp_spf::ParseError> {
-        (*txt.memo(|text| mailstamp_spf::RecordParser::parse(self, text))).clone()
+        txt.memo_read(
+            |text| mailstamp_spf::RecordParser::parse(self, text),
+            Result::clone,
+        )
     }
 }
 
@@ -142,7 +145,10 @@ impl mailstamp_dmarc::RecordParser for ParsedRecords {
         &self,
         txt: &Txt,
     ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
-        (*txt.memo(|text| mailstamp_dmarc::RecordParser::parse(self, text))).clone()
+        txt.memo_read(
+            |text| mailstamp_dmarc::RecordParser::parse(self, text),
+            Result::clone,
+        )
     }
 }
 
