@@ -378,7 +378,7 @@ impl Single {
     }
 
     /// Feeds the answers to [`Single::queries`], in order.
-    fn feed(&mut self, answers: Vec<Answer>, ids: &Identifiers) {
+    fn feed(&mut self, answers: impl IntoIterator<Item = Answer>, ids: &Identifiers) {
         let mut answers = answers.into_iter();
         match &mut self.phase {
             Phase::Discover(d) => d.feed(
@@ -788,7 +788,8 @@ impl Existence {
 /// An evaluation waiting for DNS answers. Drive it with [`mailstamp_dns::resolve_sync`] or the
 /// async driver of the `mailstamp` crate.
 ///
-/// The machine lives in one box: a [`Step`] moves a pointer.
+/// The machine lives in one box: a [`Step`] moves a pointer. An evaluation whose answers are
+/// all at hand ([`RecordParser::answer_at_hand`]) never makes one.
 #[derive(Debug)]
 pub struct Evaluating(Box<Machine>);
 
@@ -898,7 +899,7 @@ fn evaluate_inner(
         return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
     let current = single(first.clone(), &discovery, options, parser.clone());
-    Evaluating(Box::new(Machine {
+    Machine {
         current,
         authors,
         next: 1,
@@ -908,8 +909,8 @@ fn evaluate_inner(
         options,
         multi,
         parser,
-    }))
-    .step()
+    }
+    .start()
 }
 
 /// Evaluates identifiers against a policy already discovered (for example cached by the
@@ -932,7 +933,7 @@ fn wrap(
     policy: &Arc<PolicyDiscovery>,
     phase: Phase,
 ) -> Step<Evaluating, DmarcVerdict> {
-    Evaluating(Box::new(Machine {
+    Machine {
         current: Single {
             author,
             phase,
@@ -946,8 +947,8 @@ fn wrap(
         options: EvaluationOptions::default(),
         multi: false,
         parser: None,
-    }))
-    .step()
+    }
+    .start()
 }
 
 fn single(
@@ -968,38 +969,55 @@ fn single(
     }
 }
 
-impl Evaluating {
-    fn step(mut self) -> Step<Evaluating, DmarcVerdict> {
+impl Machine {
+    /// Runs a new machine as far as it goes without a driver. It stays on the stack and is
+    /// boxed only when it has to wait for answers: most evaluations never leave this call.
+    fn start(mut self) -> Step<Evaluating, DmarcVerdict> {
+        match self.run() {
+            Some(verdict) => Step::Done(verdict),
+            None => Step::Lookup(Evaluating(Box::new(self))),
+        }
+    }
+
+    /// Advances until the verdict, or until queries wait whose answers are not at hand
+    /// (`None`).
+    fn run(&mut self) -> Option<DmarcVerdict> {
         loop {
-            let m = &mut *self.0;
-            let verdict = match m.current.poll(&m.identifiers) {
+            let verdict = match self.current.poll(&self.identifiers) {
                 Poll::Waiting => {
                     // Answers the parser already holds (a resolver's cache) are read at once,
                     // exactly as if the driver had given them.
-                    match m
-                        .parser
-                        .as_deref()
-                        .and_then(|p| answers_at_hand(p, m.current.queries()))
-                    {
-                        Some(answers) => {
-                            m.current.feed(answers, &m.identifiers);
-                            continue;
+                    let parser = self.parser.as_deref()?;
+                    match self.current.queries() {
+                        // The common case, a walk's next step: no vector.
+                        [query] => {
+                            let answer = parser.answer_at_hand(query)?;
+                            self.current.feed(std::iter::once(answer), &self.identifiers);
                         }
-                        None => return Step::Lookup(self),
+                        queries => {
+                            let answers = answers_at_hand(parser, queries)?;
+                            self.current.feed(answers, &self.identifiers);
+                        }
                     }
+                    continue;
                 }
                 Poll::Done(verdict) => verdict,
             };
-            if !m.multi {
-                return Step::Done(verdict);
+            if !self.multi {
+                return Some(verdict);
             }
-            m.finished.push(verdict);
-            match m.authors.get(m.next) {
+            self.finished.push(verdict);
+            match self.authors.get(self.next) {
                 Some(next) => {
-                    m.current = single(next.clone(), &m.discovery, m.options, m.parser.clone());
-                    m.next += 1;
+                    self.current = single(
+                        next.clone(),
+                        &self.discovery,
+                        self.options,
+                        self.parser.clone(),
+                    );
+                    self.next += 1;
                 }
-                None => return Step::Done(combine(std::mem::take(&mut m.finished))),
+                None => return Some(combine(std::mem::take(&mut self.finished))),
             }
         }
     }
@@ -1048,6 +1066,9 @@ impl Lookup for Evaluating {
     fn resume(mut self, answers: Vec<Answer>) -> Step<Self, DmarcVerdict> {
         let m = &mut *self.0;
         m.current.feed(answers, &m.identifiers);
-        self.step()
+        match m.run() {
+            Some(verdict) => Step::Done(verdict),
+            None => Step::Lookup(self),
+        }
     }
 }
