@@ -638,7 +638,7 @@ fn main() {
             name,
             &settings,
             &mut |i| {
-                let request = ours[i % ours.len()].clone();
+                let request = &ours[i % ours.len()];
                 // As the pipeline does: policy records parsed through the resolver's cache.
                 let v = rt.block_on(mailstamp::drive(
                     mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone()),

@@ -793,22 +793,53 @@ impl Existence {
 #[derive(Debug)]
 pub struct Evaluating(Box<Machine>);
 
-/// The state of an [`Evaluating`].
+/// The state of an [`Evaluating`]: its progress and the inputs it owns once it waits.
 #[derive(Debug)]
 struct Machine {
-    current: Single,
-    /// The Author Domains, duplicates removed; `current` evaluates `authors[next - 1]` (empty,
-    /// with `next` 0, for [`evaluate_with`], which evaluates one discovered policy).
+    progress: Progress,
+    /// The Author Domains as given (duplicates are skipped as the evaluation reaches them);
+    /// empty for [`evaluate_with`], which evaluates one discovered policy.
     authors: Vec<Name>,
-    next: usize,
-    finished: Vec<DmarcVerdict>,
     identifiers: Identifiers,
     discovery: Discovery,
     options: EvaluationOptions,
-    /// Several Author Domains are evaluated one after the other and combined.
-    multi: bool,
     /// Parses the policy records found (shared across evaluations); `None`: parse here.
     parser: Option<Arc<dyn RecordParser>>,
+}
+
+/// How far an evaluation is.
+#[derive(Debug)]
+struct Progress {
+    current: Single,
+    /// Several Author Domains are evaluated one after the other and combined.
+    multi: bool,
+    /// Index in the Author Domains of the one evaluated after `current`.
+    next: usize,
+    finished: Vec<DmarcVerdict>,
+}
+
+/// The inputs of an evaluation, lent to each step: borrowed from the caller's request until
+/// the evaluation has to wait, from its [`Machine`] afterwards.
+struct Inputs<'a> {
+    authors: &'a [Name],
+    identifiers: &'a Identifiers,
+    discovery: &'a Discovery,
+    options: EvaluationOptions,
+    parser: Option<&'a Arc<dyn RecordParser>>,
+}
+
+impl Machine {
+    /// The progress, and the inputs lent to it.
+    fn split(&mut self) -> (&mut Progress, Inputs<'_>) {
+        let inputs = Inputs {
+            authors: &self.authors,
+            identifiers: &self.identifiers,
+            discovery: &self.discovery,
+            options: self.options,
+            parser: self.parser.as_ref(),
+        };
+        (&mut self.progress, inputs)
+    }
 }
 
 /// Evaluates DMARC for a message (RFC 9989 §5.3): policy discovery for the Author Domain, then
@@ -841,76 +872,116 @@ struct Machine {
 /// # Ok::<(), mailstamp_dns::NameError>(())
 /// ```
 pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
-    evaluate_inner(request, None)
+    let progress = match begin(&request, None) {
+        Ok(verdict) => return Step::Done(verdict),
+        Err(progress) => progress,
+    };
+    let EvaluationRequest {
+        author_domains,
+        identifiers,
+        discovery,
+        options,
+    } = request;
+    Step::Lookup(Evaluating(Box::new(Machine {
+        progress,
+        authors: author_domains,
+        identifiers,
+        discovery,
+        options,
+        parser: None,
+    })))
 }
 
 /// [`evaluate`] with the policy records parsed by `parser` (a cache of parsed records shared
 /// across evaluations, such as the `mailstamp` resolver's) instead of [`Record::parse`]. The
 /// verdict is the same; only the parsing is shared.
+///
+/// The request is borrowed: an evaluation whose answers are all at hand
+/// ([`RecordParser::answer_at_hand`]) copies nothing from it, and one that has to wait for
+/// the driver copies it once, into the [`Evaluating`] it returns.
 pub fn evaluate_with_parser(
-    request: EvaluationRequest,
+    request: &EvaluationRequest,
     parser: Arc<dyn RecordParser>,
 ) -> Step<Evaluating, DmarcVerdict> {
-    evaluate_inner(request, Some(parser))
+    match begin(request, Some(&parser)) {
+        Ok(verdict) => Step::Done(verdict),
+        Err(progress) => Step::Lookup(Evaluating(Box::new(Machine {
+            progress,
+            authors: request.author_domains.clone(),
+            identifiers: request.identifiers.clone(),
+            discovery: request.discovery.clone(),
+            options: request.options,
+            parser: Some(parser),
+        }))),
+    }
 }
 
-fn evaluate_inner(
-    request: EvaluationRequest,
-    parser: Option<Arc<dyn RecordParser>>,
-) -> Step<Evaluating, DmarcVerdict> {
-    let EvaluationRequest {
-        author_domains: mut authors,
-        identifiers,
-        discovery,
-        options,
-    } = request;
-    // Duplicates count once; the first occurrence keeps its place.
-    let mut i = 1;
-    while i < authors.len() {
-        let repeated = match (authors.get(..i), authors.get(i)) {
-            (Some(before), Some(d)) => before.contains(d),
-            _ => false,
-        };
-        if repeated {
-            authors.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    let count = authors.len();
+/// True when `domain`, the Author Domain at index `i`, is not a repetition of an earlier one
+/// (duplicates count once; the first occurrence keeps its place).
+fn is_first(authors: &[Name], i: usize, domain: &Name) -> bool {
+    !authors.get(..i).is_some_and(|before| before.contains(domain))
+}
+
+/// The first Author Domain that is not a repetition of an earlier one, from index `from` on.
+fn next_author(authors: &[Name], from: usize) -> Option<(usize, &Name)> {
+    authors
+        .iter()
+        .enumerate()
+        .skip(from)
+        .find(|&(i, d)| is_first(authors, i, d))
+}
+
+/// Starts an evaluation and runs it as far as the answers at hand go: its verdict, or its
+/// progress when it has to wait. Several Author Domains are evaluated only when the request
+/// allows it (RFC 9989 §5.3.1, §11.5).
+fn begin(
+    request: &EvaluationRequest,
+    parser: Option<&Arc<dyn RecordParser>>,
+) -> Result<DmarcVerdict, Progress> {
+    let authors = &request.author_domains[..];
+    let options = request.options;
+    let count = authors
+        .iter()
+        .enumerate()
+        .filter(|&(i, d)| is_first(authors, i, d))
+        .count();
     let multi = match (count, options.multiple_authors) {
-        (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
+        (0, _) => return Ok(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
         (1, _) => false,
         (_, MultipleAuthors::Refuse) => {
-            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+            return Ok(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
                 count,
                 limit: None,
             }));
         }
         (_, MultipleAuthors::EvaluateEach { limit }) if count > limit => {
-            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+            return Ok(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
                 count,
                 limit: Some(limit),
             }));
         }
         (_, MultipleAuthors::EvaluateEach { .. }) => true,
     };
-    let Some(first) = authors.first() else {
-        return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
+    let Some((index, first)) = next_author(authors, 0) else {
+        return Ok(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
-    let current = single(first.clone(), &discovery, options, parser.clone());
-    Machine {
-        current,
+    let inputs = Inputs {
         authors,
-        next: 1,
-        finished: Vec::new(),
-        identifiers,
-        discovery,
+        identifiers: &request.identifiers,
+        discovery: &request.discovery,
         options,
-        multi,
         parser,
+    };
+    let mut progress = Progress {
+        current: single(first.clone(), &request.discovery, options, parser.cloned()),
+        multi,
+        next: index + 1,
+        finished: Vec::new(),
+    };
+    match progress.run(&inputs) {
+        Some(verdict) => Ok(verdict),
+        None => Err(progress),
     }
-    .start()
 }
 
 /// Evaluates identifiers against a policy already discovered (for example cached by the
@@ -933,22 +1004,28 @@ fn wrap(
     policy: &Arc<PolicyDiscovery>,
     phase: Phase,
 ) -> Step<Evaluating, DmarcVerdict> {
-    Machine {
-        current: Single {
-            author,
-            phase,
-            trace: Vec::new(),
+    let mut machine = Machine {
+        progress: Progress {
+            current: Single {
+                author,
+                phase,
+                trace: Vec::new(),
+            },
+            multi: false,
+            next: 0,
+            finished: Vec::new(),
         },
         authors: Vec::new(),
-        next: 0,
-        finished: Vec::new(),
         identifiers: identifiers.clone(),
         discovery: policy.discovery.clone(),
         options: EvaluationOptions::default(),
-        multi: false,
         parser: None,
+    };
+    let (progress, inputs) = machine.split();
+    match progress.run(&inputs) {
+        Some(verdict) => Step::Done(verdict),
+        None => Step::Lookup(Evaluating(Box::new(machine))),
     }
-    .start()
 }
 
 fn single(
@@ -969,34 +1046,26 @@ fn single(
     }
 }
 
-impl Machine {
-    /// Runs a new machine as far as it goes without a driver. It stays on the stack and is
-    /// boxed only when it has to wait for answers: most evaluations never leave this call.
-    fn start(mut self) -> Step<Evaluating, DmarcVerdict> {
-        match self.run() {
-            Some(verdict) => Step::Done(verdict),
-            None => Step::Lookup(Evaluating(Box::new(self))),
-        }
-    }
-
+impl Progress {
     /// Advances until the verdict, or until queries wait whose answers are not at hand
     /// (`None`).
-    fn run(&mut self) -> Option<DmarcVerdict> {
+    fn run(&mut self, inputs: &Inputs<'_>) -> Option<DmarcVerdict> {
         loop {
-            let verdict = match self.current.poll(&self.identifiers) {
+            let verdict = match self.current.poll(inputs.identifiers) {
                 Poll::Waiting => {
                     // Answers the parser already holds (a resolver's cache) are read at once,
                     // exactly as if the driver had given them.
-                    let parser = self.parser.as_deref()?;
+                    let parser = inputs.parser?;
                     match self.current.queries() {
                         // The common case, a walk's next step: no vector.
                         [query] => {
                             let answer = parser.answer_at_hand(query)?;
-                            self.current.feed(std::iter::once(answer), &self.identifiers);
+                            self.current
+                                .feed(std::iter::once(answer), inputs.identifiers);
                         }
                         queries => {
-                            let answers = answers_at_hand(parser, queries)?;
-                            self.current.feed(answers, &self.identifiers);
+                            let answers = answers_at_hand(&**parser, queries)?;
+                            self.current.feed(answers, inputs.identifiers);
                         }
                     }
                     continue;
@@ -1007,15 +1076,15 @@ impl Machine {
                 return Some(verdict);
             }
             self.finished.push(verdict);
-            match self.authors.get(self.next) {
-                Some(next) => {
+            match next_author(inputs.authors, self.next) {
+                Some((index, next)) => {
                     self.current = single(
                         next.clone(),
-                        &self.discovery,
-                        self.options,
-                        self.parser.clone(),
+                        inputs.discovery,
+                        inputs.options,
+                        inputs.parser.cloned(),
                     );
-                    self.next += 1;
+                    self.next = index + 1;
                 }
                 None => return Some(combine(std::mem::take(&mut self.finished))),
             }
@@ -1060,13 +1129,13 @@ impl Lookup for Evaluating {
     type Output = DmarcVerdict;
 
     fn queries(&self) -> &[Query] {
-        self.0.current.queries()
+        self.0.progress.current.queries()
     }
 
     fn resume(mut self, answers: Vec<Answer>) -> Step<Self, DmarcVerdict> {
-        let m = &mut *self.0;
-        m.current.feed(answers, &m.identifiers);
-        match m.run() {
+        let (progress, inputs) = self.0.split();
+        progress.current.feed(answers, inputs.identifiers);
+        match progress.run(&inputs) {
             Some(verdict) => Step::Done(verdict),
             None => Step::Lookup(self),
         }

@@ -1291,7 +1291,7 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
     let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
     for req in cases {
         let driven = eval(&z, req.clone());
-        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(req, Arc::clone(&parser))
+        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(&req, Arc::clone(&parser))
         else {
             panic!("every answer is at hand, yet the evaluation stopped");
         };

@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The resolver itself, as the pipeline hands it to DMARC.
             let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
             for i in 0..iterations {
-                let request = requests[usize::try_from(i % 50)?].clone();
+                let request = &requests[usize::try_from(i % 50)?];
                 let verdict = runtime.block_on(drive(
                     mailstamp_dmarc::evaluate_with_parser(request, parser.clone()),
                     &resolver,

@@ -979,7 +979,7 @@ fn dmarc_evaluate(
     dkim: &DkimReport,
 ) -> Step<Evaluating, DmarcVerdict> {
     evaluate_with_parser(
-        dmarc_request(inner, carry, spf, dkim),
+        &dmarc_request(inner, carry, spf, dkim),
         Arc::clone(&inner.dmarc_parser),
     )
 }
