@@ -144,14 +144,19 @@ pub struct DmarcVerdict {
     pub author_domain_exists: Option<bool>,
     /// Every identifier and its alignment.
     pub alignment: Vec<IdentifierAlignment>,
-    /// Tree walks done for identifiers' Organizational Domains (RFC 9989 §4.10.2).
-    pub walks: Vec<Walk>,
-    /// Queries asked after discovery (identifier walks, existence test), in order. The
-    /// discovery's own queries are in [`PolicyDiscovery::trace`].
-    pub trace: Vec<TraceEntry>,
-    /// With several Author Domains evaluated one by one, each verdict (the fields above then
-    /// repeat the deciding one).
-    pub authors: Vec<DmarcVerdict>,
+    /// The identifier walks, the queries after discovery and the verdict of each Author
+    /// Domain, when there are any ([`DmarcVerdict::walks`], [`DmarcVerdict::trace`],
+    /// [`DmarcVerdict::authors`]). Most evaluations have none, so they are kept out of line:
+    /// a verdict is moved several times on its way to the caller and stays small.
+    details: Option<Box<Details>>,
+}
+
+/// The parts of a [`DmarcVerdict`] that most evaluations leave empty.
+#[derive(Debug, Clone, Default)]
+struct Details {
+    walks: Vec<Walk>,
+    trace: Vec<TraceEntry>,
+    authors: Vec<DmarcVerdict>,
 }
 
 impl DmarcVerdict {
@@ -166,10 +171,30 @@ impl DmarcVerdict {
             testing: false,
             author_domain_exists: None,
             alignment: Vec::new(),
-            walks: Vec::new(),
-            trace: Vec::new(),
-            authors: Vec::new(),
+            details: None,
         }
+    }
+
+    /// Tree walks done for identifiers' Organizational Domains (RFC 9989 §4.10.2).
+    pub fn walks(&self) -> &[Walk] {
+        self.details.as_ref().map_or(&[], |d| &d.walks)
+    }
+
+    /// Queries asked after discovery (identifier walks, existence test), in order. The
+    /// discovery's own queries are in [`PolicyDiscovery::trace`].
+    pub fn trace(&self) -> &[TraceEntry] {
+        self.details.as_ref().map_or(&[], |d| &d.trace)
+    }
+
+    /// With several Author Domains evaluated one by one (RFC 9989 §11.5), each verdict (the
+    /// other fields then repeat the deciding one); empty otherwise.
+    pub fn authors(&self) -> &[DmarcVerdict] {
+        self.details.as_ref().map_or(&[], |d| &d.authors)
+    }
+
+    /// The out-of-line parts, made when first needed.
+    fn details_mut(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Box::default)
     }
 
     /// The Author Domain evaluated (`None` when there was not exactly one, or none).
@@ -202,7 +227,7 @@ impl DmarcVerdict {
         self.discovery
             .iter()
             .flat_map(|d| d.trace.iter())
-            .chain(self.trace.iter())
+            .chain(self.trace())
     }
 }
 
@@ -233,10 +258,10 @@ impl Serialize for DmarcVerdict {
         st.serialize_field("testing", &self.testing)?;
         st.serialize_field("author_domain_exists", &self.author_domain_exists)?;
         st.serialize_field("alignment", &self.alignment)?;
-        st.serialize_field("walks", &self.walks)?;
-        st.serialize_field("trace", &self.trace)?;
-        if !self.authors.is_empty() {
-            st.serialize_field("authors", &self.authors)?;
+        st.serialize_field("walks", self.walks())?;
+        st.serialize_field("trace", self.trace())?;
+        if !self.authors().is_empty() {
+            st.serialize_field("authors", self.authors())?;
         }
         st.end()
     }
@@ -357,7 +382,9 @@ impl Single {
     fn enter(&mut self, next: Phase) -> Option<Poll> {
         match next {
             Phase::Done(mut v) => {
-                v.trace.append(&mut self.trace);
+                if !self.trace.is_empty() {
+                    v.details_mut().trace.append(&mut self.trace);
+                }
                 Some(Poll::Done(v))
             }
             phase => {
@@ -644,9 +671,12 @@ fn decide(
         testing,
         author_domain_exists: None,
         alignment,
-        walks,
-        trace: Vec::new(),
-        authors: Vec::new(),
+        details: (!walks.is_empty()).then(|| {
+            Box::new(Details {
+                walks,
+                ..Details::default()
+            })
+        }),
     };
     if existence_test {
         Phase::Exists(Existence {
@@ -1121,7 +1151,7 @@ fn combine(verdicts: Vec<DmarcVerdict>) -> DmarcVerdict {
         Some(b) => b.clone(),
         None => DmarcVerdict::bare(DmarcProblem::NoAuthorDomain),
     };
-    out.authors = verdicts;
+    out.details_mut().authors = verdicts;
     out
 }
 
@@ -1139,5 +1169,31 @@ impl Lookup for Evaluating {
             Some(verdict) => Step::Done(verdict),
             None => Step::Lookup(self),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A verdict is handed back through several calls (and a driver's future): the parts most
+    /// evaluations leave empty are out of line so that it stays small to move.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_verdict_stays_small() {
+        let size = std::mem::size_of::<DmarcVerdict>();
+        println!(
+            "DmarcVerdict {size}, Phase {}, Discovering {}, Aligning {}, Existence {}, Single {}, Progress {}, Machine {}, PolicyDiscovery {}, Option<DmarcProblem> {}",
+            std::mem::size_of::<Phase>(),
+            std::mem::size_of::<Discovering>(),
+            std::mem::size_of::<Aligning>(),
+            std::mem::size_of::<Existence>(),
+            std::mem::size_of::<Single>(),
+            std::mem::size_of::<Progress>(),
+            std::mem::size_of::<Machine>(),
+            std::mem::size_of::<PolicyDiscovery>(),
+            std::mem::size_of::<Option<DmarcProblem>>(),
+        );
+        assert!(size <= 96, "DmarcVerdict is {size} bytes");
     }
 }

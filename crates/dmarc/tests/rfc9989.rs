@@ -280,7 +280,7 @@ fn rfc9989_4_10_psd_n_on_the_way_makes_an_organizational_domain() {
         request("a.dept.example.com", Some(pass("b.dept.example.com")), &[]),
     );
     assert_eq!(v.result, DmarcResult::Pass);
-    assert_eq!(v.walks.len(), 1);
+    assert_eq!(v.walks().len(), 1);
     assert_eq!(
         v.alignment[0].organizational_domain,
         Some(n("dept.example.com"))
@@ -307,7 +307,7 @@ fn rfc9989_4_10_2_fewest_labels_is_the_organizational_domain() {
     assert_eq!(v.alignment[1].organizational_domain, Some(n("example.com")));
     // The DKIM walk reused _dmarc.example.com and _dmarc.com from discovery.
     assert_eq!(
-        v.trace
+        v.trace()
             .iter()
             .map(|t| t.query.name.as_str())
             .collect::<Vec<_>>(),
@@ -408,7 +408,7 @@ fn rfc9989_4_7_np_existing_subdomain_uses_sp() {
     assert_eq!(v.author_domain_exists, Some(true));
     assert_eq!(v.policy_tag, Some(PolicyTag::Sp));
     assert_eq!(v.disposition, Disposition::Quarantine);
-    let existence = v.trace.last().unwrap();
+    let existence = v.trace().last().unwrap();
     assert_eq!(existence.stage, Stage::AuthorDomainExistence);
     assert_eq!(
         existence.query,
@@ -791,8 +791,8 @@ fn rfc9989_11_5_each_author_domain_strictest_failing_policy() {
     assert_eq!(v.result, DmarcResult::Fail);
     assert_eq!(v.disposition, Disposition::Reject);
     assert_eq!(v.author_domain(), Some(&n("example.net")));
-    assert_eq!(v.authors.len(), 3);
-    assert_eq!(v.authors[2].result, DmarcResult::Pass);
+    assert_eq!(v.authors().len(), 3);
+    assert_eq!(v.authors()[2].result, DmarcResult::Pass);
 
     req.options.multiple_authors = MultipleAuthors::EvaluateEach { limit: 2 };
     let v = eval(&z, req);

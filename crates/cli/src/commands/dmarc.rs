@@ -335,13 +335,13 @@ fn headline(v: &DmarcVerdict) -> String {
 fn verdict_text(v: &DmarcVerdict, trace: bool) -> String {
     let mut out = headline(v);
     out.push('\n');
-    let sub: Vec<&DmarcVerdict> = if v.authors.is_empty() {
+    let sub: Vec<&DmarcVerdict> = if v.authors().is_empty() {
         vec![v]
     } else {
-        v.authors.iter().collect()
+        v.authors().iter().collect()
     };
     for (i, one) in sub.iter().enumerate() {
-        if !v.authors.is_empty() {
+        if !v.authors().is_empty() {
             let _ = writeln!(out, "\n[{}] {}", i + 1, headline(one));
         }
         verdict_body(&mut out, one);
@@ -391,7 +391,7 @@ fn verdict_body(out: &mut String, v: &DmarcVerdict) {
             );
         }
     }
-    for walk in &v.walks {
+    for walk in v.walks() {
         let _ = writeln!(out, "walk from {}:", walk.start);
         walk_text(out, walk);
     }
