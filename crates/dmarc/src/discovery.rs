@@ -262,10 +262,6 @@ impl Discovering {
         }
     }
 
-    /// The parser of the records found, if one was given.
-    pub(crate) fn parser(&self) -> Option<&Arc<dyn RecordParser>> {
-        self.parser.as_ref()
-    }
 
     /// Makes the next query, if the walk goes on; true when there is one
     /// ([`Discovering::queries`]).
@@ -316,6 +312,15 @@ impl Discovering {
     /// Ends the discovery (also when it still had queries to ask: used after an early stop).
     /// `ids`: the identifiers of an evaluation that may have stopped the walk early.
     pub(crate) fn finish(self, ids: Option<&Identifiers>) -> PolicyDiscovery {
+        self.finish_with_parser(ids).0
+    }
+
+    /// [`Discovering::finish`], handing back the parser of the records found, if one was given
+    /// (for the identifiers' walks that may follow).
+    pub(crate) fn finish_with_parser(
+        self,
+        ids: Option<&Identifiers>,
+    ) -> (PolicyDiscovery, Option<Arc<dyn RecordParser>>) {
         let walk = self.walk.finish();
         let stopped_early = walk.end == WalkEnd::NotNeeded;
         let organizational_domain = match &self.discovery {
@@ -326,7 +331,7 @@ impl Discovering {
             Discovery::TreeWalk => walk.organizational_domain(),
         };
         let policy = select_policy(&walk, &self.author, organizational_domain.as_ref());
-        PolicyDiscovery {
+        let found = PolicyDiscovery {
             method: self.discovery.method(),
             author_domain: self.author,
             walk,
@@ -334,7 +339,8 @@ impl Discovering {
             policy,
             trace: self.trace,
             discovery: self.discovery,
-        }
+        };
+        (found, self.parser)
     }
 }
 

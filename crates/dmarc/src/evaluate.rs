@@ -341,8 +341,8 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
-                        let parser = d.parser().cloned();
-                        let policy = Arc::new(d.finish(Some(ids)));
+                        let (policy, parser) = d.finish_with_parser(Some(ids));
+                        let policy = Arc::new(policy);
                         // Most evaluations end here: the verdict goes out directly.
                         let next = start(&self.author, ids, policy, parser);
                         if let Some(done) = self.enter(next) {
@@ -448,7 +448,7 @@ fn start(
     author: &Name,
     ids: &Identifiers,
     policy: Arc<PolicyDiscovery>,
-    parser: Option<Arc<dyn RecordParser>>,
+    mut parser: Option<Arc<dyn RecordParser>>,
 ) -> Phase {
     let Some(found) = &policy.policy else {
         let problem = match policy.failure() {
@@ -474,20 +474,23 @@ fn start(
     }
     let record = Arc::clone(&found.record);
     let source = found.source;
-    let mut walks = WalkSet::new(parser);
+    // Made only when an identifier needs a walk (most evaluations: none).
+    let mut walks: Option<WalkSet> = None;
     let mut waiting = Vec::new();
     let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
     for (i, (mech, id)) in ids.iter().enumerate() {
         let decision = initial_decision(author, &policy, &record, mech, id);
         if let Decision::NeedWalk = decision {
-            walks.add(&id.domain);
+            walks
+                .get_or_insert_with(|| WalkSet::new(parser.take()))
+                .add(&id.domain);
             waiting.push(i);
         }
         alignment.push(identifier_alignment(mech, id, &record, decision));
     }
-    if waiting.is_empty() {
+    let Some(mut walks) = walks else {
         return decide(policy, alignment, Vec::new(), record, source);
-    }
+    };
     walks.seed(&policy.walk);
     Phase::Align(Aligning {
         policy,
