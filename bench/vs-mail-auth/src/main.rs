@@ -639,11 +639,14 @@ fn main() {
             &settings,
             &mut |i| {
                 let request = &ours[i % ours.len()];
-                // As the pipeline does: policy records parsed through the resolver's cache.
-                let v = rt.block_on(mailstamp::drive(
-                    mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone()),
-                    &resolver,
-                ));
+                // As the pipeline does: policy records parsed through the resolver's cache,
+                // and an evaluation whose answers are all at hand (it returns `Step::Done`)
+                // needs no driver; one that waits is driven through the resolver.
+                let v = match mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone())
+                {
+                    Step::Done(v) => v,
+                    waiting => rt.block_on(mailstamp::drive(waiting, &resolver)),
+                };
                 debug_assert_eq!(v.result.as_str(), "pass");
                 std::hint::black_box(v);
             },
