@@ -207,6 +207,9 @@ pub struct Discovering {
     /// The walk may stop once no identifier needs the Organizational Domain (the evaluation
     /// passes its identifiers to [`Discovering::feed`] and [`Discovering::finish`]).
     early: bool,
+    /// When the walk stopped early: every identifier that counts is the Author Domain (at
+    /// least one), so the Author Domain is their Organizational Domain.
+    identical: bool,
     /// Parses the records found (shared across evaluations); `None`: parse here.
     parser: Option<Arc<dyn RecordParser>>,
 }
@@ -258,10 +261,10 @@ impl Discovering {
             trace: Vec::with_capacity(4),
             query: None,
             early,
+            identical: false,
             parser,
         }
     }
-
 
     /// Makes the next query, if the walk goes on; true when there is one
     /// ([`Discovering::queries`]).
@@ -295,8 +298,9 @@ impl Discovering {
             && let Some(step) = self.walk.steps().first()
             && let Some(record) = step.finding.record()
             && step.domain == self.author
-            && ids.walk_not_needed(&self.author, record)
+            && let Some(identical) = ids.walk_not_needed(&self.author, record)
         {
+            self.identical = identical;
             self.walk.stop();
         }
     }
@@ -326,7 +330,7 @@ impl Discovering {
         let organizational_domain = match &self.discovery {
             Discovery::Psl(list) => Some(list.organizational_domain(&self.author)),
             Discovery::TreeWalk if stopped_early => ids
-                .filter(|ids| self.early && ids.all_identical_to(&self.author))
+                .filter(|_| self.early && self.identical)
                 .map(|_| self.author.clone()),
             Discovery::TreeWalk => walk.organizational_domain(),
         };

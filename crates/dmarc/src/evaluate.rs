@@ -906,8 +906,8 @@ impl Machine {
 /// ```
 pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
     let progress = match begin(&request, None) {
-        Ok(verdict) => return Step::Done(verdict),
-        Err(progress) => progress,
+        Step::Done(verdict) => return Step::Done(verdict),
+        Step::Lookup(progress) => progress,
     };
     let EvaluationRequest {
         author_domains,
@@ -937,8 +937,8 @@ pub fn evaluate_with_parser(
     parser: Arc<dyn RecordParser>,
 ) -> Step<Evaluating, DmarcVerdict> {
     match begin(request, Some(&parser)) {
-        Ok(verdict) => Step::Done(verdict),
-        Err(progress) => Step::Lookup(Evaluating(Box::new(Machine {
+        Step::Done(verdict) => Step::Done(verdict),
+        Step::Lookup(progress) => Step::Lookup(Evaluating(Box::new(Machine {
             progress,
             authors: request.author_domains.clone(),
             identifiers: request.identifiers.clone(),
@@ -952,7 +952,9 @@ pub fn evaluate_with_parser(
 /// True when `domain`, the Author Domain at index `i`, is not a repetition of an earlier one
 /// (duplicates count once; the first occurrence keeps its place).
 fn is_first(authors: &[Name], i: usize, domain: &Name) -> bool {
-    !authors.get(..i).is_some_and(|before| before.contains(domain))
+    !authors
+        .get(..i)
+        .is_some_and(|before| before.contains(domain))
 }
 
 /// The first Author Domain that is not a repetition of an earlier one, from index `from` on.
@@ -965,12 +967,12 @@ fn next_author(authors: &[Name], from: usize) -> Option<(usize, &Name)> {
 }
 
 /// Starts an evaluation and runs it as far as the answers at hand go: its verdict, or its
-/// progress when it has to wait. Several Author Domains are evaluated only when the request
+/// progress when it has to wait (the caller keeps the inputs). Several Author Domains are evaluated only when the request
 /// allows it (RFC 9989 §5.3.1, §11.5).
 fn begin(
     request: &EvaluationRequest,
     parser: Option<&Arc<dyn RecordParser>>,
-) -> Result<DmarcVerdict, Progress> {
+) -> Step<Progress, DmarcVerdict> {
     let authors = &request.author_domains[..];
     let options = request.options;
     let count = authors
@@ -979,16 +981,16 @@ fn begin(
         .filter(|&(i, d)| is_first(authors, i, d))
         .count();
     let multi = match (count, options.multiple_authors) {
-        (0, _) => return Ok(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
+        (0, _) => return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain)),
         (1, _) => false,
         (_, MultipleAuthors::Refuse) => {
-            return Ok(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
                 count,
                 limit: None,
             }));
         }
         (_, MultipleAuthors::EvaluateEach { limit }) if count > limit => {
-            return Ok(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
+            return Step::Done(DmarcVerdict::bare(DmarcProblem::MultipleAuthorDomains {
                 count,
                 limit: Some(limit),
             }));
@@ -996,7 +998,7 @@ fn begin(
         (_, MultipleAuthors::EvaluateEach { .. }) => true,
     };
     let Some((index, first)) = next_author(authors, 0) else {
-        return Ok(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
+        return Step::Done(DmarcVerdict::bare(DmarcProblem::NoAuthorDomain));
     };
     let inputs = Inputs {
         authors,
@@ -1012,8 +1014,8 @@ fn begin(
         finished: Vec::new(),
     };
     match progress.run(&inputs) {
-        Some(verdict) => Ok(verdict),
-        None => Err(progress),
+        Some(verdict) => Step::Done(verdict),
+        None => Step::Lookup(progress),
     }
 }
 

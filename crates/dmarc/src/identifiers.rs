@@ -96,21 +96,24 @@ impl Identifiers {
             .filter(|(_, i)| matches!(i.result, MechanismResult::Pass | MechanismResult::TempError))
     }
 
-    /// True when, with `record` at the Author Domain, no identifier that counts needs relaxed
-    /// alignment, so the discovery's walk may stop (RFC 9989 §4.10.2, "no need to perform").
-    pub(crate) fn walk_not_needed(&self, author: &Name, record: &Record) -> bool {
-        if record.effective.is_none() {
-            return true; // no DMARC processing at all
+    /// With `record` at the Author Domain, whether the discovery's walk may stop: `None` when
+    /// an identifier that counts needs relaxed alignment, so the Organizational Domain is
+    /// needed; otherwise `Some(identical)`, `identical` being true when at least one identifier
+    /// counts and every one that counts is `author` (then `author` is their Organizational
+    /// Domain too). RFC 9989 §4.10.2, "no need to perform"; without a policy (no `effective`
+    /// policy) there is no DMARC processing at all. One pass over the identifiers.
+    pub(crate) fn walk_not_needed(&self, author: &Name, record: &Record) -> Option<bool> {
+        let mut counted = false;
+        let mut identical = true;
+        let mut needs_walk = false;
+        for (mech, id) in self.that_count() {
+            counted = true;
+            if id.domain != *author {
+                identical = false;
+                needs_walk |= mode_of(record, mech) == Alignment::Relaxed;
+            }
         }
-        !self
-            .that_count()
-            .any(|(mech, id)| id.domain != *author && mode_of(record, mech) == Alignment::Relaxed)
-    }
-
-    /// True when at least one identifier counts and every one that counts is `author`.
-    pub(crate) fn all_identical_to(&self, author: &Name) -> bool {
-        let mut ids = self.that_count().peekable();
-        ids.peek().is_some() && ids.all(|(_, id)| id.domain == *author)
+        (record.effective.is_none() || !needs_walk).then_some(counted && identical)
     }
 }
 

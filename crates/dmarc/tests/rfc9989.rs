@@ -1298,3 +1298,81 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
         assert_eq!(format!("{at_once:?}"), format!("{driven:?}"));
     }
 }
+
+/// A record parser that holds no answers: every evaluation through it waits for the driver.
+#[derive(Debug)]
+struct NothingAtHand;
+
+impl mailstamp_dmarc::RecordParser for NothingAtHand {
+    fn parse(
+        &self,
+        text: &[u8],
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        mailstamp_dmarc::Record::parse(text).map(Arc::new)
+    }
+}
+
+#[test]
+fn rfc9989_11_5_a_borrowed_request_gives_the_same_verdict_at_once_or_driven() {
+    // Several Author Domains, one repeated after another (it counts once, RFC 9989 §5.3.1),
+    // identifiers that need relaxed alignment walks and the `np` existence test: the
+    // evaluation of a borrowed request reads its answers at hand, or waits and copies the
+    // request into the machine it returns; both give `evaluate`'s verdict.
+    let z = zone(&[
+        ("_dmarc.example.com", "v=DMARC1; p=quarantine; np=reject"),
+        ("_dmarc.example.net", "v=DMARC1; p=reject"),
+        ("_dmarc.example.org", "v=DMARC1; p=none"),
+    ]);
+    let mut req = request(
+        "news.example.com",
+        Some(pass("bounce.example.net")),
+        &[pass("mail.example.org")],
+    );
+    req.author_domains
+        .extend([n("example.net"), n("NEWS.example.com."), n("example.org")]);
+    req.options.multiple_authors = MultipleAuthors::EvaluateEach { limit: 3 };
+    let driven = eval(&z, req.clone());
+    assert_eq!(driven.authors().len(), 3);
+    assert_eq!(
+        driven.authors()[0].author_domain(),
+        Some(&n("news.example.com"))
+    );
+    assert_eq!(driven.authors()[2].author_domain(), Some(&n("example.org")));
+    assert!(!driven.authors()[1].walks().is_empty());
+    let expected = (
+        format!("{driven:?}"),
+        serde_json::to_string(&driven).unwrap(),
+    );
+
+    let waiting: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(NothingAtHand);
+    let step = mailstamp_dmarc::evaluate_with_parser(&req, waiting);
+    assert!(matches!(step, Step::Lookup(_)));
+    let v = resolve_sync(step, &z);
+    assert_eq!(
+        (format!("{v:?}"), serde_json::to_string(&v).unwrap()),
+        expected
+    );
+
+    let at_hand: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
+    let Step::Done(v) = mailstamp_dmarc::evaluate_with_parser(&req, at_hand) else {
+        panic!("every answer is at hand, yet the evaluation stopped");
+    };
+    assert_eq!(
+        (format!("{v:?}"), serde_json::to_string(&v).unwrap()),
+        expected
+    );
+
+    // Four distinct domains are more than the limit of three.
+    req.author_domains.push(n("example.edu"));
+    let v = resolve_sync(
+        mailstamp_dmarc::evaluate_with_parser(&req, Arc::new(NothingAtHand)),
+        &z,
+    );
+    assert_eq!(
+        v.problem,
+        Some(DmarcProblem::MultipleAuthorDomains {
+            count: 4,
+            limit: Some(3)
+        })
+    );
+}

@@ -60,21 +60,27 @@ pub enum NameError {
     },
 }
 
+/// The label rule of [`check_labels`] for the label of `text[start..end]`: the error, if any.
+fn label_error(start: usize, end: usize) -> Option<NameError> {
+    let len = end - start;
+    if len == 0 {
+        Some(NameError::EmptyLabel { offset: start })
+    } else if len > MAX_LABEL_LEN {
+        Some(NameError::LabelTooLong { offset: start, len })
+    } else {
+        None
+    }
+}
+
 /// The label rules of RFC 1035 §2.3.4 over dotted `text`: no empty label, none longer than
 /// [`MAX_LABEL_LEN`]; the error names the label's offset in `text`.
 fn check_labels(text: &[u8]) -> Result<(), NameError> {
-    let mut offset = 0;
+    let mut start = 0;
     for label in text.split(|&b| b == b'.') {
-        if label.is_empty() {
-            return Err(NameError::EmptyLabel { offset });
+        if let Some(error) = label_error(start, start + label.len()) {
+            return Err(error);
         }
-        if label.len() > MAX_LABEL_LEN {
-            return Err(NameError::LabelTooLong {
-                offset,
-                len: label.len(),
-            });
-        }
-        offset += label.len() + 1;
+        start += label.len() + 1;
     }
     Ok(())
 }
@@ -262,8 +268,8 @@ impl Name {
 
     /// Prepends a label or dotted sequence of labels (`prefix.self`), validating the result.
     pub fn prepend(&self, prefix: &str) -> Result<Name, NameError> {
-        if prefix.is_ascii() && !prefix.bytes().any(|b| b.is_ascii_control()) {
-            return self.prepend_ascii(prefix);
+        if let Some(done) = self.prepend_ascii(prefix) {
+            return done;
         }
         let mut joined = String::with_capacity(prefix.len() + 1 + self.0.len());
         joined.push_str(prefix);
@@ -272,31 +278,43 @@ impl Name {
         Name::parse(&joined)
     }
 
-    /// [`Name::prepend`] of an ASCII prefix without control characters. `self` is already
-    /// normalised, so only the prefix's labels and the total length are checked, with the
-    /// errors and offsets `check_ascii` would give for the joined text (the prefix comes first,
-    /// and `self`'s labels cannot fail). The joined name is assembled on the stack and
-    /// allocated once.
-    fn prepend_ascii(&self, prefix: &str) -> Result<Name, NameError> {
-        check_labels(prefix.as_bytes())?;
+    /// [`Name::prepend`] of a prefix of printable ASCII (`None` for any other prefix: the
+    /// general path). `self` is already normalised, so only the prefix's labels and the total
+    /// length are checked, with the errors and offsets `check_ascii` would give for the joined
+    /// text (the prefix comes first, and `self`'s labels cannot fail). One pass over the prefix
+    /// checks its bytes and labels and copies it lower-cased; the joined name is assembled on
+    /// the stack and allocated once.
+    fn prepend_ascii(&self, prefix: &str) -> Option<Result<Name, NameError>> {
         let len = prefix.len() + 1 + self.0.len();
-        if len > MAX_NAME_LEN {
-            return Err(NameError::TooLong { len });
-        }
         let mut buf = [0u8; MAX_NAME_LEN];
-        let (head, rest) = buf.split_at_mut(prefix.len());
-        head.copy_from_slice(prefix.as_bytes());
-        head.make_ascii_lowercase();
+        let mut label_start = 0;
+        let mut error = None;
+        for (i, &b) in prefix.as_bytes().iter().enumerate() {
+            if !(0x20..0x7f).contains(&b) {
+                return None; // not ASCII, or a control character
+            }
+            if b == b'.' {
+                error = error.or_else(|| label_error(label_start, i));
+                label_start = i + 1;
+            }
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = b.to_ascii_lowercase();
+            }
+        }
+        if let Some(error) = error.or_else(|| label_error(label_start, prefix.len())) {
+            return Some(Err(error));
+        }
+        if len > MAX_NAME_LEN {
+            return Some(Err(NameError::TooLong { len }));
+        }
+        let rest = buf.get_mut(prefix.len()..)?;
         let (dot, tail) = rest.split_at_mut(1);
         dot.fill(b'.');
-        if let Some(tail) = tail.get_mut(..self.0.len()) {
-            tail.copy_from_slice(self.0.as_bytes());
-        }
-        match buf.get(..len).map(std::str::from_utf8) {
-            Some(Ok(joined)) => Ok(Name(Arc::from(joined))),
-            // Not reached: ASCII, then a whole `str`, within the buffer.
-            _ => Err(NameError::TooLong { len }),
-        }
+        tail.get_mut(..self.0.len())?
+            .copy_from_slice(self.0.as_bytes());
+        // Not `None`: ASCII, then a whole `str`, within the buffer.
+        let joined = std::str::from_utf8(buf.get(..len)?).ok()?;
+        Some(Ok(Name(Arc::from(joined))))
     }
 
     /// The rightmost `n` labels as a name (`n` ≥ 1), or the whole name when it has fewer.
@@ -512,6 +530,11 @@ mod tests {
             "ab".to_owned(),
             format!("{}ab", "ab.".repeat(20)),
             "\u{e9}t\u{e9}".to_owned(),
+            "tab\there".to_owned(),
+            "del\u{7f}".to_owned(),
+            "Mixed Case.with space".to_owned(),
+            "a".repeat(300),
+            format!("{}.{}", "b".repeat(63), "c".repeat(200)),
         ];
         for name in &names {
             let name = Name::parse(name).unwrap();
