@@ -642,7 +642,7 @@ fn main() {
                 // As the pipeline does: policy records parsed through the resolver's cache,
                 // and an evaluation whose answers are all at hand (it returns `Step::Done`)
                 // needs no driver; one that waits is driven through the resolver.
-                let v = match mailstamp_dmarc::evaluate_with_parser(request, dmarc_parser.clone())
+                let v = match mailstamp_dmarc::evaluate_with_parser(request, &dmarc_parser)
                 {
                     Step::Done(v) => v,
                     waiting => rt.block_on(mailstamp::drive(waiting, &resolver)),

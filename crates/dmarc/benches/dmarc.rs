@@ -67,7 +67,7 @@ fn evaluation(c: &mut Criterion) {
     c.bench_function("evaluate/zone relaxed subdomain, parsed once", |b| {
         b.iter(|| {
             resolve_sync(
-                evaluate_with_parser(black_box(&request), parser.clone()),
+                evaluate_with_parser(black_box(&request), &parser),
                 &zone,
             )
         })
@@ -83,7 +83,7 @@ fn evaluation(c: &mut Criterion) {
     c.bench_function("evaluate/zone aligned author record, parsed once", |b| {
         b.iter(|| {
             resolve_sync(
-                evaluate_with_parser(black_box(&same_domain), parser.clone()),
+                evaluate_with_parser(black_box(&same_domain), &parser),
                 &zone,
             )
         })

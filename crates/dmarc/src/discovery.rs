@@ -210,8 +210,6 @@ pub struct Discovering {
     /// When the walk stopped early: every identifier that counts is the Author Domain (at
     /// least one), so the Author Domain is their Organizational Domain.
     identical: bool,
-    /// Parses the records found (shared across evaluations); `None`: parse here.
-    parser: Option<Arc<dyn RecordParser>>,
 }
 
 /// Starts DMARC Policy Discovery for an Author Domain (RFC 9989 §4.10.1, or RFC 7489 §6.6.3 with
@@ -232,16 +230,11 @@ pub struct Discovering {
 /// # Ok::<(), mailstamp_dns::NameError>(())
 /// ```
 pub fn discover(author: Name, discovery: Discovery) -> Step<Discovering, PolicyDiscovery> {
-    Discovering::new(author, discovery, false, None).step()
+    Discovering::new(author, discovery, false).step()
 }
 
 impl Discovering {
-    pub(crate) fn new(
-        author: Name,
-        discovery: Discovery,
-        early: bool,
-        parser: Option<Arc<dyn RecordParser>>,
-    ) -> Discovering {
+    pub(crate) fn new(author: Name, discovery: Discovery, early: bool) -> Discovering {
         let walk = match &discovery {
             Discovery::TreeWalk => WalkState::tree(author.clone()),
             Discovery::Psl(list) => {
@@ -262,7 +255,6 @@ impl Discovering {
             query: None,
             early,
             identical: false,
-            parser,
         }
     }
 
@@ -279,14 +271,20 @@ impl Discovering {
     }
 
     /// Feeds the answer to the query last made by `next_query`. `ids`: the identifiers of an
-    /// evaluation that may stop the walk early.
-    pub(crate) fn feed(&mut self, answer: Answer, ids: Option<&Identifiers>) {
+    /// evaluation that may stop the walk early; `parser`: parses the records found (shared
+    /// across evaluations; `None`: [`Record::parse`](crate::Record::parse)).
+    pub(crate) fn feed(
+        &mut self,
+        answer: Answer,
+        ids: Option<&Identifiers>,
+        parser: Option<&dyn RecordParser>,
+    ) {
         let Some(query) = self.query.take() else {
             return;
         };
         let first = self.walk.steps().is_empty();
         self.walk
-            .feed(Finding::from_answer_with(&answer, self.parser.as_deref()));
+            .feed(Finding::from_answer_with(&answer, parser));
         self.trace.push(TraceEntry {
             stage: Stage::PolicyDiscovery,
             query,
@@ -316,15 +314,6 @@ impl Discovering {
     /// Ends the discovery (also when it still had queries to ask: used after an early stop).
     /// `ids`: the identifiers of an evaluation that may have stopped the walk early.
     pub(crate) fn finish(self, ids: Option<&Identifiers>) -> PolicyDiscovery {
-        self.finish_with_parser(ids).0
-    }
-
-    /// [`Discovering::finish`], handing back the parser of the records found, if one was given
-    /// (for the identifiers' walks that may follow).
-    pub(crate) fn finish_with_parser(
-        self,
-        ids: Option<&Identifiers>,
-    ) -> (PolicyDiscovery, Option<Arc<dyn RecordParser>>) {
         let walk = self.walk.finish();
         let stopped_early = walk.end == WalkEnd::NotNeeded;
         let organizational_domain = match &self.discovery {
@@ -335,7 +324,7 @@ impl Discovering {
             Discovery::TreeWalk => walk.organizational_domain(),
         };
         let policy = select_policy(&walk, &self.author, organizational_domain.as_ref());
-        let found = PolicyDiscovery {
+        PolicyDiscovery {
             method: self.discovery.method(),
             author_domain: self.author,
             walk,
@@ -343,8 +332,7 @@ impl Discovering {
             policy,
             trace: self.trace,
             discovery: self.discovery,
-        };
-        (found, self.parser)
+        }
     }
 }
 
@@ -392,7 +380,7 @@ impl Lookup for Discovering {
             .into_iter()
             .next()
             .unwrap_or(Answer::Failed(FailureKind::Other));
-        self.feed(answer, None);
+        self.feed(answer, None, None);
         self.step()
     }
 }

@@ -332,7 +332,8 @@ enum Poll {
 }
 
 impl Single {
-    fn poll(&mut self, ids: &Identifiers) -> Poll {
+    /// `parser`: parses the records the identifiers' walks find (`None`: [`Record::parse`]).
+    fn poll(&mut self, ids: &Identifiers, parser: Option<&Arc<dyn RecordParser>>) -> Poll {
         loop {
             // Phases advance in place; they are moved out only to change phase.
             match &mut self.phase {
@@ -341,8 +342,7 @@ impl Single {
                         return Poll::Waiting;
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
-                        let (policy, parser) = d.finish_with_parser(Some(ids));
-                        let policy = Arc::new(policy);
+                        let policy = Arc::new(d.finish(Some(ids)));
                         // Most evaluations end here: the verdict goes out directly.
                         let next = start(&self.author, ids, policy, parser);
                         if let Some(done) = self.enter(next) {
@@ -405,12 +405,19 @@ impl Single {
     }
 
     /// Feeds the answers to [`Single::queries`], in order.
-    fn feed(&mut self, answers: impl IntoIterator<Item = Answer>, ids: &Identifiers) {
+    /// `parser`: parses the policy records found (`None`: [`Record::parse`]).
+    fn feed(
+        &mut self,
+        answers: impl IntoIterator<Item = Answer>,
+        ids: &Identifiers,
+        parser: Option<&dyn RecordParser>,
+    ) {
         let mut answers = answers.into_iter();
         match &mut self.phase {
             Phase::Discover(d) => d.feed(
                 answers.next().unwrap_or(Answer::Failed(FailureKind::Other)),
                 Some(ids),
+                parser,
             ),
             Phase::Align(a) => {
                 for query in std::mem::take(&mut a.queries) {
@@ -448,7 +455,7 @@ fn start(
     author: &Name,
     ids: &Identifiers,
     policy: Arc<PolicyDiscovery>,
-    mut parser: Option<Arc<dyn RecordParser>>,
+    parser: Option<&Arc<dyn RecordParser>>,
 ) -> Phase {
     let Some(found) = &policy.policy else {
         let problem = match policy.failure() {
@@ -482,7 +489,7 @@ fn start(
         let decision = initial_decision(author, &policy, &record, mech, id);
         if let Decision::NeedWalk = decision {
             walks
-                .get_or_insert_with(|| WalkSet::new(parser.take()))
+                .get_or_insert_with(|| WalkSet::new(parser.cloned()))
                 .add(&id.domain);
             waiting.push(i);
         }
@@ -929,14 +936,14 @@ pub fn evaluate(request: EvaluationRequest) -> Step<Evaluating, DmarcVerdict> {
 /// across evaluations, such as the `mailstamp` resolver's) instead of [`Record::parse`]. The
 /// verdict is the same; only the parsing is shared.
 ///
-/// The request is borrowed: an evaluation whose answers are all at hand
-/// ([`RecordParser::answer_at_hand`]) copies nothing from it, and one that has to wait for
-/// the driver copies it once, into the [`Evaluating`] it returns.
+/// The request and the parser are borrowed: an evaluation whose answers are all at hand
+/// ([`RecordParser::answer_at_hand`]) copies nothing from them, and one that has to wait for
+/// the driver copies them once, into the [`Evaluating`] it returns.
 pub fn evaluate_with_parser(
     request: &EvaluationRequest,
-    parser: Arc<dyn RecordParser>,
+    parser: &Arc<dyn RecordParser>,
 ) -> Step<Evaluating, DmarcVerdict> {
-    match begin(request, Some(&parser)) {
+    match begin(request, Some(parser)) {
         Step::Done(verdict) => Step::Done(verdict),
         Step::Lookup(progress) => Step::Lookup(Evaluating(Box::new(Machine {
             progress,
@@ -944,7 +951,7 @@ pub fn evaluate_with_parser(
             identifiers: request.identifiers.clone(),
             discovery: request.discovery.clone(),
             options: request.options,
-            parser: Some(parser),
+            parser: Some(Arc::clone(parser)),
         }))),
     }
 }
@@ -1008,7 +1015,7 @@ fn begin(
         parser,
     };
     let mut progress = Progress {
-        current: single(first.clone(), &request.discovery, options, parser.cloned()),
+        current: single(first.clone(), &request.discovery, options),
         multi,
         next: index + 1,
         finished: Vec::new(),
@@ -1063,18 +1070,12 @@ fn wrap(
     }
 }
 
-fn single(
-    author: Name,
-    discovery: &Discovery,
-    options: EvaluationOptions,
-    parser: Option<Arc<dyn RecordParser>>,
-) -> Single {
+fn single(author: Name, discovery: &Discovery, options: EvaluationOptions) -> Single {
     Single {
         phase: Phase::Discover(Discovering::new(
             author.clone(),
             discovery.clone(),
             !options.complete_walk,
-            parser,
         )),
         author,
         trace: Vec::new(),
@@ -1086,7 +1087,7 @@ impl Progress {
     /// (`None`).
     fn run(&mut self, inputs: &Inputs<'_>) -> Option<DmarcVerdict> {
         loop {
-            let verdict = match self.current.poll(inputs.identifiers) {
+            let verdict = match self.current.poll(inputs.identifiers, inputs.parser) {
                 Poll::Waiting => {
                     // Answers the parser already holds (a resolver's cache) are read at once,
                     // exactly as if the driver had given them.
@@ -1095,12 +1096,16 @@ impl Progress {
                         // The common case, a walk's next step: no vector.
                         [query] => {
                             let answer = parser.answer_at_hand(query)?;
-                            self.current
-                                .feed(std::iter::once(answer), inputs.identifiers);
+                            self.current.feed(
+                                std::iter::once(answer),
+                                inputs.identifiers,
+                                Some(&**parser),
+                            );
                         }
                         queries => {
                             let answers = answers_at_hand(&**parser, queries)?;
-                            self.current.feed(answers, inputs.identifiers);
+                            self.current
+                                .feed(answers, inputs.identifiers, Some(&**parser));
                         }
                     }
                     continue;
@@ -1113,12 +1118,7 @@ impl Progress {
             self.finished.push(verdict);
             match next_author(inputs.authors, self.next) {
                 Some((index, next)) => {
-                    self.current = single(
-                        next.clone(),
-                        inputs.discovery,
-                        inputs.options,
-                        inputs.parser.cloned(),
-                    );
+                    self.current = single(next.clone(), inputs.discovery, inputs.options);
                     self.next = index + 1;
                 }
                 None => return Some(combine(std::mem::take(&mut self.finished))),
@@ -1169,7 +1169,9 @@ impl Lookup for Evaluating {
 
     fn resume(mut self, answers: Vec<Answer>) -> Step<Self, DmarcVerdict> {
         let (progress, inputs) = self.0.split();
-        progress.current.feed(answers, inputs.identifiers);
+        progress
+            .current
+            .feed(answers, inputs.identifiers, inputs.parser.map(|p| &**p));
         match progress.run(&inputs) {
             Some(verdict) => Step::Done(verdict),
             None => Step::Lookup(self),

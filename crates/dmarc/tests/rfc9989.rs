@@ -1291,7 +1291,7 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
     let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
     for req in cases {
         let driven = eval(&z, req.clone());
-        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(&req, Arc::clone(&parser))
+        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(&req, &parser)
         else {
             panic!("every answer is at hand, yet the evaluation stopped");
         };
@@ -1345,7 +1345,7 @@ fn rfc9989_11_5_a_borrowed_request_gives_the_same_verdict_at_once_or_driven() {
     );
 
     let waiting: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(NothingAtHand);
-    let step = mailstamp_dmarc::evaluate_with_parser(&req, waiting);
+    let step = mailstamp_dmarc::evaluate_with_parser(&req, &waiting);
     assert!(matches!(step, Step::Lookup(_)));
     let v = resolve_sync(step, &z);
     assert_eq!(
@@ -1354,7 +1354,7 @@ fn rfc9989_11_5_a_borrowed_request_gives_the_same_verdict_at_once_or_driven() {
     );
 
     let at_hand: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
-    let Step::Done(v) = mailstamp_dmarc::evaluate_with_parser(&req, at_hand) else {
+    let Step::Done(v) = mailstamp_dmarc::evaluate_with_parser(&req, &at_hand) else {
         panic!("every answer is at hand, yet the evaluation stopped");
     };
     assert_eq!(
@@ -1365,7 +1365,7 @@ fn rfc9989_11_5_a_borrowed_request_gives_the_same_verdict_at_once_or_driven() {
     // Four distinct domains are more than the limit of three.
     req.author_domains.push(n("example.edu"));
     let v = resolve_sync(
-        mailstamp_dmarc::evaluate_with_parser(&req, Arc::new(NothingAtHand)),
+        mailstamp_dmarc::evaluate_with_parser(&req, &waiting),
         &z,
     );
     assert_eq!(

@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for i in 0..iterations {
                 let request = &requests[usize::try_from(i % 50)?];
                 let verdict = runtime.block_on(drive(
-                    mailstamp_dmarc::evaluate_with_parser(request, parser.clone()),
+                    mailstamp_dmarc::evaluate_with_parser(request, &parser),
                     &resolver,
                 ));
                 assert_eq!(verdict.result.as_str(), "pass");

@@ -978,10 +978,7 @@ fn dmarc_evaluate(
     spf: Option<&SpfVerdict>,
     dkim: &DkimReport,
 ) -> Step<Evaluating, DmarcVerdict> {
-    evaluate_with_parser(
-        &dmarc_request(inner, carry, spf, dkim),
-        Arc::clone(&inner.dmarc_parser),
-    )
+    evaluate_with_parser(&dmarc_request(inner, carry, spf, dkim), &inner.dmarc_parser)
 }
 
 /// The DMARC record lookups DMARC will most likely make, asked while SPF and DKIM run so
