@@ -2,7 +2,7 @@
 
 use crate::discovery::{Discovering, Discovery, PolicyDiscovery, PolicySource, TraceEntry};
 use crate::identifiers::{Identifier, Identifiers, Mechanism, mode_of};
-use crate::record::{Alignment, Policy, PolicyTag, Record, RecordParser};
+use crate::record::{Alignment, EffectivePolicy, Policy, PolicyTag, Record, RecordParser};
 use crate::result::{Disposition, DmarcProblem, DmarcResult, MechanismResult, Stage};
 use crate::walk::{Walk, WalkSet, dmarc_name};
 use mailstamp_dns::{Answer, FailureKind, Lookup, Name, Query, RecordType, Step};
@@ -301,7 +301,8 @@ struct Aligning {
 #[derive(Debug)]
 struct Existence {
     verdict: DmarcVerdict,
-    record: Arc<Record>,
+    /// The record's policies (`sp` and `np` after RFC 9989 §4.10.1).
+    effective: Option<EffectivePolicy>,
     /// The A query for the Author Domain, once asked.
     query: Option<Query>,
 }
@@ -317,10 +318,10 @@ enum Phase {
 }
 
 /// One Author Domain's evaluation. The identifiers belong to the [`Evaluating`] that runs it
-/// and are lent to each call.
+/// and are lent to each call; the Author Domain is the discovery's (each copy of a name touches
+/// its reference count).
 #[derive(Debug)]
 struct Single {
-    author: Name,
     phase: Phase,
     trace: Vec<TraceEntry>,
 }
@@ -344,7 +345,7 @@ impl Single {
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
                         let policy = Arc::new(d.finish(Some(ids)));
                         // Most evaluations end here: the verdict goes out directly.
-                        let next = start(&self.author, ids, policy, parser);
+                        let next = start(ids, policy, parser);
                         if let Some(done) = self.enter(next) {
                             return done;
                         }
@@ -363,9 +364,19 @@ impl Single {
                 }
                 Phase::Exists(e) => {
                     if e.query.is_none() {
-                        e.query = Some(Query::new(self.author.clone(), RecordType::A));
+                        // The Author Domain is the verdict's discovery's.
+                        let author = e.verdict.author_domain();
+                        e.query = author.map(|a| Query::new(a.clone(), RecordType::A));
                     }
-                    return Poll::Waiting;
+                    if e.query.is_some() {
+                        return Poll::Waiting;
+                    }
+                    // Not reached (`decide` keeps the discovery): no test can be made.
+                    if let Phase::Exists(e) = std::mem::replace(&mut self.phase, Phase::Taken)
+                        && let Some(done) = self.enter(Phase::Done(e.verdict))
+                    {
+                        return done;
+                    }
                 }
                 Phase::Done(_) | Phase::Taken => {
                     let phase = std::mem::replace(&mut self.phase, Phase::Taken);
@@ -433,15 +444,16 @@ impl Single {
             Phase::Exists(_) => {
                 if let Phase::Exists(mut e) = std::mem::replace(&mut self.phase, Phase::Taken) {
                     let answer = answers.next().unwrap_or(Answer::Failed(FailureKind::Other));
-                    let query = e.query.take();
-                    self.phase = e.conclude(&self.author, &answer);
-                    if let Some(query) = query {
-                        self.trace.push(TraceEntry {
-                            stage: Stage::AuthorDomainExistence,
-                            query,
-                            answer,
-                        });
-                    }
+                    let Some(query) = e.query.take() else {
+                        self.phase = Phase::Exists(e); // not asked yet
+                        return;
+                    };
+                    self.phase = e.conclude(&query.name, &answer);
+                    self.trace.push(TraceEntry {
+                        stage: Stage::AuthorDomainExistence,
+                        query,
+                        answer,
+                    });
                 }
             }
             Phase::Done(_) | Phase::Taken => {}
@@ -452,7 +464,6 @@ impl Single {
 /// The first step after discovery: verdicts that need no alignment, or the alignment plan.
 /// `parser`: parses the records the identifiers' walks find (`None`: [`Record::parse`]).
 fn start(
-    author: &Name,
     ids: &Identifiers,
     policy: Arc<PolicyDiscovery>,
     parser: Option<&Arc<dyn RecordParser>>,
@@ -479,26 +490,28 @@ fn start(
         v.discovery = Some(policy);
         return Phase::Done(v);
     }
-    let record = Arc::clone(&found.record);
+    // Borrowed from the discovery, not copied: the verdict keeps the discovery.
+    let (author, record) = (&policy.author_domain, &*found.record);
     let source = found.source;
     // Made only when an identifier needs a walk (most evaluations: none).
     let mut walks: Option<WalkSet> = None;
     let mut waiting = Vec::new();
     let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
     for (i, (mech, id)) in ids.iter().enumerate() {
-        let decision = initial_decision(author, &policy, &record, mech, id);
+        let decision = initial_decision(author, &policy, record, mech, id);
         if let Decision::NeedWalk = decision {
             walks
                 .get_or_insert_with(|| WalkSet::new(parser.cloned()))
                 .add(&id.domain);
             waiting.push(i);
         }
-        alignment.push(identifier_alignment(mech, id, &record, decision));
+        alignment.push(identifier_alignment(mech, id, record, decision));
     }
     let Some(mut walks) = walks else {
-        return decide(policy, alignment, Vec::new(), record, source);
+        return decide(policy, alignment, Vec::new(), source);
     };
     walks.seed(&policy.walk);
+    let record = Arc::clone(&found.record);
     Phase::Align(Aligning {
         policy,
         record,
@@ -616,7 +629,7 @@ impl Aligning {
                 *slot = identifier_alignment(mech, id, &record, decision);
             }
         }
-        decide(policy, alignment, walks, record, source)
+        decide(policy, alignment, walks, source)
     }
 }
 
@@ -659,18 +672,30 @@ fn decide(
     policy: Arc<PolicyDiscovery>,
     alignment: Vec<IdentifierAlignment>,
     walks: Vec<Walk>,
-    record: Arc<Record>,
     source: PolicySource,
 ) -> Phase {
     // The outcome is worked out first in small values, and the verdict built once: a verdict
-    // is large, and each of the ways out would otherwise move it again.
+    // is large, and each of the ways out would otherwise move it again. The record is read
+    // where the discovery keeps it.
+    let (judgement, testing, effective) = match policy.record() {
+        Some(record) => (
+            judge(&alignment, record, source),
+            record.testing,
+            record.effective,
+        ),
+        // Not reached: alignment follows a policy found.
+        None => (
+            Judgement::without_policy(Some(DmarcProblem::NoPolicy)),
+            false,
+            None,
+        ),
+    };
     let Judgement {
         result,
         problem,
         policy: applied,
         existence_test,
-    } = judge(&alignment, &record, source);
-    let testing = record.testing;
+    } = judgement;
     let verdict = DmarcVerdict {
         result,
         disposition: applied.map_or(Disposition::None, |(_, p)| disposition(p, testing)),
@@ -691,7 +716,7 @@ fn decide(
     if existence_test {
         Phase::Exists(Existence {
             verdict,
-            record,
+            effective,
             query: None,
         })
     } else {
@@ -797,10 +822,10 @@ impl Existence {
     fn conclude(self, author: &Name, answer: &Answer) -> Phase {
         let Existence {
             mut verdict,
-            record,
+            effective,
             query: _,
         } = self;
-        let Some(effective) = record.effective else {
+        let Some(effective) = effective else {
             return Phase::Done(verdict);
         };
         match answer {
@@ -1034,14 +1059,13 @@ pub fn evaluate_with(
     policy: &Arc<PolicyDiscovery>,
     identifiers: &Identifiers,
 ) -> Step<Evaluating, DmarcVerdict> {
-    match start(&policy.author_domain, identifiers, Arc::clone(policy), None) {
+    match start(identifiers, Arc::clone(policy), None) {
         Phase::Done(v) => Step::Done(v),
-        other => wrap(policy.author_domain.clone(), identifiers, policy, other),
+        other => wrap(identifiers, policy, other),
     }
 }
 
 fn wrap(
-    author: Name,
     identifiers: &Identifiers,
     policy: &Arc<PolicyDiscovery>,
     phase: Phase,
@@ -1049,7 +1073,6 @@ fn wrap(
     let mut machine = Machine {
         progress: Progress {
             current: Single {
-                author,
                 phase,
                 trace: Vec::new(),
             },
@@ -1073,11 +1096,10 @@ fn wrap(
 fn single(author: Name, discovery: &Discovery, options: EvaluationOptions) -> Single {
     Single {
         phase: Phase::Discover(Discovering::new(
-            author.clone(),
+            author,
             discovery.clone(),
             !options.complete_walk,
         )),
-        author,
         trace: Vec::new(),
     }
 }
