@@ -65,12 +65,7 @@ fn evaluation(c: &mut Criterion) {
     });
     let parser: Arc<dyn RecordParser> = Arc::new(ParsedOnce::default());
     c.bench_function("evaluate/zone relaxed subdomain, parsed once", |b| {
-        b.iter(|| {
-            resolve_sync(
-                evaluate_with_parser(black_box(&request), &parser),
-                &zone,
-            )
-        })
+        b.iter(|| resolve_sync(evaluate_with_parser(black_box(&request), &parser), &zone))
     });
     // The common case: From, MAIL FROM and d= are one domain, which publishes the record.
     let same_domain = EvaluationRequest {

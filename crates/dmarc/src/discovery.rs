@@ -283,8 +283,7 @@ impl Discovering {
             return;
         };
         let first = self.walk.steps().is_empty();
-        self.walk
-            .feed(Finding::from_answer_with(&answer, parser));
+        self.walk.feed(Finding::from_answer_with(&answer, parser));
         self.trace.push(TraceEntry {
             stage: Stage::PolicyDiscovery,
             query,

@@ -1211,18 +1211,6 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_verdict_stays_small() {
         let size = std::mem::size_of::<DmarcVerdict>();
-        println!(
-            "DmarcVerdict {size}, Phase {}, Discovering {}, Aligning {}, Existence {}, Single {}, Progress {}, Machine {}, PolicyDiscovery {}, Option<DmarcProblem> {}",
-            std::mem::size_of::<Phase>(),
-            std::mem::size_of::<Discovering>(),
-            std::mem::size_of::<Aligning>(),
-            std::mem::size_of::<Existence>(),
-            std::mem::size_of::<Single>(),
-            std::mem::size_of::<Progress>(),
-            std::mem::size_of::<Machine>(),
-            std::mem::size_of::<PolicyDiscovery>(),
-            std::mem::size_of::<Option<DmarcProblem>>(),
-        );
         assert!(size <= 96, "DmarcVerdict is {size} bytes");
     }
 }

@@ -1291,8 +1291,7 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
     let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(AtHand(z.clone()));
     for req in cases {
         let driven = eval(&z, req.clone());
-        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(&req, &parser)
-        else {
+        let Step::Done(at_once) = mailstamp_dmarc::evaluate_with_parser(&req, &parser) else {
             panic!("every answer is at hand, yet the evaluation stopped");
         };
         assert_eq!(format!("{at_once:?}"), format!("{driven:?}"));
@@ -1364,10 +1363,7 @@ fn rfc9989_11_5_a_borrowed_request_gives_the_same_verdict_at_once_or_driven() {
 
     // Four distinct domains are more than the limit of three.
     req.author_domains.push(n("example.edu"));
-    let v = resolve_sync(
-        mailstamp_dmarc::evaluate_with_parser(&req, &waiting),
-        &z,
-    );
+    let v = resolve_sync(mailstamp_dmarc::evaluate_with_parser(&req, &waiting), &z);
     assert_eq!(
         v.problem,
         Some(DmarcProblem::MultipleAuthorDomains {
