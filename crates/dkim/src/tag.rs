@@ -296,17 +296,39 @@ fn one_letter(letter: u8) -> &'static str {
 /// The length of a tag value up to its `;` (or the end of `tail`), when no byte before it is
 /// refused by [`first_bad_value_byte`]; `None` when one is. Sixteen bytes at a time are turned
 /// into flags (one byte each) of the bytes that are either a `;` or a bad byte, with no branch
-/// per byte; the first such byte decides. Whitespace is neither, so a folded `b=` or `p=` value is read
-/// sixteen bytes a step to its end.
+/// per byte; the first such byte decides. After the first sixteen bytes (where most values
+/// end), each block of 64 bytes is first tested as a whole for a `;`, DEL or any byte below
+/// `!` (whitespace included): a `p=` or `b=` value is mostly read in these large steps, and
+/// only a block that holds such a byte is flagged sixteen bytes at a time.
 fn value_len(tail: &[u8]) -> Option<usize> {
     let decide = |i: usize| (tail.get(i) == Some(&b';')).then_some(i);
     let mut base = 0;
-    let mut chunks = tail.chunks_exact(16);
+    if let Some(first) = tail.first_chunk::<16>() {
+        let mask = stop_mask(first);
+        if mask != 0 {
+            return decide(mask.trailing_zeros() as usize / 8);
+        }
+        base = 16;
+        for block in tail.get(16..).unwrap_or_default().chunks_exact(64) {
+            let any = block
+                .iter()
+                .fold(0u8, |a, &b| a | u8::from((b < 0x21) | (b == b';') | (b == 0x7f)));
+            if any != 0 {
+                for chunk in block.chunks_exact(16) {
+                    let mask = <&[u8; 16]>::try_from(chunk).map_or(0, stop_mask);
+                    if mask != 0 {
+                        return decide(base + mask.trailing_zeros() as usize / 8);
+                    }
+                    base += 16;
+                }
+            } else {
+                base += 64;
+            }
+        }
+    }
+    let mut chunks = tail.get(base..).unwrap_or_default().chunks_exact(16);
     for chunk in &mut chunks {
-        let Ok(chunk) = <&[u8; 16]>::try_from(chunk) else {
-            break;
-        };
-        let mask = stop_mask(chunk);
+        let mask = <&[u8; 16]>::try_from(chunk).map_or(0, stop_mask);
         if mask != 0 {
             return decide(base + mask.trailing_zeros() as usize / 8);
         }
