@@ -30,7 +30,9 @@ fn main() {
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     match mode.as_str() {
         "rsa" | "ed25519" => {
-            let text = if mode == "rsa" { RSA } else { ED25519 }.trim_end().as_bytes();
+            let text = if mode == "rsa" { RSA } else { ED25519 }
+                .trim_end()
+                .as_bytes();
             for _ in 0..n {
                 black_box(KeyRecord::parse(black_box(text)).expect("the record parses"));
             }

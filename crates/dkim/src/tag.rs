@@ -268,7 +268,11 @@ fn plain_spec(input: &[u8], start: usize) -> Option<Tag<'_>> {
     // Trimmed as the general reader trims: the end first, then the start up to it, so that
     // an empty value sits just after the `=`.
     let end = raw.iter().rposition(|&b| !is_fws(b)).map_or(0, |e| e + 1);
-    let value_start = raw.get(..end)?.iter().position(|&b| !is_fws(b)).unwrap_or(0);
+    let value_start = raw
+        .get(..end)?
+        .iter()
+        .position(|&b| !is_fws(b))
+        .unwrap_or(0);
     let name = match name_len {
         1 => one_letter(first),
         _ => std::str::from_utf8(spec.get(..name_len)?).ok()?,
@@ -310,9 +314,9 @@ fn value_len(tail: &[u8]) -> Option<usize> {
         }
         base = 16;
         for block in tail.get(16..).unwrap_or_default().chunks_exact(64) {
-            let any = block
-                .iter()
-                .fold(0u8, |a, &b| a | u8::from((b < 0x21) | (b == b';') | (b == 0x7f)));
+            let any = block.iter().fold(0u8, |a, &b| {
+                a | u8::from((b < 0x21) | (b == b';') | (b == 0x7f))
+            });
             if any != 0 {
                 for chunk in block.chunks_exact(16) {
                     let mask = <&[u8; 16]>::try_from(chunk).map_or(0, stop_mask);
