@@ -5,7 +5,7 @@
 //! §3.6.1 says `p=` is DER), and no input makes these functions panic.
 
 use der::asn1::{AnyRef, BitStringRef, UintRef};
-use der::{Decode as _, Encode as _};
+use der::{Decode as _, Encode as _, Reader as _};
 use spki::{AlgorithmIdentifierRef, ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 /// rsaEncryption, 1.2.840.113549.1.1.1 (RFC 8017 §A.1).
@@ -49,6 +49,28 @@ pub(crate) fn rsa_public_key(der_bytes: &[u8]) -> Option<(&[u8], &[u8])> {
         return None; // zero
     }
     Some((n, e))
+}
+
+/// The content of the AlgorithmIdentifier of an RSA key as nearly every key is published:
+/// rsaEncryption with NULL parameters (RFC 3279 §2.3.1, RFC 8017 §A.1).
+const RSA_ALGORITHM: [u8; 13] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// The key bytes of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) whose AlgorithmIdentifier is
+/// exactly [`RSA_ALGORITHM`], read without decoding the OID's arcs and the parameters: the
+/// AlgorithmIdentifier is read as any DER value and its content compared. Whatever this
+/// accepts, [`spki`] accepts with the RSA OID and the same key bytes; `None` for anything
+/// else, which [`spki`] then reads.
+pub(crate) fn rsa_spki_key(der_bytes: &[u8]) -> Option<&[u8]> {
+    let mut reader = der::SliceReader::new(der_bytes).ok()?;
+    let (algorithm, key) = reader
+        .sequence(|r| Ok((AnyRef::decode(r)?, BitStringRef::decode(r)?)))
+        .ok()?;
+    let key = reader.finish(key).ok()?;
+    (der::Tagged::tag(&algorithm) == der::Tag::Sequence && algorithm.value() == RSA_ALGORITHM)
+        .then(|| key.as_bytes())
+        .flatten()
 }
 
 /// SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT
@@ -139,6 +161,48 @@ mod tests {
     }
 
     #[test]
+    fn rsa_spki_key_reads_the_usual_form_and_leaves_the_rest_to_spki() {
+        let n = [0x80u8; 200];
+        let spki_der = rsa_spki(&n, &[1, 0, 1]).unwrap();
+        let key = rsa_public_key_der(&n, &[1, 0, 1]);
+        assert_eq!(rsa_spki_key(&spki_der), Some(&key[..]));
+        // Absent parameters: a valid SPKI, read by `spki` only.
+        let bare = SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid: OID_RSA_ENCRYPTION,
+                parameters: None,
+            },
+            subject_public_key: BitStringRef::from_bytes(&key).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        assert_eq!(rsa_spki_key(&bare), None);
+        assert_eq!(spki(&bare), Some((OID_RSA_ENCRYPTION, &key[..])));
+        assert_eq!(rsa_spki_key(&key), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the shortcut accepts, the full SubjectPublicKeyInfo reader accepts as an
+        /// RSA key with the same key bytes, on damaged forms of a real key.
+        #[test]
+        fn rsa_spki_key_accepts_only_what_spki_accepts(
+            edits in proptest::collection::vec((0usize..300, proptest::prelude::any::<u8>()), 0..3),
+            cut in 0usize..320,
+        ) {
+            let mut der_bytes = rsa_spki(&[0x80u8; 200], &[1, 0, 1]).unwrap();
+            for (at, byte) in edits {
+                if let Some(b) = der_bytes.get_mut(at) {
+                    *b = byte;
+                }
+            }
+            der_bytes.truncate(cut);
+            if let Some(key) = rsa_spki_key(&der_bytes) {
+                proptest::prop_assert_eq!(spki(&der_bytes), Some((OID_RSA_ENCRYPTION, key)));
+            }
+        }
+    }
+
+    #[test]
     fn hostile_der_is_rejected_not_panicking() {
         for bad in [
             &b""[..],
@@ -153,6 +217,7 @@ mod tests {
         ] {
             assert!(rsa_public_key(bad).is_none());
             assert!(spki(bad).is_none());
+            assert!(rsa_spki_key(bad).is_none());
             assert!(pkcs8_algorithm(bad).is_none());
             assert!(!is_pkcs1_private_key(bad));
         }

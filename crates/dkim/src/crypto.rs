@@ -136,12 +136,18 @@ pub(crate) fn verify_ed25519(key: &[u8; 32], message: &[u8], signature: &[u8]) -
 
 /// What a [`PublicKey`](crate::PublicKey) keeps for the backend: AWS-LC's parsed RSA key, made on first use (one
 /// per parameter set: `rsa-sha1` and `rsa-sha256` use the same key with different digests).
-/// Nothing under ring, whose API parses the components at each verification.
+/// Nothing under ring, whose API parses the components at each verification. The slots are
+/// allocated at the first verification, not when the key record is read (an Ed25519 key
+/// never needs them), and shared by the clones made after it.
 #[derive(Default, Clone)]
 pub(crate) struct Prepared {
     #[cfg(feature = "aws-lc")]
-    rsa: std::sync::Arc<[std::sync::OnceLock<Option<sig::ParsedPublicKey>>; 3]>,
+    rsa: std::sync::OnceLock<std::sync::Arc<RsaSlots>>,
 }
+
+/// AWS-LC's parsed RSA key, one slot per parameter set.
+#[cfg(feature = "aws-lc")]
+type RsaSlots = [std::sync::OnceLock<Option<sig::ParsedPublicKey>>; 3];
 
 impl Prepared {
     #[cfg(not(feature = "aws-lc"))]
@@ -179,7 +185,7 @@ impl Prepared {
                 .verify(params, data, signature)
                 .is_ok();
         };
-        self.rsa[slot]
+        self.rsa.get_or_init(Default::default)[slot]
             .get_or_init(|| {
                 sig::RsaPublicKeyComponents { n, e }
                     .to_parsed_public_key(params)

@@ -179,7 +179,11 @@ impl PublicKey {
             key_type: KeyType::Rsa,
             reason,
         };
-        let rsa = match asn1::spki(&der_bytes) {
+        let spki = match asn1::rsa_spki_key(&der_bytes) {
+            Some(key) => Some((asn1::OID_RSA_ENCRYPTION, key)),
+            None => asn1::spki(&der_bytes),
+        };
+        let rsa = match spki {
             Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
             Some((oid, _)) => {
                 return Err(invalid(format!(

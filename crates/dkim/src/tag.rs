@@ -187,6 +187,23 @@ impl<'a> Iterator for TagIter<'a> {
         if self.done {
             return None;
         }
+        if let Some(tag) = plain_spec(self.input, self.start) {
+            let next = tag.spec_end + 1;
+            self.done = next > self.input.len();
+            self.start = next;
+            self.seen = true;
+            return Some(Ok(tag));
+        }
+        self.next_general()
+    }
+}
+
+impl<'a> TagIter<'a> {
+    /// [`Iterator::next`] without the plain-spec shortcut: every case, errors included.
+    fn next_general(&mut self) -> Option<Result<Tag<'a>, TagListError>> {
+        if self.done {
+            return None;
+        }
         let input = self.input;
         let len = input.len();
         let start = self.start;
@@ -217,6 +234,133 @@ impl<'a> Iterator for TagIter<'a> {
         }
         Some(tag)
     }
+}
+
+/// The tag-spec starting at `start` when it is of the plain form almost every tag has:
+/// optional whitespace, a name of ASCII letters, digits and `_` starting with a letter,
+/// optional whitespace, `=`, and a value of VALCHAR, whitespace and UTF-8 up to the next `;`
+/// or the end. The same [`Tag`] the general reader gives for it, read in one pass forwards
+/// (the `;` and any bad byte found together, see [`value_len`]) and one backwards over the
+/// trailing whitespace. `None` for anything else (an empty spec, a missing `=`, a bad name or
+/// value byte): the general reader then finds the error, or the trailing `;`.
+#[inline]
+fn plain_spec(input: &[u8], start: usize) -> Option<Tag<'_>> {
+    let rest = input.get(start..)?;
+    let lead = rest.iter().position(|&b| !is_fws(b))?;
+    let spec = rest.get(lead..)?;
+    let &first = spec.first()?;
+    if !first.is_ascii_alphabetic() {
+        return None;
+    }
+    let name_len = spec
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
+    let after_name = spec.get(name_len..)?;
+    let gap = after_name.iter().position(|&b| !is_fws(b))?;
+    if after_name.get(gap) != Some(&b'=') {
+        return None;
+    }
+    let name_offset = start + lead;
+    let after_equals = name_offset + name_len + gap + 1;
+    let tail = input.get(after_equals..)?;
+    let value_len = value_len(tail)?;
+    let raw = tail.get(..value_len)?;
+    // Trimmed as the general reader trims: the end first, then the start up to it, so that
+    // an empty value sits just after the `=`.
+    let end = raw.iter().rposition(|&b| !is_fws(b)).map_or(0, |e| e + 1);
+    let value_start = raw
+        .get(..end)?
+        .iter()
+        .position(|&b| !is_fws(b))
+        .unwrap_or(0);
+    let name = match name_len {
+        1 => one_letter(first),
+        _ => std::str::from_utf8(spec.get(..name_len)?).ok()?,
+    };
+    Some(Tag {
+        name,
+        value: raw.get(value_start..end)?,
+        name_offset,
+        value_offset: after_equals + value_start,
+        after_equals,
+        spec_end: after_equals + value_len,
+    })
+}
+
+/// A one-letter tag name as text, without a UTF-8 check: a slice of a static alphabet.
+fn one_letter(letter: u8) -> &'static str {
+    const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let i = match letter {
+        b'A'..=b'Z' => usize::from(letter - b'A'),
+        _ => usize::from(letter.wrapping_sub(b'a')) + 26,
+    };
+    LETTERS.get(i..i + 1).unwrap_or_default()
+}
+
+/// The length of a tag value up to its `;` (or the end of `tail`), when no byte before it is
+/// refused by [`first_bad_value_byte`]; `None` when one is. Sixteen bytes at a time are turned
+/// into flags (one byte each) of the bytes that are either a `;` or a bad byte, with no branch
+/// per byte; the first such byte decides. After the first sixteen bytes (where most values
+/// end), each block of 64 bytes is first tested as a whole for a `;`, DEL or any byte below
+/// `!` (whitespace included): a `p=` or `b=` value is mostly read in these large steps, and
+/// only a block that holds such a byte is flagged sixteen bytes at a time.
+fn value_len(tail: &[u8]) -> Option<usize> {
+    let decide = |i: usize| (tail.get(i) == Some(&b';')).then_some(i);
+    let mut base = 0;
+    if let Some(first) = tail.first_chunk::<16>() {
+        let mask = stop_mask(first);
+        if mask != 0 {
+            return decide(mask.trailing_zeros() as usize / 8);
+        }
+        base = 16;
+        for block in tail.get(16..).unwrap_or_default().chunks_exact(64) {
+            let any = block.iter().fold(0u8, |a, &b| {
+                a | u8::from((b < 0x21) | (b == b';') | (b == 0x7f))
+            });
+            if any != 0 {
+                for chunk in block.chunks_exact(16) {
+                    let mask = <&[u8; 16]>::try_from(chunk).map_or(0, stop_mask);
+                    if mask != 0 {
+                        return decide(base + mask.trailing_zeros() as usize / 8);
+                    }
+                    base += 16;
+                }
+            } else {
+                base += 64;
+            }
+        }
+    }
+    let mut chunks = tail.get(base..).unwrap_or_default().chunks_exact(16);
+    for chunk in &mut chunks {
+        let mask = <&[u8; 16]>::try_from(chunk).map_or(0, stop_mask);
+        if mask != 0 {
+            return decide(base + mask.trailing_zeros() as usize / 8);
+        }
+        base += 16;
+    }
+    // The last bytes, padded with spaces (neither `;` nor bad).
+    let rest = chunks.remainder();
+    let mut padded = [b' '; 16];
+    padded.get_mut(..rest.len())?.copy_from_slice(rest);
+    match stop_mask(&padded) {
+        0 => Some(tail.len()),
+        mask => decide(base + mask.trailing_zeros() as usize / 8),
+    }
+}
+
+/// Byte `i` of the result (little-endian) is 1 when `chunk[i]` is `;` or refused in a value
+/// ([`bad_value_byte`]), 0 otherwise.
+#[inline(always)]
+fn stop_mask(chunk: &[u8; 16]) -> u128 {
+    u128::from_le_bytes(chunk.map(|b| u8::from((b == b';') | bad_value_byte(b))))
+}
+
+/// A byte refused in a tag value: a control byte other than SP, HTAB, CR and LF, or DEL
+/// (RFC 6376 §3.2 VALCHAR and FWS, RFC 8616 §4 UTF-8).
+#[inline(always)]
+fn bad_value_byte(b: u8) -> bool {
+    let fws = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
+    ((b < 0x21) & !fws) | (b == 0x7f)
 }
 
 /// The error [`TagList::parse`] gives for a second `tag`.
@@ -293,11 +437,7 @@ fn parse_spec<'a>(
 /// such as `p=` and `b=` are hundreds of bytes long), the culprit located only when there is
 /// one.
 fn first_bad_value_byte(value: &[u8]) -> Option<usize> {
-    #[inline(always)]
-    fn bad(b: u8) -> bool {
-        let fws = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
-        ((b < 0x21) & !fws) | (b == 0x7f)
-    }
+    let bad = bad_value_byte;
     let chunks = value.chunks_exact(32);
     let tail = chunks.remainder();
     let any_bad = chunks.fold(false, |acc, chunk| {
@@ -408,5 +548,62 @@ mod tests {
         assert_eq!(e.offset, 3);
         // 8-bit (UTF-8) values are allowed (RFC 8616 §4)
         assert!(TagList::parse("i=j\u{f6}rg@example.com".as_bytes()).is_ok());
+    }
+
+    /// Every tag-spec read through the general reader only.
+    fn general(input: &[u8]) -> Vec<Result<Tag<'_>, TagListError>> {
+        let mut iter = TagIter::new(input);
+        std::iter::from_fn(|| iter.next_general()).collect()
+    }
+
+    #[test]
+    fn plain_specs_read_as_the_general_reader_reads_them() {
+        for input in [
+            &b"v=1; a = rsa-sha256;\r\n\tbh=abc\r\n def;"[..],
+            b"p=;",
+            b"p= \r\n ;",
+            b" a=1 ; b = ; c=",
+            b"a_1=x;b=y;;",
+            b"a=x\x01y",
+            b"a=1;  ",
+            b"abc",
+            b"a =\t",
+        ] {
+            assert_eq!(TagIter::new(input).collect::<Vec<_>>(), general(input));
+        }
+        let long = [b'x'; 40];
+        for len in 0..40 {
+            let mut v = long.to_vec();
+            assert_eq!(value_len(&v[..len]), Some(len));
+            v[len] = b';';
+            v.push(b'\x01');
+            assert_eq!(value_len(&v), Some(len));
+            v[len] = b'\x7f';
+            assert_eq!(value_len(&v), None);
+        }
+        assert_eq!(one_letter(b'a'), "a");
+        assert_eq!(one_letter(b'Z'), "Z");
+        assert_eq!(one_letter(b'z'), "z");
+    }
+
+    proptest::proptest! {
+        /// The plain-spec shortcut changes nothing: the same tags, offsets and errors as the
+        /// general reader, on lists made mostly of the bytes tag lists are made of.
+        #[test]
+        fn plain_spec_shortcut_agrees_with_the_general_reader(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::sample::select(b"abhpvAZ09_=;".to_vec()),
+                    3 => proptest::sample::select(b" \t\r\n\x00\x7f".to_vec()),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..120,
+            )
+        ) {
+            proptest::prop_assert_eq!(
+                TagIter::new(&input).collect::<Vec<_>>(),
+                general(&input)
+            );
+        }
     }
 }

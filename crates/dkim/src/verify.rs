@@ -495,8 +495,11 @@ fn precheck(
             return Err(malformed(error));
         }
     };
-    details.domain = Some(sig.domain.to_string());
-    details.selector = Some(sig.selector.clone());
+    details.domain = Some(sig.domain.as_str().to_owned());
+    // The selector's only other use is the key name: made here, checked in its turn below,
+    // and the selector itself moves to the details.
+    let key_name = sig.key_name();
+    details.selector = Some(std::mem::take(&mut sig.selector));
     details.algorithm = Some(sig.algorithm.as_str().to_owned());
     details.identity = sig.identity.as_ref().map(ToString::to_string);
     details.canonicalization = Some(sig.canonicalization);
@@ -541,7 +544,7 @@ fn precheck(
         };
         return refuse(problem, &mut sig, details);
     }
-    let key_name = match sig.key_name() {
+    let key_name = match key_name {
         Ok(n) => n,
         Err(e) => {
             return refuse(
