@@ -338,13 +338,23 @@ fn value_len(tail: &[u8]) -> Option<usize> {
         }
         base += 16;
     }
-    // The last bytes, padded with spaces (neither `;` nor bad).
+    // The last bytes. Not copied into a padded block: a block written piecewise and then read
+    // whole stalls the load (no store forwarding), which cost more than the whole scan.
     let rest = chunks.remainder();
-    let mut padded = [b' '; 16];
-    padded.get_mut(..rest.len())?.copy_from_slice(rest);
-    match stop_mask(&padded) {
-        0 => Some(tail.len()),
-        mask => decide(base + mask.trailing_zeros() as usize / 8),
+    if rest.is_empty() {
+        return Some(tail.len());
+    }
+    if let Some(last) = tail.last_chunk::<16>() {
+        // The last sixteen bytes, overlapping those already read, whose flags are shifted out.
+        let seen = 16 - rest.len();
+        return match stop_mask(last) >> (8 * seen) {
+            0 => Some(tail.len()),
+            mask => decide(base + mask.trailing_zeros() as usize / 8),
+        };
+    }
+    match rest.iter().position(|&b| (b == b';') | bad_value_byte(b)) {
+        None => Some(tail.len()),
+        Some(i) => decide(base + i),
     }
 }
 
