@@ -639,6 +639,9 @@ const IP6: u64 = key(b"ip6");
 
 /// A mechanism (`body`: the term without its qualifier); its name is the first `name_len`
 /// bytes, up to the first ':' or '/'. Names are case-insensitive (RFC 7208 §4.6.1).
+// Inlined into `parse_term`: as a call, its result was written piecewise into the return slot
+// and read back whole before the directive was pushed (a store-forwarding stall per term).
+#[inline(always)]
 fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> {
     let name = body.get(..name_len).unwrap_or("");
     let args = body.get(name_len..).unwrap_or("");
