@@ -494,21 +494,21 @@ impl Signature {
 
     /// The DNS name of the key record: `<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1).
     pub fn key_name(&self) -> Result<Name, mailstamp_dns::NameError> {
-        const SUFFIX: &[u8] = b"._domainkey";
+        const SUFFIX: &str = "._domainkey";
         // The prefix is joined on the stack: a selector is at most a DNS name long.
         let mut buf = [0u8; mailstamp_dns::MAX_NAME_LEN + SUFFIX.len() + 1];
         let selector = self.selector.as_bytes();
         if let Some(room) = buf.get_mut(..selector.len() + SUFFIX.len()) {
             let (head, tail) = room.split_at_mut(selector.len());
             head.copy_from_slice(selector);
-            tail.copy_from_slice(SUFFIX);
+            tail.copy_from_slice(SUFFIX.as_bytes());
             if let Ok(prefix) = std::str::from_utf8(room) {
                 return self.domain.prepend(prefix);
             }
         }
         let mut prefix = String::with_capacity(self.selector.len() + SUFFIX.len());
         prefix.push_str(&self.selector);
-        prefix.push_str("._domainkey");
+        prefix.push_str(SUFFIX);
         self.domain.prepend(&prefix)
     }
 

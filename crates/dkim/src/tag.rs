@@ -593,6 +593,41 @@ mod tests {
         }
         assert_eq!(one_letter(b'a'), "a");
         assert_eq!(one_letter(b'Z'), "Z");
+    }
+
+    /// `value_len` as a plain loop: the first `;` or refused byte decides.
+    fn value_len_reference(tail: &[u8]) -> Option<usize> {
+        match tail.iter().position(|&b| b == b';' || bad_value_byte(b)) {
+            None => Some(tail.len()),
+            Some(i) => (tail[i] == b';').then_some(i),
+        }
+    }
+
+    #[test]
+    fn value_len_agrees_with_a_plain_loop_on_long_values() {
+        // Values long enough for the 64-byte blocks and every length of the overlapping tail,
+        // with each kind of stop byte at every position (and none).
+        let filler: Vec<u8> = b"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA+/="
+            .iter()
+            .copied()
+            .cycle()
+            .take(300)
+            .collect();
+        for len in 0..filler.len() {
+            let plain = &filler[..len];
+            assert_eq!(value_len(plain), value_len_reference(plain), "len {len}");
+            for stop in [b';', b'\x01', b'\x7f', b' ', b'\t'] {
+                for at in 0..len {
+                    let mut v = plain.to_vec();
+                    v[at] = stop;
+                    assert_eq!(
+                        value_len(&v),
+                        value_len_reference(&v),
+                        "len {len}, {stop:#x} at {at}"
+                    );
+                }
+            }
+        }
         assert_eq!(one_letter(b'z'), "z");
     }
 

@@ -311,7 +311,10 @@ impl Discovering {
     }
 
     /// Ends the discovery (also when it still had queries to ask: used after an early stop).
-    /// `ids`: the identifiers of an evaluation that may have stopped the walk early.
+    /// `ids`: given (`Some`) when the caller is an evaluation whose identifiers may have stopped
+    /// the walk early; only its presence is read, with the discovery's own record of the stop
+    /// (every identifier was the Author Domain), to make the Author Domain the Organizational
+    /// Domain of a walk that stopped early.
     pub(crate) fn finish(self, ids: Option<&Identifiers>) -> PolicyDiscovery {
         let walk = self.walk.finish();
         let stopped_early = walk.end == WalkEnd::NotNeeded;

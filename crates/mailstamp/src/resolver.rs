@@ -221,19 +221,25 @@ impl std::fmt::Debug for ResolverBuilder {
 pub fn system_clock() -> u64 {
     #[cfg(target_os = "linux")]
     {
-        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-        u64::try_from(now.tv_sec).unwrap_or(0)
+        // The fallible form: where the coarse clock is refused (a seccomp filter, an
+        // emulator), the precise one is read instead of panicking.
+        use rustix::time::{ClockId, DynamicClockId, clock_gettime_dynamic};
+        if let Ok(now) = clock_gettime_dynamic(DynamicClockId::Known(ClockId::RealtimeCoarse)) {
+            return u64::try_from(now.tv_sec).unwrap_or(0);
+        }
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the I/O crate's one sanctioned clock read, used for cache expiry"
-        )]
-        let now = std::time::SystemTime::now();
-        now.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
+    precise_clock()
+}
+
+/// The wall clock through the standard library, in Unix seconds.
+fn precise_clock() -> u64 {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the I/O crate's one sanctioned clock read, used for cache expiry"
+    )]
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl ResolverBuilder {

@@ -59,6 +59,7 @@ pub(crate) struct SmtpText {
 impl SmtpText {
     fn new(local: &str, domain: &str, helo: &str) -> SmtpText {
         let len = local.len() + 1 + domain.len() + helo.len();
+        let joined = || Arc::from([local, "@", domain, helo].concat());
         // Assembled on the stack and allocated once, at its final size (`Arc<str>::from` of a
         // `String` would allocate twice).
         let mut buf = [0u8; 256];
@@ -67,17 +68,14 @@ impl SmtpText {
                 let (l, rest) = out.split_at_mut(local.len());
                 l.copy_from_slice(local.as_bytes());
                 let (a, rest) = rest.split_at_mut(1);
-                a[0] = b'@';
+                a.copy_from_slice(b"@");
                 let (d, h) = rest.split_at_mut(domain.len());
                 d.copy_from_slice(domain.as_bytes());
                 h.copy_from_slice(helo.as_bytes());
                 // Valid UTF-8: three `str`s and an ASCII byte, so this never takes `Err`.
-                match std::str::from_utf8(out) {
-                    Ok(t) => Arc::from(t),
-                    Err(_) => Arc::from([local, "@", domain, helo].concat()),
-                }
+                std::str::from_utf8(out).map_or_else(|_| joined(), Arc::from)
             }
-            None => Arc::from([local, "@", domain, helo].concat()),
+            None => joined(),
         };
         SmtpText {
             text,
