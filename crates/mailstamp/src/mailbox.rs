@@ -106,6 +106,51 @@ pub const LINE_HEAD: usize = 1024;
 /// Capacity of the read buffer of files opened by this module.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// How many message buffers [`recycle`] keeps per thread.
+const SPARE_BUFFERS: usize = 4;
+
+/// The largest buffer [`recycle`] keeps: a rare huge message's memory is given back at once.
+const SPARE_MAX_CAPACITY: usize = 1 << 20;
+
+thread_local! {
+    /// Buffers of messages already checked, for the next messages read on this thread.
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Hands the buffer of a message that is no longer needed ([`MailItem::bytes`]) back to this
+/// module: the next message an [`Mbox`] reads on the same thread is built in it instead of
+/// in a fresh allocation (a bulk run then reuses a few warm buffers instead of allocating and
+/// freeing one per message). Buffers above 1 MiB, and any beyond the few kept per thread, are
+/// freed.
+pub fn recycle(mut bytes: Vec<u8>) {
+    if bytes.capacity() == 0 || bytes.capacity() > SPARE_MAX_CAPACITY {
+        return;
+    }
+    bytes.clear();
+    let _ = SPARE.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < SPARE_BUFFERS
+        {
+            spare.push(bytes);
+        }
+    });
+}
+
+/// An empty buffer of at least `capacity` bytes: a recycled one when there is one.
+fn message_buffer(capacity: usize) -> Vec<u8> {
+    let spare = SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut buffer) => {
+            buffer.reserve(capacity);
+            buffer
+        }
+        None => Vec::with_capacity(capacity),
+    }
+}
+
 /// How many ignored directory entries [`IgnoredEntries`] names as examples.
 const IGNORED_EXAMPLES: usize = 3;
 
@@ -1004,7 +1049,7 @@ impl<R: BufRead> Mbox<R> {
         // Room for the separating blank line, which is removed at the end.
         let room = limit.saturating_add(2);
         let guess = self.last_len.saturating_add(self.last_len / 4).min(room);
-        let mut bytes: Vec<u8> = Vec::with_capacity(guess);
+        let mut bytes: Vec<u8> = message_buffer(guess);
         let mut size: u64 = 0;
         let mut over = false;
         let mut last_blank: usize = 0;

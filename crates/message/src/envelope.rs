@@ -70,6 +70,7 @@
 
 use crate::Message;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -485,7 +486,7 @@ impl<'a> Lexer<'a> {
         loop {
             self.skip_whitespace();
             if self.peek() == Some(b'(') {
-                self.comment();
+                self.comment_into(None);
             } else {
                 return;
             }
@@ -506,17 +507,39 @@ impl<'a> Lexer<'a> {
 
     /// Consumes a comment starting at `(` (nested comments and quoted pairs included, an
     /// unterminated comment runs to the end) and returns its top-level text, nested comments
-    /// replaced by a space.
-    fn comment(&mut self) -> Vec<u8> {
-        let mut depth = 0usize;
+    /// replaced by a space. A comment without nested comments or quoted pairs (the usual
+    /// case) is borrowed from the text.
+    fn comment(&mut self) -> Cow<'a, [u8]> {
+        let text = self.text;
+        let body = self.pos.saturating_add(1);
+        if let Some(rest) = text.get(body..)
+            && let Some(end) = memchr::memchr3(b'(', b')', b'\\', rest)
+            && rest.get(end) == Some(&b')')
+        {
+            self.pos = body.saturating_add(end).saturating_add(1);
+            return Cow::Borrowed(rest.get(..end).unwrap_or_default());
+        }
         let mut out = Vec::new();
+        self.comment_into(Some(&mut out));
+        Cow::Owned(out)
+    }
+
+    /// Consumes a comment starting at `(` as [`Lexer::comment`] does, appending its top-level
+    /// text to `out` when given.
+    fn comment_into(&mut self, mut out: Option<&mut Vec<u8>>) {
+        let mut depth = 0usize;
+        let mut keep = |b: u8| {
+            if let Some(out) = out.as_deref_mut() {
+                out.push(b);
+            }
+        };
         while let Some(b) = self.peek() {
             self.pos = self.pos.saturating_add(1);
             match b {
                 b'(' => {
                     depth = depth.saturating_add(1);
                     if depth > 1 {
-                        out.push(b' ');
+                        keep(b' ');
                     }
                 }
                 b')' => {
@@ -529,15 +552,14 @@ impl<'a> Lexer<'a> {
                     if let Some(next) = self.peek() {
                         self.pos = self.pos.saturating_add(1);
                         if depth == 1 {
-                            out.push(next);
+                            keep(next);
                         }
                     }
                 }
-                _ if depth == 1 => out.push(b),
+                _ if depth == 1 => keep(b),
                 _ => {}
             }
         }
-        out
     }
 
     /// Position of the first `wanted` byte at or after the cursor that is not inside a quoted

@@ -463,17 +463,15 @@ fn push_verdict_line(line: &mut String, report: &Report) {
     match report.header_from() {
         Some(from) => {
             line.push_str(" from=");
-            line.push_str(&sanitize(&from));
+            line.extend(sanitized(&from));
         }
         None => line.push_str(" from=(none)"),
     }
 }
 
 /// Domain names are validated, but keep any line printable anyway.
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+fn sanitized(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().map(|c| if c.is_control() { '?' } else { c })
 }
 
 /// The summary table printed after the lines of a bulk run.
@@ -535,7 +533,7 @@ pub fn summary_text(s: &BulkSummary) -> String {
             let _ = writeln!(
                 t,
                 "  {:<width$}  {:>8}  {:>8}  {:>5.1}%",
-                sanitize(domain),
+                sanitized(domain).collect::<String>(),
                 stats.messages,
                 stats.pass,
                 rate
@@ -547,7 +545,7 @@ pub fn summary_text(s: &BulkSummary) -> String {
     if !reasons.is_empty() {
         let _ = writeln!(t, "\nMost common reasons (messages that did not pass):");
         for (reason, count) in reasons {
-            let _ = writeln!(t, "  {count:>8}  {}", sanitize(reason));
+            let _ = writeln!(t, "  {count:>8}  {}", sanitized(reason).collect::<String>());
         }
     }
     t

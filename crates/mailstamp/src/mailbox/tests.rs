@@ -630,3 +630,32 @@ fn position_display_for_files_and_stdin() {
         "m/a.eml"
     );
 }
+
+#[test]
+fn recycled_buffers_are_reused_on_their_thread_and_huge_ones_are_freed() {
+    std::thread::spawn(|| {
+        let mut first = Mbox::new(
+            std::io::Cursor::new(b"From a Thu Jan  1 00:00:00 2026\nSubject: 1\n\nbody\n".to_vec()),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        let item = first.next().unwrap().unwrap();
+        assert_eq!(item.bytes, b"Subject: 1\n\nbody\n");
+        let pointer = item.bytes.as_ptr();
+        recycle(item.bytes);
+        let mut second = Mbox::new(
+            std::io::Cursor::new(b"From b Thu Jan  1 00:00:00 2026\nSubject: 2\n\nhi\n".to_vec()),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        let item = second.next().unwrap().unwrap();
+        // The same allocation, emptied and refilled.
+        assert_eq!(item.bytes, b"Subject: 2\n\nhi\n");
+        assert_eq!(item.bytes.as_ptr(), pointer);
+        recycle(Vec::with_capacity(SPARE_MAX_CAPACITY + 1));
+        // Not kept: the pool of this thread is empty again.
+        assert_eq!(message_buffer(0).capacity(), 0);
+    })
+    .join()
+    .unwrap();
+}

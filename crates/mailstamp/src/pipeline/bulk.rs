@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
@@ -31,9 +31,10 @@ pub struct BulkOptions {
     /// Worker threads: how many messages are parsed, hashed and verified at the same time
     /// (at least 1).
     pub jobs: usize,
-    /// The most messages in flight (read, not yet handed to the sink), at least `jobs`. At
-    /// most `jobs` of them hold their bytes (those being parsed and hashed); the others hold
-    /// their verdicts so far while they wait for DNS or for their turn.
+    /// The most messages in flight (taken from the source, not yet handed to the sink), at
+    /// least `jobs`. At most `jobs` of them hold their bytes (those being parsed and hashed);
+    /// the others hold their verdicts so far while they wait for DNS or for their turn.
+    /// Besides these, a few messages are read ahead (see [`Bulk::run`]).
     pub window: usize,
     /// Where each message's SMTP envelope comes from.
     pub envelope: EnvelopeSource,
@@ -156,10 +157,29 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// The message source, read by whichever lane needs the next message.
+/// How many messages one refill of the read-ahead queue reads at most.
+const READ_AHEAD: usize = 16;
+
+/// A refill is started when fewer messages than this are left in the queue.
+const READ_AHEAD_LOW: usize = READ_AHEAD / 2;
+
+/// A refill stops once the queue holds this many bytes of messages (it always reads at least
+/// one message into an empty queue).
+const READ_AHEAD_BYTES: usize = 1 << 20;
+
+/// The message source, read by whichever lane refills the read-ahead queue.
 struct Reader<I> {
     messages: I,
     next: u64,
+}
+
+/// Messages read ahead of the lanes, in input order, with their indices.
+struct ReadAhead {
+    queue: VecDeque<(u64, Result<MailItem, MailboxError>)>,
+    /// Bytes of the messages in `queue`.
+    bytes: usize,
+    /// Set once the source is exhausted.
+    exhausted: bool,
 }
 
 /// Results waiting for their turn, and the sink they go to.
@@ -176,15 +196,19 @@ struct Reorder {
 struct Shared<I, S> {
     authenticator: Authenticator,
     envelope: EnvelopeSource,
-    /// A plain mutex, held only while one message is read: an async one would hand the
-    /// source from lane to lane and make the worker threads take turns.
+    /// A plain mutex, held while a batch of messages is read into `ahead`: an async one
+    /// would hand the source from lane to lane and make the worker threads take turns.
     reader: Mutex<Reader<I>>,
+    /// Messages read and not yet taken. A lane takes one under this short lock; when few are
+    /// left it refills the queue from `reader`, while the other lanes go on taking from it,
+    /// so that reading the source overlaps the checks instead of holding up every lane.
+    ahead: Mutex<ReadAhead>,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
     out: Mutex<Reorder>,
     /// Only the draining lane takes this lock, so it is never contended.
-    sink: Mutex<S>,
+    sink: Mutex<Drain<S>>,
 }
 
 impl<I, S> Shared<I, S>
@@ -200,16 +224,10 @@ where
                 return;
             };
             permit.forget();
-            let (index, item) = {
-                let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(item) = reader.messages.next() else {
-                    // Wakes every lane waiting for a permit: nothing is left to read.
-                    self.window.close();
-                    return;
-                };
-                let index = reader.next;
-                reader.next = index.saturating_add(1);
-                (index, item)
+            let Some((index, item)) = self.take() else {
+                // Wakes every lane waiting for a permit: nothing is left to read.
+                self.window.close();
+                return;
             };
             let result = match item {
                 Err(error) => BulkItem {
@@ -221,7 +239,7 @@ where
                     // an error line at its place, not a stalled run.
                     let check = CatchUnwind(Box::pin(async {
                         let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
-                        drop(bytes);
+                        crate::mailbox::recycle(bytes);
                         self.authenticator.complete(prepared).await
                     }));
                     match check.await {
@@ -240,11 +258,79 @@ where
         }
     }
 
+    /// The next message and its index, `None` once the source is exhausted. Refills the
+    /// read-ahead queue when it runs low (when another lane is already refilling it, goes on
+    /// without waiting) or waits for a refill when it is empty.
+    fn take(&self) -> Option<(u64, Result<MailItem, MailboxError>)> {
+        loop {
+            let (taken, low, exhausted) = {
+                let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
+                let taken = ahead.queue.pop_front();
+                if let Some((_, Ok(m))) = &taken {
+                    ahead.bytes = ahead.bytes.saturating_sub(m.bytes.len());
+                }
+                let low = ahead.queue.len() < READ_AHEAD_LOW && ahead.bytes < READ_AHEAD_BYTES / 2;
+                (taken, low, ahead.exhausted)
+            };
+            match taken {
+                Some(next) => {
+                    if low && !exhausted {
+                        self.refill(false);
+                    }
+                    return Some(next);
+                }
+                None if exhausted => return None,
+                None => self.refill(true),
+            }
+        }
+    }
+
+    /// Reads up to [`READ_AHEAD`] messages (or [`READ_AHEAD_BYTES`]) into the queue. With
+    /// `wait` false, returns at once when another lane holds the source; with `wait` true,
+    /// waits for it and reads only if the queue is still empty.
+    fn refill(&self, wait: bool) {
+        let mut reader = if wait {
+            self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+        } else {
+            match self.reader.try_lock() {
+                Ok(reader) => reader,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            }
+        };
+        let queued = {
+            let ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
+            if ahead.exhausted || (wait && !ahead.queue.is_empty()) {
+                return;
+            }
+            ahead.bytes
+        };
+        let mut batch = Vec::with_capacity(READ_AHEAD);
+        let mut bytes = 0usize;
+        let mut exhausted = false;
+        while batch.len() < READ_AHEAD && queued.saturating_add(bytes) < READ_AHEAD_BYTES {
+            let Some(item) = reader.messages.next() else {
+                exhausted = true;
+                break;
+            };
+            if let Ok(m) = &item {
+                bytes = bytes.saturating_add(m.bytes.len());
+            }
+            let index = reader.next;
+            reader.next = index.saturating_add(1);
+            batch.push((index, item));
+        }
+        // Filed while the source is still held, so that batches stay in input order.
+        let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
+        ahead.queue.extend(batch);
+        ahead.bytes = ahead.bytes.saturating_add(bytes);
+        ahead.exhausted |= exhausted;
+    }
+
     /// Files the result of message `index`; unless another lane is doing it, hands every
     /// result that is now next in line to the sink (outside the filing lock, so that lanes
     /// filing results never wait for the sink).
     fn emit(&self, index: u64, item: BulkItem) {
-        let mut ready: Vec<BulkItem> = Vec::new();
         {
             let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
             let Reorder {
@@ -268,6 +354,10 @@ where
             }
             *draining = true;
         }
+        // Only the draining lane takes this lock, so it is never contended; it also keeps the
+        // batch buffer, reused from one drain to the next.
+        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        let Drain { sink, ready } = &mut *sink;
         loop {
             {
                 let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
@@ -283,15 +373,18 @@ where
                 }
             }
             let handed = ready.len();
-            {
-                let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-                for item in ready.drain(..) {
-                    sink.accept(item);
-                }
+            for item in ready.drain(..) {
+                sink.accept(item);
             }
             self.window.add_permits(handed);
         }
     }
+}
+
+/// The sink and the buffer of results the draining lane hands to it.
+struct Drain<S> {
+    sink: S,
+    ready: Vec<BulkItem>,
 }
 
 impl Bulk {
@@ -309,11 +402,13 @@ impl Bulk {
     /// result at its place: nothing is skipped.
     ///
     /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
-    /// The worker threads read the source one message at a time and parse, hash and verify
-    /// it at once; a message waiting for DNS holds its verdicts so far, not its bytes. Memory
-    /// thus stays bounded by about `jobs` times the largest message, plus `window` reports.
-    /// The source is read from the worker threads: a source that blocks for long (a slow
-    /// pipe) holds one of them while it does.
+    /// The worker threads read the source a few messages ahead (up to 16 messages, or fewer
+    /// once they pass 1 MiB: one worker reads the next batch while the others go on checking)
+    /// and parse, hash and verify each message at once; a message waiting for DNS holds its
+    /// verdicts so far, not its bytes. Memory thus stays bounded by about `jobs` times the
+    /// largest message, plus the messages read ahead, plus `window` reports. The source is
+    /// read from the worker threads: a source that blocks for long (a slow pipe) holds one of
+    /// them while it does.
     ///
     /// # Errors
     ///
@@ -344,13 +439,21 @@ impl Bulk {
                 messages: messages.into_iter(),
                 next: 0,
             }),
+            ahead: Mutex::new(ReadAhead {
+                queue: VecDeque::with_capacity(READ_AHEAD.saturating_mul(2)),
+                bytes: 0,
+                exhausted: false,
+            }),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {
                 next: 0,
                 waiting: VecDeque::with_capacity(window),
                 draining: false,
             }),
-            sink: Mutex::new(sink),
+            sink: Mutex::new(Drain {
+                sink,
+                ready: Vec::new(),
+            }),
         });
         runtime.block_on(async {
             let lanes: Vec<_> = (0..window)
@@ -368,7 +471,8 @@ impl Bulk {
         Ok(shared
             .sink
             .into_inner()
-            .unwrap_or_else(PoisonError::into_inner))
+            .unwrap_or_else(PoisonError::into_inner)
+            .sink)
     }
 }
 
@@ -437,17 +541,22 @@ impl BulkSummary {
         bump(&mut self.dispositions, report.disposition().as_str());
 
         let domain = match report.from.domains() {
-            [] => "(none)".to_owned(),
-            [one] => one.as_str().to_owned(),
-            _ => "(multiple)".to_owned(),
+            [] => "(none)",
+            [one] => one.as_str(),
+            _ => "(multiple)",
         };
-        let key = if self.domains.len() < MAX_SUMMARY_DOMAINS || self.domains.contains_key(&domain)
-        {
-            domain
-        } else {
-            "(other)".to_owned()
+        // Looked up by reference first: a known domain costs no allocation.
+        let stats = match self.domains.get_mut(domain) {
+            Some(stats) => stats,
+            None => {
+                let key = if self.domains.len() < MAX_SUMMARY_DOMAINS {
+                    domain
+                } else {
+                    "(other)"
+                };
+                self.domains.entry(key.to_owned()).or_default()
+            }
         };
-        let stats = self.domains.entry(key).or_default();
         stats.messages = stats.messages.saturating_add(1);
         if outcome == Outcome::Pass {
             stats.pass = stats.pass.saturating_add(1);

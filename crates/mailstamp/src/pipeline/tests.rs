@@ -485,7 +485,8 @@ fn bulk_keeps_input_order_and_reports_errors_in_place() {
             self.items.push(item);
         }
     }
-    for jobs in [1, 2] {
+    // Three workers: two of them can be taking read-ahead messages while a third refills.
+    for jobs in [1, 2, 3] {
         let auth = Authenticator::offline(zone(), options());
         let source = Mbox::new(
             std::io::Cursor::new(mbox.clone()),

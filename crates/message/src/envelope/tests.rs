@@ -463,3 +463,31 @@ fn never_panics_on_prefixes_and_garbage() {
         }
     }
 }
+
+#[test]
+fn a_plain_comment_is_borrowed_and_reads_as_the_careful_reader_does() {
+    // (input starting at `(`, top-level text, cursor after the comment)
+    let cases: [(&[u8], &[u8], usize); 6] = [
+        (b"(helo=a.example) rest", b"helo=a.example", 16),
+        (b"()", b"", 2),
+        (b"(a (nested) b) x", b"a   b", 14),
+        (b"(a \\) b) x", b"a ) b", 8),
+        (b"(unterminated", b"unterminated", 13),
+        (b"(a (open", b"a  ", 8),
+    ];
+    for (text, top, after) in cases {
+        let mut lexer = Lexer::new(text);
+        let got = lexer.comment();
+        assert_eq!(&*got, top, "{:?}", String::from_utf8_lossy(text));
+        assert_eq!(lexer.pos, after, "{:?}", String::from_utf8_lossy(text));
+        assert_eq!(
+            matches!(got, Cow::Borrowed(_)),
+            !text[1..after].iter().any(|b| matches!(b, b'(' | b'\\')) && text[after - 1] == b')',
+        );
+        let mut careful = Lexer::new(text);
+        let mut out = Vec::new();
+        careful.comment_into(Some(&mut out));
+        assert_eq!(out, top);
+        assert_eq!(careful.pos, after);
+    }
+}
