@@ -413,7 +413,9 @@ impl Report {
             dmarc_override: arc_override(&options.arc_trusted_sealers, &dmarc, &arc),
             dmarc,
             arc,
-            authentication_results: AuthenticationResults::new(authserv_id),
+            // Written below, once the report it describes is whole (an empty authserv-id
+            // costs no allocation).
+            authentication_results: AuthenticationResults::new(String::new()),
         };
         report.authentication_results = report.write_authentication_results(authserv_id);
         report
