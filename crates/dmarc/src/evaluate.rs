@@ -344,6 +344,12 @@ impl Single {
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
                         let policy = Arc::new(d.finish(Some(ids)));
+                        if let Some(parser) = parser
+                            && matches!(policy.discovery, Discovery::TreeWalk)
+                        {
+                            // Offered for the next evaluation of this Author Domain.
+                            parser.keep_discovery(&policy);
+                        }
                         // Most evaluations end here: the verdict goes out directly.
                         let next = start(ids, policy, parser);
                         if let Some(done) = self.enter(next) {
@@ -1040,7 +1046,7 @@ fn begin(
         parser,
     };
     let mut progress = Progress {
-        current: single(first.clone(), &request.discovery, options),
+        current: single(first, &inputs),
         multi,
         next: index + 1,
         finished: Vec::new(),
@@ -1093,12 +1099,26 @@ fn wrap(
     }
 }
 
-fn single(author: Name, discovery: &Discovery, options: EvaluationOptions) -> Single {
+/// The evaluation of one Author Domain: from a discovery the parser kept, when it has one this
+/// evaluation would make again ([`RecordParser::discovery_at_hand`]), else from a new walk.
+fn single(author: &Name, inputs: &Inputs<'_>) -> Single {
+    let early = !inputs.options.complete_walk;
+    if let Some(parser) = inputs.parser
+        && matches!(inputs.discovery, Discovery::TreeWalk)
+        && let Some(policy) = parser.discovery_at_hand(author, &|d| {
+            d.author_domain == *author && d.reusable_for(inputs.identifiers, early)
+        })
+    {
+        return Single {
+            phase: start(inputs.identifiers, policy, inputs.parser),
+            trace: Vec::new(),
+        };
+    }
     Single {
         phase: Phase::Discover(Discovering::new(
-            author,
-            discovery.clone(),
-            !options.complete_walk,
+            author.clone(),
+            inputs.discovery.clone(),
+            early,
         )),
         trace: Vec::new(),
     }
@@ -1140,7 +1160,7 @@ impl Progress {
             self.finished.push(verdict);
             match next_author(inputs.authors, self.next) {
                 Some((index, next)) => {
-                    self.current = single(next.clone(), inputs.discovery, inputs.options);
+                    self.current = single(next, inputs);
                     self.next = index + 1;
                 }
                 None => return Some(combine(std::mem::take(&mut self.finished))),
