@@ -1045,8 +1045,16 @@ fn begin(
         options,
         parser,
     };
+    let current = match single(first, &inputs) {
+        // A kept discovery and no walk to make: the verdict is ready (no trace after it).
+        Single {
+            phase: Phase::Done(verdict),
+            ..
+        } if !multi => return Step::Done(verdict),
+        current => current,
+    };
     let mut progress = Progress {
-        current: single(first, &inputs),
+        current,
         multi,
         next: index + 1,
         finished: Vec::new(),

@@ -130,7 +130,11 @@ struct KeptDiscovery {
 /// evaluates benefits from every answer. Entries live as long as the answer's TTL (the
 /// smallest TTL of its records), [`DEFAULT_NEGATIVE_TTL`] or the SOA's for NXDOMAIN and
 /// NODATA, [`FAILURE_TTL`] for failures, and never more than [`MAX_CACHE_TTL`]. Concurrent
-/// asks for the same query wait for one lookup.
+/// asks for the same query wait for one lookup. DMARC policy discoveries made through it are
+/// kept beside the answers they read, until the first of those expires, so that a repeated
+/// Author Domain is not walked again
+/// ([`mailstamp_dmarc::RecordParser::discovery_at_hand`]; not with an observer, which must
+/// see every answer an evaluation reads).
 ///
 /// ```
 /// use mailstamp::Resolver;
