@@ -502,17 +502,23 @@ fn start(
     // Made only when an identifier needs a walk (most evaluations: none).
     let mut walks: Option<WalkSet> = None;
     let mut waiting = Vec::new();
-    let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
-    for (i, (mech, id)) in ids.iter().enumerate() {
-        let decision = initial_decision(author, &policy, record, mech, id);
-        if let Decision::NeedWalk = decision {
-            walks
-                .get_or_insert_with(|| WalkSet::new(parser.cloned()))
-                .add(&id.domain);
-            waiting.push(i);
-        }
-        alignment.push(identifier_alignment(mech, id, record, decision));
-    }
+    // Collected (the identifiers' count is known), so that each alignment is written where
+    // the vector keeps it: pushed, it was assembled on the stack and read back whole, which
+    // stalled on the stores that had just written it.
+    let alignment: Vec<IdentifierAlignment> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (mech, id))| {
+            let decision = initial_decision(author, &policy, record, mech, id);
+            if let Decision::NeedWalk = decision {
+                walks
+                    .get_or_insert_with(|| WalkSet::new(parser.cloned()))
+                    .add(&id.domain);
+                waiting.push(i);
+            }
+            identifier_alignment(mech, id, record, decision)
+        })
+        .collect();
     let Some(mut walks) = walks else {
         return decide(policy, alignment, Vec::new(), source);
     };
