@@ -415,3 +415,67 @@ fn a_failed_answer_bounds_a_kept_dmarc_discovery_and_an_observer_sees_every_answ
     assert!(!same_discovery(&one, &two));
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn threads_sharing_kept_dmarc_discoveries_get_the_verdicts_of_new_walks() {
+    // Four threads evaluate the same Author Domains with identifiers that walk each of them
+    // in different forms, through one resolver (as the milter's connections do); every
+    // verdict is the one a resolver that keeps nothing (it has an observer) gives.
+    let mut z = Zone::new();
+    z.add_txt(&n("_dmarc.example.com"), ["v=DMARC1; p=reject"]);
+    z.add_txt(&n("_dmarc.strict.example"), ["v=DMARC1; p=none; aspf=s"]);
+    let ids = mailstamp_dmarc::Identifiers::new;
+    let pass = mailstamp_dmarc::MechanismResult::Pass;
+    let fail = mailstamp_dmarc::MechanismResult::Fail;
+    let requests: Vec<mailstamp_dmarc::EvaluationRequest> = [
+        ("example.com", ids().with_spf(pass, n("example.com"))),
+        ("example.com", ids().with_spf(pass, n("bounce.example.com"))),
+        ("example.com", ids().with_dkim(fail, n("example.com"))),
+        ("news.example.com", ids().with_dkim(pass, n("example.com"))),
+        (
+            "strict.example",
+            ids().with_spf(pass, n("mail.strict.example")),
+        ),
+        ("strict.example", ids().with_spf(pass, n("strict.example"))),
+        ("none.example", ids().with_spf(pass, n("none.example"))),
+    ]
+    .into_iter()
+    .map(|(author, identifiers)| mailstamp_dmarc::EvaluationRequest {
+        author_domains: vec![n(author)],
+        identifiers,
+        ..Default::default()
+    })
+    .collect();
+    let watched = Resolver::builder(DnsSource::Zone(z.clone()))
+        .observer(|_| {})
+        .build()
+        .unwrap();
+    let runtime = rt();
+    let expected: Vec<String> = requests
+        .iter()
+        .map(|r| serde_json::to_string(&dmarc(&watched, &runtime, r)).unwrap())
+        .collect();
+    let shared = Resolver::offline(z);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (shared, requests, expected) = (&shared, &requests, &expected);
+            scope.spawn(move || {
+                let rt = rt();
+                for i in 0..200 {
+                    let k = (i * 3 + t) % requests.len();
+                    let verdict = dmarc(shared, &rt, &requests[k]);
+                    assert_eq!(serde_json::to_string(&verdict).unwrap(), expected[k]);
+                }
+            });
+        }
+    });
+    // Four Author Domains walked in seven forms (three of example.com's, two of
+    // strict.example's): all kept, at most four per Author Domain (threads that walk the same
+    // form at once may both keep it).
+    let kept = shared.inner.discoveries.lock().unwrap();
+    assert_eq!(kept.len(), 4);
+    assert!(
+        kept.values()
+            .all(|list| !list.is_empty() && list.len() <= 4)
+    );
+}
