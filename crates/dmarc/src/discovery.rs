@@ -159,6 +159,12 @@ pub struct PolicyDiscovery {
     /// Every query of the discovery, in order.
     pub trace: Vec<TraceEntry>,
     pub(crate) discovery: Discovery,
+    /// What the evaluation's identifiers said at the first answer, the Author Domain's own
+    /// record (`Identifiers::walk_not_needed`), when the walk was allowed to stop early: the
+    /// one input besides the answers that shapes the discovery (see
+    /// [`PolicyDiscovery::reusable_for`]). `None` when the question was not asked, or when
+    /// the identifiers needed the whole walk.
+    pub(crate) early_stop: Option<bool>,
 }
 
 impl PolicyDiscovery {
@@ -175,6 +181,27 @@ impl PolicyDiscovery {
     /// The discovery settings used (to evaluate with the same method).
     pub fn discovery(&self) -> &Discovery {
         &self.discovery
+    }
+
+    /// True when an evaluation of the same Author Domain with `ids`, allowed to stop its walk
+    /// early when `early` is true, would make this very discovery again from the same answers
+    /// (a tree walk; [`RecordParser::discovery_at_hand`]). The walk reads nothing else but
+    /// the answers and, at its first answer, whether the identifiers still need the
+    /// Organizational Domain: that question is asked again here of the first step this
+    /// discovery answered, as [`Discovering::feed`] asked it, and the answer must be the one
+    /// this discovery was made with.
+    pub(crate) fn reusable_for(&self, ids: &Identifiers, early: bool) -> bool {
+        if !matches!(self.discovery, Discovery::TreeWalk) {
+            return false;
+        }
+        let asked = self
+            .walk
+            .steps
+            .first()
+            .filter(|step| early && step.query.is_some() && step.domain == self.author_domain)
+            .and_then(|step| step.finding.record())
+            .and_then(|record| ids.walk_not_needed(&self.author_domain, record));
+        asked == self.early_stop
     }
 }
 
@@ -210,6 +237,8 @@ pub struct Discovering {
     /// When the walk stopped early: every identifier that counts is the Author Domain (at
     /// least one), so the Author Domain is their Organizational Domain.
     identical: bool,
+    /// [`PolicyDiscovery::early_stop`].
+    early_stop: Option<bool>,
 }
 
 /// Starts DMARC Policy Discovery for an Author Domain (RFC 9989 §4.10.1, or RFC 7489 §6.6.3 with
@@ -255,6 +284,7 @@ impl Discovering {
             query: None,
             early,
             identical: false,
+            early_stop: None,
         }
     }
 
@@ -298,6 +328,7 @@ impl Discovering {
             && let Some(identical) = ids.walk_not_needed(&self.author, record)
         {
             self.identical = identical;
+            self.early_stop = Some(identical);
             self.walk.stop();
         }
     }
@@ -334,6 +365,7 @@ impl Discovering {
             policy,
             trace: self.trace,
             discovery: self.discovery,
+            early_stop: self.early_stop,
         }
     }
 }

@@ -344,6 +344,12 @@ impl Single {
                     }
                     if let Phase::Discover(d) = std::mem::replace(&mut self.phase, Phase::Taken) {
                         let policy = Arc::new(d.finish(Some(ids)));
+                        if let Some(parser) = parser
+                            && matches!(policy.discovery, Discovery::TreeWalk)
+                        {
+                            // Offered for the next evaluation of this Author Domain.
+                            parser.keep_discovery(&policy);
+                        }
                         // Most evaluations end here: the verdict goes out directly.
                         let next = start(ids, policy, parser);
                         if let Some(done) = self.enter(next) {
@@ -496,17 +502,23 @@ fn start(
     // Made only when an identifier needs a walk (most evaluations: none).
     let mut walks: Option<WalkSet> = None;
     let mut waiting = Vec::new();
-    let mut alignment = Vec::with_capacity(ids.dkim.len() + 1);
-    for (i, (mech, id)) in ids.iter().enumerate() {
-        let decision = initial_decision(author, &policy, record, mech, id);
-        if let Decision::NeedWalk = decision {
-            walks
-                .get_or_insert_with(|| WalkSet::new(parser.cloned()))
-                .add(&id.domain);
-            waiting.push(i);
-        }
-        alignment.push(identifier_alignment(mech, id, record, decision));
-    }
+    // Collected (the identifiers' count is known), so that each alignment is written where
+    // the vector keeps it: pushed, it was assembled on the stack and read back whole, which
+    // stalled on the stores that had just written it.
+    let alignment: Vec<IdentifierAlignment> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (mech, id))| {
+            let decision = initial_decision(author, &policy, record, mech, id);
+            if let Decision::NeedWalk = decision {
+                walks
+                    .get_or_insert_with(|| WalkSet::new(parser.cloned()))
+                    .add(&id.domain);
+                waiting.push(i);
+            }
+            identifier_alignment(mech, id, record, decision)
+        })
+        .collect();
     let Some(mut walks) = walks else {
         return decide(policy, alignment, Vec::new(), source);
     };
@@ -1039,8 +1051,16 @@ fn begin(
         options,
         parser,
     };
+    let current = match single(first, &inputs) {
+        // A kept discovery and no walk to make: the verdict is ready (no trace after it).
+        Single {
+            phase: Phase::Done(verdict),
+            ..
+        } if !multi => return Step::Done(verdict),
+        current => current,
+    };
     let mut progress = Progress {
-        current: single(first.clone(), &request.discovery, options),
+        current,
         multi,
         next: index + 1,
         finished: Vec::new(),
@@ -1093,12 +1113,26 @@ fn wrap(
     }
 }
 
-fn single(author: Name, discovery: &Discovery, options: EvaluationOptions) -> Single {
+/// The evaluation of one Author Domain: from a discovery the parser kept, when it has one this
+/// evaluation would make again ([`RecordParser::discovery_at_hand`]), else from a new walk.
+fn single(author: &Name, inputs: &Inputs<'_>) -> Single {
+    let early = !inputs.options.complete_walk;
+    if let Some(parser) = inputs.parser
+        && matches!(inputs.discovery, Discovery::TreeWalk)
+        && let Some(policy) = parser.discovery_at_hand(author, &|d| {
+            d.author_domain == *author && d.reusable_for(inputs.identifiers, early)
+        })
+    {
+        return Single {
+            phase: start(inputs.identifiers, policy, inputs.parser),
+            trace: Vec::new(),
+        };
+    }
     Single {
         phase: Phase::Discover(Discovering::new(
-            author,
-            discovery.clone(),
-            !options.complete_walk,
+            author.clone(),
+            inputs.discovery.clone(),
+            early,
         )),
         trace: Vec::new(),
     }
@@ -1140,7 +1174,7 @@ impl Progress {
             self.finished.push(verdict);
             match next_author(inputs.authors, self.next) {
                 Some((index, next)) => {
-                    self.current = single(next.clone(), inputs.discovery, inputs.options);
+                    self.current = single(next, inputs);
                     self.next = index + 1;
                 }
                 None => return Some(combine(std::mem::take(&mut self.finished))),

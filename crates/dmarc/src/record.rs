@@ -568,6 +568,30 @@ pub trait RecordParser: fmt::Debug + Send + Sync {
         let _ = query;
         None
     }
+
+    /// A policy discovery for `author` that the implementation kept
+    /// ([`RecordParser::keep_discovery`]) and may still hand out, the first that `accept`
+    /// takes; `None` (the default) when there is none. The evaluation then uses it instead of
+    /// walking again: `accept` takes only a discovery that the walk would make again, given
+    /// the same answers, for this evaluation's identifiers and options, so the verdict is the
+    /// same either way.
+    fn discovery_at_hand(
+        &self,
+        author: &mailstamp_dns::Name,
+        accept: &dyn Fn(&crate::PolicyDiscovery) -> bool,
+    ) -> Option<std::sync::Arc<crate::PolicyDiscovery>> {
+        let _ = (author, accept);
+        None
+    }
+
+    /// Offers a finished tree-walk discovery for reuse by later evaluations of its Author
+    /// Domain ([`RecordParser::discovery_at_hand`]). An implementation may keep it only for as
+    /// long as every query of its [`trace`](crate::PolicyDiscovery::trace) would be answered
+    /// exactly as the trace says (a resolver's cache: until the first of those answers
+    /// expires, NXDOMAIN, NODATA and failures included). The default keeps nothing.
+    fn keep_discovery(&self, discovery: &std::sync::Arc<crate::PolicyDiscovery>) {
+        let _ = discovery;
+    }
 }
 
 /// The policies a record asks for once RFC 9989 §4.10.1 has been applied to missing and invalid

@@ -1298,6 +1298,165 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
     }
 }
 
+/// [`AtHand`] that also keeps every discovery offered and hands them back, as a resolver
+/// does while their answers are fresh (here they always are: the zone does not change).
+#[derive(Debug)]
+struct Keeping {
+    zone: Zone,
+    kept: std::sync::Mutex<Vec<Arc<PolicyDiscovery>>>,
+    reused: std::sync::atomic::AtomicUsize,
+}
+
+impl mailstamp_dmarc::RecordParser for Keeping {
+    fn parse(
+        &self,
+        text: &[u8],
+    ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
+        mailstamp_dmarc::Record::parse(text).map(Arc::new)
+    }
+
+    fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
+        Some(self.zone.answer(query))
+    }
+
+    fn discovery_at_hand(
+        &self,
+        author: &Name,
+        accept: &dyn Fn(&PolicyDiscovery) -> bool,
+    ) -> Option<Arc<PolicyDiscovery>> {
+        let kept = self.kept.lock().unwrap();
+        let found = kept
+            .iter()
+            .find(|d| d.author_domain == *author && accept(d))
+            .cloned();
+        if found.is_some() {
+            self.reused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        found
+    }
+
+    fn keep_discovery(&self, discovery: &Arc<PolicyDiscovery>) {
+        self.kept.lock().unwrap().push(Arc::clone(discovery));
+    }
+}
+
+#[test]
+fn rfc9989_4_10_2_a_kept_discovery_is_reused_only_where_the_walk_would_go_the_same_way() {
+    // The walk of one Author Domain takes three forms, depending on the identifiers at its
+    // first answer (RFC 9989 §4.10.2, "no need to perform"): stopped with every identifier
+    // the Author Domain, stopped with none that needs the Organizational Domain, or walked on.
+    // A kept discovery serves only evaluations whose walk takes its form, and the verdict
+    // (JSON included) is the one a new walk gives.
+    let z = zone(&[
+        ("_dmarc.example.com", "v=DMARC1; p=reject"),
+        (
+            "_dmarc.strict.example",
+            "v=DMARC1; p=quarantine; aspf=s; adkim=s",
+        ),
+    ]);
+    let fail = |d: &str| (MechanismResult::Fail, n(d));
+    let mut complete = request("example.com", Some(pass("bounce.example.com")), &[]);
+    complete.options.complete_walk = true;
+    let mut psl = request("news.example.com", Some(pass("example.com")), &[]);
+    psl.discovery = Discovery::Psl(Arc::new(PublicSuffixList::from_text("com\n").unwrap()));
+    let mut several = request("example.com", Some(pass("example.com")), &[]);
+    several.author_domains.push(n("strict.example"));
+    several.options.multiple_authors = MultipleAuthors::EvaluateEach { limit: 5 };
+    // (request, served from a discovery kept by an earlier one in this list)
+    let cases = [
+        // Stopped, every identifier the Author Domain.
+        (
+            request(
+                "example.com",
+                Some(pass("example.com")),
+                &[pass("example.com")],
+            ),
+            false,
+        ),
+        // Relaxed alignment of a subdomain: the whole walk.
+        (
+            request("example.com", Some(pass("bounce.example.com")), &[]),
+            false,
+        ),
+        // Stopped, no identifier that counts.
+        (
+            request("example.com", Some(fail("example.com")), &[]),
+            false,
+        ),
+        (request("example.com", None, &[pass("example.com")]), true),
+        (complete, true),
+        (
+            request("example.com", Some(pass("mail.example.com")), &[]),
+            true,
+        ),
+        // Not the Author Domain's record: the identifiers change nothing.
+        (
+            request("news.example.com", Some(pass("example.com")), &[]),
+            false,
+        ),
+        (
+            request("news.example.com", None, &[fail("other.example")]),
+            true,
+        ),
+        // Strict: stopped, not identical.
+        (
+            request("strict.example", Some(pass("mail.strict.example")), &[]),
+            false,
+        ),
+        (
+            request("strict.example", None, &[pass("strict.example")]),
+            false,
+        ),
+        (
+            request("strict.example", None, &[pass("other.example")]),
+            true,
+        ),
+        (request("none.example", None, &[]), false),
+        (
+            request("none.example", Some(pass("none.example")), &[]),
+            true,
+        ),
+        // The PSL method is never kept.
+        (psl.clone(), false),
+        (psl, false),
+        // Each Author Domain's kept discovery.
+        (several, true),
+    ];
+    let keeping = Arc::new(Keeping {
+        zone: z.clone(),
+        kept: std::sync::Mutex::default(),
+        reused: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let parser: Arc<dyn mailstamp_dmarc::RecordParser> = keeping.clone();
+    let reused = || keeping.reused.load(std::sync::atomic::Ordering::Relaxed);
+    for round in 0..2 {
+        for (i, (req, from_kept)) in cases.iter().enumerate() {
+            let before = reused();
+            let driven = eval(&z, req.clone());
+            let Step::Done(verdict) = mailstamp_dmarc::evaluate_with_parser(req, &parser) else {
+                panic!("every answer is at hand, yet the evaluation stopped");
+            };
+            assert_eq!(format!("{verdict:?}"), format!("{driven:?}"), "case {i}");
+            assert_eq!(
+                serde_json::to_string(&verdict).unwrap(),
+                serde_json::to_string(&driven).unwrap(),
+                "case {i}"
+            );
+            let authors = req.author_domains.len();
+            let expected = match (round, *from_kept, &req.discovery) {
+                (_, _, Discovery::Psl(_)) => 0,
+                (0, false, _) => 0,
+                _ => authors,
+            };
+            assert_eq!(reused() - before, expected, "round {round}, case {i}");
+        }
+    }
+    // Three forms of example.com's walk, one of news.example.com's, two of strict.example's,
+    // one of none.example's: each kept once.
+    assert_eq!(keeping.kept.lock().unwrap().len(), 7);
+}
+
 /// A record parser that holds no answers: every evaluation through it waits for the driver.
 #[derive(Debug)]
 struct NothingAtHand;

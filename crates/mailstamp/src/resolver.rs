@@ -8,7 +8,7 @@ mod parsed;
 pub use live::LiveConfig;
 pub use parsed::{DEFAULT_PARSED_LIMIT, ParsedRecords};
 
-use mailstamp_dns::{Answer, Query, Zone};
+use mailstamp_dns::{Answer, Name, Query, Zone};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -104,6 +104,23 @@ struct Inner {
     observer: Option<Observer>,
     recording: Option<Mutex<Vec<(Query, Answer)>>>,
     parsed: Arc<ParsedRecords>,
+    discoveries: Mutex<Discoveries>,
+}
+
+/// DMARC policy discoveries kept per Author Domain, each until the first of the answers it
+/// read expires ([`mailstamp_dmarc::RecordParser::keep_discovery`]). An Author Domain has
+/// one discovery per way its walk can go for different identifiers (stopped at the Author
+/// Domain's own record, or walked on): a few at most.
+type Discoveries = HashMap<Name, Vec<KeptDiscovery>, CacheHasher>;
+
+/// Most discoveries kept for one Author Domain (the walk has three forms; more only when
+/// evaluations race to keep the same one).
+const DISCOVERIES_PER_AUTHOR: usize = 4;
+
+struct KeptDiscovery {
+    discovery: Arc<mailstamp_dmarc::PolicyDiscovery>,
+    /// Unix seconds after which one of its answers is stale.
+    expires: u64,
 }
 
 /// The resolver: answers [`Query`]s from one [`DnsSource`] through a cache shared by every
@@ -113,7 +130,11 @@ struct Inner {
 /// evaluates benefits from every answer. Entries live as long as the answer's TTL (the
 /// smallest TTL of its records), [`DEFAULT_NEGATIVE_TTL`] or the SOA's for NXDOMAIN and
 /// NODATA, [`FAILURE_TTL`] for failures, and never more than [`MAX_CACHE_TTL`]. Concurrent
-/// asks for the same query wait for one lookup.
+/// asks for the same query wait for one lookup. DMARC policy discoveries made through it are
+/// kept beside the answers they read, until the first of those expires, so that a repeated
+/// Author Domain is not walked again
+/// ([`mailstamp_dmarc::RecordParser::discovery_at_hand`]; not with an observer, which must
+/// see every answer an evaluation reads).
 ///
 /// ```
 /// use mailstamp::Resolver;
@@ -185,6 +206,78 @@ impl mailstamp_dmarc::RecordParser for Resolver {
 
     fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
         self.fresh(query)
+    }
+
+    /// A discovery kept for `author` while every answer it read is fresh in the cache. With an
+    /// observer, none: the observer sees every answer an evaluation reads.
+    fn discovery_at_hand(
+        &self,
+        author: &Name,
+        accept: &dyn Fn(&mailstamp_dmarc::PolicyDiscovery) -> bool,
+    ) -> Option<Arc<mailstamp_dmarc::PolicyDiscovery>> {
+        if self.inner.observer.is_some() {
+            return None;
+        }
+        let now = self.now();
+        let kept = self
+            .inner
+            .discoveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.get(author)?
+            .iter()
+            .find(|k| k.expires > now && accept(&k.discovery))
+            .map(|k| Arc::clone(&k.discovery))
+    }
+
+    /// Kept when every query of the discovery's trace is cached with the very answer the
+    /// trace holds, until the first of them expires.
+    fn keep_discovery(&self, discovery: &Arc<mailstamp_dmarc::PolicyDiscovery>) {
+        if self.inner.observer.is_some() || discovery.trace.is_empty() {
+            return;
+        }
+        let expires = {
+            let cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut expires = u64::MAX;
+            for entry in &discovery.trace {
+                let Some(cached) = cache.get(&entry.query).and_then(|slot| slot.get()) else {
+                    return;
+                };
+                if cached.answer != entry.answer {
+                    return;
+                }
+                expires = expires.min(cached.expires);
+            }
+            expires
+        };
+        let now = self.now();
+        if expires <= now {
+            return;
+        }
+        let mut kept = self
+            .inner
+            .discoveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= PRUNE_AT {
+            kept.retain(|_, list| {
+                list.retain(|k| k.expires > now);
+                !list.is_empty()
+            });
+        }
+        let list = kept.entry(discovery.author_domain.clone()).or_default();
+        list.retain(|k| k.expires > now);
+        if list.len() >= DISCOVERIES_PER_AUTHOR {
+            list.remove(0);
+        }
+        list.push(KeptDiscovery {
+            discovery: Arc::clone(discovery),
+            expires,
+        });
     }
 }
 
@@ -285,6 +378,7 @@ impl ResolverBuilder {
                 observer: self.observer,
                 recording: self.record.then(|| Mutex::new(Vec::new())),
                 parsed: Arc::new(ParsedRecords::with_limit(self.parsed_limit)),
+                discoveries: Mutex::default(),
             }),
         })
     }
@@ -312,6 +406,7 @@ impl Resolver {
                 observer: None,
                 recording: None,
                 parsed: Arc::default(),
+                discoveries: Mutex::default(),
             }),
         }
     }
@@ -500,10 +595,15 @@ impl Resolver {
             .len()
     }
 
-    /// Drops every cached answer and parsed record.
+    /// Drops every cached answer, parsed record and kept DMARC discovery.
     pub fn clear_cache(&self) {
         self.inner
             .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.inner
+            .discoveries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();

@@ -295,3 +295,187 @@ fn the_system_clock_is_the_wall_clock_to_the_second() {
         "{before} <= {coarse} <= {after}"
     );
 }
+
+/// DMARC evaluations over `resolver` as the pipeline runs them (the resolver parses the
+/// records, keeps discoveries and drives what waits).
+fn dmarc(
+    resolver: &Resolver,
+    rt: &tokio::runtime::Runtime,
+    request: &mailstamp_dmarc::EvaluationRequest,
+) -> mailstamp_dmarc::DmarcVerdict {
+    let parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
+    rt.block_on(drive(
+        mailstamp_dmarc::evaluate_with_parser(request, &parser),
+        resolver,
+    ))
+}
+
+/// True when both verdicts share one kept discovery.
+fn same_discovery(a: &mailstamp_dmarc::DmarcVerdict, b: &mailstamp_dmarc::DmarcVerdict) -> bool {
+    match (&a.discovery, &b.discovery) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+#[test]
+fn rfc2308_a_kept_dmarc_discovery_lives_until_its_first_answer_expires() {
+    // The walk from news.example.com reads NXDOMAIN (300 s, RFC 2308 §5), the record of
+    // example.com (1000 s) and NXDOMAIN for com: the discovery is kept for 300 s, and each
+    // evaluation of the Author Domain in that time reuses it with the same verdict.
+    let mut z = Zone::new();
+    z.insert(
+        &n("_dmarc.example.com"),
+        1000,
+        RData::Txt(mailstamp_dns::Txt::new(["v=DMARC1; p=reject"])),
+    );
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock = now.clone();
+    let resolver = Resolver::builder(DnsSource::Zone(z))
+        .clock(move || clock.load(Ordering::SeqCst))
+        .record(true)
+        .build()
+        .unwrap();
+    let fetched = || resolver.recording().map_or(0, |r| r.len());
+    let rt = rt();
+    let request = mailstamp_dmarc::EvaluationRequest {
+        author_domains: vec![n("news.example.com")],
+        identifiers: mailstamp_dmarc::Identifiers::new()
+            .with_dkim(mailstamp_dmarc::MechanismResult::Pass, n("example.com")),
+        ..Default::default()
+    };
+    let first = dmarc(&resolver, &rt, &request);
+    assert_eq!(first.result, mailstamp_dmarc::DmarcResult::Pass);
+    assert_eq!(fetched(), 3);
+    let json = serde_json::to_string(&first).unwrap();
+
+    now.fetch_add(u64::from(DEFAULT_NEGATIVE_TTL) - 1, Ordering::SeqCst);
+    let again = dmarc(&resolver, &rt, &request);
+    assert!(
+        same_discovery(&first, &again),
+        "kept while every answer is fresh"
+    );
+    assert_eq!(serde_json::to_string(&again).unwrap(), json);
+    assert_eq!(fetched(), 3);
+
+    // The two NXDOMAIN answers expire: the walk is made again, asking for them again.
+    now.fetch_add(1, Ordering::SeqCst);
+    let walked = dmarc(&resolver, &rt, &request);
+    assert!(!same_discovery(&first, &walked), "stale once an answer is");
+    assert_eq!(serde_json::to_string(&walked).unwrap(), json);
+    assert_eq!(fetched(), 5);
+    let kept = dmarc(&resolver, &rt, &request);
+    assert!(same_discovery(&walked, &kept));
+
+    resolver.clear_cache();
+    let cleared = dmarc(&resolver, &rt, &request);
+    assert!(!same_discovery(&kept, &cleared), "cleared with the cache");
+    assert_eq!(serde_json::to_string(&cleared).unwrap(), json);
+    assert_eq!(fetched(), 8);
+}
+
+#[test]
+fn a_failed_answer_bounds_a_kept_dmarc_discovery_and_an_observer_sees_every_answer() {
+    // A SERVFAIL at the Author Domain: temperror, kept for the failure's 30 s only.
+    let mut z = Zone::new();
+    z.fail(&n("_dmarc.down.example"), FailureKind::ServFail);
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock = now.clone();
+    let resolver = Resolver::builder(DnsSource::Zone(z.clone()))
+        .clock(move || clock.load(Ordering::SeqCst))
+        .build()
+        .unwrap();
+    let rt = rt();
+    let request = mailstamp_dmarc::EvaluationRequest {
+        author_domains: vec![n("down.example")],
+        identifiers: mailstamp_dmarc::Identifiers::new()
+            .with_spf(mailstamp_dmarc::MechanismResult::Pass, n("down.example")),
+        ..Default::default()
+    };
+    let first = dmarc(&resolver, &rt, &request);
+    assert_eq!(first.result, mailstamp_dmarc::DmarcResult::TempError);
+    now.fetch_add(u64::from(FAILURE_TTL) - 1, Ordering::SeqCst);
+    assert!(same_discovery(&first, &dmarc(&resolver, &rt, &request)));
+    now.fetch_add(1, Ordering::SeqCst);
+    assert!(!same_discovery(&first, &dmarc(&resolver, &rt, &request)));
+
+    // With an observer, nothing is kept: it is told of every answer each evaluation reads.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let watched = Resolver::builder(DnsSource::Zone(z))
+        .observer(move |e| {
+            if let DnsEvent::Answered { .. } = e {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    let one = dmarc(&watched, &rt, &request);
+    let two = dmarc(&watched, &rt, &request);
+    assert!(!same_discovery(&one, &two));
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn threads_sharing_kept_dmarc_discoveries_get_the_verdicts_of_new_walks() {
+    // Four threads evaluate the same Author Domains with identifiers that walk each of them
+    // in different forms, through one resolver (as the milter's connections do); every
+    // verdict is the one a resolver that keeps nothing (it has an observer) gives.
+    let mut z = Zone::new();
+    z.add_txt(&n("_dmarc.example.com"), ["v=DMARC1; p=reject"]);
+    z.add_txt(&n("_dmarc.strict.example"), ["v=DMARC1; p=none; aspf=s"]);
+    let ids = mailstamp_dmarc::Identifiers::new;
+    let pass = mailstamp_dmarc::MechanismResult::Pass;
+    let fail = mailstamp_dmarc::MechanismResult::Fail;
+    let requests: Vec<mailstamp_dmarc::EvaluationRequest> = [
+        ("example.com", ids().with_spf(pass, n("example.com"))),
+        ("example.com", ids().with_spf(pass, n("bounce.example.com"))),
+        ("example.com", ids().with_dkim(fail, n("example.com"))),
+        ("news.example.com", ids().with_dkim(pass, n("example.com"))),
+        (
+            "strict.example",
+            ids().with_spf(pass, n("mail.strict.example")),
+        ),
+        ("strict.example", ids().with_spf(pass, n("strict.example"))),
+        ("none.example", ids().with_spf(pass, n("none.example"))),
+    ]
+    .into_iter()
+    .map(|(author, identifiers)| mailstamp_dmarc::EvaluationRequest {
+        author_domains: vec![n(author)],
+        identifiers,
+        ..Default::default()
+    })
+    .collect();
+    let watched = Resolver::builder(DnsSource::Zone(z.clone()))
+        .observer(|_| {})
+        .build()
+        .unwrap();
+    let runtime = rt();
+    let expected: Vec<String> = requests
+        .iter()
+        .map(|r| serde_json::to_string(&dmarc(&watched, &runtime, r)).unwrap())
+        .collect();
+    let shared = Resolver::offline(z);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (shared, requests, expected) = (&shared, &requests, &expected);
+            scope.spawn(move || {
+                let rt = rt();
+                for i in 0..200 {
+                    let k = (i * 3 + t) % requests.len();
+                    let verdict = dmarc(shared, &rt, &requests[k]);
+                    assert_eq!(serde_json::to_string(&verdict).unwrap(), expected[k]);
+                }
+            });
+        }
+    });
+    // Four Author Domains walked in seven forms (three of example.com's, two of
+    // strict.example's): all kept, at most four per Author Domain (threads that walk the same
+    // form at once may both keep it).
+    let kept = shared.inner.discoveries.lock().unwrap();
+    assert_eq!(kept.len(), 4);
+    assert!(
+        kept.values()
+            .all(|list| !list.is_empty() && list.len() <= 4)
+    );
+}
