@@ -398,12 +398,90 @@ fn crypto_bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Ed25519 alone, each implementation the crate can use, on a SHA-256 digest (what DKIM signs,
+/// RFC 8463 §3): ring, AWS-LC (with `--features aws-lc`) and ed25519-dalek, verify and sign.
+/// `verify/dalek-prepared` keeps the decompressed key across calls (as a cached key can);
+/// `verify/dalek` decompresses it at each call, as ring and AWS-LC do. What `crypto` uses for
+/// each operation is chosen from these figures.
+fn ed25519_backends(c: &mut Criterion) {
+    let der = pkcs8_der(&testdata("ed25519._domainkey.example.org.pem"));
+    let digest = [0x5a_u8; 32];
+    let ring_pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
+    let public: [u8; 32] = ring::signature::KeyPair::public_key(&ring_pair)
+        .as_ref()
+        .try_into()
+        .expect("32 bytes");
+    let signature = ring_pair.sign(&digest).as_ref().to_vec();
+    // The seed: the last 32 bytes of the CurvePrivateKey OCTET STRING (RFC 8410 §7).
+    let seed_at = der
+        .windows(2)
+        .position(|w| w == [0x04, 0x20])
+        .expect("CurvePrivateKey")
+        + 2;
+    let seed: [u8; 32] = der[seed_at..seed_at + 32].try_into().expect("seed");
+    let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
+    assert_eq!(dalek.verifying_key().as_bytes(), &public);
+    let dalek_signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
+    let mut g = c.benchmark_group("ed25519");
+    g.bench_function("verify/ring", |b| {
+        b.iter(|| {
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &public)
+                .verify(black_box(&digest), &signature)
+                .is_ok()
+        })
+    });
+    g.bench_function("verify/dalek", |b| {
+        b.iter(|| {
+            ed25519_dalek::VerifyingKey::from_bytes(black_box(&public))
+                .is_ok_and(|k| {
+                    use ed25519_dalek::Verifier as _;
+                    k.verify(black_box(&digest), &dalek_signature).is_ok()
+                })
+        })
+    });
+    let prepared = ed25519_dalek::VerifyingKey::from_bytes(&public).expect("key");
+    g.bench_function("verify/dalek-prepared", |b| {
+        b.iter(|| {
+            use ed25519_dalek::Verifier as _;
+            prepared
+                .verify(black_box(&digest), &dalek_signature)
+                .is_ok()
+        })
+    });
+    g.bench_function("sign/ring", |b| {
+        b.iter(|| ring_pair.sign(black_box(&digest)))
+    });
+    g.bench_function("sign/dalek", |b| {
+        b.iter(|| {
+            use ed25519_dalek::Signer as _;
+            dalek.sign(black_box(&digest))
+        })
+    });
+    #[cfg(feature = "aws-lc")]
+    {
+        let aws_pair =
+            aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
+        g.bench_function("verify/aws-lc", |b| {
+            b.iter(|| {
+                aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, &public)
+                    .verify(black_box(&digest), &signature)
+                    .is_ok()
+            })
+        });
+        g.bench_function("sign/aws-lc", |b| {
+            b.iter(|| aws_pair.sign(black_box(&digest)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     canon_hash,
     key_record_bench,
     verify_bench,
     sign_bench,
-    crypto_bench
+    crypto_bench,
+    ed25519_backends
 );
 criterion_main!(benches);

@@ -89,6 +89,18 @@ pub(crate) fn pkcs8_algorithm(der_bytes: &[u8]) -> Option<ObjectIdentifier> {
         .map(|info| info.algorithm.oid)
 }
 
+/// The 32-byte seed of a PKCS#8 Ed25519 private key (RFC 8410 §7: the privateKey OCTET STRING
+/// holds a `CurvePrivateKey`, itself an OCTET STRING of the 32-byte seed of RFC 8032 §5.1.5),
+/// or `None` when the bytes are not one.
+pub(crate) fn ed25519_pkcs8_seed(der_bytes: &[u8]) -> Option<[u8; 32]> {
+    let info = pkcs8::PrivateKeyInfo::from_der(der_bytes).ok()?;
+    if info.algorithm.oid != OID_ED25519 {
+        return None;
+    }
+    let seed = der::asn1::OctetStringRef::from_der(info.private_key).ok()?;
+    seed.as_bytes().try_into().ok()
+}
+
 /// True when `der_bytes` is a PKCS#1 RSAPrivateKey (RFC 8017 §A.1.2).
 pub(crate) fn is_pkcs1_private_key(der_bytes: &[u8]) -> bool {
     pkcs1::RsaPrivateKey::from_der(der_bytes).is_ok()
@@ -236,5 +248,15 @@ mod tests {
             ]
         );
         assert_eq!(pkcs8_algorithm(&der_bytes), Some(OID_ED25519));
+        assert_eq!(ed25519_pkcs8_seed(&der_bytes), Some([7; 32]));
+        // Not Ed25519, or a seed of another length: no seed.
+        let mut short = der_bytes.clone();
+        short[1] -= 1;
+        short[13] -= 1;
+        short[15] -= 1;
+        short.pop();
+        assert_eq!(pkcs8_algorithm(&short), Some(OID_ED25519));
+        assert_eq!(ed25519_pkcs8_seed(&short), None);
+        assert_eq!(ed25519_pkcs8_seed(&der_bytes[..40]), None);
     }
 }

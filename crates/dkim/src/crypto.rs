@@ -9,9 +9,17 @@
 //!   [`PublicKey`](crate::PublicKey) (so a key cached by [`crate::KeyCache`] is parsed once for
 //!   every message).
 //!
-//! Both backends implement RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032)
+//! * **ed25519-dalek** for the Ed25519 operations where it measures faster than the build's
+//!   backend (`cargo bench -p mailstamp-dkim --bench dkim -- ed25519`, on x86_64, where
+//!   curve25519-dalek picks its AVX2 code at run time; figures in BENCHMARKS.md):
+//!   verification in both builds, signing under ring (AWS-LC signs faster than dalek). Keys
+//!   are still read by the backend (PKCS#8, seeds), so their formats and errors do not depend
+//!   on who signs.
+//!
+//! All of them implement RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032)
 //! deterministically and produce identical signatures for the same key and data; the tests of
-//! this module (`crypto_tests.rs`) run under either ([`BACKEND`] says which is built in).
+//! this module (`crypto_tests.rs`) run under either build ([`BACKEND`] says which is built in)
+//! and check that dalek and ring accept exactly the same Ed25519 signatures.
 //!
 //! This module is the bottom of the crate: it knows the backend's types and plain bytes, and
 //! none of the crate's own (keys, signatures), so nothing here depends back on them.
@@ -27,6 +35,7 @@ use aws_lc_rs as backend;
 
 use backend::signature as sig;
 use backend::signature::KeyPair as _;
+use ed25519_dalek as dalek;
 
 /// The name of the signature backend built in: `"ring"` or `"aws-lc"`.
 #[cfg(not(feature = "aws-lc"))]
@@ -39,7 +48,50 @@ pub const BACKEND: &str = "aws-lc";
 /// A private key of the backend.
 pub(crate) enum KeyPair {
     Rsa(sig::RsaKeyPair),
-    Ed25519(sig::Ed25519KeyPair),
+    Ed25519(Ed25519Signer),
+}
+
+/// The Ed25519 signer of this build: ed25519-dalek under ring (faster than ring's), AWS-LC's
+/// own under `aws-lc` (faster than dalek's).
+pub(crate) struct Ed25519Signer {
+    #[cfg(not(feature = "aws-lc"))]
+    key: dalek::SigningKey,
+    #[cfg(feature = "aws-lc")]
+    key: sig::Ed25519KeyPair,
+}
+
+impl Ed25519Signer {
+    /// The signer for `pair`, a key the backend has read (and so checked), made from `seed`.
+    #[cfg(not(feature = "aws-lc"))]
+    fn new(pair: sig::Ed25519KeyPair, seed: &[u8; 32]) -> Result<Ed25519Signer, Rejected> {
+        let key = dalek::SigningKey::from_bytes(seed);
+        // The same public key, or the seed was not the one the backend read.
+        if key.verifying_key().as_bytes()[..] != *pair.public_key().as_ref() {
+            return Err("the public key does not belong to the private key".to_owned());
+        }
+        Ok(Ed25519Signer { key })
+    }
+
+    #[cfg(feature = "aws-lc")]
+    fn new(pair: sig::Ed25519KeyPair, _seed: &[u8; 32]) -> Result<Ed25519Signer, Rejected> {
+        Ok(Ed25519Signer { key: pair })
+    }
+
+    /// The raw 32-byte public key.
+    fn public_key(&self) -> &[u8] {
+        #[cfg(not(feature = "aws-lc"))]
+        return AsRef::<dalek::VerifyingKey>::as_ref(&self.key).as_bytes();
+        #[cfg(feature = "aws-lc")]
+        return self.key.public_key().as_ref();
+    }
+
+    /// The 64-byte signature of `data` (RFC 8032 §5.1.6).
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        #[cfg(not(feature = "aws-lc"))]
+        return dalek::Signer::sign(&self.key, data).to_bytes().to_vec();
+        #[cfg(feature = "aws-lc")]
+        return self.key.sign(data).as_ref().to_vec();
+    }
 }
 
 /// The backend's words for why it refused a key.
@@ -53,18 +105,23 @@ impl KeyPair {
             .map_err(|e| e.to_string())
     }
 
-    /// An Ed25519 key from PKCS#8 DER (v1 or v2, RFC 8410).
+    /// An Ed25519 key from PKCS#8 DER (v1 or v2, RFC 8410), read by the backend (which
+    /// checks a v2 key's public key against its seed).
     pub(crate) fn ed25519_from_pkcs8(der: &[u8]) -> Result<KeyPair, Rejected> {
-        sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map(KeyPair::Ed25519)
-            .map_err(|e| e.to_string())
+        let pair =
+            sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| e.to_string())?;
+        let seed = crate::asn1::ed25519_pkcs8_seed(der)
+            .ok_or_else(|| "no 32-byte seed (RFC 8410 §7 CurvePrivateKey)".to_owned())?;
+        Ed25519Signer::new(pair, &seed).map(KeyPair::Ed25519)
     }
 
-    /// An Ed25519 key from its 32-byte seed (RFC 8032 §5.1.5).
+    /// An Ed25519 key from its 32-byte seed (RFC 8032 §5.1.5), read by the backend.
     pub(crate) fn ed25519_from_seed(seed: &[u8]) -> Result<KeyPair, Rejected> {
-        sig::Ed25519KeyPair::from_seed_unchecked(seed)
-            .map(KeyPair::Ed25519)
-            .map_err(|e| e.to_string())
+        let pair = sig::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| e.to_string())?;
+        let seed = seed
+            .try_into()
+            .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
+        Ed25519Signer::new(pair, seed).map(KeyPair::Ed25519)
     }
 
     /// The public key as the backend writes it: a DER RSAPublicKey (RFC 8017 §A.1.1) for RSA,
@@ -72,7 +129,7 @@ impl KeyPair {
     pub(crate) fn public_key_bytes(&self) -> &[u8] {
         match self {
             KeyPair::Rsa(pair) => pair.public_key().as_ref(),
-            KeyPair::Ed25519(pair) => pair.public_key().as_ref(),
+            KeyPair::Ed25519(signer) => signer.public_key(),
         }
     }
 
@@ -88,7 +145,7 @@ impl KeyPair {
                     .ok()?;
                 Some(out)
             }
-            KeyPair::Ed25519(pair) => Some(pair.sign(data).as_ref().to_vec()),
+            KeyPair::Ed25519(signer) => Some(signer.sign(data)),
         }
     }
 }
@@ -127,22 +184,40 @@ pub(crate) fn verify_rsa(
     prepared.verify_rsa(rsa_params(sha1, bits), n, e, data, signature)
 }
 
-/// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7).
-pub(crate) fn verify_ed25519(key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
-    sig::UnparsedPublicKey::new(&sig::ED25519, key)
-        .verify(message, signature)
-        .is_ok()
+/// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7) with ed25519-dalek, in both
+/// builds: the key `key` is decompressed on first use and kept in `prepared`.
+///
+/// dalek's `verify` (not `verify_strict`): the cofactorless check `[S]B = R + [k]A` with `S`
+/// below the group order and `R` compared as encoded, which is what ring checks; it accepts
+/// exactly the signatures ring accepts on the cases of `crypto_tests.rs` (small-order keys and
+/// `R` included, which `verify_strict` refuses and ring does not).
+pub(crate) fn verify_ed25519(
+    prepared: &Prepared,
+    key: &[u8; 32],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(signature) = dalek::Signature::from_slice(signature) else {
+        return false; // not 64 bytes
+    };
+    prepared
+        .ed25519
+        .get_or_init(|| dalek::VerifyingKey::from_bytes(key).ok().map(Box::new))
+        .as_ref()
+        .is_some_and(|k| dalek::Verifier::verify(&**k, message, &signature).is_ok())
 }
 
-/// What a [`PublicKey`](crate::PublicKey) keeps for the backend: AWS-LC's parsed RSA key, made on first use (one
-/// per parameter set: `rsa-sha1` and `rsa-sha256` use the same key with different digests).
-/// Nothing under ring, whose API parses the components at each verification. The slots are
-/// allocated at the first verification, not when the key record is read (an Ed25519 key
-/// never needs them), and shared by the clones made after it.
+/// What a [`PublicKey`](crate::PublicKey) keeps for the backend, made on first use:
+/// * for RSA under `aws-lc`, AWS-LC's parsed key (one per parameter set: `rsa-sha1` and
+///   `rsa-sha256` use the same key with different digests). Nothing under ring, whose API
+///   parses the components at each verification. The slots are allocated at the first
+///   verification, not when the key record is read, and shared by the clones made after it;
+/// * for Ed25519, dalek's decompressed key (`None` when the bytes are no point of the curve).
 #[derive(Default, Clone)]
 pub(crate) struct Prepared {
     #[cfg(feature = "aws-lc")]
     rsa: std::sync::OnceLock<std::sync::Arc<RsaSlots>>,
+    ed25519: std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>,
 }
 
 /// AWS-LC's parsed RSA key, one slot per parameter set.

@@ -613,7 +613,12 @@ pub fn check_signature(
         }
         (SigningAlgorithm::Ed25519Sha256, Some(pk)) => {
             use sha2::Digest as _;
-            crate::crypto::verify_ed25519(pk, &sha2::Sha256::digest(data), signature)
+            crate::crypto::verify_ed25519(
+                key.prepared(),
+                pk,
+                &sha2::Sha256::digest(data),
+                signature,
+            )
         }
         _ => false,
     }
