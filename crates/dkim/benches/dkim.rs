@@ -432,11 +432,10 @@ fn ed25519_backends(c: &mut Criterion) {
     });
     g.bench_function("verify/dalek", |b| {
         b.iter(|| {
-            ed25519_dalek::VerifyingKey::from_bytes(black_box(&public))
-                .is_ok_and(|k| {
-                    use ed25519_dalek::Verifier as _;
-                    k.verify(black_box(&digest), &dalek_signature).is_ok()
-                })
+            ed25519_dalek::VerifyingKey::from_bytes(black_box(&public)).is_ok_and(|k| {
+                use ed25519_dalek::Verifier as _;
+                k.verify(black_box(&digest), &dalek_signature).is_ok()
+            })
         })
     });
     let prepared = ed25519_dalek::VerifyingKey::from_bytes(&public).expect("key");
@@ -463,9 +462,12 @@ fn ed25519_backends(c: &mut Criterion) {
             aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
         g.bench_function("verify/aws-lc", |b| {
             b.iter(|| {
-                aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, &public)
-                    .verify(black_box(&digest), &signature)
-                    .is_ok()
+                aws_lc_rs::signature::UnparsedPublicKey::new(
+                    &aws_lc_rs::signature::ED25519,
+                    &public,
+                )
+                .verify(black_box(&digest), &signature)
+                .is_ok()
             })
         });
         g.bench_function("sign/aws-lc", |b| {

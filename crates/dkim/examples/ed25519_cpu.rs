@@ -95,8 +95,8 @@ fn main() {
         }
         #[cfg(feature = "aws-lc")]
         "sign-aws-lc" => {
-            let pair =
-                aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
+            let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                .expect("key");
             for _ in 0..n {
                 black_box(pair.sign(black_box(&digest)));
             }

@@ -1,20 +1,19 @@
 //! The signature backend, chosen here and nowhere else.
 //!
-//! * **ring** (the default): RSA and Ed25519, sign and verify. Fast to start, which suits the
-//!   one-message-per-process CLI.
+//! * **ring** (the default): RSA, and the Ed25519 keys. Fast to start, which suits the
+//!   one-message-per-process CLI. Ed25519 signing and verification run in **ed25519-dalek**,
+//!   which measures faster than ring at both on x86_64 (curve25519-dalek picks its AVX2 code
+//!   at run time; `cargo bench -p mailstamp-dkim --bench dkim -- ed25519`, the
+//!   `ed25519_cpu` example, BENCHMARKS.md). It verifies with the key decompressed once and
+//!   kept with the [`PublicKey`](crate::PublicKey). ring still reads the keys (PKCS#8,
+//!   seeds), so their formats and errors are unchanged.
 //! * **aws-lc-rs** (cargo feature `aws-lc`): the same operations through AWS-LC, faster per
-//!   operation on x86_64 (RSA verify, Ed25519 sign and verify) but slower to start (it seeds its
+//!   operation on x86_64 (RSA verify, Ed25519 sign) but slower to start (it seeds its
 //!   DRBG at first use). Meant for long-running signers and verifiers (the milter, bulk checks).
 //!   An RSA public key is parsed into AWS-LC's form once, on first use, and kept with the
 //!   [`PublicKey`](crate::PublicKey) (so a key cached by [`crate::KeyCache`] is parsed once for
-//!   every message).
-//!
-//! * **ed25519-dalek** for the Ed25519 operations where it measures faster than the build's
-//!   backend (`cargo bench -p mailstamp-dkim --bench dkim -- ed25519`, on x86_64, where
-//!   curve25519-dalek picks its AVX2 code at run time; figures in BENCHMARKS.md):
-//!   verification in both builds, signing under ring (AWS-LC signs faster than dalek). Keys
-//!   are still read by the backend (PKCS#8, seeds), so their formats and errors do not depend
-//!   on who signs.
+//!   every message). AWS-LC keeps Ed25519 too: it signs faster than dalek, and dalek's
+//!   verification measured level with it (see `ed25519` below).
 //!
 //! All of them implement RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and Ed25519 (RFC 8032)
 //! deterministically and produce identical signatures for the same key and data; the tests of
@@ -35,7 +34,6 @@ use aws_lc_rs as backend;
 
 use backend::signature as sig;
 use backend::signature::KeyPair as _;
-use ed25519_dalek as dalek;
 
 /// The name of the signature backend built in: `"ring"` or `"aws-lc"`.
 #[cfg(not(feature = "aws-lc"))]
@@ -48,50 +46,7 @@ pub const BACKEND: &str = "aws-lc";
 /// A private key of the backend.
 pub(crate) enum KeyPair {
     Rsa(sig::RsaKeyPair),
-    Ed25519(Ed25519Signer),
-}
-
-/// The Ed25519 signer of this build: ed25519-dalek under ring (faster than ring's), AWS-LC's
-/// own under `aws-lc` (faster than dalek's).
-pub(crate) struct Ed25519Signer {
-    #[cfg(not(feature = "aws-lc"))]
-    key: dalek::SigningKey,
-    #[cfg(feature = "aws-lc")]
-    key: sig::Ed25519KeyPair,
-}
-
-impl Ed25519Signer {
-    /// The signer for `pair`, a key the backend has read (and so checked), made from `seed`.
-    #[cfg(not(feature = "aws-lc"))]
-    fn new(pair: sig::Ed25519KeyPair, seed: &[u8; 32]) -> Result<Ed25519Signer, Rejected> {
-        let key = dalek::SigningKey::from_bytes(seed);
-        // The same public key, or the seed was not the one the backend read.
-        if key.verifying_key().as_bytes()[..] != *pair.public_key().as_ref() {
-            return Err("the public key does not belong to the private key".to_owned());
-        }
-        Ok(Ed25519Signer { key })
-    }
-
-    #[cfg(feature = "aws-lc")]
-    fn new(pair: sig::Ed25519KeyPair, _seed: &[u8; 32]) -> Result<Ed25519Signer, Rejected> {
-        Ok(Ed25519Signer { key: pair })
-    }
-
-    /// The raw 32-byte public key.
-    fn public_key(&self) -> &[u8] {
-        #[cfg(not(feature = "aws-lc"))]
-        return AsRef::<dalek::VerifyingKey>::as_ref(&self.key).as_bytes();
-        #[cfg(feature = "aws-lc")]
-        return self.key.public_key().as_ref();
-    }
-
-    /// The 64-byte signature of `data` (RFC 8032 §5.1.6).
-    fn sign(&self, data: &[u8]) -> Vec<u8> {
-        #[cfg(not(feature = "aws-lc"))]
-        return dalek::Signer::sign(&self.key, data).to_bytes().to_vec();
-        #[cfg(feature = "aws-lc")]
-        return self.key.sign(data).as_ref().to_vec();
-    }
+    Ed25519(ed25519::Signer),
 }
 
 /// The backend's words for why it refused a key.
@@ -112,7 +67,7 @@ impl KeyPair {
             sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| e.to_string())?;
         let seed = crate::asn1::ed25519_pkcs8_seed(der)
             .ok_or_else(|| "no 32-byte seed (RFC 8410 §7 CurvePrivateKey)".to_owned())?;
-        Ed25519Signer::new(pair, &seed).map(KeyPair::Ed25519)
+        ed25519::Signer::new(pair, &seed).map(KeyPair::Ed25519)
     }
 
     /// An Ed25519 key from its 32-byte seed (RFC 8032 §5.1.5), read by the backend.
@@ -121,7 +76,7 @@ impl KeyPair {
         let seed = seed
             .try_into()
             .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
-        Ed25519Signer::new(pair, seed).map(KeyPair::Ed25519)
+        ed25519::Signer::new(pair, seed).map(KeyPair::Ed25519)
     }
 
     /// The public key as the backend writes it: a DER RSAPublicKey (RFC 8017 §A.1.1) for RSA,
@@ -184,27 +139,112 @@ pub(crate) fn verify_rsa(
     prepared.verify_rsa(rsa_params(sha1, bits), n, e, data, signature)
 }
 
-/// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7) with ed25519-dalek, in both
-/// builds: the key `key` is decompressed on first use and kept in `prepared`.
-///
-/// dalek's `verify` (not `verify_strict`): the cofactorless check `[S]B = R + [k]A` with `S`
-/// below the group order and `R` compared as encoded, which is what ring checks; it accepts
-/// exactly the signatures ring accepts on the cases of `crypto_tests.rs` (small-order keys and
-/// `R` included, which `verify_strict` refuses and ring does not).
+/// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7) with the key `key`, through
+/// what `prepared` keeps for it.
 pub(crate) fn verify_ed25519(
     prepared: &Prepared,
     key: &[u8; 32],
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    let Ok(signature) = dalek::Signature::from_slice(signature) else {
-        return false; // not 64 bytes
-    };
-    prepared
-        .ed25519
-        .get_or_init(|| dalek::VerifyingKey::from_bytes(key).ok().map(Box::new))
-        .as_ref()
-        .is_some_and(|k| dalek::Verifier::verify(&**k, message, &signature).is_ok())
+    ed25519::verify(&prepared.ed25519, key, message, signature)
+}
+
+/// Ed25519 under ring: ed25519-dalek signs and verifies (measured faster than ring at both:
+/// BENCHMARKS.md). The key is still read by ring (PKCS#8 or seed), so the key formats and
+/// their errors are ring's.
+#[cfg(not(feature = "aws-lc"))]
+mod ed25519 {
+    use super::{Rejected, sig};
+    use ed25519_dalek as dalek;
+
+    /// A private key that signs with dalek.
+    pub(crate) struct Signer {
+        key: dalek::SigningKey,
+    }
+
+    impl Signer {
+        /// The signer for `pair`, a key ring has read (and so checked), made from `seed`.
+        pub(super) fn new(pair: sig::Ed25519KeyPair, seed: &[u8; 32]) -> Result<Signer, Rejected> {
+            use super::sig::KeyPair as _;
+            let key = dalek::SigningKey::from_bytes(seed);
+            // The same public key, or the seed is not the one ring read.
+            if key.verifying_key().as_bytes()[..] != *pair.public_key().as_ref() {
+                return Err("the public key does not belong to the private key".to_owned());
+            }
+            Ok(Signer { key })
+        }
+
+        /// The raw 32-byte public key.
+        pub(super) fn public_key(&self) -> &[u8] {
+            AsRef::<dalek::VerifyingKey>::as_ref(&self.key).as_bytes()
+        }
+
+        /// The 64-byte signature of `data` (RFC 8032 §5.1.6; deterministic, the same bytes as
+        /// ring's).
+        pub(super) fn sign(&self, data: &[u8]) -> Vec<u8> {
+            dalek::Signer::sign(&self.key, data).to_bytes().to_vec()
+        }
+    }
+
+    /// dalek's decompressed key (`None`: the bytes are no point of the curve), made at the
+    /// first verification and kept with the [`PublicKey`](crate::PublicKey): a key cached by
+    /// [`crate::KeyCache`] is decompressed once.
+    pub(super) type Kept = std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>;
+
+    /// dalek's `verify`, not `verify_strict`: the cofactorless check `[S]B = R + [k]A` with
+    /// `S` below the group order and `R` compared as encoded, as ring checks it. It accepts
+    /// exactly what ring accepts on the cases of `crypto_tests.rs` (small-order and
+    /// non-canonical keys and `R` included, which `verify_strict` refuses and ring does not).
+    pub(super) fn verify(kept: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+        let Ok(signature) = dalek::Signature::from_slice(signature) else {
+            return false; // not 64 bytes
+        };
+        kept.get_or_init(|| dalek::VerifyingKey::from_bytes(key).ok().map(Box::new))
+            .as_ref()
+            .is_some_and(|k| dalek::Verifier::verify(&**k, message, &signature).is_ok())
+    }
+}
+
+/// Ed25519 under `aws-lc`: AWS-LC signs and verifies. Its signing is faster than dalek's; its
+/// verification measured level with dalek's in the side-by-side row, and it refuses
+/// non-canonical key encodings (RFC 8032 §5.1.3) that ring and dalek accept, so using dalek
+/// here would change this build's verdicts.
+#[cfg(feature = "aws-lc")]
+mod ed25519 {
+    use super::{Rejected, sig};
+
+    /// A private key that signs with AWS-LC.
+    pub(crate) struct Signer {
+        pair: sig::Ed25519KeyPair,
+    }
+
+    impl Signer {
+        /// The signer for `pair`, a key AWS-LC has read (the seed is not needed).
+        pub(super) fn new(pair: sig::Ed25519KeyPair, _seed: &[u8; 32]) -> Result<Signer, Rejected> {
+            Ok(Signer { pair })
+        }
+
+        /// The raw 32-byte public key.
+        pub(super) fn public_key(&self) -> &[u8] {
+            use super::sig::KeyPair as _;
+            self.pair.public_key().as_ref()
+        }
+
+        /// The 64-byte signature of `data` (RFC 8032 §5.1.6).
+        pub(super) fn sign(&self, data: &[u8]) -> Vec<u8> {
+            self.pair.sign(data).as_ref().to_vec()
+        }
+    }
+
+    /// Nothing: AWS-LC reads the key at each verification.
+    pub(super) type Kept = ();
+
+    pub(super) fn verify(_: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+        sig::UnparsedPublicKey::new(&sig::ED25519, key)
+            .verify(message, signature)
+            .is_ok()
+    }
 }
 
 /// What a [`PublicKey`](crate::PublicKey) keeps for the backend, made on first use:
@@ -212,12 +252,12 @@ pub(crate) fn verify_ed25519(
 ///   `rsa-sha256` use the same key with different digests). Nothing under ring, whose API
 ///   parses the components at each verification. The slots are allocated at the first
 ///   verification, not when the key record is read, and shared by the clones made after it;
-/// * for Ed25519, dalek's decompressed key (`None` when the bytes are no point of the curve).
+/// * for Ed25519 under ring, dalek's decompressed key (`ed25519::Kept`).
 #[derive(Default, Clone)]
 pub(crate) struct Prepared {
     #[cfg(feature = "aws-lc")]
     rsa: std::sync::OnceLock<std::sync::Arc<RsaSlots>>,
-    ed25519: std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>,
+    ed25519: ed25519::Kept,
 }
 
 /// AWS-LC's parsed RSA key, one slot per parameter set.
