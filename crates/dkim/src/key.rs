@@ -179,24 +179,27 @@ impl PublicKey {
             key_type: KeyType::Rsa,
             reason,
         };
-        let spki = match asn1::rsa_spki_key(&der_bytes) {
-            Some(key) => Some((asn1::OID_RSA_ENCRYPTION, key)),
-            None => asn1::spki(&der_bytes),
-        };
-        let rsa = match spki {
-            Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
-            Some((oid, _)) => {
-                return Err(invalid(format!(
-                    "the SubjectPublicKeyInfo holds {} key",
-                    asn1::oid_name(oid)
-                )));
+        let (n, e) = match asn1::rsa_spki_usual(&der_bytes) {
+            Some(n_e) => n_e,
+            None => {
+                let rsa = match asn1::spki(&der_bytes) {
+                    Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
+                    Some((oid, _)) => {
+                        return Err(invalid(format!(
+                            "the SubjectPublicKeyInfo holds {} key",
+                            asn1::oid_name(oid)
+                        )));
+                    }
+                    None => &der_bytes,
+                };
+                asn1::rsa_public_key(rsa).ok_or_else(|| {
+                    invalid(
+                        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
+                            .to_owned(),
+                    )
+                })?
             }
-            None => &der_bytes,
         };
-        let not_rsa = || {
-            invalid("neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure".to_owned())
-        };
-        let (n, e) = asn1::rsa_public_key(rsa).ok_or_else(not_rsa)?;
         let bits = asn1::bit_len(n);
         let ranges = range_in(&der_bytes, n).zip(range_in(&der_bytes, e));
         let (der, n, e) = match ranges {
