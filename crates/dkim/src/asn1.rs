@@ -10,7 +10,7 @@
 //! refuses and gives the same numbers (property-tested); anything else goes to the full read.
 
 use der::asn1::{AnyRef, BitStringRef, UintRef};
-use der::{Decode as _, Encode as _, Reader as _};
+use der::{Decode as _, Encode as _};
 use spki::{AlgorithmIdentifierRef, ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 /// rsaEncryption, 1.2.840.113549.1.1.1 (RFC 8017 §A.1).

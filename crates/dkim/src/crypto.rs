@@ -139,15 +139,19 @@ pub(crate) fn verify_rsa(
     prepared.verify_rsa(rsa_params(sha1, bits), n, e, data, signature)
 }
 
+/// What an Ed25519 [`PublicKey`](crate::PublicKey) keeps for the backend, made on first use:
+/// under ring, dalek's decompressed key; nothing under `aws-lc`.
+pub(crate) type Ed25519Kept = ed25519::Kept;
+
 /// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7) with the key `key`, through
-/// what `prepared` keeps for it.
+/// what `kept` keeps for it.
 pub(crate) fn verify_ed25519(
-    prepared: &Prepared,
+    kept: &Ed25519Kept,
     key: &[u8; 32],
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    ed25519::verify(&prepared.ed25519, key, message, signature)
+    ed25519::verify(kept, key, message, signature)
 }
 
 /// Ed25519 under ring: ed25519-dalek signs and verifies (measured faster than ring at both:
@@ -190,7 +194,7 @@ mod ed25519 {
     /// dalek's decompressed key (`None`: the bytes are no point of the curve), made at the
     /// first verification and kept with the [`PublicKey`](crate::PublicKey): a key cached by
     /// [`crate::KeyCache`] is decompressed once.
-    pub(super) type Kept = std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>;
+    pub(crate) type Kept = std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>;
 
     /// dalek's `verify`, not `verify_strict`: the cofactorless check `[S]B = R + [k]A` with
     /// `S` below the group order and `R` compared as encoded, as ring checks it. It accepts
@@ -238,7 +242,7 @@ mod ed25519 {
     }
 
     /// Nothing: AWS-LC reads the key at each verification.
-    pub(super) type Kept = ();
+    pub(crate) type Kept = ();
 
     pub(super) fn verify(_: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
         sig::UnparsedPublicKey::new(&sig::ED25519, key)
@@ -247,17 +251,17 @@ mod ed25519 {
     }
 }
 
-/// What a [`PublicKey`](crate::PublicKey) keeps for the backend, made on first use:
-/// * for RSA under `aws-lc`, AWS-LC's parsed key (one per parameter set: `rsa-sha1` and
-///   `rsa-sha256` use the same key with different digests). Nothing under ring, whose API
-///   parses the components at each verification. The slots are allocated at the first
-///   verification, not when the key record is read, and shared by the clones made after it;
-/// * for Ed25519 under ring, dalek's decompressed key (`ed25519::Kept`).
+/// What an RSA [`PublicKey`](crate::PublicKey) keeps for the backend: AWS-LC's parsed RSA key,
+/// made on first use (one per parameter set: `rsa-sha1` and `rsa-sha256` use the same key with
+/// different digests). Nothing under ring, whose API parses the components at each
+/// verification. The slots are allocated at the first verification, not when the key record
+/// is read, and shared by the clones made after it. (An Ed25519 key keeps its own,
+/// [`Ed25519Kept`], inside the key's Ed25519 variant, where it adds nothing to the key's size:
+/// a field here made every key record larger and measured slower to parse.)
 #[derive(Default, Clone)]
 pub(crate) struct Prepared {
     #[cfg(feature = "aws-lc")]
     rsa: std::sync::OnceLock<std::sync::Arc<RsaSlots>>,
-    ed25519: ed25519::Kept,
 }
 
 /// AWS-LC's parsed RSA key, one slot per parameter set.

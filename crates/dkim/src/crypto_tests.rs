@@ -99,7 +99,8 @@ mod tests {
         let signature = ed.sign(b"signed data").unwrap();
         let own = ed.public_key();
         let check = |key: &PublicKey, digest: &[u8]| {
-            verify_ed25519(key.prepared(), key.ed25519().unwrap(), digest, &signature)
+            let (raw, kept) = key.ed25519_kept().unwrap();
+            verify_ed25519(kept, raw, digest, &signature)
         };
         for _ in 0..2 {
             // Twice: the second check uses the decompressed key kept on first use.
@@ -289,7 +290,7 @@ mod dalek_against_ring {
 
     fn ours_accepts(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
         <[u8; 32]>::try_from(key)
-            .is_ok_and(|k| verify_ed25519(&Prepared::default(), &k, message, signature))
+            .is_ok_and(|k| verify_ed25519(&Ed25519Kept::default(), &k, message, signature))
     }
 
     fn strict_accepts(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
@@ -339,7 +340,7 @@ mod dalek_against_ring {
                 assert_eq!(ours[..], signature[..], "deterministic, RFC 8032 §5.1.6");
                 assert!(agree(&key, message, &signature));
                 // The same Prepared across calls: the kept key gives the same verdicts.
-                let prepared = Prepared::default();
+                let prepared = Ed25519Kept::default();
                 let k: [u8; 32] = key[..].try_into().unwrap();
                 assert!(verify_ed25519(&prepared, &k, message, &signature));
                 assert!(!verify_ed25519(&prepared, &k, b"other", &signature));

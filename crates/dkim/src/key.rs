@@ -127,8 +127,10 @@ enum Material {
         e: Range<usize>,
         bits: usize,
     },
-    /// The raw 32-byte key.
-    Ed25519([u8; 32]),
+    /// The raw 32-byte key, and what the signature backend keeps for it (made on first use,
+    /// [`crate::crypto`]; in this variant, which is smaller than the RSA one, it costs the
+    /// key nothing in size).
+    Ed25519([u8; 32], crate::crypto::Ed25519Kept),
 }
 
 /// Two keys are equal when their components are: an RSA key read from a SubjectPublicKeyInfo
@@ -145,7 +147,7 @@ impl PartialEq for Material {
                     ..
                 },
             ) => der[n.clone()] == der2[n2.clone()] && der[e.clone()] == der2[e2.clone()],
-            (Material::Ed25519(a), Material::Ed25519(b)) => a == b,
+            (Material::Ed25519(a, _), Material::Ed25519(b, _)) => a == b,
             _ => false,
         }
     }
@@ -264,7 +266,7 @@ impl PublicKey {
     /// An Ed25519 key from its raw 32 bytes.
     pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
         PublicKey {
-            material: Material::Ed25519(raw),
+            material: Material::Ed25519(raw, Default::default()),
             prepared: crate::crypto::Prepared::default(),
         }
     }
@@ -278,7 +280,7 @@ impl PublicKey {
     pub fn key_type(&self) -> KeyType {
         match self.material {
             Material::Rsa { .. } => KeyType::Rsa,
-            Material::Ed25519(_) => KeyType::Ed25519,
+            Material::Ed25519(..) => KeyType::Ed25519,
         }
     }
 
@@ -286,7 +288,7 @@ impl PublicKey {
     pub fn bits(&self) -> usize {
         match &self.material {
             Material::Rsa { bits, .. } => *bits,
-            Material::Ed25519(_) => 256,
+            Material::Ed25519(..) => 256,
         }
     }
 
@@ -294,14 +296,14 @@ impl PublicKey {
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.material {
             Material::Rsa { der, n, e, .. } => Some((&der[n.clone()], &der[e.clone()])),
-            Material::Ed25519(_) => None,
+            Material::Ed25519(..) => None,
         }
     }
 
-    /// The raw Ed25519 key.
-    pub(crate) fn ed25519(&self) -> Option<&[u8; 32]> {
+    /// The raw Ed25519 key, and what the signature backend keeps for it.
+    pub(crate) fn ed25519_kept(&self) -> Option<(&[u8; 32], &crate::crypto::Ed25519Kept)> {
         match &self.material {
-            Material::Ed25519(k) => Some(k),
+            Material::Ed25519(k, kept) => Some((k, kept)),
             Material::Rsa { .. } => None,
         }
     }
@@ -313,7 +315,7 @@ impl PublicKey {
             Material::Rsa { der, n, e, .. } => {
                 asn1::rsa_spki(&der[n.clone()], &der[e.clone()]).unwrap_or_default()
             }
-            Material::Ed25519(k) => k.to_vec(),
+            Material::Ed25519(k, _) => k.to_vec(),
         }
     }
 }
@@ -636,7 +638,7 @@ mod tests {
     fn rfc8463_a2_records_parse() {
         let ed = KeyRecord::parse(ED_RECORD).unwrap();
         assert_eq!(ed.key_type, KeyType::Ed25519);
-        assert!(ed.public_key.as_ref().unwrap().ed25519().is_some());
+        assert!(ed.public_key.as_ref().unwrap().ed25519_kept().is_some());
         let rsa = KeyRecord::parse(RSA_RECORD).unwrap();
         let key = rsa.public_key.unwrap();
         assert_eq!(key.bits(), 1024);

@@ -598,7 +598,7 @@ pub fn check_signature(
     data: &[u8],
     signature: &[u8],
 ) -> bool {
-    match (algorithm, key.ed25519()) {
+    match (algorithm, key.ed25519_kept()) {
         (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, _) => {
             key.rsa_components().is_some_and(|n_e| {
                 crate::crypto::verify_rsa(
@@ -611,14 +611,9 @@ pub fn check_signature(
                 )
             })
         }
-        (SigningAlgorithm::Ed25519Sha256, Some(pk)) => {
+        (SigningAlgorithm::Ed25519Sha256, Some((pk, kept))) => {
             use sha2::Digest as _;
-            crate::crypto::verify_ed25519(
-                key.prepared(),
-                pk,
-                &sha2::Sha256::digest(data),
-                signature,
-            )
+            crate::crypto::verify_ed25519(kept, pk, &sha2::Sha256::digest(data), signature)
         }
         _ => false,
     }
