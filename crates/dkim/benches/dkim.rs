@@ -12,7 +12,10 @@
 //!   Ed25519, unfolded and folded;
 //! * `crypto/*`: the signature backend alone (`mailstamp_dkim::crypto`: ring by default, AWS-LC
 //!   with `--features aws-lc`), through the public API: `check_signature` with a key kept
-//!   across calls (as a `KeyCache` keeps it) and `SigningKey::sign`, RSA-2048 and Ed25519.
+//!   across calls (as a `KeyCache` keeps it) and `SigningKey::sign`, RSA-2048 and Ed25519;
+//! * `ed25519/*`: Ed25519 verify and sign in ring, ed25519-dalek and (with `--features aws-lc`)
+//!   AWS-LC, side by side: what `crypto` chooses from (the `ed25519_cpu` example measures the
+//!   same in CPU time, steadier on a loaded host).
 //!
 //! Run: `cargo bench -p mailstamp-dkim --bench dkim` (`--features aws-lc` for AWS-LC).
 

@@ -242,7 +242,8 @@ mod ed25519 {
     }
 
     /// Nothing: AWS-LC reads the key at each verification.
-    pub(crate) type Kept = ();
+    #[derive(Debug, Default, Clone)]
+    pub(crate) struct Kept;
 
     pub(super) fn verify(_: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
         sig::UnparsedPublicKey::new(&sig::ED25519, key)

@@ -199,13 +199,13 @@ mod aws_lc_against_ring {
                 .is_ok()
         );
         assert!(verify_ed25519(
-            &Prepared::default(),
+            &Ed25519Kept::default(),
             &key,
             &digest,
             &signature
         ));
         assert!(!verify_ed25519(
-            &Prepared::default(),
+            &Ed25519Kept::default(),
             &key,
             &[8u8; 32],
             &signature
