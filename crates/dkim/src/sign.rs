@@ -1,4 +1,4 @@
-//! Signing (RFC 6376 §5) with ring, several keys in one pass.
+//! Signing (RFC 6376 §5) through [`crate::crypto`], several keys in one pass.
 
 use crate::canon::{
     BodyHashSet, BodyHashSpec, BodySource, Canonicalization, Canonicalizations,

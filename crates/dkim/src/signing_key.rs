@@ -1,5 +1,5 @@
 //! Private keys for signing (RFC 6376 §5, RFC 8301 §3.2, RFC 8463): reading PKCS#8 and PKCS#1
-//! PEM files and signing with ring.
+//! PEM files and signing with them (the backend of [`crate::crypto`]).
 
 use crate::asn1;
 use crate::key::{KeyType, PublicKey};
@@ -85,8 +85,8 @@ pub enum KeyLoadError {
 
 use crate::crypto::KeyPair;
 
-/// A private key that signs: RSA (2048–4096 bits) or Ed25519, with ring (or AWS-LC under the
-/// `aws-lc` feature, see [`crate::crypto::BACKEND`]).
+/// A private key that signs: RSA (2048–4096 bits) with ring, Ed25519 with ed25519-dalek (or
+/// both with AWS-LC under the `aws-lc` feature, see [`crate::crypto::BACKEND`]).
 pub struct SigningKey {
     pair: KeyPair,
     public: PublicKey,
