@@ -1117,11 +1117,15 @@ fn wrap(
 /// evaluation would make again ([`RecordParser::discovery_at_hand`]), else from a new walk.
 fn single(author: &Name, inputs: &Inputs<'_>) -> Single {
     let early = !inputs.options.complete_walk;
+    let reusable = |d: &PolicyDiscovery| {
+        d.author_domain == *author && d.reusable_for(inputs.identifiers, early)
+    };
+    // The check is made again on what comes back: a parser of another crate that hands out
+    // a discovery `accept` refused must not change the verdict.
     if let Some(parser) = inputs.parser
         && matches!(inputs.discovery, Discovery::TreeWalk)
-        && let Some(policy) = parser.discovery_at_hand(author, &|d| {
-            d.author_domain == *author && d.reusable_for(inputs.identifiers, early)
-        })
+        && let Some(policy) = parser.discovery_at_hand(author, &reusable)
+        && reusable(&policy)
     {
         return Single {
             phase: start(inputs.identifiers, policy, inputs.parser),

@@ -236,6 +236,14 @@ impl mailstamp_dmarc::RecordParser for Resolver {
         if self.inner.observer.is_some() || discovery.trace.is_empty() {
             return;
         }
+        // The kept discoveries' lock is held across the look at the answer cache (always in
+        // this order), so that a `clear_cache` in between cannot be followed by keeping a
+        // discovery of answers it dropped.
+        let mut kept = self
+            .inner
+            .discoveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let expires = {
             let cache = self
                 .inner
@@ -258,11 +266,6 @@ impl mailstamp_dmarc::RecordParser for Resolver {
         if expires <= now {
             return;
         }
-        let mut kept = self
-            .inner
-            .discoveries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= PRUNE_AT {
             kept.retain(|_, list| {
                 list.retain(|k| k.expires > now);

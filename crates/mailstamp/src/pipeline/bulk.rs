@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
@@ -160,14 +160,15 @@ impl<F: Future> Future for CatchUnwind<F> {
 /// How many messages one refill of the read-ahead queue reads at most.
 const READ_AHEAD: usize = 16;
 
-/// A refill is started when fewer messages than this are left in the queue.
+/// A refill is started when fewer messages than this are left in the queue (so the queue holds
+/// at most `READ_AHEAD_LOW - 1 + READ_AHEAD` messages).
 const READ_AHEAD_LOW: usize = READ_AHEAD / 2;
 
-/// A refill stops once the queue holds this many bytes of messages (it always reads at least
-/// one message into an empty queue).
+/// A refill stops once the queued messages' buffers reach this many bytes (it always reads at
+/// least one message).
 const READ_AHEAD_BYTES: usize = 1 << 20;
 
-/// The message source, read by whichever lane refills the read-ahead queue.
+/// The message source, read by the one lane that refills the read-ahead queue.
 struct Reader<I> {
     messages: I,
     next: u64,
@@ -176,10 +177,29 @@ struct Reader<I> {
 /// Messages read ahead of the lanes, in input order, with their indices.
 struct ReadAhead {
     queue: VecDeque<(u64, Result<MailItem, MailboxError>)>,
-    /// Bytes of the messages in `queue`.
+    /// Capacity of the buffers of the messages in `queue`.
     bytes: usize,
     /// Set once the source is exhausted.
     exhausted: bool,
+    /// Set while a lane refills the queue: the others take what it files, or wait for it.
+    refilling: bool,
+}
+
+/// Clears [`ReadAhead::refilling`] when a refill ends, also when the source panics, and
+/// wakes the lanes waiting for messages.
+struct RefillGuard<'a> {
+    ahead: &'a Mutex<ReadAhead>,
+    filed: &'a Condvar,
+}
+
+impl Drop for RefillGuard<'_> {
+    fn drop(&mut self) {
+        self.ahead
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refilling = false;
+        self.filed.notify_all();
+    }
 }
 
 /// Results waiting for their turn, and the sink they go to.
@@ -196,18 +216,22 @@ struct Reorder {
 struct Shared<I, S> {
     authenticator: Authenticator,
     envelope: EnvelopeSource,
-    /// A plain mutex, held while a batch of messages is read into `ahead`: an async one
-    /// would hand the source from lane to lane and make the worker threads take turns.
+    /// Held by the one lane that refills `ahead` (a plain mutex: an async one would hand the
+    /// source from lane to lane and make the worker threads take turns).
     reader: Mutex<Reader<I>>,
     /// Messages read and not yet taken. A lane takes one under this short lock; when few are
-    /// left it refills the queue from `reader`, while the other lanes go on taking from it,
-    /// so that reading the source overlaps the checks instead of holding up every lane.
+    /// left it refills the queue from `reader`, filing each message as soon as it is read,
+    /// while the other lanes go on taking from it: reading the source overlaps the checks
+    /// instead of holding up every lane.
     ahead: Mutex<ReadAhead>,
+    /// Signalled when a message is filed into `ahead` or a refill ends.
+    filed: Condvar,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
     out: Mutex<Reorder>,
-    /// Only the draining lane takes this lock, so it is never contended.
+    /// Only the draining lane takes this lock, so it is contended at most briefly (while the
+    /// previous draining lane lets it go).
     sink: Mutex<Drain<S>>,
 }
 
@@ -258,73 +282,76 @@ where
         }
     }
 
-    /// The next message and its index, `None` once the source is exhausted. Refills the
-    /// read-ahead queue when it runs low (when another lane is already refilling it, goes on
-    /// without waiting) or waits for a refill when it is empty.
+    /// The next message and its index, `None` once the source is exhausted. Starts a refill
+    /// of the read-ahead queue when it runs low; when it is empty, refills it or waits for
+    /// the lane that is refilling it to file the next message.
     fn take(&self) -> Option<(u64, Result<MailItem, MailboxError>)> {
+        let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            let (taken, low, exhausted) = {
-                let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-                let taken = ahead.queue.pop_front();
-                if let Some((_, Ok(m))) = &taken {
-                    ahead.bytes = ahead.bytes.saturating_sub(m.bytes.len());
+            if let Some(next) = ahead.queue.pop_front() {
+                if let (_, Ok(m)) = &next {
+                    ahead.bytes = ahead.bytes.saturating_sub(m.bytes.capacity());
                 }
-                let low = ahead.queue.len() < READ_AHEAD_LOW && ahead.bytes < READ_AHEAD_BYTES / 2;
-                (taken, low, ahead.exhausted)
-            };
-            match taken {
-                Some(next) => {
-                    if low && !exhausted {
-                        self.refill(false);
-                    }
-                    return Some(next);
+                let refill = !ahead.refilling
+                    && !ahead.exhausted
+                    && ahead.queue.len() < READ_AHEAD_LOW
+                    && ahead.bytes < READ_AHEAD_BYTES / 2;
+                ahead.refilling |= refill;
+                drop(ahead);
+                if refill {
+                    self.refill();
                 }
-                None if exhausted => return None,
-                None => self.refill(true),
+                return Some(next);
+            }
+            if ahead.exhausted {
+                return None;
+            }
+            if ahead.refilling {
+                ahead = self
+                    .filed
+                    .wait(ahead)
+                    .unwrap_or_else(PoisonError::into_inner);
+            } else {
+                ahead.refilling = true;
+                drop(ahead);
+                self.refill();
+                ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
             }
         }
     }
 
-    /// Reads up to [`READ_AHEAD`] messages (or [`READ_AHEAD_BYTES`]) into the queue. With
-    /// `wait` false, returns at once when another lane holds the source; with `wait` true,
-    /// waits for it and reads only if the queue is still empty.
-    fn refill(&self, wait: bool) {
-        let mut reader = if wait {
-            self.reader.lock().unwrap_or_else(PoisonError::into_inner)
-        } else {
-            match self.reader.try_lock() {
-                Ok(reader) => reader,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) => return,
-            }
+    /// Reads up to [`READ_AHEAD`] messages (fewer once the queue holds [`READ_AHEAD_BYTES`])
+    /// into the queue, filing each as soon as it is read, so that waiting lanes can take it
+    /// while the next one is read (a slow pipe delays only the messages not yet read). The
+    /// caller has set [`ReadAhead::refilling`]; it is cleared when this returns or unwinds.
+    /// An index is given to a message only once it is read, so that a source that panics
+    /// leaves no gap in the order of results.
+    fn refill(&self) {
+        let _refilling = RefillGuard {
+            ahead: &self.ahead,
+            filed: &self.filed,
         };
-        let queued = {
-            let ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-            if ahead.exhausted || (wait && !ahead.queue.is_empty()) {
+        let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        for _ in 0..READ_AHEAD {
+            let item = reader.messages.next();
+            let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(item) = item else {
+                ahead.exhausted = true;
                 return;
-            }
-            ahead.bytes
-        };
-        let mut batch = Vec::with_capacity(READ_AHEAD);
-        let mut bytes = 0usize;
-        let mut exhausted = false;
-        while batch.len() < READ_AHEAD && queued.saturating_add(bytes) < READ_AHEAD_BYTES {
-            let Some(item) = reader.messages.next() else {
-                exhausted = true;
-                break;
             };
             if let Ok(m) = &item {
-                bytes = bytes.saturating_add(m.bytes.len());
+                ahead.bytes = ahead.bytes.saturating_add(m.bytes.capacity());
             }
             let index = reader.next;
             reader.next = index.saturating_add(1);
-            batch.push((index, item));
+            ahead.queue.push_back((index, item));
+            let full = ahead.bytes >= READ_AHEAD_BYTES;
+            drop(ahead);
+            self.filed.notify_one();
+            if full {
+                return;
+            }
         }
-        // Filed while the source is still held, so that batches stay in input order.
-        let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-        ahead.queue.extend(batch);
-        ahead.bytes = ahead.bytes.saturating_add(bytes);
-        ahead.exhausted |= exhausted;
     }
 
     /// Files the result of message `index`; unless another lane is doing it, hands every
@@ -354,8 +381,8 @@ where
             }
             *draining = true;
         }
-        // Only the draining lane takes this lock, so it is never contended; it also keeps the
-        // batch buffer, reused from one drain to the next.
+        // Only the draining lane takes this lock (the previous one may still be letting it
+        // go); it also keeps the batch buffer, reused from one drain to the next.
         let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
         let Drain { sink, ready } = &mut *sink;
         loop {
@@ -402,8 +429,9 @@ impl Bulk {
     /// result at its place: nothing is skipped.
     ///
     /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
-    /// The worker threads read the source a few messages ahead (up to 16 messages, or fewer
-    /// once they pass 1 MiB: one worker reads the next batch while the others go on checking)
+    /// The worker threads read the source a few messages ahead (at most 23 messages, and no
+    /// more once their buffers pass 1 MiB: one worker reads the next ones while the others go
+    /// on checking)
     /// and parse, hash and verify each message at once; a message waiting for DNS holds its
     /// verdicts so far, not its bytes. Memory thus stays bounded by about `jobs` times the
     /// largest message, plus the messages read ahead, plus `window` reports. The source is
@@ -443,7 +471,9 @@ impl Bulk {
                 queue: VecDeque::with_capacity(READ_AHEAD.saturating_mul(2)),
                 bytes: 0,
                 exhausted: false,
+                refilling: false,
             }),
+            filed: Condvar::new(),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {
                 next: 0,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::mailbox::{MailboxOptions, Mbox, Origin};
+use crate::mailbox::{MailItem, MailboxOptions, Mbox, Origin};
 use mailstamp_authres::AuthenticationResults;
 use mailstamp_dkim::{Signer, SigningKey, sign};
 use mailstamp_dmarc::{Disposition, DmarcResult};
@@ -520,6 +520,84 @@ fn bulk_keeps_input_order_and_reports_errors_in_place() {
                 ("spf=none: no envelope", 25)
             ]
         );
+    }
+}
+
+/// The From domain of each result, in the order the sink got them.
+#[derive(Default)]
+struct Froms(Vec<(u64, Option<String>)>);
+
+impl BulkSink for Froms {
+    fn accept(&mut self, item: BulkItem) {
+        let index = item.position.mbox.map_or(0, |m| m.index);
+        self.0
+            .push((index, item.result.ok().and_then(|r| r.header_from())));
+    }
+}
+
+/// `count` mbox messages from `d0.example` on, each with a body of `body` bytes.
+fn mbox_of(count: usize, body: usize) -> Vec<u8> {
+    let mut mbox = Vec::new();
+    for i in 0..count {
+        mbox.extend_from_slice(b"From x Thu Jan  1 00:00:00 2026\n");
+        mbox.extend_from_slice(format!("From: a@d{i}.example\r\n\r\n").as_bytes());
+        mbox.extend_from_slice(&b"y".repeat(body));
+        mbox.extend_from_slice(b"\r\n\n");
+    }
+    mbox
+}
+
+#[test]
+fn bulk_reads_ahead_no_more_than_its_byte_limit_and_keeps_order() {
+    // 300 KB messages: a refill stops after a few of them (1 MiB), well before 16.
+    for jobs in [1, 2, 3] {
+        let source = Mbox::new(
+            std::io::Cursor::new(mbox_of(12, 300_000)),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        let auth = Authenticator::offline(zone(), options());
+        let got = Bulk::new(auth, BulkOptions::new(jobs).with_window(4))
+            .run(source, Froms::default())
+            .unwrap();
+        let want: Vec<(u64, Option<String>)> = (0..12u64)
+            .map(|i| (i + 1, Some(format!("d{i}.example"))))
+            .collect();
+        assert_eq!(got.0, want, "jobs {jobs}");
+    }
+}
+
+#[test]
+fn bulk_survives_a_source_that_panics_with_no_gap_in_the_order() {
+    // The 6th read panics (a bug in some source); the run goes on with the rest, the results
+    // keep consecutive indexes and nothing waits for the message that never came.
+    let messages: Vec<MailItem> = Mbox::new(
+        std::io::Cursor::new(mbox_of(40, 10)),
+        Origin::Stdin,
+        MailboxOptions::default(),
+    )
+    .map(Result::unwrap)
+    .collect();
+    for jobs in [1, 2] {
+        let mut reads = 0usize;
+        let source = messages.clone().into_iter().map(move |m| {
+            reads += 1;
+            assert!(
+                reads != 6,
+                "a source bug (this panic is expected by the test)"
+            );
+            Ok(m)
+        });
+        let auth = Authenticator::offline(zone(), options());
+        let got = Bulk::new(auth, BulkOptions::new(jobs).with_window(8))
+            .run(source, Froms::default())
+            .unwrap();
+        let froms: Vec<Option<String>> = got.0.into_iter().map(|(_, f)| f).collect();
+        let want: Vec<Option<String>> = (0..40)
+            .filter(|&i| i != 5)
+            .map(|i| Some(format!("d{i}.example")))
+            .collect();
+        assert_eq!(froms, want, "jobs {jobs}");
     }
 }
 
