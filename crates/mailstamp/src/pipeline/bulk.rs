@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 
@@ -31,10 +31,9 @@ pub struct BulkOptions {
     /// Worker threads: how many messages are parsed, hashed and verified at the same time
     /// (at least 1).
     pub jobs: usize,
-    /// The most messages in flight (taken from the source, not yet handed to the sink), at
-    /// least `jobs`. At most `jobs` of them hold their bytes (those being parsed and hashed);
-    /// the others hold their verdicts so far while they wait for DNS or for their turn.
-    /// Besides these, a few messages are read ahead (see [`Bulk::run`]).
+    /// The most messages in flight (read, not yet handed to the sink), at least `jobs`. At
+    /// most `jobs` of them hold their bytes (those being parsed and hashed); the others hold
+    /// their verdicts so far while they wait for DNS or for their turn.
     pub window: usize,
     /// Where each message's SMTP envelope comes from.
     pub envelope: EnvelopeSource,
@@ -157,49 +156,10 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// How many messages one refill of the read-ahead queue reads at most.
-const READ_AHEAD: usize = 16;
-
-/// A refill is started when fewer messages than this are left in the queue (so the queue holds
-/// at most `READ_AHEAD_LOW - 1 + READ_AHEAD` messages).
-const READ_AHEAD_LOW: usize = READ_AHEAD / 2;
-
-/// A refill stops once the queued messages' buffers reach this many bytes (it always reads at
-/// least one message).
-const READ_AHEAD_BYTES: usize = 1 << 20;
-
-/// The message source, read by the one lane that refills the read-ahead queue.
+/// The message source, read by whichever lane needs the next message.
 struct Reader<I> {
     messages: I,
     next: u64,
-}
-
-/// Messages read ahead of the lanes, in input order, with their indices.
-struct ReadAhead {
-    queue: VecDeque<(u64, Result<MailItem, MailboxError>)>,
-    /// Capacity of the buffers of the messages in `queue`.
-    bytes: usize,
-    /// Set once the source is exhausted.
-    exhausted: bool,
-    /// Set while a lane refills the queue: the others take what it files, or wait for it.
-    refilling: bool,
-}
-
-/// Clears [`ReadAhead::refilling`] when a refill ends, also when the source panics, and
-/// wakes the lanes waiting for messages.
-struct RefillGuard<'a> {
-    ahead: &'a Mutex<ReadAhead>,
-    filed: &'a Condvar,
-}
-
-impl Drop for RefillGuard<'_> {
-    fn drop(&mut self) {
-        self.ahead
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .refilling = false;
-        self.filed.notify_all();
-    }
 }
 
 /// Results waiting for their turn, and the sink they go to.
@@ -216,16 +176,9 @@ struct Reorder {
 struct Shared<I, S> {
     authenticator: Authenticator,
     envelope: EnvelopeSource,
-    /// Held by the one lane that refills `ahead` (a plain mutex: an async one would hand the
-    /// source from lane to lane and make the worker threads take turns).
+    /// A plain mutex, held only while one message is read: an async one would hand the
+    /// source from lane to lane and make the worker threads take turns.
     reader: Mutex<Reader<I>>,
-    /// Messages read and not yet taken. A lane takes one under this short lock; when few are
-    /// left it refills the queue from `reader`, filing each message as soon as it is read,
-    /// while the other lanes go on taking from it: reading the source overlaps the checks
-    /// instead of holding up every lane.
-    ahead: Mutex<ReadAhead>,
-    /// Signalled when a message is filed into `ahead` or a refill ends.
-    filed: Condvar,
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
@@ -248,10 +201,16 @@ where
                 return;
             };
             permit.forget();
-            let Some((index, item)) = self.take() else {
-                // Wakes every lane waiting for a permit: nothing is left to read.
-                self.window.close();
-                return;
+            let (index, item) = {
+                let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+                let Some(item) = reader.messages.next() else {
+                    // Wakes every lane waiting for a permit: nothing is left to read.
+                    self.window.close();
+                    return;
+                };
+                let index = reader.next;
+                reader.next = index.saturating_add(1);
+                (index, item)
             };
             let result = match item {
                 Err(error) => BulkItem {
@@ -279,78 +238,6 @@ where
                 }
             };
             self.emit(index, result);
-        }
-    }
-
-    /// The next message and its index, `None` once the source is exhausted. Starts a refill
-    /// of the read-ahead queue when it runs low; when it is empty, refills it or waits for
-    /// the lane that is refilling it to file the next message.
-    fn take(&self) -> Option<(u64, Result<MailItem, MailboxError>)> {
-        let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(next) = ahead.queue.pop_front() {
-                if let (_, Ok(m)) = &next {
-                    ahead.bytes = ahead.bytes.saturating_sub(m.bytes.capacity());
-                }
-                let refill = !ahead.refilling
-                    && !ahead.exhausted
-                    && ahead.queue.len() < READ_AHEAD_LOW
-                    && ahead.bytes < READ_AHEAD_BYTES / 2;
-                ahead.refilling |= refill;
-                drop(ahead);
-                if refill {
-                    self.refill();
-                }
-                return Some(next);
-            }
-            if ahead.exhausted {
-                return None;
-            }
-            if ahead.refilling {
-                ahead = self
-                    .filed
-                    .wait(ahead)
-                    .unwrap_or_else(PoisonError::into_inner);
-            } else {
-                ahead.refilling = true;
-                drop(ahead);
-                self.refill();
-                ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-            }
-        }
-    }
-
-    /// Reads up to [`READ_AHEAD`] messages (fewer once the queue holds [`READ_AHEAD_BYTES`])
-    /// into the queue, filing each as soon as it is read, so that waiting lanes can take it
-    /// while the next one is read (a slow pipe delays only the messages not yet read). The
-    /// caller has set [`ReadAhead::refilling`]; it is cleared when this returns or unwinds.
-    /// An index is given to a message only once it is read, so that a source that panics
-    /// leaves no gap in the order of results.
-    fn refill(&self) {
-        let _refilling = RefillGuard {
-            ahead: &self.ahead,
-            filed: &self.filed,
-        };
-        let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-        for _ in 0..READ_AHEAD {
-            let item = reader.messages.next();
-            let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(item) = item else {
-                ahead.exhausted = true;
-                return;
-            };
-            if let Ok(m) = &item {
-                ahead.bytes = ahead.bytes.saturating_add(m.bytes.capacity());
-            }
-            let index = reader.next;
-            reader.next = index.saturating_add(1);
-            ahead.queue.push_back((index, item));
-            let full = ahead.bytes >= READ_AHEAD_BYTES;
-            drop(ahead);
-            self.filed.notify_one();
-            if full {
-                return;
-            }
         }
     }
 
@@ -429,14 +316,11 @@ impl Bulk {
     /// result at its place: nothing is skipped.
     ///
     /// Up to [`BulkOptions::window`] messages are in flight, so that their DNS waits overlap.
-    /// The worker threads read the source a few messages ahead (at most 23 messages, and no
-    /// more once their buffers pass 1 MiB: one worker reads the next ones while the others go
-    /// on checking)
-    /// and parse, hash and verify each message at once; a message waiting for DNS holds its
-    /// verdicts so far, not its bytes. Memory thus stays bounded by about `jobs` times the
-    /// largest message, plus the messages read ahead, plus `window` reports. The source is
-    /// read from the worker threads: a source that blocks for long (a slow pipe) holds one of
-    /// them while it does.
+    /// The worker threads read the source one message at a time and parse, hash and verify
+    /// it at once; a message waiting for DNS holds its verdicts so far, not its bytes. Memory
+    /// thus stays bounded by about `jobs` times the largest message, plus `window` reports.
+    /// The source is read from the worker threads: a source that blocks for long (a slow
+    /// pipe) holds one of them while it does.
     ///
     /// # Errors
     ///
@@ -467,13 +351,6 @@ impl Bulk {
                 messages: messages.into_iter(),
                 next: 0,
             }),
-            ahead: Mutex::new(ReadAhead {
-                queue: VecDeque::with_capacity(READ_AHEAD.saturating_mul(2)),
-                bytes: 0,
-                exhausted: false,
-                refilling: false,
-            }),
-            filed: Condvar::new(),
             window: Semaphore::new(window),
             out: Mutex::new(Reorder {
                 next: 0,

@@ -485,7 +485,6 @@ fn bulk_keeps_input_order_and_reports_errors_in_place() {
             self.items.push(item);
         }
     }
-    // Three workers: two of them can be taking read-ahead messages while a third refills.
     for jobs in [1, 2, 3] {
         let auth = Authenticator::offline(zone(), options());
         let source = Mbox::new(
@@ -548,8 +547,8 @@ fn mbox_of(count: usize, body: usize) -> Vec<u8> {
 }
 
 #[test]
-fn bulk_reads_ahead_no_more_than_its_byte_limit_and_keeps_order() {
-    // 300 KB messages: a refill stops after a few of them (1 MiB), well before 16.
+fn bulk_keeps_order_with_large_messages() {
+    // 300 KB messages: each worker reuses its buffers (`mailbox::recycle`) across them.
     for jobs in [1, 2, 3] {
         let source = Mbox::new(
             std::io::Cursor::new(mbox_of(12, 300_000)),
