@@ -29,6 +29,11 @@ use mailstamp_message::Message;
 use std::hint::black_box;
 use std::path::PathBuf;
 
+/// Set-up shared with the examples.
+mod common {
+    pub mod ed25519;
+}
+
 const NOW: u64 = 1_700_000_000;
 /// Message sizes; `11KB-plain` has no whitespace runs or tabs in its body (what relaxed
 /// canonicalization leaves unchanged), the others have one every few lines.
@@ -316,7 +321,7 @@ fn sign_bench(c: &mut Criterion) {
             let field = msg.field(0).expect("signature field");
             let sig = mailstamp_dkim::Signature::parse(field.value()).expect("signature");
             let data = header_hash_input(&msg, field, &sig);
-            let der = pkcs8_der(pem);
+            let der = common::ed25519::pkcs8_der(pem);
             let rng = ring::rand::SystemRandom::new();
             if alg == "ed25519" {
                 let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
@@ -352,15 +357,6 @@ fn sign_bench(c: &mut Criterion) {
         }
     }
     g.finish();
-}
-
-/// The DER inside a `PRIVATE KEY` PEM block.
-fn pkcs8_der(pem: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .expect("PEM base64")
 }
 
 /// The signature backend alone, on 300 bytes of header data.
@@ -407,24 +403,14 @@ fn crypto_bench(c: &mut Criterion) {
 /// `verify/dalek` decompresses it at each call, as ring and AWS-LC do. What `crypto` uses for
 /// each operation is chosen from these figures.
 fn ed25519_backends(c: &mut Criterion) {
-    let der = pkcs8_der(&testdata("ed25519._domainkey.example.org.pem"));
     let digest = [0x5a_u8; 32];
-    let ring_pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
-    let public: [u8; 32] = ring::signature::KeyPair::public_key(&ring_pair)
-        .as_ref()
-        .try_into()
-        .expect("32 bytes");
-    let signature = ring_pair.sign(&digest).as_ref().to_vec();
-    // The seed: the last 32 bytes of the CurvePrivateKey OCTET STRING (RFC 8410 §7).
-    let seed_at = der
-        .windows(2)
-        .position(|w| w == [0x04, 0x20])
-        .expect("CurvePrivateKey")
-        + 2;
-    let seed: [u8; 32] = der[seed_at..seed_at + 32].try_into().expect("seed");
-    let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
-    assert_eq!(dalek.verifying_key().as_bytes(), &public);
-    let dalek_signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
+    let common::ed25519::Ed25519Fixture {
+        ring_pair,
+        public,
+        signature,
+        dalek,
+        dalek_signature,
+    } = common::ed25519::ed25519_fixture(&testdata("ed25519._domainkey.example.org.pem"), &digest);
     let mut g = c.benchmark_group("ed25519");
     g.bench_function("verify/ring", |b| {
         b.iter(|| {
@@ -461,8 +447,10 @@ fn ed25519_backends(c: &mut Criterion) {
     });
     #[cfg(feature = "aws-lc")]
     {
-        let aws_pair =
-            aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
+        let aws_pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(
+            &common::ed25519::pkcs8_der(&testdata("ed25519._domainkey.example.org.pem")),
+        )
+        .expect("key");
         g.bench_function("verify/aws-lc", |b| {
             b.iter(|| {
                 aws_lc_rs::signature::UnparsedPublicKey::new(

@@ -17,37 +17,22 @@ use std::hint::black_box;
 
 const PEM: &str = include_str!("../../../testdata/keys/ed25519._domainkey.example.org.pem");
 
-/// The DER inside the `PRIVATE KEY` PEM block.
-fn pkcs8_der() -> Vec<u8> {
-    use base64::Engine as _;
-    let b64: String = PEM.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .expect("PEM base64")
-}
+#[path = "../benches/common/ed25519.rs"]
+mod ed25519;
 
 fn main() {
     use ed25519_dalek::{Signer as _, Verifier as _};
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "check".to_owned());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let der = pkcs8_der();
     let digest = [0x5a_u8; 32];
-    let ring_pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("key");
-    let public: [u8; 32] = ring::signature::KeyPair::public_key(&ring_pair)
-        .as_ref()
-        .try_into()
-        .expect("32 bytes");
-    let signature = ring_pair.sign(&digest).as_ref().to_vec();
-    // The seed: the 32 bytes after the CurvePrivateKey OCTET STRING header (RFC 8410 §7).
-    let at = der
-        .windows(2)
-        .position(|w| w == [0x04, 0x20])
-        .expect("CurvePrivateKey")
-        + 2;
-    let seed: [u8; 32] = der[at..at + 32].try_into().expect("seed");
-    let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let dalek_signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
+    let ed25519::Ed25519Fixture {
+        ring_pair,
+        public,
+        signature,
+        dalek,
+        dalek_signature,
+    } = ed25519::ed25519_fixture(PEM, &digest);
     let ours = mailstamp_dkim::SigningKey::from_pem(PEM).expect("key");
     let data = b"the canonical header block";
     let our_signature = ours.sign(data).expect("signs");
@@ -95,8 +80,10 @@ fn main() {
         }
         #[cfg(feature = "aws-lc")]
         "sign-aws-lc" => {
-            let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
-                .expect("key");
+            let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(
+                &ed25519::pkcs8_der(PEM),
+            )
+            .expect("key");
             for _ in 0..n {
                 black_box(pair.sign(black_box(&digest)));
             }

@@ -1302,7 +1302,7 @@ fn answers_at_hand_are_read_without_a_step_and_give_the_same_verdict() {
 /// does while their answers are fresh (here they always are: the zone does not change).
 #[derive(Debug)]
 struct Keeping {
-    zone: Zone,
+    at_hand: AtHand,
     kept: std::sync::Mutex<Vec<Arc<PolicyDiscovery>>>,
     reused: std::sync::atomic::AtomicUsize,
 }
@@ -1312,11 +1312,11 @@ impl mailstamp_dmarc::RecordParser for Keeping {
         &self,
         text: &[u8],
     ) -> Result<Arc<mailstamp_dmarc::Record>, mailstamp_dmarc::ParseError> {
-        mailstamp_dmarc::Record::parse(text).map(Arc::new)
+        self.at_hand.parse(text)
     }
 
     fn answer_at_hand(&self, query: &Query) -> Option<Answer> {
-        Some(self.zone.answer(query))
+        self.at_hand.answer_at_hand(query)
     }
 
     fn discovery_at_hand(
@@ -1424,7 +1424,7 @@ fn rfc9989_4_10_2_a_kept_discovery_is_reused_only_where_the_walk_would_go_the_sa
         (several, true),
     ];
     let keeping = Arc::new(Keeping {
-        zone: z.clone(),
+        at_hand: AtHand(z.clone()),
         kept: std::sync::Mutex::default(),
         reused: std::sync::atomic::AtomicUsize::new(0),
     });
