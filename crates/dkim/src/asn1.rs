@@ -128,6 +128,13 @@ pub(crate) fn pkcs8_algorithm(der_bytes: &[u8]) -> Option<ObjectIdentifier> {
 /// The 32-byte seed of a PKCS#8 Ed25519 private key (RFC 8410 §7: the privateKey OCTET STRING
 /// holds a `CurvePrivateKey`, itself an OCTET STRING of the 32-byte seed of RFC 8032 §5.1.5),
 /// or `None` when the bytes are not one.
+#[cfg_attr(
+    feature = "aws-lc",
+    allow(
+        dead_code,
+        reason = "only the ring build signs Ed25519 from the seed, with dalek"
+    )
+)]
 pub(crate) fn ed25519_pkcs8_seed(der_bytes: &[u8]) -> Option<[u8; 32]> {
     let info = pkcs8::PrivateKeyInfo::from_der(der_bytes).ok()?;
     if info.algorithm.oid != OID_ED25519 {

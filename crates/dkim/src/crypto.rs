@@ -63,20 +63,12 @@ impl KeyPair {
     /// An Ed25519 key from PKCS#8 DER (v1 or v2, RFC 8410), read by the backend (which
     /// checks a v2 key's public key against its seed).
     pub(crate) fn ed25519_from_pkcs8(der: &[u8]) -> Result<KeyPair, Rejected> {
-        let pair =
-            sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| e.to_string())?;
-        let seed = crate::asn1::ed25519_pkcs8_seed(der)
-            .ok_or_else(|| "no 32-byte seed (RFC 8410 §7 CurvePrivateKey)".to_owned())?;
-        ed25519::Signer::new(pair, &seed).map(KeyPair::Ed25519)
+        ed25519::Signer::from_pkcs8(der).map(KeyPair::Ed25519)
     }
 
     /// An Ed25519 key from its 32-byte seed (RFC 8032 §5.1.5), read by the backend.
     pub(crate) fn ed25519_from_seed(seed: &[u8]) -> Result<KeyPair, Rejected> {
-        let pair = sig::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| e.to_string())?;
-        let seed = seed
-            .try_into()
-            .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
-        ed25519::Signer::new(pair, seed).map(KeyPair::Ed25519)
+        ed25519::Signer::from_seed(seed).map(KeyPair::Ed25519)
     }
 
     /// The public key as the backend writes it: a DER RSAPublicKey (RFC 8017 §A.1.1) for RSA,
@@ -145,14 +137,7 @@ pub(crate) type Ed25519Kept = ed25519::Kept;
 
 /// Checks an Ed25519 signature over `message` (RFC 8032 §5.1.7) with the key `key`, through
 /// what `kept` keeps for it.
-pub(crate) fn verify_ed25519(
-    kept: &Ed25519Kept,
-    key: &[u8; 32],
-    message: &[u8],
-    signature: &[u8],
-) -> bool {
-    ed25519::verify(kept, key, message, signature)
-}
+pub(crate) use ed25519::verify as verify_ed25519;
 
 /// Ed25519 under ring: ed25519-dalek signs and verifies (measured faster than ring at both:
 /// BENCHMARKS.md). The key is still read by ring (PKCS#8 or seed), so the key formats and
@@ -168,8 +153,27 @@ mod ed25519 {
     }
 
     impl Signer {
-        /// The signer for `pair`, a key ring has read (and so checked), made from `seed`.
-        pub(super) fn new(pair: sig::Ed25519KeyPair, seed: &[u8; 32]) -> Result<Signer, Rejected> {
+        /// A key from PKCS#8 DER: read (and so checked) by ring, signed with by dalek from
+        /// the seed the file holds (RFC 8410 §7).
+        pub(super) fn from_pkcs8(der: &[u8]) -> Result<Signer, Rejected> {
+            let pair =
+                sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| e.to_string())?;
+            let seed = crate::asn1::ed25519_pkcs8_seed(der)
+                .ok_or_else(|| "no 32-byte seed (RFC 8410 §7 CurvePrivateKey)".to_owned())?;
+            Signer::new(&pair, &seed)
+        }
+
+        /// A key from its 32-byte seed, read by ring as well.
+        pub(super) fn from_seed(seed: &[u8]) -> Result<Signer, Rejected> {
+            let pair = sig::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| e.to_string())?;
+            let seed = seed
+                .try_into()
+                .map_err(|_| "an Ed25519 seed is 32 bytes".to_owned())?;
+            Signer::new(&pair, seed)
+        }
+
+        /// The signer for `pair`, a key ring has read, made from `seed`.
+        fn new(pair: &sig::Ed25519KeyPair, seed: &[u8; 32]) -> Result<Signer, Rejected> {
             use super::sig::KeyPair as _;
             let key = dalek::SigningKey::from_bytes(seed);
             // The same public key, or the seed is not the one ring read.
@@ -200,7 +204,7 @@ mod ed25519 {
     /// `S` below the group order and `R` compared as encoded, as ring checks it. It accepts
     /// exactly what ring accepts on the cases of `crypto_tests.rs` (small-order and
     /// non-canonical keys and `R` included, which `verify_strict` refuses and ring does not).
-    pub(super) fn verify(kept: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verify(kept: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
         let Ok(signature) = dalek::Signature::from_slice(signature) else {
             return false; // not 64 bytes
         };
@@ -224,9 +228,18 @@ mod ed25519 {
     }
 
     impl Signer {
-        /// The signer for `pair`, a key AWS-LC has read (the seed is not needed).
-        pub(super) fn new(pair: sig::Ed25519KeyPair, _seed: &[u8; 32]) -> Result<Signer, Rejected> {
-            Ok(Signer { pair })
+        /// A key from PKCS#8 DER, read by AWS-LC.
+        pub(super) fn from_pkcs8(der: &[u8]) -> Result<Signer, Rejected> {
+            sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .map(|pair| Signer { pair })
+                .map_err(|e| e.to_string())
+        }
+
+        /// A key from its 32-byte seed, read by AWS-LC.
+        pub(super) fn from_seed(seed: &[u8]) -> Result<Signer, Rejected> {
+            sig::Ed25519KeyPair::from_seed_unchecked(seed)
+                .map(|pair| Signer { pair })
+                .map_err(|e| e.to_string())
         }
 
         /// The raw 32-byte public key.
@@ -245,7 +258,7 @@ mod ed25519 {
     #[derive(Debug, Default, Clone)]
     pub(crate) struct Kept;
 
-    pub(super) fn verify(_: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verify(_: &Kept, key: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
         sig::UnparsedPublicKey::new(&sig::ED25519, key)
             .verify(message, signature)
             .is_ok()
