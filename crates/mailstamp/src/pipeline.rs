@@ -96,7 +96,7 @@ mod tests;
 
 pub use bulk::{
     Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, DEFAULT_WINDOW, DomainStats,
-    MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS,
+    MAX_SUMMARY_DOMAINS, MAX_SUMMARY_REASONS, Tally,
 };
 pub use forged::{Stripped, remove_forged_authentication_results};
 pub use report::{

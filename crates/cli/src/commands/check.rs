@@ -15,7 +15,7 @@ use mailstamp::mailbox::{
 use mailstamp::message::envelope::Envelope;
 use mailstamp::pipeline::{
     Authenticator, Bulk, BulkError, BulkItem, BulkOptions, BulkSink, BulkSummary, CheckOptions,
-    EnvelopeSource, Outcome, Report, remove_forged_authentication_results,
+    EnvelopeSource, Outcome, Report, Tally, remove_forged_authentication_results,
 };
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write};
@@ -308,30 +308,31 @@ fn run_bulk(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let json = ctx.json();
+    let recording = args.record.is_some();
     let printer = Printer {
-        json: ctx.json(),
         summary: BulkSummary::default(),
         out: std::io::BufWriter::new(std::io::stdout()),
         error: None,
         progress,
         recorder: args.record.as_deref().map(super::report::Recorder::open),
-        line: String::new(),
     };
     let bulk = Bulk::new(
         authenticator.clone(),
         BulkOptions::new(jobs).with_envelope(envelope),
     );
+    // Each result is turned into its line and its counts on the thread that checked it; the
+    // printer only writes and adds them up, in input order.
+    let render = move |item: BulkItem| Rendered::of(item, json, recording);
     let Printer {
-        json,
         summary,
         mut out,
         error,
         progress,
         recorder,
-        line: _,
     } = bulk
-        .run(messages, printer)
-        .context("cannot start the worker threads")?;
+        .run_with(messages, render, printer)
+        .context("cannot run the bulk check")?;
     progress.finish_and_clear();
     drop(recorder);
     if let Some(e) = error {
@@ -354,7 +355,6 @@ fn run_bulk(
 
 /// Prints each result of a bulk run as it comes, and counts it.
 struct Printer {
-    json: bool,
     summary: BulkSummary,
     out: std::io::BufWriter<std::io::Stdout>,
     /// The first write error: output stops there, and the run ends with it.
@@ -362,27 +362,54 @@ struct Printer {
     progress: indicatif::ProgressBar,
     /// `--record`: the evaluations go to the store, in batches.
     recorder: Option<super::report::Recorder>,
-    /// The line being written, reused from message to message.
-    line: String,
 }
 
-impl BulkSink for Printer {
-    fn accept(&mut self, item: BulkItem) {
-        self.summary.add(&item);
+/// One result of a bulk run as the printer takes it: its line, its counts, and its report
+/// when the evaluations are recorded.
+struct Rendered {
+    line: String,
+    tally: Tally,
+    report: Option<Box<Report>>,
+}
+
+impl Rendered {
+    fn of(item: BulkItem, json: bool, recording: bool) -> Rendered {
+        let line = if json {
+            json_line(&item)
+        } else {
+            let mut line = String::new();
+            push_text_line(&mut line, &item);
+            line
+        };
+        let tally = Tally::of(&item);
+        let report = match item.result {
+            Ok(report) if recording => Some(report),
+            _ => None,
+        };
+        Rendered {
+            line,
+            tally,
+            report,
+        }
+    }
+}
+
+impl BulkSink<Rendered> for Printer {
+    fn accept(&mut self, item: Rendered) {
+        let Rendered {
+            line,
+            tally,
+            report,
+        } = item;
+        self.summary.add_tally(tally);
         self.progress.inc(1);
-        if self.error.is_none() {
-            self.line.clear();
-            if self.json {
-                self.line.push_str(&json_line(&item));
-            } else {
-                push_text_line(&mut self.line, &item);
-            }
-            if let Err(e) = self.out.write_all(self.line.as_bytes()) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(line.as_bytes())
+        {
+            self.error = Some(e);
         }
         // Last: the report goes to the recorder thread.
-        if let (Some(recorder), Ok(report)) = (&mut self.recorder, item.result) {
+        if let (Some(recorder), Some(report)) = (&mut self.recorder, report) {
             recorder.add(report);
         }
     }

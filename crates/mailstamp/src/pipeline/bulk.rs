@@ -4,6 +4,7 @@ use super::{Authenticator, EnvelopeSource, Outcome, Report};
 use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
 use mailstamp_spf::{SpfProblem, SpfResult};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -88,15 +89,17 @@ pub struct BulkItem {
 
 /// Where the results of a bulk run go, one call per message in input order.
 ///
-/// Implemented for every `FnMut(BulkItem)` closure that is `Send + 'static`; a struct that
-/// implements it can be taken back from [`Bulk::run`] with what it gathered.
-pub trait BulkSink: Send + 'static {
+/// `T` is what the sink takes: a [`BulkItem`] for [`Bulk::run`], or what the render step of
+/// [`Bulk::run_with`] made of it. Implemented for every `FnMut(T)` closure that is
+/// `Send + 'static`; a struct that implements it can be taken back from the run with what it
+/// gathered.
+pub trait BulkSink<T = BulkItem>: Send + 'static {
     /// Takes the next result.
-    fn accept(&mut self, item: BulkItem);
+    fn accept(&mut self, item: T);
 }
 
-impl<F: FnMut(BulkItem) + Send + 'static> BulkSink for F {
-    fn accept(&mut self, item: BulkItem) {
+impl<T, F: FnMut(T) + Send + 'static> BulkSink<T> for F {
+    fn accept(&mut self, item: T) {
         self(item);
     }
 }
@@ -163,17 +166,20 @@ struct Reader<I> {
 }
 
 /// Results waiting for their turn, and the sink they go to.
-struct Reorder {
+struct Reorder<T> {
     /// Index of the next result to hand to the sink.
     next: u64,
     /// Results from `next` on; `None` for those still running.
-    waiting: VecDeque<Option<BulkItem>>,
+    waiting: VecDeque<Option<T>>,
     /// True while a lane is handing results to the sink: the others only file theirs, and
     /// that lane hands them on too.
     draining: bool,
 }
 
-struct Shared<I, S> {
+/// The render step of a run: what each lane makes of its result before filing it.
+type Render<T> = dyn Fn(BulkItem) -> T + Send + Sync;
+
+struct Shared<I, S, T> {
     authenticator: Authenticator,
     envelope: EnvelopeSource,
     /// A plain mutex, held only while one message is read: an async one would hand the
@@ -182,19 +188,24 @@ struct Shared<I, S> {
     /// One permit per message that may be read before the results before it are handed on:
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
-    out: Mutex<Reorder>,
+    render: Box<Render<T>>,
+    /// Set when the render step panicked twice for one message: the run stops there.
+    failed: Mutex<Option<u64>>,
+    out: Mutex<Reorder<T>>,
     /// Only the draining lane takes this lock, so it is contended at most briefly (while the
     /// previous draining lane lets it go).
-    sink: Mutex<Drain<S>>,
+    sink: Mutex<Drain<S, T>>,
 }
 
-impl<I, S> Shared<I, S>
+impl<I, S, T> Shared<I, S, T>
 where
     I: Iterator<Item = Result<MailItem, MailboxError>> + Send + 'static,
-    S: BulkSink,
+    S: BulkSink<T>,
+    T: Send + 'static,
 {
-    /// One lane: reads a message, checks it, hands the result on; again until the source is
-    /// exhausted. Lanes overlap one another's DNS waits; the worker threads run them.
+    /// One lane: reads a message, checks it, renders the result and hands it on; again until
+    /// the source is exhausted. Lanes overlap one another's DNS waits; the worker threads run
+    /// them.
     async fn lane(self: Arc<Self>) {
         loop {
             let Ok(permit) = self.window.acquire().await else {
@@ -237,14 +248,37 @@ where
                     }
                 }
             };
-            self.emit(index, result);
+            // Rendered here too, so that the report is taken apart (and its memory given
+            // back) by the thread that built it, and the draining lane only hands results on.
+            let Some(rendered) = self.render(result) else {
+                *self.failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
+                self.window.close();
+                return;
+            };
+            self.emit(index, rendered);
+        }
+    }
+
+    /// The render step of one result. A panic in it (a bug) renders an internal error at the
+    /// result's place instead; `None` if that panics too.
+    fn render(&self, item: BulkItem) -> Option<T> {
+        let position = item.position.clone();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.render)(item))) {
+            Ok(rendered) => Some(rendered),
+            Err(_) => std::panic::catch_unwind(AssertUnwindSafe(|| {
+                (self.render)(BulkItem {
+                    result: Err(BulkError::Internal(position.clone())),
+                    position,
+                })
+            }))
+            .ok(),
         }
     }
 
     /// Files the result of message `index`; unless another lane is doing it, hands every
     /// result that is now next in line to the sink (outside the filing lock, so that lanes
     /// filing results never wait for the sink).
-    fn emit(&self, index: u64, item: BulkItem) {
+    fn emit(&self, index: u64, item: T) {
         {
             let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
             let Reorder {
@@ -296,9 +330,9 @@ where
 }
 
 /// The sink and the buffer of results the draining lane hands to it.
-struct Drain<S> {
+struct Drain<S, T> {
     sink: S,
-    ready: Vec<BulkItem>,
+    ready: Vec<T>,
 }
 
 impl Bulk {
@@ -322,6 +356,11 @@ impl Bulk {
     /// The source is read from the worker threads: a source that blocks for long (a slow
     /// pipe) holds one of them while it does.
     ///
+    /// The sink runs on whichever worker thread hands the results on, so with several jobs a
+    /// report is usually dropped by another thread than the one that built it; when the sink
+    /// only needs a digest of each report (a line, a count), [`Bulk::run_with`] makes it on
+    /// the checking thread, which is cheaper.
+    ///
     /// # Errors
     ///
     /// When the runtime cannot be started, or when called from inside an async runtime (it
@@ -331,6 +370,32 @@ impl Bulk {
         I: IntoIterator<Item = Result<MailItem, MailboxError>>,
         I::IntoIter: Send + 'static,
         S: BulkSink,
+    {
+        self.run_with(messages, |item| item, sink)
+    }
+
+    /// Like [`Bulk::run`], but each result first goes through `render`, on the worker thread
+    /// that checked the message, and the sink takes what `render` made of it, in input order.
+    ///
+    /// Rendering where the report was built spreads that work over the jobs, and lets each
+    /// report be dropped by the thread that allocated it: with two jobs, handing whole
+    /// reports to the sink costs several per cent of the run in the allocator alone (see
+    /// BENCHMARKS.md, issue 13).
+    ///
+    /// A panic in `render` (a bug) renders [`BulkError::Internal`] at that result's place
+    /// instead, and the run goes on.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bulk::run`]; and when `render` panics on that internal error too: the results
+    /// before it have gone to the sink, the run stops there.
+    pub fn run_with<I, R, T, S>(&self, messages: I, render: R, sink: S) -> std::io::Result<S>
+    where
+        I: IntoIterator<Item = Result<MailItem, MailboxError>>,
+        I::IntoIter: Send + 'static,
+        R: Fn(BulkItem) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+        S: BulkSink<T>,
     {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(std::io::Error::other(
@@ -352,6 +417,8 @@ impl Bulk {
                 next: 0,
             }),
             window: Semaphore::new(window),
+            render: Box::new(render),
+            failed: Mutex::new(None),
             out: Mutex::new(Reorder {
                 next: 0,
                 waiting: VecDeque::with_capacity(window),
@@ -367,14 +434,25 @@ impl Bulk {
                 .map(|_| tokio::spawn(Arc::clone(&shared).lane()))
                 .collect();
             for lane in lanes {
-                // A lane only ends when the source is exhausted; its checks run in tasks of
-                // their own, so a lane never panics.
+                // A lane only ends when the source is exhausted (or the run failed); its
+                // checks and renders catch their panics, so a lane never panics.
                 let _ = lane.await;
             }
         });
         drop(runtime);
         let shared = Arc::try_unwrap(shared)
             .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
+        if let Some(index) = shared
+            .failed
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            return Err(std::io::Error::other(format!(
+                "the result of message {} could not be rendered (the render step panicked); \
+                 the run stopped there",
+                index.saturating_add(1)
+            )));
+        }
         Ok(shared
             .sink
             .into_inner()
@@ -419,49 +497,118 @@ pub struct BulkSummary {
     pub reasons: BTreeMap<String, usize>,
 }
 
+/// What one result adds to a [`BulkSummary`], worked out from the result where it was made
+/// (the render step of [`Bulk::run_with`]) and counted later, in input order, with
+/// [`BulkSummary::add_tally`]. It holds no part of the report, so the report can be dropped
+/// at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally(Option<Counted>);
+
+/// The counts of a checked message (`None` in a [`Tally`]: a message with no report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Counted {
+    outcome: Outcome,
+    spf: &'static str,
+    /// One per checked signature.
+    dkim: Vec<&'static str>,
+    dmarc: &'static str,
+    disposition: &'static str,
+    /// The From domain, `(none)` or `(multiple)`.
+    domain: Cow<'static, str>,
+    /// Empty unless the outcome is not pass.
+    reasons: Vec<String>,
+}
+
+impl Tally {
+    /// The tally of one result: an error, or its report's.
+    pub fn of(item: &BulkItem) -> Tally {
+        match &item.result {
+            Ok(report) => Tally::of_report(report),
+            Err(_) => Tally(None),
+        }
+    }
+
+    /// The tally of one report.
+    pub fn of_report(report: &Report) -> Tally {
+        let outcome = report.outcome();
+        let domain = match report.from.domains() {
+            [] => Cow::Borrowed("(none)"),
+            [one] => Cow::Owned(one.as_str().to_owned()),
+            _ => Cow::Borrowed("(multiple)"),
+        };
+        Tally(Some(Counted {
+            outcome,
+            spf: report.spf.result.as_str(),
+            dkim: report
+                .dkim
+                .iter()
+                .filter(|c| !c.is_not_checked())
+                .map(|c| c.result().as_str())
+                .collect(),
+            dmarc: report.dmarc.result.as_str(),
+            disposition: report.disposition().as_str(),
+            domain,
+            reasons: if outcome == Outcome::Pass {
+                Vec::new()
+            } else {
+                reasons(report)
+            },
+        }))
+    }
+}
+
 impl BulkSummary {
     /// Counts one result.
     pub fn add(&mut self, item: &BulkItem) {
-        match &item.result {
-            Ok(report) => self.add_report(report),
-            Err(_) => self.errors = self.errors.saturating_add(1),
-        }
+        self.add_tally(Tally::of(item));
     }
 
     /// Counts one report.
     pub fn add_report(&mut self, report: &Report) {
+        self.add_tally(Tally::of_report(report));
+    }
+
+    /// Counts one result from its [`Tally`].
+    pub fn add_tally(&mut self, tally: Tally) {
         fn bump<K: Ord>(map: &mut BTreeMap<K, usize>, key: K) {
             let n = map.entry(key).or_insert(0);
             *n = n.saturating_add(1);
         }
+        let Tally(Some(counted)) = tally else {
+            self.errors = self.errors.saturating_add(1);
+            return;
+        };
+        let Counted {
+            outcome,
+            spf,
+            dkim,
+            dmarc,
+            disposition,
+            domain,
+            reasons,
+        } = counted;
         self.checked = self.checked.saturating_add(1);
-        let outcome = report.outcome();
         bump(&mut self.outcomes, outcome);
-        bump(&mut self.spf, report.spf.result.as_str());
-        if report.dkim.is_empty() {
+        bump(&mut self.spf, spf);
+        if dkim.is_empty() {
             bump(&mut self.dkim, "none");
         }
-        for check in report.dkim.iter().filter(|c| !c.is_not_checked()) {
-            bump(&mut self.dkim, check.result().as_str());
+        for result in dkim {
+            bump(&mut self.dkim, result);
         }
-        bump(&mut self.dmarc, report.dmarc.result.as_str());
-        bump(&mut self.dispositions, report.disposition().as_str());
+        bump(&mut self.dmarc, dmarc);
+        bump(&mut self.dispositions, disposition);
 
-        let domain = match report.from.domains() {
-            [] => "(none)",
-            [one] => one.as_str(),
-            _ => "(multiple)",
-        };
-        // Looked up by reference first: a known domain costs no allocation.
-        let stats = match self.domains.get_mut(domain) {
+        // Looked up by reference first: a known domain is not stored again.
+        let stats = match self.domains.get_mut(&*domain) {
             Some(stats) => stats,
             None => {
                 let key = if self.domains.len() < MAX_SUMMARY_DOMAINS {
-                    domain
+                    domain.into_owned()
                 } else {
-                    "(other)"
+                    "(other)".to_owned()
                 };
-                self.domains.entry(key.to_owned()).or_default()
+                self.domains.entry(key).or_default()
             }
         };
         stats.messages = stats.messages.saturating_add(1);
@@ -469,17 +616,14 @@ impl BulkSummary {
             stats.pass = stats.pass.saturating_add(1);
         }
 
-        if outcome != Outcome::Pass {
-            for reason in reasons(report) {
-                let key = if self.reasons.len() < MAX_SUMMARY_REASONS
-                    || self.reasons.contains_key(&reason)
-                {
+        for reason in reasons {
+            let key =
+                if self.reasons.len() < MAX_SUMMARY_REASONS || self.reasons.contains_key(&reason) {
                     reason
                 } else {
                     "(other)".to_owned()
                 };
-                bump(&mut self.reasons, key);
-            }
+            bump(&mut self.reasons, key);
         }
     }
 

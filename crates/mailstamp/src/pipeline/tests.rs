@@ -601,6 +601,138 @@ fn bulk_survives_a_source_that_panics_with_no_gap_in_the_order() {
 }
 
 #[test]
+fn bulk_run_with_renders_in_the_lanes_and_tallies_count_as_reports_do() {
+    let mbox = mbox_of(30, 10);
+    let source = || {
+        Mbox::new(
+            std::io::Cursor::new(mbox.clone()),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        )
+    };
+    // The summary counted from whole reports, as `Bulk::run` hands them on.
+    #[derive(Default)]
+    struct Counted(BulkSummary);
+    impl BulkSink for Counted {
+        fn accept(&mut self, item: BulkItem) {
+            self.0.add(&item);
+        }
+    }
+    let by_report = Bulk::new(
+        Authenticator::offline(zone(), options()),
+        BulkOptions::new(1),
+    )
+    .run(source(), Counted::default())
+    .unwrap()
+    .0;
+    assert_eq!(by_report.checked, 30);
+    #[derive(Default)]
+    struct Tallied {
+        indexes: Vec<u64>,
+        summary: BulkSummary,
+    }
+    impl BulkSink<(u64, Tally)> for Tallied {
+        fn accept(&mut self, (index, tally): (u64, Tally)) {
+            self.indexes.push(index);
+            self.summary.add_tally(tally);
+        }
+    }
+    for jobs in [1, 2, 3] {
+        let render = |item: BulkItem| (item.position.mbox.map_or(0, |m| m.index), Tally::of(&item));
+        let got = Bulk::new(
+            Authenticator::offline(zone(), options()),
+            BulkOptions::new(jobs).with_window(5),
+        )
+        .run_with(source(), render, Tallied::default())
+        .unwrap();
+        assert_eq!(got.indexes, (1..=30).collect::<Vec<u64>>(), "jobs {jobs}");
+        assert_eq!(got.summary, by_report, "jobs {jobs}");
+    }
+}
+
+#[test]
+fn bulk_render_that_panics_gives_an_internal_error_in_place() {
+    let mbox = mbox_of(20, 10);
+    for jobs in [1, 2] {
+        let source = Mbox::new(
+            std::io::Cursor::new(mbox.clone()),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        // The 8th message's report cannot be rendered (a bug in the render step): its place
+        // holds an internal error, rendered by the same step, and the run goes on.
+        let render = |item: BulkItem| {
+            let index = item.position.mbox.map_or(0, |m| m.index);
+            assert!(
+                !(index == 8 && item.result.is_ok()),
+                "a render bug (this panic is expected by the test)"
+            );
+            (index, item.result.map(|r| r.header_from()))
+        };
+        let got = Bulk::new(
+            Authenticator::offline(zone(), options()),
+            BulkOptions::new(jobs).with_window(4),
+        )
+        .run_with(source, render, Froms2::default())
+        .unwrap();
+        assert_eq!(got.0.len(), 20, "jobs {jobs}");
+        for (i, (index, result)) in got.0.iter().enumerate() {
+            assert_eq!(*index, i as u64 + 1);
+            if *index == 8 {
+                assert!(matches!(result, Err(BulkError::Internal(_))), "{result:?}");
+            } else {
+                assert_eq!(result.as_ref().ok(), Some(&Some(format!("d{i}.example"))));
+            }
+        }
+    }
+}
+
+/// What [`bulk_render_that_panics_gives_an_internal_error_in_place`] renders, gathered.
+#[derive(Default)]
+struct Froms2(Vec<(u64, Result<Option<String>, BulkError>)>);
+
+impl BulkSink<(u64, Result<Option<String>, BulkError>)> for Froms2 {
+    fn accept(&mut self, item: (u64, Result<Option<String>, BulkError>)) {
+        self.0.push(item);
+    }
+}
+
+#[test]
+fn bulk_render_that_panics_twice_stops_the_run_with_an_error() {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&shared);
+    let source = Mbox::new(
+        std::io::Cursor::new(mbox_of(12, 10)),
+        Origin::Stdin,
+        MailboxOptions::default(),
+    );
+    // The render step fails on the 5th message whatever it holds, even its internal error.
+    let render = |item: BulkItem| {
+        let index = item.position.mbox.map_or(0, |m| m.index);
+        assert!(
+            index != 5,
+            "a render bug (this panic is expected by the test)"
+        );
+        index
+    };
+    let err = Bulk::new(
+        Authenticator::offline(zone(), options()),
+        BulkOptions::new(1).with_window(1),
+    )
+    .run_with(source, render, move |index| {
+        seen.lock().unwrap().push(index);
+    })
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the result of message 5 could not be rendered"),
+        "{err}"
+    );
+    assert_eq!(*shared.lock().unwrap(), [1, 2, 3, 4]);
+}
+
+#[test]
 fn bulk_refuses_to_run_inside_a_runtime() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
