@@ -377,7 +377,8 @@ impl Rendered {
         let line = if json {
             json_line(&item)
         } else {
-            let mut line = String::new();
+            // Room for a usual line at once: it is written piece by piece.
+            let mut line = String::with_capacity(256);
             push_text_line(&mut line, &item);
             line
         };
