@@ -855,6 +855,120 @@ fn main() {
         }
     }
 
+    // 8. The signature operations alone, on 300 bytes of header data: mailstamp's backend
+    // (`mailstamp_dkim::crypto`: ring, ed25519-dalek, or AWS-LC with `--features aws-lc`)
+    // against what mail-auth calls (its key types over AWS-LC for signing; aws-lc-rs's
+    // `UnparsedPublicKey` for verifying, as mail-auth's `verify_bytes` does). These rows are
+    // the floor under the DKIM rows: a DKIM row cannot go below its signature's ratio.
+    let data = vec![b'h'; 300];
+    for (name, pem, ours) in [
+        (
+            "floor: RSA-2048 verify, the signature alone",
+            RSA_PEM,
+            rsa_key as fn() -> SigningKey,
+        ),
+        (
+            "floor: Ed25519 verify, the signature alone",
+            ED25519_PEM,
+            ed_key,
+        ),
+    ] {
+        if want(name) {
+            let key = ours();
+            let public = key.public_key().clone();
+            let signature = key.sign(&data).expect("signs");
+            let record = public.to_record_der();
+            let (theirs_alg, theirs_key): (
+                &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+                Vec<u8>,
+            ) = if pem == RSA_PEM {
+                // The usual SubjectPublicKeyInfo of RSA-2048 is 24 bytes of header, then
+                // the PKCS#1 RSAPublicKey that mail-auth hands to aws-lc-rs.
+                assert_eq!(record.get(..2), Some(&[0x30, 0x82][..]), "an SPKI");
+                (
+                    &aws_lc_rs::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                    record.get(24..).expect("an RSA-2048 SPKI").to_vec(),
+                )
+            } else {
+                (&aws_lc_rs::signature::ED25519, record)
+            };
+            let theirs = aws_lc_rs::signature::UnparsedPublicKey::new(theirs_alg, theirs_key);
+            // Ed25519 signs the SHA-256 digest of the data (RFC 8463 §3), RSA the data.
+            let ed25519 = pem != RSA_PEM;
+            let verify_theirs = |d: &[u8]| {
+                if ed25519 {
+                    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, d);
+                    theirs.verify(digest.as_ref(), &signature).is_ok()
+                } else {
+                    theirs.verify(d, &signature).is_ok()
+                }
+            };
+            assert!(mailstamp_dkim::check_signature(
+                &public,
+                key.algorithm(),
+                &data,
+                &signature
+            ));
+            assert!(verify_theirs(&data), "aws-lc-rs verifies it too");
+            rows.push(paired(
+                name,
+                &settings,
+                &mut |_| {
+                    std::hint::black_box(mailstamp_dkim::check_signature(
+                        &public,
+                        key.algorithm(),
+                        std::hint::black_box(&data),
+                        &signature,
+                    ));
+                },
+                &mut |_| {
+                    std::hint::black_box(verify_theirs(std::hint::black_box(&data)));
+                },
+            ));
+        }
+    }
+    for (name, pem, ours) in [
+        (
+            "floor: RSA-2048 sign, the signature alone",
+            RSA_PEM,
+            rsa_key as fn() -> SigningKey,
+        ),
+        (
+            "floor: Ed25519 sign, the signature alone",
+            ED25519_PEM,
+            ed_key,
+        ),
+    ] {
+        if want(name) {
+            use mail_auth::crypto::SigningKey as _;
+            let key = ours();
+            let mut sign_ma: Box<dyn FnMut(&[u8]) -> Vec<u8>> = if pem == RSA_PEM {
+                #[allow(deprecated, reason = "the PEM loader is the short way to the same key")]
+                let k = mail_auth::crypto::RsaKey::<mail_auth::crypto::Sha256>::from_pkcs8_pem(pem)
+                    .unwrap();
+                Box::new(move |d| k.sign(d).unwrap())
+            } else {
+                let k = mail_auth::crypto::Ed25519Key::from_pkcs8_der(&pem_der(pem)).unwrap();
+                Box::new(move |d| k.sign(d).unwrap())
+            };
+            assert_eq!(
+                key.sign(&data).expect("signs").len(),
+                sign_ma(&data).len(),
+                "signatures of the same size"
+            );
+            rows.push(paired(
+                name,
+                &settings,
+                &mut |_| {
+                    std::hint::black_box(key.sign(std::hint::black_box(&data)).expect("signs"));
+                },
+                &mut |_| {
+                    std::hint::black_box(sign_ma(std::hint::black_box(&data)));
+                },
+            ));
+        }
+    }
+
     if MISSES.load(Ordering::Relaxed) > 0 {
         eprintln!(
             "note: mail-auth asked {} names the fixture does not hold (answered NXDOMAIN)",
