@@ -310,6 +310,8 @@ fn run_bulk(
     };
     let json = ctx.json();
     let recording = args.record.is_some();
+    // Kept here too: a run that fails takes the printer with it, and the bar is cleared then.
+    let bar = progress.clone();
     let printer = Printer {
         summary: BulkSummary::default(),
         out: std::io::BufWriter::new(std::io::stdout()),
@@ -332,6 +334,7 @@ fn run_bulk(
         recorder,
     } = bulk
         .run_with(messages, render, printer)
+        .inspect_err(|_| bar.finish_and_clear())
         .context("cannot run the bulk check")?;
     progress.finish_and_clear();
     drop(recorder);

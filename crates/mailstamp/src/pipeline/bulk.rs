@@ -73,7 +73,8 @@ pub enum BulkError {
     /// From_ line, a file that cannot be opened). The text names the position.
     #[error("{0}")]
     Read(MailboxError),
-    /// The check of this message panicked: a bug. The run goes on with the next message.
+    /// The check of this message panicked, or the render step of [`Bulk::run_with`] did on
+    /// its result: a bug. The run goes on with the next message.
     #[error("{0}: internal error: the check of this message failed unexpectedly")]
     Internal(Position),
 }
@@ -176,6 +177,15 @@ struct Reorder<T> {
     draining: bool,
 }
 
+/// Why a bulk run stopped before the end of its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The render step panicked on this message's result and on its internal error.
+    Render(u64),
+    /// The sink panicked while taking a result.
+    Sink,
+}
+
 /// The render step of a run: what each lane makes of its result before filing it.
 type Render<T> = dyn Fn(BulkItem) -> T + Send + Sync;
 
@@ -189,8 +199,9 @@ struct Shared<I, S, T> {
     /// taken when a message is read, given back when its result goes to the sink.
     window: Semaphore,
     render: Box<Render<T>>,
-    /// Set when the render step panicked twice for one message: the run stops there.
-    failed: Mutex<Option<u64>>,
+    /// Set when the run has to stop: the render step panicked twice for one message, or the
+    /// sink panicked.
+    failed: Mutex<Option<Failure>>,
     out: Mutex<Reorder<T>>,
     /// Only the draining lane takes this lock, so it is contended at most briefly (while the
     /// previous draining lane lets it go).
@@ -251,12 +262,27 @@ where
             // Rendered here too, so that the report is taken apart (and its memory given
             // back) by the thread that built it, and the draining lane only hands results on.
             let Some(rendered) = self.render(result) else {
-                *self.failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
-                self.window.close();
+                self.fail(Failure::Render(index));
                 return;
             };
             self.emit(index, rendered);
         }
+    }
+
+    /// Stops the run: no lane reads another message (those waiting for a permit return), and
+    /// `run_with` returns an error naming the first failure.
+    fn fail(&self, failure: Failure) {
+        {
+            let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+            *failed = Some(match (*failed, failure) {
+                // The earliest message whose result was lost is the one to name: the results
+                // before it have gone to the sink.
+                (Some(Failure::Render(a)), Failure::Render(b)) => Failure::Render(a.min(b)),
+                (Some(Failure::Sink), _) | (_, Failure::Sink) => Failure::Sink,
+                (None, f) => f,
+            });
+        }
+        self.window.close();
     }
 
     /// The render step of one result. A panic in it (a bug) renders an internal error at the
@@ -321,8 +347,17 @@ where
                 }
             }
             let handed = ready.len();
-            for item in ready.drain(..) {
-                sink.accept(item);
+            let accepted = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                for item in ready.drain(..) {
+                    sink.accept(item);
+                }
+            }));
+            if accepted.is_err() {
+                // A bug in the sink: nothing more goes to it. This lane keeps `draining`, so
+                // no other lane starts handing results on; the run ends with an error.
+                ready.clear();
+                self.fail(Failure::Sink);
+                return;
             }
             self.window.add_permits(handed);
         }
@@ -377,18 +412,22 @@ impl Bulk {
     /// Like [`Bulk::run`], but each result first goes through `render`, on the worker thread
     /// that checked the message, and the sink takes what `render` made of it, in input order.
     ///
-    /// Rendering where the report was built spreads that work over the jobs, and lets each
-    /// report be dropped by the thread that allocated it: with two jobs, handing whole
-    /// reports to the sink costs several per cent of the run in the allocator alone (see
-    /// BENCHMARKS.md, issue 13).
+    /// The render step runs in the same poll of the lane that finished the message's check,
+    /// so it is usually on the worker thread that built the report (a check that waited for
+    /// DNS may have been resumed by another worker). Rendering there spreads that work over
+    /// the jobs and lets each report be dropped by the thread that allocated it: with two
+    /// jobs, handing whole reports to the sink costs several per cent of the run in the
+    /// allocator alone (BENCHMARKS.md, issue 13, "Session 7, bulk runs" and "Session 8, bulk
+    /// runs").
     ///
     /// A panic in `render` (a bug) renders [`BulkError::Internal`] at that result's place
     /// instead, and the run goes on.
     ///
     /// # Errors
     ///
-    /// As [`Bulk::run`]; and when `render` panics on that internal error too: the results
-    /// before it have gone to the sink, the run stops there.
+    /// As [`Bulk::run`]; and when `render` panics on that internal error too, or when the
+    /// sink panics: the run stops there (for a render, the results before that message have
+    /// gone to the sink).
     pub fn run_with<I, R, T, S>(&self, messages: I, render: R, sink: S) -> std::io::Result<S>
     where
         I: IntoIterator<Item = Result<MailItem, MailboxError>>,
@@ -399,7 +438,7 @@ impl Bulk {
     {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(std::io::Error::other(
-                "Bulk::run blocks and cannot run inside an async runtime",
+                "a bulk run (Bulk::run, Bulk::run_with) blocks and cannot run inside an async runtime",
             ));
         }
         let jobs = self.options.jobs.max(1);
@@ -434,24 +473,32 @@ impl Bulk {
                 .map(|_| tokio::spawn(Arc::clone(&shared).lane()))
                 .collect();
             for lane in lanes {
-                // A lane only ends when the source is exhausted (or the run failed); its
-                // checks and renders catch their panics, so a lane never panics.
+                // A lane only ends when the source is exhausted or the run failed: its checks,
+                // renders and the sink's calls catch their panics, so a lane never panics.
                 let _ = lane.await;
             }
         });
         drop(runtime);
         let shared = Arc::try_unwrap(shared)
             .map_err(|_| std::io::Error::other("a bulk lane outlived the run"))?;
-        if let Some(index) = shared
+        match shared
             .failed
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
         {
-            return Err(std::io::Error::other(format!(
-                "the result of message {} could not be rendered (the render step panicked); \
-                 the run stopped there",
-                index.saturating_add(1)
-            )));
+            Some(Failure::Render(index)) => {
+                return Err(std::io::Error::other(format!(
+                    "the result of message {} could not be rendered (the render step \
+                     panicked); the run stopped there",
+                    index.saturating_add(1)
+                )));
+            }
+            Some(Failure::Sink) => {
+                return Err(std::io::Error::other(
+                    "the sink of the bulk run panicked; the run stopped there",
+                ));
+            }
+            None => {}
         }
         Ok(shared
             .sink
@@ -509,6 +556,8 @@ pub struct Tally(Option<Counted>);
 struct Counted {
     outcome: Outcome,
     spf: &'static str,
+    /// The message has no DKIM signature (counted as DKIM `none`).
+    unsigned: bool,
     /// One per checked signature.
     dkim: Vec<&'static str>,
     dmarc: &'static str,
@@ -539,6 +588,7 @@ impl Tally {
         Tally(Some(Counted {
             outcome,
             spf: report.spf.result.as_str(),
+            unsigned: report.dkim.is_empty(),
             dkim: report
                 .dkim
                 .iter()
@@ -581,6 +631,7 @@ impl BulkSummary {
         let Counted {
             outcome,
             spf,
+            unsigned,
             dkim,
             dmarc,
             disposition,
@@ -590,7 +641,7 @@ impl BulkSummary {
         self.checked = self.checked.saturating_add(1);
         bump(&mut self.outcomes, outcome);
         bump(&mut self.spf, spf);
-        if dkim.is_empty() {
+        if unsigned {
             bump(&mut self.dkim, "none");
         }
         for result in dkim {

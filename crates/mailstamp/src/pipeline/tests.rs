@@ -511,6 +511,13 @@ fn bulk_keeps_input_order_and_reports_errors_in_place() {
         assert_eq!(summary.domains["example.org"].pass, 14);
         assert_eq!(summary.count(Outcome::Pass), 14);
         assert_eq!(summary.count(Outcome::NotPass), 25);
+        let counts = |pairs: &[(&'static str, usize)]| pairs.iter().copied().collect();
+        assert_eq!(summary.spf, counts(&[("none", 39)]));
+        assert_eq!(summary.dkim, counts(&[("pass", 14), ("permerror", 25)]));
+        assert_eq!(summary.dmarc, counts(&[("none", 25), ("pass", 14)]));
+        assert_eq!(summary.dispositions, counts(&[("none", 39)]));
+        assert_eq!(summary.domains.len(), 2);
+        assert_eq!(summary.domains["other.example"].messages, 25);
         assert_eq!(
             summary.top_reasons(3),
             [
@@ -730,6 +737,113 @@ fn bulk_render_that_panics_twice_stops_the_run_with_an_error() {
         "{err}"
     );
     assert_eq!(*shared.lock().unwrap(), [1, 2, 3, 4]);
+
+    // Two jobs, lanes waiting for permits when the run stops, and two messages that cannot be
+    // rendered: the run ends (no lane waits forever), the error names the earlier one, and
+    // the sink got exactly the results before it.
+    for jobs in [2, 3] {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&shared);
+        let source = Mbox::new(
+            std::io::Cursor::new(mbox_of(30, 10)),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        let render = |item: BulkItem| {
+            let index = item.position.mbox.map_or(0, |m| m.index);
+            assert!(
+                index != 9 && index != 7,
+                "a render bug (this panic is expected by the test)"
+            );
+            index
+        };
+        let err = Bulk::new(
+            Authenticator::offline(zone(), options()),
+            BulkOptions::new(jobs).with_window(4),
+        )
+        .run_with(source, render, move |index| {
+            seen.lock().unwrap().push(index);
+        })
+        .map(|_| ())
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the result of message 7 could not be rendered"),
+            "jobs {jobs}: {err}"
+        );
+        assert_eq!(*shared.lock().unwrap(), [1, 2, 3, 4, 5, 6], "jobs {jobs}");
+    }
+}
+
+#[test]
+fn bulk_sink_that_panics_stops_the_run_with_an_error() {
+    for jobs in [1, 2] {
+        let source = Mbox::new(
+            std::io::Cursor::new(mbox_of(25, 10)),
+            Origin::Stdin,
+            MailboxOptions::default(),
+        );
+        let mut taken = 0usize;
+        let err = Bulk::new(
+            Authenticator::offline(zone(), options()),
+            BulkOptions::new(jobs).with_window(4),
+        )
+        .run(source, move |_item: BulkItem| {
+            taken += 1;
+            assert!(
+                taken != 3,
+                "a sink bug (this panic is expected by the test)"
+            );
+        })
+        .map(|_| ())
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the sink of the bulk run panicked"),
+            "jobs {jobs}: {err}"
+        );
+    }
+}
+
+#[test]
+fn bulk_summary_counts_unchecked_signatures_and_caps_domains() {
+    // No signature checked (a limit of 0): the message is signed, so DKIM `none` (unsigned)
+    // is not counted, and no result either.
+    let message = signed("example.org", MESSAGE);
+    let none_checked =
+        options().with_dkim_policy(mailstamp_dkim::Policy::new().with_max_signatures(0));
+    let report = Authenticator::offline(zone(), none_checked).check_with(&message, None, &zone());
+    assert!(!report.dkim.is_empty() && report.dkim.iter().all(|c| c.is_not_checked()));
+    let mut summary = BulkSummary::default();
+    summary.add_report(&report);
+    assert!(summary.dkim.is_empty(), "{:?}", summary.dkim);
+    // An unsigned message counts DKIM `none` once.
+    let unsigned = Authenticator::offline(zone(), options()).check_with(MESSAGE, None, &zone());
+    summary.add_report(&unsigned);
+    assert_eq!(summary.dkim.get("none"), Some(&1));
+
+    // Past MAX_SUMMARY_DOMAINS From domains, new ones are counted together as `(other)`;
+    // known ones keep their own line.
+    let auth = Authenticator::offline(Zone::new(), options());
+    let mut summary = BulkSummary::default();
+    let report_of = |domain: &str| {
+        let message = format!("From: a@{domain}\r\n\r\nHi\r\n");
+        auth.check_with(message.as_bytes(), None, &Zone::new())
+    };
+    let first = report_of("d0.example");
+    for i in 0..MAX_SUMMARY_DOMAINS {
+        let mut report = first.clone();
+        report.from = report_of(&format!("d{i}.example")).from;
+        summary.add_report(&report);
+    }
+    assert_eq!(summary.domains.len(), MAX_SUMMARY_DOMAINS);
+    summary.add_report(&report_of("late.example"));
+    summary.add_report(&report_of("later.example"));
+    summary.add_report(&report_of("d7.example"));
+    assert_eq!(summary.domains.len(), MAX_SUMMARY_DOMAINS + 1);
+    assert_eq!(summary.domains["(other)"].messages, 2);
+    assert_eq!(summary.domains["d7.example"].messages, 2);
+    assert!(!summary.domains.contains_key("late.example"));
 }
 
 #[test]
