@@ -166,11 +166,118 @@ impl fmt::Display for MacroExpand {
     }
 }
 
+/// The text of a literal piece of a macro-string. Up to [`Literal::INLINE`] bytes are kept
+/// inline, without an allocation of their own: most domain-specs of SPF records are short
+/// names (`_spf.example.net`), and a record's parse then allocates only its list of directives.
+/// Longer texts are kept on the heap. Reads as a `str` (`Deref`, [`Literal::as_str`]).
+#[derive(Clone)]
+pub struct Literal(LiteralRepr);
+
+#[derive(Clone)]
+enum LiteralRepr {
+    Inline {
+        len: u8,
+        bytes: [u8; Literal::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Literal {
+    /// The longest text kept inline, in bytes (with its length and the tag of the two forms,
+    /// a `Literal` takes 24 bytes, as a `String` does).
+    pub const INLINE: usize = 22;
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always valid: the bytes were copied whole from a `str`.
+            LiteralRepr::Inline { len, bytes } => {
+                std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or(&[])).unwrap_or("")
+            }
+            LiteralRepr::Heap(text) => text,
+        }
+    }
+}
+
+impl From<&str> for Literal {
+    fn from(text: &str) -> Literal {
+        let mut bytes = [0u8; Literal::INLINE];
+        match (bytes.get_mut(..text.len()), u8::try_from(text.len())) {
+            (Some(dst), Ok(len)) => {
+                dst.copy_from_slice(text.as_bytes());
+                Literal(LiteralRepr::Inline { len, bytes })
+            }
+            _ => Literal(LiteralRepr::Heap(text.into())),
+        }
+    }
+}
+
+impl From<String> for Literal {
+    fn from(text: String) -> Literal {
+        if text.len() <= Literal::INLINE {
+            Literal::from(text.as_str())
+        } else {
+            Literal(LiteralRepr::Heap(text.into_boxed_str()))
+        }
+    }
+}
+
+impl std::ops::Deref for Literal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Literal {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Literal {
+    fn eq(&self, other: &Literal) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Literal {}
+
+impl PartialEq<str> for Literal {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Literal {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::hash::Hash for Literal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One piece of a macro-string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MacroItem {
     /// Literal text (visible ASCII other than `%`; in explanations also spaces).
-    Literal(String),
+    Literal(Literal),
     /// A `%{...}` expansion.
     Expand(MacroExpand),
     /// `%%`: a percent sign.
@@ -274,7 +381,7 @@ impl MacroString {
         // Most macro-strings are plain names: one literal, copied once.
         if !bytes.is_empty() && bytes.iter().all(|&b| b != b'%' && allowed(b)) {
             return Ok(MacroString {
-                items: Items::One(MacroItem::Literal(text.to_owned())),
+                items: Items::One(MacroItem::Literal(Literal::from(text))),
             });
         }
         let mut items = Vec::new();
@@ -290,7 +397,9 @@ impl MacroString {
                     Some(b'{') => {
                         let (expand, len) = parse_expand(bytes, i, context)?;
                         if !literal.is_empty() {
-                            items.push(MacroItem::Literal(std::mem::take(&mut literal)));
+                            items.push(MacroItem::Literal(Literal::from(std::mem::take(
+                                &mut literal,
+                            ))));
                         }
                         items.push(MacroItem::Expand(expand));
                         i += len;
@@ -299,7 +408,9 @@ impl MacroString {
                     _ => return Err((MacroError::BadPercent, i)),
                 };
                 if !literal.is_empty() {
-                    items.push(MacroItem::Literal(std::mem::take(&mut literal)));
+                    items.push(MacroItem::Literal(Literal::from(std::mem::take(
+                        &mut literal,
+                    ))));
                 }
                 items.push(item);
                 i += 2;
@@ -313,7 +424,7 @@ impl MacroString {
             i += 1;
         }
         if !literal.is_empty() {
-            items.push(MacroItem::Literal(literal));
+            items.push(MacroItem::Literal(Literal::from(literal)));
         }
         let items = if items.len() == 1 {
             match items.pop() {
@@ -524,6 +635,7 @@ impl DomainSpec {
             .map_err(|(e, at)| (DomainSpecError::Macro(e), at))?;
         match spec.items().last() {
             Some(MacroItem::Literal(tail)) => {
+                let tail = tail.as_str();
                 let tail = tail.strip_suffix('.').unwrap_or(tail);
                 let ok = tail
                     .rsplit_once('.')
@@ -550,7 +662,7 @@ impl DomainSpec {
         if plain_visible(bytes) && literal_domain_end(bytes) {
             return Ok(DomainSpec {
                 spec: MacroString {
-                    items: Items::One(MacroItem::Literal(text.to_owned())),
+                    items: Items::One(MacroItem::Literal(Literal::from(text))),
                 },
                 literal: OnceLock::new(),
             });
@@ -922,6 +1034,34 @@ mod tests {
             receiver: "receiver.example",
             now: 1_700_000_000,
         }
+    }
+
+    /// A literal reads, compares, hashes and prints as its text, whether it is kept inline or
+    /// on the heap (the lengths around [`Literal::INLINE`]).
+    #[test]
+    fn literal_is_its_text_inline_or_not() {
+        use std::hash::{BuildHasher, RandomState};
+        let hasher = RandomState::new();
+        let text = "abcdefghijklmnopqrstuvwxyz.example";
+        for len in 0..=text.len() {
+            let t = &text[..len];
+            for literal in [Literal::from(t), Literal::from(t.to_owned())] {
+                let inline = matches!(literal.0, LiteralRepr::Inline { .. });
+                assert_eq!(inline, len <= Literal::INLINE, "{t:?}");
+                assert_eq!(literal.as_str(), t);
+                assert_eq!(&*literal, t);
+                assert_eq!(literal, t);
+                assert_eq!(literal.to_string(), t);
+                assert_eq!(format!("{literal:?}"), format!("{t:?}"));
+                assert_eq!(hasher.hash_one(&literal), hasher.hash_one(t));
+                assert_eq!(literal.clone(), literal);
+                assert_ne!(literal, Literal::from(format!("{t}x")));
+            }
+        }
+        assert_eq!(
+            std::mem::size_of::<Literal>(),
+            std::mem::size_of::<String>()
+        );
     }
 
     fn expand(spec: &str, ip: &str) -> String {
