@@ -562,14 +562,8 @@ fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
         None => (Qualifier::Pass, 0),
     };
     let body = term.get(q_len..).unwrap_or("");
-    let mechanism =
-        parse_mechanism(body, name_end.saturating_sub(q_len)).map_err(|(k, at)| (k, at + q_len))?;
-    record.has_all |= matches!(mechanism, Mechanism::All);
-    record.directives.push(Directive {
-        qualifier,
-        mechanism,
-    });
-    Ok(())
+    push_directive(record, qualifier, body, name_end.saturating_sub(q_len))
+        .map_err(|(k, at)| (k, at + q_len))
 }
 
 fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), TermError> {
@@ -637,22 +631,35 @@ const PTR: u64 = key(b"ptr");
 const IP4: u64 = key(b"ip4");
 const IP6: u64 = key(b"ip6");
 
-/// A mechanism (`body`: the term without its qualifier); its name is the first `name_len`
-/// bytes, up to the first ':' or '/'. Names are case-insensitive (RFC 7208 §4.6.1).
-// Inlined into `parse_term`: as a call, its result was written piecewise into the return slot
-// and read back whole before the directive was pushed (a store-forwarding stall per term).
+/// A directive (`body`: the term without its qualifier), pushed onto the record's list; the
+/// mechanism's name is the first `name_len` bytes, up to the first ':' or '/'. Names are
+/// case-insensitive (RFC 7208 §4.6.1).
+// Each arm pushes its own directive, so that it is written straight into the vector: built
+// in one place and pushed from there, the directive was written piecewise on the stack and read
+// back whole by the copy into the vector, a store-forwarding stall per term (and inlined into
+// `parse_term`, as the mechanism returned by a call was written into its return slot the same
+// way).
 #[inline(always)]
-fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> {
+fn push_directive(
+    record: &mut Record,
+    qualifier: Qualifier,
+    body: &str,
+    name_len: usize,
+) -> Result<(), TermError> {
     let name = body.get(..name_len).unwrap_or("");
     let args = body.get(name_len..).unwrap_or("");
     let args_at = name_len;
+    let directives = &mut record.directives;
     match name_key(name.as_bytes()) {
         ALL => {
-            if args.is_empty() {
-                Ok(Mechanism::All)
-            } else {
-                Err((ParseErrorKind::UnexpectedArgument("all"), args_at))
+            if !args.is_empty() {
+                return Err((ParseErrorKind::UnexpectedArgument("all"), args_at));
             }
+            record.has_all = true;
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::All,
+            });
         }
         which @ (INCLUDE | EXISTS) => {
             let Some(spec) = args.strip_prefix(':') else {
@@ -664,11 +671,17 @@ fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> 
                 return Err((ParseErrorKind::MissingArgument(name), args_at));
             };
             let d = domain_spec(spec, args_at + 1)?;
-            Ok(if which == INCLUDE {
-                Mechanism::Include(d)
+            if which == INCLUDE {
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Include(d),
+                });
             } else {
-                Mechanism::Exists(d)
-            })
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Exists(d),
+                });
+            }
         }
         which @ (A | MX) => {
             let (rest, cidr) = split_dual_cidr(args, args_at)?;
@@ -680,33 +693,51 @@ fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> 
                     return Err((ParseErrorKind::UnexpectedArgument(name), args_at));
                 }
             };
-            Ok(if which == A {
-                Mechanism::A { domain, cidr }
+            if which == A {
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::A { domain, cidr },
+                });
             } else {
-                Mechanism::Mx { domain, cidr }
-            })
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Mx { domain, cidr },
+                });
+            }
         }
-        PTR => match args.strip_prefix(':') {
-            Some(spec) => Ok(Mechanism::Ptr(Some(domain_spec(spec, args_at + 1)?))),
-            None if args.is_empty() => Ok(Mechanism::Ptr(None)),
-            None => Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
-        },
+        PTR => {
+            let domain = match args.strip_prefix(':') {
+                Some(spec) => Some(domain_spec(spec, args_at + 1)?),
+                None if args.is_empty() => None,
+                None => return Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
+            };
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ptr(domain),
+            });
+        }
         IP4 => {
             let Some(net) = args.strip_prefix(':') else {
                 return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
             };
-            if let Some((addr, prefix)) = ip4_network(net.as_bytes()) {
-                return Ok(Mechanism::Ip4 { addr, prefix });
-            }
-            // Not a valid network: find out what is wrong.
-            let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
-            let addr = parse_ipv4(addr_text).ok_or_else(|| {
-                (
-                    ParseErrorKind::InvalidIp4(addr_text.to_owned()),
-                    args_at + 1,
-                )
-            })?;
-            Ok(Mechanism::Ip4 { addr, prefix })
+            let (addr, prefix) = match ip4_network(net.as_bytes()) {
+                Some(network) => network,
+                // Not a valid network: find out what is wrong.
+                None => {
+                    let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
+                    let addr = parse_ipv4(addr_text).ok_or_else(|| {
+                        (
+                            ParseErrorKind::InvalidIp4(addr_text.to_owned()),
+                            args_at + 1,
+                        )
+                    })?;
+                    (addr, prefix)
+                }
+            };
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ip4 { addr, prefix },
+            });
         }
         IP6 => {
             let Some(net) = args.strip_prefix(':') else {
@@ -719,10 +750,14 @@ fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> 
                     args_at + 1,
                 )
             })?;
-            Ok(Mechanism::Ip6 { addr, prefix })
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ip6 { addr, prefix },
+            });
         }
-        _ => Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
+        _ => return Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
     }
+    Ok(())
 }
 
 /// A valid `ip4-network` with its optional prefix length (`<address>[/<len>]`, RFC 7208
@@ -748,18 +783,20 @@ fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
 /// An `ip4-network` at the start of `text`, ended by its end or a '/': the address and its
 /// length in bytes. `None` for any other byte, or when the address is not valid.
 fn read_ipv4(text: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let mut octets = [0u8; 4];
-    let mut index = 0;
+    // The octets are shifted into a register: written one by one into an array and read back
+    // whole, they made a store-forwarding stall.
+    let mut addr: u32 = 0;
+    let mut dots = 0;
     let mut value: u16 = 0;
     let mut digits = 0u8;
     let mut len = text.len();
     for (i, &b) in text.iter().enumerate() {
         if b == b'.' {
-            if digits == 0 || index == 3 {
+            if digits == 0 || dots == 3 {
                 return None;
             }
-            *octets.get_mut(index)? = u8::try_from(value).ok()?;
-            index += 1;
+            addr = addr << 8 | u32::from(u8::try_from(value).ok()?);
+            dots += 1;
             value = 0;
             digits = 0;
         } else if b.is_ascii_digit() {
@@ -775,11 +812,11 @@ fn read_ipv4(text: &[u8]) -> Option<(Ipv4Addr, usize)> {
             return None;
         }
     }
-    if digits == 0 || index != 3 {
+    if digits == 0 || dots != 3 {
         return None;
     }
-    *octets.get_mut(3)? = u8::try_from(value).ok()?;
-    Some((Ipv4Addr::from(octets), len))
+    addr = addr << 8 | u32::from(u8::try_from(value).ok()?);
+    Some((Ipv4Addr::from(addr), len))
 }
 
 /// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
