@@ -201,15 +201,39 @@ impl Literal {
 
 impl From<&str> for Literal {
     fn from(text: &str) -> Literal {
+        let src = text.as_bytes();
+        let len = src.len();
         let mut bytes = [0u8; Literal::INLINE];
-        match (bytes.get_mut(..text.len()), u8::try_from(text.len())) {
-            (Some(dst), Ok(len)) => {
-                dst.copy_from_slice(text.as_bytes());
-                Literal(LiteralRepr::Inline { len, bytes })
+        // Two overlapping copies of a fixed size (no call to `memcpy` for a few bytes).
+        let copied = match len {
+            0 => Some(()),
+            1..4 => {
+                for (d, &s) in bytes.iter_mut().zip(src) {
+                    *d = s;
+                }
+                Some(())
             }
+            4..8 => copy_ends::<4>(&mut bytes, src),
+            8..16 => copy_ends::<8>(&mut bytes, src),
+            16..=Literal::INLINE => copy_ends::<16>(&mut bytes, src),
+            _ => None,
+        };
+        match (copied, u8::try_from(len)) {
+            (Some(()), Ok(len)) => Literal(LiteralRepr::Inline { len, bytes }),
             _ => Literal(LiteralRepr::Heap(text.into())),
         }
     }
+}
+
+/// Copies `src` (`N` to `2 * N` bytes) to the start of `dst` as its first and last `N` bytes.
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) -> Option<()> {
+    let len = src.len();
+    let tail = len.checked_sub(N)?;
+    let head: [u8; N] = src.get(..N)?.try_into().ok()?;
+    let end: [u8; N] = src.get(tail..)?.try_into().ok()?;
+    dst.get_mut(..N)?.copy_from_slice(&head);
+    dst.get_mut(tail..len)?.copy_from_slice(&end);
+    Some(())
 }
 
 impl From<String> for Literal {
@@ -701,14 +725,60 @@ impl fmt::Display for DomainSpec {
     }
 }
 
+/// Byte classes of the `toplabel` check: letters, digits and `-` (anything else is 0).
+const TOP_ALPHA: u8 = 1;
+const TOP_DIGIT: u8 = 2;
+const TOP_HYPHEN: u8 = 4;
+static TOP_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() {
+            TOP_ALPHA
+        } else if c.is_ascii_digit() {
+            TOP_DIGIT
+        } else if c == b'-' {
+            TOP_HYPHEN
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// True when a name without macros ends in `.` and a valid top label, one trailing `.` aside
-/// (RFC 7208 §7.1 `domain-end`).
+/// (RFC 7208 §7.1 `domain-end`): the top label is read once from its end, a table lookup per
+/// byte ([`is_toplabel_bytes`] is the same rule).
 fn literal_domain_end(name: &[u8]) -> bool {
     let name = name.strip_suffix(b".").unwrap_or(name);
-    name.iter()
-        .rposition(|&b| b == b'.')
-        .and_then(|dot| name.get(dot + 1..))
-        .is_some_and(is_toplabel_bytes)
+    let mut seen = 0u8;
+    let mut start = name.len();
+    loop {
+        let Some(at) = start.checked_sub(1) else {
+            return false; // no dot
+        };
+        let b = name.get(at).copied().unwrap_or(b'.');
+        if b == b'.' {
+            break;
+        }
+        let class = TOP_CLASS[usize::from(b)];
+        if class == 0 {
+            return false;
+        }
+        seen |= class;
+        start = at;
+    }
+    let class_at = |i: usize| name.get(i).map_or(0, |&b| TOP_CLASS[usize::from(b)]);
+    let ends_alnum = |i: usize| class_at(i) & (TOP_ALPHA | TOP_DIGIT) != 0;
+    if start == name.len() {
+        false // empty label
+    } else if seen & TOP_HYPHEN != 0 {
+        ends_alnum(start) && ends_alnum(name.len() - 1)
+    } else {
+        seen & TOP_ALPHA != 0
+    }
 }
 
 /// `toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )`
@@ -743,9 +813,7 @@ fn plain_visible(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let mut words = bytes.chunks_exact(8);
-    let mut stop = 0u64;
-    for word in &mut words {
+    let stop_in = |word: &[u8]| {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
         let v = u64::from_le_bytes(w);
@@ -754,13 +822,25 @@ fn plain_visible(bytes: &[u8]) -> bool {
         // of `v ^ 0x2525...`.
         let x = v ^ (0x25 * ONES);
         let percent = !(((x & LOW) + LOW) | x | LOW);
-        stop |= (v | !(low + 0x5f * ONES) | (low + ONES) | percent) & HIGH;
+        (v | !(low + 0x5f * ONES) | (low + ONES) | percent) & HIGH
+    };
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut stop = 0u64;
+    for word in &mut words {
+        stop |= stop_in(word);
+    }
+    // The last bytes as the overlapping last word.
+    if !words.remainder().is_empty()
+        && let Some(last) = bytes.get(bytes.len() - 8..)
+    {
+        stop |= stop_in(last);
     }
     stop == 0
-        && words
-            .remainder()
-            .iter()
-            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b))
 }
 
 /// Expands a domain-spec and applies RFC 7208 §7.3: a trailing dot is ignored and a name over
@@ -1226,7 +1306,20 @@ mod tests {
         for len in 0..20 {
             for pos in 0..len.max(1) {
                 for byte in bytes {
-                    for tail in [&b""[..], b".com", b".c-m", b".123", b"."] {
+                    for tail in [
+                        &b""[..],
+                        b".com",
+                        b".c-m",
+                        b".123",
+                        b".",
+                        b".c-",
+                        b".-c",
+                        b".1-2",
+                        b".co.",
+                        b".c_m",
+                        b"..",
+                        b".c--9.",
+                    ] {
                         let mut text = vec![b'x'; len];
                         if let Some(b) = text.get_mut(pos) {
                             *b = byte;
