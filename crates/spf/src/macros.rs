@@ -201,7 +201,22 @@ impl Literal {
 
 impl From<&str> for Literal {
     fn from(text: &str) -> Literal {
-        let src = text.as_bytes();
+        Literal::inline(text.as_bytes()).unwrap_or_else(|| Literal(LiteralRepr::Heap(text.into())))
+    }
+}
+
+impl Literal {
+    /// A literal of ASCII bytes (the caller has checked them; `None` if they are not UTF-8).
+    fn from_ascii(bytes: &[u8]) -> Option<Literal> {
+        debug_assert!(bytes.is_ascii());
+        Literal::inline(bytes).or_else(|| {
+            let text = std::str::from_utf8(bytes).ok()?;
+            Some(Literal(LiteralRepr::Heap(text.into())))
+        })
+    }
+
+    /// The bytes of a `str` kept inline, if there are at most [`Literal::INLINE`] of them.
+    fn inline(src: &[u8]) -> Option<Literal> {
         let len = src.len();
         let mut bytes = [0u8; Literal::INLINE];
         // Two overlapping copies of a fixed size (no call to `memcpy` for a few bytes).
@@ -219,8 +234,8 @@ impl From<&str> for Literal {
             _ => None,
         };
         match (copied, u8::try_from(len)) {
-            (Some(()), Ok(len)) => Literal(LiteralRepr::Inline { len, bytes }),
-            _ => Literal(LiteralRepr::Heap(text.into())),
+            (Some(()), Ok(len)) => Some(Literal(LiteralRepr::Inline { len, bytes })),
+            _ => None,
         }
     }
 }
@@ -677,21 +692,31 @@ impl DomainSpec {
         })
     }
 
-    /// [`DomainSpec::parse_at`] for the text of a term. The common case, a name without
+    /// [`DomainSpec::parse_at`] for the bytes of a term (visible ASCII, checked by the record's
+    /// term reader). The common case, a name without
     /// macros, is checked in one pass for `%` and bytes outside visible ASCII (RFC 7208 §7.1
     /// `macro-literal`), then from its end for its `domain-end`; anything else goes through
     /// the macro-string parser.
-    pub(crate) fn parse_in_record(text: &str) -> Result<DomainSpec, (DomainSpecError, usize)> {
-        let bytes = text.as_bytes();
-        if plain_visible(bytes) && literal_domain_end(bytes) {
+    pub(crate) fn parse_in_record(bytes: &[u8]) -> Result<DomainSpec, (DomainSpecError, usize)> {
+        if plain_visible(bytes)
+            && literal_domain_end(bytes)
+            && let Some(literal) = Literal::from_ascii(bytes)
+        {
             return Ok(DomainSpec {
                 spec: MacroString {
-                    items: Items::One(MacroItem::Literal(Literal::from(text))),
+                    items: Items::One(MacroItem::Literal(literal)),
                 },
                 literal: OnceLock::new(),
             });
         }
-        DomainSpec::parse_at(text)
+        match std::str::from_utf8(bytes) {
+            Ok(text) => DomainSpec::parse_at(text),
+            // Not from a record's term (whose bytes are visible ASCII): the first bad byte.
+            Err(e) => Err((
+                DomainSpecError::Macro(MacroError::BadCharacter('\u{fffd}')),
+                e.valid_up_to(),
+            )),
+        }
     }
 
     /// The macro-string.
@@ -1334,7 +1359,7 @@ mod tests {
                         };
                         if want {
                             assert_eq!(
-                                DomainSpec::parse_in_record(text),
+                                DomainSpec::parse_in_record(text.as_bytes()),
                                 DomainSpec::parse_at(text),
                                 "{text:?}"
                             );

@@ -279,8 +279,11 @@ impl Record {
     /// §3.1 and the OpenSPF suite): any other byte is a [`ParseErrorKind::NonAscii`] error at
     /// its offset, so non-UTF-8 input is handled without loss.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Record, ParseError> {
+        if is_spf_record(bytes) {
+            // No UTF-8 check first: the term reader refuses any byte outside visible ASCII.
+            return parse_terms(bytes, true);
+        }
         match std::str::from_utf8(bytes) {
-            Ok(text) if is_spf_record(bytes) => parse_terms(text, true),
             Ok(text) => Err(bad_byte(bytes, true)
                 .filter(|e| matches!(e.kind, ParseErrorKind::NonAscii { .. }))
                 .unwrap_or_else(|| not_spf(text))),
@@ -459,7 +462,7 @@ fn parse(text: &str) -> Result<Record, ParseError> {
     if !is_spf_record(text.as_bytes()) {
         return Err(not_spf(text));
     }
-    parse_terms(text, false)
+    parse_terms(text.as_bytes(), false)
 }
 
 fn not_spf(text: &str) -> ParseError {
@@ -508,8 +511,10 @@ fn term_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// ASCII nor a space is the error, wherever it is (see [`bad_byte`] for `non_ascii_first`);
 /// otherwise the first term in error is. One pass: terms are read as they are delimited, and
 /// the error of a term gives way to that of a bad byte further on, if the record has one.
-fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> {
-    let bytes = text.as_bytes();
+///
+/// Terms are read as bytes: [`term_end`] has checked that every byte of a term is visible
+/// ASCII, so each is also UTF-8 text ([`ascii`]).
+fn parse_terms(bytes: &[u8], non_ascii_first: bool) -> Result<Record, ParseError> {
     let bad = || {
         bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
             kind: ParseErrorKind::InvalidCharacter('\0'),
@@ -527,12 +532,12 @@ fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> 
     while start < bytes.len() {
         let end = term_end(bytes, start).ok_or_else(bad)?;
         if end > start {
-            let raw = text.get(start..end).unwrap_or("");
+            let raw = bytes.get(start..end).unwrap_or(&[]);
             parse_term(raw, &mut record).map_err(|(kind, at)| {
                 bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
                     kind,
                     offset: start + at,
-                    term: raw.to_owned(),
+                    term: ascii(raw).to_owned(),
                 })
             })?;
         }
@@ -547,31 +552,63 @@ fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> 
 
 type TermError = (ParseErrorKind, usize);
 
-fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
-    // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'.
-    let bytes = term.as_bytes();
-    let name_end = bytes
-        .iter()
-        .position(|&b| matches!(b, b'=' | b':' | b'/'))
-        .unwrap_or(bytes.len());
-    if bytes.get(name_end) == Some(&b'=') {
-        return parse_modifier(term, name_end, record);
+/// The text of bytes of a term, all visible ASCII (checked by [`term_end`]), hence UTF-8.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// A byte of a mechanism name, lower-cased, for [`parse_term`]'s key; 0 for the bytes that
+/// end a name (`=`, `:` and `/`, RFC 7208 §4.6.1, §12).
+static NAME_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 1;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'=' | b':' | b'/' => 0,
+            _ => c.to_ascii_lowercase(),
+        };
+        b += 1;
     }
-    let (qualifier, q_len) = match bytes.first().and_then(|&b| Qualifier::from_symbol(b)) {
+    table
+};
+
+fn parse_term(term: &[u8], record: &mut Record) -> Result<(), TermError> {
+    let (qualifier, q_len) = match term.first().and_then(|&b| Qualifier::from_symbol(b)) {
         Some(q) => (q, 1),
         None => (Qualifier::Pass, 0),
     };
-    let body = term.get(q_len..).unwrap_or("");
-    push_directive(record, qualifier, body, name_end.saturating_sub(q_len))
-        .map_err(|(k, at)| (k, at + q_len))
+    // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'. One
+    // pass finds the end of the name and makes the mechanism's key: its first eight bytes
+    // lower-cased, shifted into a register (a qualifier is none of '=', ':' and '/').
+    let mut key = 0u64;
+    let mut name_end = q_len;
+    while let Some(&b) = term.get(name_end) {
+        let lower = NAME_BYTE[usize::from(b)];
+        if lower == 0 {
+            break;
+        }
+        if let Some(shift) = (name_end - q_len).checked_mul(8).filter(|&s| s < 64) {
+            key |= u64::from(lower) << shift;
+        }
+        name_end += 1;
+    }
+    if term.get(name_end) == Some(&b'=') {
+        return parse_modifier(term, name_end, record);
+    }
+    let name_len = name_end - q_len;
+    // Longer than any mechanism name: no mechanism (0 is none of their keys).
+    let key = if name_len < 8 { key } else { 0 };
+    let body = term.get(q_len..).unwrap_or(&[]);
+    push_directive(record, qualifier, body, name_len, key).map_err(|(k, at)| (k, at + q_len))
 }
 
-fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), TermError> {
-    let name = term.get(..eq).unwrap_or("");
-    let value = term.get(eq + 1..).unwrap_or("");
+fn parse_modifier(term: &[u8], eq: usize, record: &mut Record) -> Result<(), TermError> {
+    let name = term.get(..eq).unwrap_or(&[]);
+    let value = term.get(eq + 1..).unwrap_or(&[]);
     let value_at = eq + 1;
-    if name.eq_ignore_ascii_case("redirect") || name.eq_ignore_ascii_case("exp") {
-        let is_redirect = name.eq_ignore_ascii_case("redirect");
+    if name.eq_ignore_ascii_case(b"redirect") || name.eq_ignore_ascii_case(b"exp") {
+        let is_redirect = name.eq_ignore_ascii_case(b"redirect");
         let slot = if is_redirect {
             &mut record.redirect
         } else {
@@ -584,34 +621,26 @@ fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), Term
         *slot = Some(domain_spec(value, value_at)?);
         return Ok(());
     }
-    let mut chars = name.bytes();
+    let mut chars = name.iter();
     let valid_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
     if !valid_name {
-        return Err((ParseErrorKind::InvalidModifierName(name.to_owned()), 0));
+        return Err((
+            ParseErrorKind::InvalidModifierName(ascii(name).to_owned()),
+            0,
+        ));
     }
-    let value_ms = MacroString::parse_in(value, MacroContext::Modifier)
+    let value_ms = MacroString::parse_in(ascii(value), MacroContext::Modifier)
         .map_err(|(e, at)| (ParseErrorKind::Macro(e), value_at + at))?;
     record.unknown.push(UnknownModifier {
-        name: name.to_owned(),
+        name: ascii(name).to_owned(),
         value: value_ms,
     });
     Ok(())
 }
 
-/// A mechanism name (at most seven octets) as a number: its octets lower-cased, then padded
-/// with zeros. Any longer name is 0, which is no mechanism.
-fn name_key(name: &[u8]) -> u64 {
-    if name.len() >= 8 {
-        return 0;
-    }
-    // Shifted into a register, not copied into a buffer read back whole: that read waits for
-    // the piecewise writes (no store forwarding), a stall that was a sixth of a record's parse.
-    name.iter().rev().fold(0u64, |key, &b| {
-        (key << 8) | u64::from(b.to_ascii_lowercase())
-    })
-}
-
+/// A mechanism name (at most seven octets) as a number: its octets, lower case, then padded
+/// with zeros ([`parse_term`] makes the same number from a term).
 const fn key(name: &[u8]) -> u64 {
     let mut buf = [0u8; 8];
     let mut i = 0;
@@ -632,8 +661,8 @@ const IP4: u64 = key(b"ip4");
 const IP6: u64 = key(b"ip6");
 
 /// A directive (`body`: the term without its qualifier), pushed onto the record's list; the
-/// mechanism's name is the first `name_len` bytes, up to the first ':' or '/'. Names are
-/// case-insensitive (RFC 7208 §4.6.1).
+/// mechanism's name is the first `name_len` bytes, up to the first ':' or '/', and `key` is its
+/// [`key`]. Names are case-insensitive (RFC 7208 §4.6.1).
 // Each arm pushes its own directive, so that it is written straight into the vector: built
 // in one place and pushed from there, the directive was written piecewise on the stack and read
 // back whole by the copy into the vector, a store-forwarding stall per term (and inlined into
@@ -643,14 +672,15 @@ const IP6: u64 = key(b"ip6");
 fn push_directive(
     record: &mut Record,
     qualifier: Qualifier,
-    body: &str,
+    body: &[u8],
     name_len: usize,
+    key: u64,
 ) -> Result<(), TermError> {
-    let name = body.get(..name_len).unwrap_or("");
-    let args = body.get(name_len..).unwrap_or("");
+    let name = body.get(..name_len).unwrap_or(&[]);
+    let args = body.get(name_len..).unwrap_or(&[]);
     let args_at = name_len;
     let directives = &mut record.directives;
-    match name_key(name.as_bytes()) {
+    match key {
         ALL => {
             if !args.is_empty() {
                 return Err((ParseErrorKind::UnexpectedArgument("all"), args_at));
@@ -662,7 +692,7 @@ fn push_directive(
             });
         }
         which @ (INCLUDE | EXISTS) => {
-            let Some(spec) = args.strip_prefix(':') else {
+            let Some(spec) = args.strip_prefix(b":") else {
                 let name = if which == INCLUDE {
                     "include"
                 } else {
@@ -685,7 +715,7 @@ fn push_directive(
         }
         which @ (A | MX) => {
             let (rest, cidr) = split_dual_cidr(args, args_at)?;
-            let domain = match rest.strip_prefix(':') {
+            let domain = match rest.strip_prefix(b":") {
                 Some(spec) => Some(domain_spec(spec, args_at + 1)?),
                 None if rest.is_empty() => None,
                 None => {
@@ -706,7 +736,7 @@ fn push_directive(
             }
         }
         PTR => {
-            let domain = match args.strip_prefix(':') {
+            let domain = match args.strip_prefix(b":") {
                 Some(spec) => Some(domain_spec(spec, args_at + 1)?),
                 None if args.is_empty() => None,
                 None => return Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
@@ -717,17 +747,17 @@ fn push_directive(
             });
         }
         IP4 => {
-            let Some(net) = args.strip_prefix(':') else {
+            let Some(net) = args.strip_prefix(b":") else {
                 return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
             };
-            let (addr, prefix) = match ip4_network(net.as_bytes()) {
+            let (addr, prefix) = match ip4_network(net) {
                 Some(network) => network,
                 // Not a valid network: find out what is wrong.
                 None => {
                     let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
-                    let addr = parse_ipv4(addr_text).ok_or_else(|| {
+                    let addr = ipv4_bytes(addr_text).ok_or_else(|| {
                         (
-                            ParseErrorKind::InvalidIp4(addr_text.to_owned()),
+                            ParseErrorKind::InvalidIp4(ascii(addr_text).to_owned()),
                             args_at + 1,
                         )
                     })?;
@@ -740,13 +770,13 @@ fn push_directive(
             });
         }
         IP6 => {
-            let Some(net) = args.strip_prefix(':') else {
+            let Some(net) = args.strip_prefix(b":") else {
                 return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
             };
             let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
-            let addr = parse_ipv6(addr_text).ok_or_else(|| {
+            let addr = ipv6_bytes(addr_text).ok_or_else(|| {
                 (
-                    ParseErrorKind::InvalidIp6(addr_text.to_owned()),
+                    ParseErrorKind::InvalidIp6(ascii(addr_text).to_owned()),
                     args_at + 1,
                 )
             })?;
@@ -755,7 +785,9 @@ fn push_directive(
                 mechanism: Mechanism::Ip6 { addr, prefix },
             });
         }
-        _ => return Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
+        _ => {
+            return Err((ParseErrorKind::UnknownMechanism(ascii(name).to_owned()), 0));
+        }
     }
     Ok(())
 }
@@ -773,8 +805,14 @@ fn ip4_network(net: &[u8]) -> Option<(Ipv4Addr, Option<u8>)> {
 
 /// An `ip4-network` (RFC 7208 §5.6): four decimal octets of one to three digits, at most 255,
 /// without leading zeros: the text [`Ipv4Addr`]'s `FromStr` accepts, read in one pass.
+#[cfg(test)]
 fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
-    match read_ipv4(text.as_bytes()) {
+    ipv4_bytes(text.as_bytes())
+}
+
+/// [`parse_ipv4`] on bytes.
+fn ipv4_bytes(text: &[u8]) -> Option<Ipv4Addr> {
+    match read_ipv4(text) {
         Some((addr, len)) if len == text.len() => Some(addr),
         _ => None,
     }
@@ -822,14 +860,19 @@ fn read_ipv4(text: &[u8]) -> Option<(Ipv4Addr, usize)> {
 /// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
 /// The common forms (hexadecimal groups, at most one `::`) are read in one pass; anything
 /// else (an embedded IPv4 address, or an error) is left to the standard parser.
+#[cfg(test)]
 fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
-    ipv6_groups(text).or_else(|| text.parse().ok())
+    ipv6_bytes(text.as_bytes())
+}
+
+/// [`parse_ipv6`] on bytes.
+fn ipv6_bytes(text: &[u8]) -> Option<Ipv6Addr> {
+    ipv6_groups(text).or_else(|| std::str::from_utf8(text).ok()?.parse().ok())
 }
 
 /// The plain forms of an IPv6 address: eight groups of one to four hexadecimal digits, or
 /// fewer around one `::` that stands for at least one zero group. `None` for anything else.
-fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
-    let b = text.as_bytes();
+fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
     let mut head = [0u16; 8];
     let mut tail = [0u16; 8];
     let (mut n_head, mut n_tail) = (0usize, 0usize);
@@ -908,16 +951,11 @@ fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(groups))
 }
 
-fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
+fn domain_spec(text: &[u8], at: usize) -> Result<DomainSpec, TermError> {
     DomainSpec::parse_in_record(text).map_err(|(e, off)| (ParseErrorKind::DomainSpec(e), at + off))
 }
 
 /// Parses a prefix length: `"0"` or a number without leading zeros, at most `max`.
-fn parse_len(digits: &str, max: u8) -> Option<u8> {
-    prefix_len(digits.as_bytes(), max)
-}
-
-/// [`parse_len`] on bytes.
 fn prefix_len(digits: &[u8], max: u8) -> Option<u8> {
     let digit = |b: u8| b.is_ascii_digit().then(|| b - b'0');
     let value = match *digits {
@@ -937,14 +975,14 @@ fn non_default(len: u8, default: u8) -> Option<u8> {
 }
 
 /// Splits `ip4`/`ip6` arguments at the first '/': the address and an optional single prefix.
-fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), TermError> {
-    let slash = net.bytes().position(|b| b == b'/');
+fn split_prefix(net: &[u8], max: u8, at: usize) -> Result<(&[u8], Option<u8>), TermError> {
+    let slash = net.iter().position(|&b| b == b'/');
     match slash.and_then(|p| Some((net.get(..p)?, net.get(p + 1..)?))) {
         None => Ok((net, None)),
-        Some((addr, len)) => match parse_len(len, max) {
+        Some((addr, len)) => match prefix_len(len, max) {
             Some(v) => Ok((addr, non_default(v, max))),
             None => Err((
-                ParseErrorKind::InvalidCidr(format!("/{len}")),
+                ParseErrorKind::InvalidCidr(format!("/{}", ascii(len))),
                 at + addr.len(),
             )),
         },
@@ -954,41 +992,41 @@ fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), Ter
 /// Takes a trailing `dual-cidr-length` off `a`/`mx` arguments. A suffix counts as a prefix
 /// length only when it is all digits after its slash(es); then it must also be valid. Anything
 /// else stays part of the domain-spec (which may contain '/', RFC 7208 §7.1 macro-literal).
-fn split_dual_cidr(args: &str, at: usize) -> Result<(&str, DualCidr), TermError> {
-    fn trailing_digits(s: &str) -> Option<(&str, &str)> {
-        let pos = s.bytes().rposition(|b| b == b'/')?;
+fn split_dual_cidr(args: &[u8], at: usize) -> Result<(&[u8], DualCidr), TermError> {
+    fn trailing_digits(s: &[u8]) -> Option<(&[u8], &[u8])> {
+        let pos = s.iter().rposition(|&b| b == b'/')?;
         let digits = s.get(pos + 1..)?;
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
             Some((s.get(..pos)?, digits))
         } else {
             None
         }
     }
-    let bad = |rest: &str, digits: &str, slashes: &str| {
+    let bad = |rest: &[u8], digits: &[u8], slashes: &str| {
         (
-            ParseErrorKind::InvalidCidr(format!("{slashes}{digits}")),
+            ParseErrorKind::InvalidCidr(format!("{slashes}{}", ascii(digits))),
             at + rest.len(),
         )
     };
     let mut cidr = DualCidr::default();
     let mut rest = args;
     if let Some((before, digits)) = trailing_digits(rest) {
-        if let Some(before_v6) = before.strip_suffix('/') {
+        if let Some(before_v6) = before.strip_suffix(b"/") {
             cidr.v6 = non_default(
-                parse_len(digits, 128).ok_or_else(|| bad(before_v6, digits, "//"))?,
+                prefix_len(digits, 128).ok_or_else(|| bad(before_v6, digits, "//"))?,
                 128,
             );
             rest = before_v6;
             if let Some((before_v4, digits4)) = trailing_digits(rest) {
                 cidr.v4 = non_default(
-                    parse_len(digits4, 32).ok_or_else(|| bad(before_v4, digits4, "/"))?,
+                    prefix_len(digits4, 32).ok_or_else(|| bad(before_v4, digits4, "/"))?,
                     32,
                 );
                 rest = before_v4;
             }
         } else {
             cidr.v4 = non_default(
-                parse_len(digits, 32).ok_or_else(|| bad(before, digits, "/"))?,
+                prefix_len(digits, 32).ok_or_else(|| bad(before, digits, "/"))?,
                 32,
             );
             rest = before;
@@ -1363,7 +1401,7 @@ mod tests {
             let std = text.parse::<Ipv6Addr>().ok();
             valid += usize::from(std.is_some());
             assert_eq!(parse_ipv6(text), std, "{text:?}");
-            if let Some(fast) = ipv6_groups(text) {
+            if let Some(fast) = ipv6_groups(text.as_bytes()) {
                 assert_eq!(Some(fast), std, "{text:?}");
             }
         }
