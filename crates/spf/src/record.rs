@@ -581,25 +581,24 @@ fn parse_term(term: &[u8], record: &mut Record) -> Result<(), TermError> {
     // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'. One
     // pass finds the end of the name and makes the mechanism's key: its first eight bytes
     // lower-cased, shifted into a register (a qualifier is none of '=', ':' and '/').
+    let body = term.get(q_len..).unwrap_or(&[]);
     let mut key = 0u64;
-    let mut name_end = q_len;
-    while let Some(&b) = term.get(name_end) {
+    let mut name_len = 0;
+    for &b in body {
         let lower = NAME_BYTE[usize::from(b)];
         if lower == 0 {
             break;
         }
-        if let Some(shift) = (name_end - q_len).checked_mul(8).filter(|&s| s < 64) {
-            key |= u64::from(lower) << shift;
-        }
-        name_end += 1;
+        // Past eight bytes the key is garbage, and dropped below.
+        key |= u64::from(lower) << ((name_len % 8) * 8);
+        name_len += 1;
     }
+    let name_end = q_len + name_len;
     if term.get(name_end) == Some(&b'=') {
         return parse_modifier(term, name_end, record);
     }
-    let name_len = name_end - q_len;
     // Longer than any mechanism name: no mechanism (0 is none of their keys).
     let key = if name_len < 8 { key } else { 0 };
-    let body = term.get(q_len..).unwrap_or(&[]);
     push_directive(record, qualifier, body, name_len, key).map_err(|(k, at)| (k, at + q_len))
 }
 
