@@ -820,40 +820,48 @@ fn ipv4_bytes(text: &[u8]) -> Option<Ipv4Addr> {
 /// An `ip4-network` at the start of `text`, ended by its end or a '/': the address and its
 /// length in bytes. `None` for any other byte, or when the address is not valid.
 fn read_ipv4(text: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    // The octets are shifted into a register: written one by one into an array and read back
-    // whole, they made a store-forwarding stall.
+    // Octet by octet, each shifted into a register (octets written one by one into an array
+    // and read back whole made a store-forwarding stall).
     let mut addr: u32 = 0;
-    let mut dots = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0u8;
-    let mut len = text.len();
-    for (i, &b) in text.iter().enumerate() {
-        if b == b'.' {
-            if digits == 0 || dots == 3 {
+    let mut at = 0;
+    for part in 0..4 {
+        if part > 0 {
+            if text.get(at) != Some(&b'.') {
                 return None;
             }
-            addr = addr << 8 | u32::from(u8::try_from(value).ok()?);
-            dots += 1;
-            value = 0;
-            digits = 0;
-        } else if b.is_ascii_digit() {
-            if digits == 3 || (digits == 1 && value == 0) {
-                return None;
-            }
-            digits += 1;
-            value = value * 10 + u16::from(b - b'0');
-        } else if b == b'/' {
-            len = i;
-            break;
-        } else {
-            return None;
+            at += 1;
         }
+        let (octet, len) = read_octet(text.get(at..)?)?;
+        addr = addr << 8 | u32::from(octet);
+        at += len;
     }
-    if digits == 0 || dots != 3 {
-        return None;
+    match text.get(at) {
+        None | Some(b'/') => Some((Ipv4Addr::from(addr), at)),
+        _ => None,
     }
-    addr = addr << 8 | u32::from(u8::try_from(value).ok()?);
-    Some((Ipv4Addr::from(addr), len))
+}
+
+/// A decimal octet at the start of `text` (one to three digits, no leading zero, at most 255)
+/// and its length. A digit after it is left to the caller, which refuses it (`01`, `2555`).
+#[inline(always)]
+fn read_octet(text: &[u8]) -> Option<(u8, usize)> {
+    let digit = |i: usize| {
+        text.get(i)
+            .map(|&b| b.wrapping_sub(b'0'))
+            .filter(|&d| d < 10)
+    };
+    let first = digit(0)?;
+    if first == 0 {
+        return Some((0, 1));
+    }
+    let Some(second) = digit(1) else {
+        return Some((first, 1));
+    };
+    let Some(third) = digit(2) else {
+        return Some((first * 10 + second, 2));
+    };
+    let value = u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third);
+    Some((u8::try_from(value).ok()?, 3))
 }
 
 /// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
@@ -1309,6 +1317,16 @@ mod tests {
             " 1.2.3.4",
             "999.1.1.1",
             "1.2.3.999999999999",
+            "1.2.3.4.5",
+            "1.2.3",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4/",
+            "1.2.3.4.",
+            "25.255.2550.1",
+            "0.00.0.0",
+            "",
         ]
         .iter()
         .map(|s| (*s).to_owned())
