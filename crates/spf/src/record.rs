@@ -772,13 +772,20 @@ fn push_directive(
             let Some(net) = args.strip_prefix(b":") else {
                 return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
             };
-            let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
-            let addr = ipv6_bytes(addr_text).ok_or_else(|| {
-                (
-                    ParseErrorKind::InvalidIp6(ascii(addr_text).to_owned()),
-                    args_at + 1,
-                )
-            })?;
+            let (addr, prefix) = match ip6_network(net) {
+                Some(network) => network,
+                // An embedded IPv4 address, or not a valid network: the long way.
+                None => {
+                    let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
+                    let addr = ipv6_bytes(addr_text).ok_or_else(|| {
+                        (
+                            ParseErrorKind::InvalidIp6(ascii(addr_text).to_owned()),
+                            args_at + 1,
+                        )
+                    })?;
+                    (addr, prefix)
+                }
+            };
             directives.push(Directive {
                 qualifier,
                 mechanism: Mechanism::Ip6 { addr, prefix },
@@ -880,16 +887,26 @@ fn ipv6_bytes(text: &[u8]) -> Option<Ipv6Addr> {
 /// The plain forms of an IPv6 address: eight groups of one to four hexadecimal digits, or
 /// fewer around one `::` that stands for at least one zero group. `None` for anything else.
 fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
-    let mut head = [0u16; 8];
-    let mut tail = [0u16; 8];
-    let (mut n_head, mut n_tail) = (0usize, 0usize);
+    read_ipv6(b)
+        .filter(|&(_, len)| len == b.len())
+        .map(|(addr, _)| addr)
+}
+
+/// An IPv6 address in one of the plain forms of [`ipv6_groups`] at the start of `b`, ended by
+/// its end or a '/': the address and its length in bytes. The groups are shifted into two
+/// registers, the ones before `::` and the ones after it (written into arrays and read back
+/// whole, they made a store-forwarding stall).
+fn read_ipv6(b: &[u8]) -> Option<(Ipv6Addr, usize)> {
+    let at_end = |i: usize| matches!(b.get(i), None | Some(b'/'));
+    let (mut head, mut tail) = (0u128, 0u128);
+    let (mut n_head, mut n_tail) = (0u32, 0u32);
     let mut gap = false;
     let mut i = 0;
     if b.starts_with(b"::") {
         gap = true;
         i = 2;
-        if i == b.len() {
-            return Some(Ipv6Addr::UNSPECIFIED);
+        if at_end(i) {
+            return Some((Ipv6Addr::UNSPECIFIED, i));
         }
     }
     loop {
@@ -909,18 +926,18 @@ fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
             digits += 1;
             i += 1;
         }
-        if digits == 0 {
+        if digits == 0 || n_head + n_tail == 8 {
             return None;
         }
         if gap {
-            *tail.get_mut(n_tail)? = value;
+            tail = tail << 16 | u128::from(value);
             n_tail += 1;
         } else {
-            *head.get_mut(n_head)? = value;
+            head = head << 16 | u128::from(value);
             n_head += 1;
         }
         match b.get(i) {
-            None => break,
+            None | Some(b'/') => break,
             Some(b':') => {
                 i += 1;
                 if b.get(i) == Some(&b':') {
@@ -929,7 +946,7 @@ fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
                     }
                     gap = true;
                     i += 1;
-                    if i == b.len() {
+                    if at_end(i) {
                         break;
                     }
                 }
@@ -948,14 +965,21 @@ fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
     if !fits {
         return None;
     }
-    let mut groups = [0u16; 8];
-    groups
-        .get_mut(..n_head)?
-        .copy_from_slice(head.get(..n_head)?);
-    groups
-        .get_mut(8 - n_tail..)?
-        .copy_from_slice(tail.get(..n_tail)?);
-    Some(Ipv6Addr::from(groups))
+    // The groups before `::` go to the top; with none, nothing is shifted in.
+    let head = head.checked_shl(16 * (8 - n_head)).unwrap_or(0);
+    Some((Ipv6Addr::from(head | tail), i))
+}
+
+/// A valid `ip6-network` in a plain form with its optional prefix length (`<address>[/<len>]`,
+/// RFC 7208 §5.6), read in one pass; `None` when anything is wrong or unusual (the caller then
+/// reads it the long way).
+fn ip6_network(net: &[u8]) -> Option<(Ipv6Addr, Option<u8>)> {
+    let (addr, len) = read_ipv6(net)?;
+    match net.get(len..)? {
+        [] => Some((addr, None)),
+        [b'/', digits @ ..] => Some((addr, non_default(prefix_len(digits, 128)?, 128))),
+        _ => None,
+    }
 }
 
 fn domain_spec(text: &[u8], at: usize) -> Result<DomainSpec, TermError> {
@@ -1420,6 +1444,17 @@ mod tests {
             assert_eq!(parse_ipv6(text), std, "{text:?}");
             if let Some(fast) = ipv6_groups(text.as_bytes()) {
                 assert_eq!(Some(fast), std, "{text:?}");
+            }
+            // The one-pass network reader accepts only what the long way (split at the first
+            // '/', then address and prefix length) accepts, with the same result.
+            for suffix in ["", "/0", "/64", "/128", "/129", "/064", "/", "/6/4", "//64"] {
+                let net = format!("{text}{suffix}");
+                if let Some(fast) = ip6_network(net.as_bytes()) {
+                    let long = split_prefix(net.as_bytes(), 128, 0)
+                        .ok()
+                        .and_then(|(addr, prefix)| Some((ipv6_bytes(addr)?, prefix)));
+                    assert_eq!(Some(fast), long, "{net:?}");
+                }
             }
         }
         assert!(valid > 1000, "the cases include valid addresses ({valid})");
