@@ -190,22 +190,14 @@ impl Literal {
     /// The text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            // Always valid: the bytes were copied whole from a `str`.
+            // Always valid: the bytes were copied whole from a `str` or are ASCII.
             LiteralRepr::Inline { len, bytes } => {
                 std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or(&[])).unwrap_or("")
             }
             LiteralRepr::Heap(text) => text,
         }
     }
-}
 
-impl From<&str> for Literal {
-    fn from(text: &str) -> Literal {
-        Literal::inline(text.as_bytes()).unwrap_or_else(|| Literal(LiteralRepr::Heap(text.into())))
-    }
-}
-
-impl Literal {
     /// A literal of ASCII bytes (the caller has checked them; `None` if they are not UTF-8).
     fn from_ascii(bytes: &[u8]) -> Option<Literal> {
         debug_assert!(bytes.is_ascii());
@@ -215,7 +207,8 @@ impl Literal {
         })
     }
 
-    /// The bytes of a `str` kept inline, if there are at most [`Literal::INLINE`] of them.
+    /// The bytes of a `str` (or ASCII bytes) kept inline, if there are at most
+    /// [`Literal::INLINE`] of them.
     fn inline(src: &[u8]) -> Option<Literal> {
         let len = src.len();
         let mut bytes = [0u8; Literal::INLINE];
@@ -237,6 +230,12 @@ impl Literal {
             (Some(()), Ok(len)) => Some(Literal(LiteralRepr::Inline { len, bytes })),
             _ => None,
         }
+    }
+}
+
+impl From<&str> for Literal {
+    fn from(text: &str) -> Literal {
+        Literal::inline(text.as_bytes()).unwrap_or_else(|| Literal(LiteralRepr::Heap(text.into())))
     }
 }
 
