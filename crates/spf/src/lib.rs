@@ -71,8 +71,8 @@ mod verdict;
 
 pub use eval::{Pending, check_host, check_host_with};
 pub use macros::{
-    Delimiters, DomainSpec, DomainSpecError, MAX_EXPANSION_LEN, MAX_EXPLANATION_LEN, MacroError,
-    MacroExpand, MacroItem, MacroLetter, MacroString,
+    Delimiters, DomainSpec, DomainSpecError, Literal, MAX_EXPANSION_LEN, MAX_EXPLANATION_LEN,
+    MacroError, MacroExpand, MacroItem, MacroLetter, MacroString,
 };
 pub use mailstamp_dns::{Lookup, Step};
 pub use record::{

@@ -166,11 +166,156 @@ impl fmt::Display for MacroExpand {
     }
 }
 
+/// The text of a literal piece of a macro-string. Up to [`Literal::INLINE`] bytes are kept
+/// inline, without an allocation of their own: most domain-specs of SPF records are short
+/// names (`_spf.example.net`), and a record's parse then allocates only its list of directives.
+/// Longer texts are kept on the heap. Reads as a `str` (`Deref`, [`Literal::as_str`]).
+#[derive(Clone)]
+pub struct Literal(LiteralRepr);
+
+#[derive(Clone)]
+enum LiteralRepr {
+    Inline {
+        len: u8,
+        bytes: [u8; Literal::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Literal {
+    /// The longest text kept inline, in bytes (with its length and the tag of the two forms,
+    /// a `Literal` takes 24 bytes, as a `String` does).
+    pub const INLINE: usize = 22;
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always valid: the bytes were copied whole from a `str` or are ASCII.
+            LiteralRepr::Inline { len, bytes } => {
+                std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or(&[])).unwrap_or("")
+            }
+            LiteralRepr::Heap(text) => text,
+        }
+    }
+
+    /// A literal of ASCII bytes (the caller has checked them; `None` if they are not UTF-8).
+    fn from_ascii(bytes: &[u8]) -> Option<Literal> {
+        debug_assert!(bytes.is_ascii());
+        Literal::inline(bytes).or_else(|| {
+            let text = std::str::from_utf8(bytes).ok()?;
+            Some(Literal(LiteralRepr::Heap(text.into())))
+        })
+    }
+
+    /// The bytes of a `str` (or ASCII bytes) kept inline, if there are at most
+    /// [`Literal::INLINE`] of them.
+    fn inline(src: &[u8]) -> Option<Literal> {
+        let len = src.len();
+        let mut bytes = [0u8; Literal::INLINE];
+        // Two overlapping copies of a fixed size (no call to `memcpy` for a few bytes).
+        let copied = match len {
+            0 => Some(()),
+            1..4 => {
+                for (d, &s) in bytes.iter_mut().zip(src) {
+                    *d = s;
+                }
+                Some(())
+            }
+            4..8 => copy_ends::<4>(&mut bytes, src),
+            8..16 => copy_ends::<8>(&mut bytes, src),
+            16..=Literal::INLINE => copy_ends::<16>(&mut bytes, src),
+            _ => None,
+        };
+        match (copied, u8::try_from(len)) {
+            (Some(()), Ok(len)) => Some(Literal(LiteralRepr::Inline { len, bytes })),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Literal {
+    fn from(text: &str) -> Literal {
+        Literal::inline(text.as_bytes()).unwrap_or_else(|| Literal(LiteralRepr::Heap(text.into())))
+    }
+}
+
+/// Copies `src` (`N` to `2 * N` bytes) to the start of `dst` as its first and last `N` bytes.
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) -> Option<()> {
+    let len = src.len();
+    let tail = len.checked_sub(N)?;
+    let head: [u8; N] = src.get(..N)?.try_into().ok()?;
+    let end: [u8; N] = src.get(tail..)?.try_into().ok()?;
+    dst.get_mut(..N)?.copy_from_slice(&head);
+    dst.get_mut(tail..len)?.copy_from_slice(&end);
+    Some(())
+}
+
+impl From<String> for Literal {
+    fn from(text: String) -> Literal {
+        if text.len() <= Literal::INLINE {
+            Literal::from(text.as_str())
+        } else {
+            Literal(LiteralRepr::Heap(text.into_boxed_str()))
+        }
+    }
+}
+
+impl std::ops::Deref for Literal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Literal {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Literal {
+    fn eq(&self, other: &Literal) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Literal {}
+
+impl PartialEq<str> for Literal {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Literal {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::hash::Hash for Literal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One piece of a macro-string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MacroItem {
     /// Literal text (visible ASCII other than `%`; in explanations also spaces).
-    Literal(String),
+    Literal(Literal),
     /// A `%{...}` expansion.
     Expand(MacroExpand),
     /// `%%`: a percent sign.
@@ -274,7 +419,7 @@ impl MacroString {
         // Most macro-strings are plain names: one literal, copied once.
         if !bytes.is_empty() && bytes.iter().all(|&b| b != b'%' && allowed(b)) {
             return Ok(MacroString {
-                items: Items::One(MacroItem::Literal(text.to_owned())),
+                items: Items::One(MacroItem::Literal(Literal::from(text))),
             });
         }
         let mut items = Vec::new();
@@ -290,7 +435,9 @@ impl MacroString {
                     Some(b'{') => {
                         let (expand, len) = parse_expand(bytes, i, context)?;
                         if !literal.is_empty() {
-                            items.push(MacroItem::Literal(std::mem::take(&mut literal)));
+                            items.push(MacroItem::Literal(Literal::from(std::mem::take(
+                                &mut literal,
+                            ))));
                         }
                         items.push(MacroItem::Expand(expand));
                         i += len;
@@ -299,7 +446,9 @@ impl MacroString {
                     _ => return Err((MacroError::BadPercent, i)),
                 };
                 if !literal.is_empty() {
-                    items.push(MacroItem::Literal(std::mem::take(&mut literal)));
+                    items.push(MacroItem::Literal(Literal::from(std::mem::take(
+                        &mut literal,
+                    ))));
                 }
                 items.push(item);
                 i += 2;
@@ -313,7 +462,7 @@ impl MacroString {
             i += 1;
         }
         if !literal.is_empty() {
-            items.push(MacroItem::Literal(literal));
+            items.push(MacroItem::Literal(Literal::from(literal)));
         }
         let items = if items.len() == 1 {
             match items.pop() {
@@ -524,6 +673,7 @@ impl DomainSpec {
             .map_err(|(e, at)| (DomainSpecError::Macro(e), at))?;
         match spec.items().last() {
             Some(MacroItem::Literal(tail)) => {
+                let tail = tail.as_str();
                 let tail = tail.strip_suffix('.').unwrap_or(tail);
                 let ok = tail
                     .rsplit_once('.')
@@ -541,21 +691,31 @@ impl DomainSpec {
         })
     }
 
-    /// [`DomainSpec::parse_at`] for the text of a term. The common case, a name without
+    /// [`DomainSpec::parse_at`] for the bytes of a term (visible ASCII, checked by the record's
+    /// term reader). The common case, a name without
     /// macros, is checked in one pass for `%` and bytes outside visible ASCII (RFC 7208 §7.1
     /// `macro-literal`), then from its end for its `domain-end`; anything else goes through
     /// the macro-string parser.
-    pub(crate) fn parse_in_record(text: &str) -> Result<DomainSpec, (DomainSpecError, usize)> {
-        let bytes = text.as_bytes();
-        if plain_visible(bytes) && literal_domain_end(bytes) {
+    pub(crate) fn parse_in_record(bytes: &[u8]) -> Result<DomainSpec, (DomainSpecError, usize)> {
+        if plain_visible(bytes)
+            && literal_domain_end(bytes)
+            && let Some(literal) = Literal::from_ascii(bytes)
+        {
             return Ok(DomainSpec {
                 spec: MacroString {
-                    items: Items::One(MacroItem::Literal(text.to_owned())),
+                    items: Items::One(MacroItem::Literal(literal)),
                 },
                 literal: OnceLock::new(),
             });
         }
-        DomainSpec::parse_at(text)
+        match std::str::from_utf8(bytes) {
+            Ok(text) => DomainSpec::parse_at(text),
+            // Not from a record's term (whose bytes are visible ASCII): the first bad byte.
+            Err(e) => Err((
+                DomainSpecError::Macro(MacroError::BadCharacter('\u{fffd}')),
+                e.valid_up_to(),
+            )),
+        }
     }
 
     /// The macro-string.
@@ -589,14 +749,60 @@ impl fmt::Display for DomainSpec {
     }
 }
 
+/// Byte classes of the `toplabel` check: letters, digits and `-` (anything else is 0).
+const TOP_ALPHA: u8 = 1;
+const TOP_DIGIT: u8 = 2;
+const TOP_HYPHEN: u8 = 4;
+static TOP_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() {
+            TOP_ALPHA
+        } else if c.is_ascii_digit() {
+            TOP_DIGIT
+        } else if c == b'-' {
+            TOP_HYPHEN
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// True when a name without macros ends in `.` and a valid top label, one trailing `.` aside
-/// (RFC 7208 §7.1 `domain-end`).
+/// (RFC 7208 §7.1 `domain-end`): the top label is read once from its end, a table lookup per
+/// byte ([`is_toplabel_bytes`] is the same rule).
 fn literal_domain_end(name: &[u8]) -> bool {
     let name = name.strip_suffix(b".").unwrap_or(name);
-    name.iter()
-        .rposition(|&b| b == b'.')
-        .and_then(|dot| name.get(dot + 1..))
-        .is_some_and(is_toplabel_bytes)
+    let mut seen = 0u8;
+    let mut start = name.len();
+    loop {
+        let Some(at) = start.checked_sub(1) else {
+            return false; // no dot
+        };
+        let b = name.get(at).copied().unwrap_or(b'.');
+        if b == b'.' {
+            break;
+        }
+        let class = TOP_CLASS[usize::from(b)];
+        if class == 0 {
+            return false;
+        }
+        seen |= class;
+        start = at;
+    }
+    let class_at = |i: usize| name.get(i).map_or(0, |&b| TOP_CLASS[usize::from(b)]);
+    let ends_alnum = |i: usize| class_at(i) & (TOP_ALPHA | TOP_DIGIT) != 0;
+    if start == name.len() {
+        false // empty label
+    } else if seen & TOP_HYPHEN != 0 {
+        ends_alnum(start) && ends_alnum(name.len() - 1)
+    } else {
+        seen & TOP_ALPHA != 0
+    }
 }
 
 /// `toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )`
@@ -631,9 +837,7 @@ fn plain_visible(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let mut words = bytes.chunks_exact(8);
-    let mut stop = 0u64;
-    for word in &mut words {
+    let stop_in = |word: &[u8]| {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
         let v = u64::from_le_bytes(w);
@@ -642,13 +846,25 @@ fn plain_visible(bytes: &[u8]) -> bool {
         // of `v ^ 0x2525...`.
         let x = v ^ (0x25 * ONES);
         let percent = !(((x & LOW) + LOW) | x | LOW);
-        stop |= (v | !(low + 0x5f * ONES) | (low + ONES) | percent) & HIGH;
+        (v | !(low + 0x5f * ONES) | (low + ONES) | percent) & HIGH
+    };
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b));
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut stop = 0u64;
+    for word in &mut words {
+        stop |= stop_in(word);
+    }
+    // The last bytes as the overlapping last word.
+    if !words.remainder().is_empty()
+        && let Some(last) = bytes.get(bytes.len() - 8..)
+    {
+        stop |= stop_in(last);
     }
     stop == 0
-        && words
-            .remainder()
-            .iter()
-            .all(|&b| b != b'%' && (0x21..=0x7e).contains(&b))
 }
 
 /// Expands a domain-spec and applies RFC 7208 §7.3: a trailing dot is ignored and a name over
@@ -924,6 +1140,34 @@ mod tests {
         }
     }
 
+    /// A literal reads, compares, hashes and prints as its text, whether it is kept inline or
+    /// on the heap (the lengths around [`Literal::INLINE`]).
+    #[test]
+    fn literal_is_its_text_inline_or_not() {
+        use std::hash::{BuildHasher, RandomState};
+        let hasher = RandomState::new();
+        let text = "abcdefghijklmnopqrstuvwxyz.example";
+        for len in 0..=text.len() {
+            let t = &text[..len];
+            for literal in [Literal::from(t), Literal::from(t.to_owned())] {
+                let inline = matches!(literal.0, LiteralRepr::Inline { .. });
+                assert_eq!(inline, len <= Literal::INLINE, "{t:?}");
+                assert_eq!(literal.as_str(), t);
+                assert_eq!(&*literal, t);
+                assert_eq!(literal, t);
+                assert_eq!(literal.to_string(), t);
+                assert_eq!(format!("{literal:?}"), format!("{t:?}"));
+                assert_eq!(hasher.hash_one(&literal), hasher.hash_one(t));
+                assert_eq!(literal.clone(), literal);
+                assert_ne!(literal, Literal::from(format!("{t}x")));
+            }
+        }
+        assert_eq!(
+            std::mem::size_of::<Literal>(),
+            std::mem::size_of::<String>()
+        );
+    }
+
     fn expand(spec: &str, ip: &str) -> String {
         let m = MacroString::parse_in(spec, MacroContext::Explanation).unwrap();
         let mut out = Output::explanation();
@@ -1086,7 +1330,20 @@ mod tests {
         for len in 0..20 {
             for pos in 0..len.max(1) {
                 for byte in bytes {
-                    for tail in [&b""[..], b".com", b".c-m", b".123", b"."] {
+                    for tail in [
+                        &b""[..],
+                        b".com",
+                        b".c-m",
+                        b".123",
+                        b".",
+                        b".c-",
+                        b".-c",
+                        b".1-2",
+                        b".co.",
+                        b".c_m",
+                        b"..",
+                        b".c--9.",
+                    ] {
                         let mut text = vec![b'x'; len];
                         if let Some(b) = text.get_mut(pos) {
                             *b = byte;
@@ -1101,7 +1358,7 @@ mod tests {
                         };
                         if want {
                             assert_eq!(
-                                DomainSpec::parse_in_record(text),
+                                DomainSpec::parse_in_record(text.as_bytes()),
                                 DomainSpec::parse_at(text),
                                 "{text:?}"
                             );

@@ -279,8 +279,11 @@ impl Record {
     /// §3.1 and the OpenSPF suite): any other byte is a [`ParseErrorKind::NonAscii`] error at
     /// its offset, so non-UTF-8 input is handled without loss.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Record, ParseError> {
+        if is_spf_record(bytes) {
+            // No UTF-8 check first: the term reader refuses any byte outside visible ASCII.
+            return parse_terms(bytes, true);
+        }
         match std::str::from_utf8(bytes) {
-            Ok(text) if is_spf_record(bytes) => parse_terms(text, true),
             Ok(text) => Err(bad_byte(bytes, true)
                 .filter(|e| matches!(e.kind, ParseErrorKind::NonAscii { .. }))
                 .unwrap_or_else(|| not_spf(text))),
@@ -459,7 +462,7 @@ fn parse(text: &str) -> Result<Record, ParseError> {
     if !is_spf_record(text.as_bytes()) {
         return Err(not_spf(text));
     }
-    parse_terms(text, false)
+    parse_terms(text.as_bytes(), false)
 }
 
 fn not_spf(text: &str) -> ParseError {
@@ -508,8 +511,10 @@ fn term_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// ASCII nor a space is the error, wherever it is (see [`bad_byte`] for `non_ascii_first`);
 /// otherwise the first term in error is. One pass: terms are read as they are delimited, and
 /// the error of a term gives way to that of a bad byte further on, if the record has one.
-fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> {
-    let bytes = text.as_bytes();
+///
+/// Terms are read as bytes: [`term_end`] has checked that every byte of a term is visible
+/// ASCII, so each is also UTF-8 text ([`ascii`]).
+fn parse_terms(bytes: &[u8], non_ascii_first: bool) -> Result<Record, ParseError> {
     let bad = || {
         bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
             kind: ParseErrorKind::InvalidCharacter('\0'),
@@ -527,12 +532,12 @@ fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> 
     while start < bytes.len() {
         let end = term_end(bytes, start).ok_or_else(bad)?;
         if end > start {
-            let raw = text.get(start..end).unwrap_or("");
+            let raw = bytes.get(start..end).unwrap_or(&[]);
             parse_term(raw, &mut record).map_err(|(kind, at)| {
                 bad_byte(bytes, non_ascii_first).unwrap_or_else(|| ParseError {
                     kind,
                     offset: start + at,
-                    term: raw.to_owned(),
+                    term: ascii(raw).to_owned(),
                 })
             })?;
         }
@@ -547,37 +552,62 @@ fn parse_terms(text: &str, non_ascii_first: bool) -> Result<Record, ParseError> 
 
 type TermError = (ParseErrorKind, usize);
 
-fn parse_term(term: &str, record: &mut Record) -> Result<(), TermError> {
-    // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'.
-    let bytes = term.as_bytes();
-    let name_end = bytes
-        .iter()
-        .position(|&b| matches!(b, b'=' | b':' | b'/'))
-        .unwrap_or(bytes.len());
-    if bytes.get(name_end) == Some(&b'=') {
-        return parse_modifier(term, name_end, record);
+/// The text of bytes of a term, all visible ASCII (checked by [`term_end`]), hence UTF-8.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// A byte of a mechanism name, lower-cased, for [`parse_term`]'s key; 0 for the bytes that
+/// end a name (`=`, `:` and `/`, RFC 7208 §4.6.1, §12).
+static NAME_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 1;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'=' | b':' | b'/' => 0,
+            _ => c.to_ascii_lowercase(),
+        };
+        b += 1;
     }
-    let (qualifier, q_len) = match bytes.first().and_then(|&b| Qualifier::from_symbol(b)) {
+    table
+};
+
+fn parse_term(term: &[u8], record: &mut Record) -> Result<(), TermError> {
+    let (qualifier, q_len) = match term.first().and_then(|&b| Qualifier::from_symbol(b)) {
         Some(q) => (q, 1),
         None => (Qualifier::Pass, 0),
     };
-    let body = term.get(q_len..).unwrap_or("");
-    let mechanism =
-        parse_mechanism(body, name_end.saturating_sub(q_len)).map_err(|(k, at)| (k, at + q_len))?;
-    record.has_all |= matches!(mechanism, Mechanism::All);
-    record.directives.push(Directive {
-        qualifier,
-        mechanism,
-    });
-    Ok(())
+    // RFC 7208 §4.6.1: a modifier has '=' right after its name, before any ':' or '/'. One
+    // pass finds the end of the name and makes the mechanism's key: its first eight bytes
+    // lower-cased, shifted into a register (a qualifier is none of '=', ':' and '/').
+    let body = term.get(q_len..).unwrap_or(&[]);
+    let mut key = 0u64;
+    let mut name_len = 0;
+    for &b in body {
+        let lower = NAME_BYTE[usize::from(b)];
+        if lower == 0 {
+            break;
+        }
+        // Past eight bytes the key is garbage, and dropped below.
+        key |= u64::from(lower) << ((name_len % 8) * 8);
+        name_len += 1;
+    }
+    let name_end = q_len + name_len;
+    if term.get(name_end) == Some(&b'=') {
+        return parse_modifier(term, name_end, record);
+    }
+    // Longer than any mechanism name: no mechanism (0 is none of their keys).
+    let key = if name_len < 8 { key } else { 0 };
+    push_directive(record, qualifier, body, name_len, key).map_err(|(k, at)| (k, at + q_len))
 }
 
-fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), TermError> {
-    let name = term.get(..eq).unwrap_or("");
-    let value = term.get(eq + 1..).unwrap_or("");
+fn parse_modifier(term: &[u8], eq: usize, record: &mut Record) -> Result<(), TermError> {
+    let name = term.get(..eq).unwrap_or(&[]);
+    let value = term.get(eq + 1..).unwrap_or(&[]);
     let value_at = eq + 1;
-    if name.eq_ignore_ascii_case("redirect") || name.eq_ignore_ascii_case("exp") {
-        let is_redirect = name.eq_ignore_ascii_case("redirect");
+    if name.eq_ignore_ascii_case(b"redirect") || name.eq_ignore_ascii_case(b"exp") {
+        let is_redirect = name.eq_ignore_ascii_case(b"redirect");
         let slot = if is_redirect {
             &mut record.redirect
         } else {
@@ -590,34 +620,26 @@ fn parse_modifier(term: &str, eq: usize, record: &mut Record) -> Result<(), Term
         *slot = Some(domain_spec(value, value_at)?);
         return Ok(());
     }
-    let mut chars = name.bytes();
+    let mut chars = name.iter();
     let valid_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
     if !valid_name {
-        return Err((ParseErrorKind::InvalidModifierName(name.to_owned()), 0));
+        return Err((
+            ParseErrorKind::InvalidModifierName(ascii(name).to_owned()),
+            0,
+        ));
     }
-    let value_ms = MacroString::parse_in(value, MacroContext::Modifier)
+    let value_ms = MacroString::parse_in(ascii(value), MacroContext::Modifier)
         .map_err(|(e, at)| (ParseErrorKind::Macro(e), value_at + at))?;
     record.unknown.push(UnknownModifier {
-        name: name.to_owned(),
+        name: ascii(name).to_owned(),
         value: value_ms,
     });
     Ok(())
 }
 
-/// A mechanism name (at most seven octets) as a number: its octets lower-cased, then padded
-/// with zeros. Any longer name is 0, which is no mechanism.
-fn name_key(name: &[u8]) -> u64 {
-    if name.len() >= 8 {
-        return 0;
-    }
-    // Shifted into a register, not copied into a buffer read back whole: that read waits for
-    // the piecewise writes (no store forwarding), a stall that was a sixth of a record's parse.
-    name.iter().rev().fold(0u64, |key, &b| {
-        (key << 8) | u64::from(b.to_ascii_lowercase())
-    })
-}
-
+/// A mechanism name (at most seven octets) as a number: its octets, lower case, then padded
+/// with zeros ([`parse_term`] makes the same number from a term).
 const fn key(name: &[u8]) -> u64 {
     let mut buf = [0u8; 8];
     let mut i = 0;
@@ -637,25 +659,40 @@ const PTR: u64 = key(b"ptr");
 const IP4: u64 = key(b"ip4");
 const IP6: u64 = key(b"ip6");
 
-/// A mechanism (`body`: the term without its qualifier); its name is the first `name_len`
-/// bytes, up to the first ':' or '/'. Names are case-insensitive (RFC 7208 §4.6.1).
+/// A directive (`body`: the term without its qualifier), pushed onto the record's list; the
+/// mechanism's name is the first `name_len` bytes, up to the first ':' or '/', and `key` is its
+/// [`key`]. Names are case-insensitive (RFC 7208 §4.6.1).
 // Inlined into `parse_term`: as a call, its result was written piecewise into the return slot
 // and read back whole before the directive was pushed (a store-forwarding stall per term).
+// Each arm pushes its own directive (measured faster than one push after the match), though
+// LLVM still joins the pushes and assembles the directive in one stack slot, copied into the
+// vector right after it is written: about a fifth of the parse's time (BENCHMARKS.md, session 8,
+// lists what was tried against it).
 #[inline(always)]
-fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> {
-    let name = body.get(..name_len).unwrap_or("");
-    let args = body.get(name_len..).unwrap_or("");
+fn push_directive(
+    record: &mut Record,
+    qualifier: Qualifier,
+    body: &[u8],
+    name_len: usize,
+    key: u64,
+) -> Result<(), TermError> {
+    let name = body.get(..name_len).unwrap_or(&[]);
+    let args = body.get(name_len..).unwrap_or(&[]);
     let args_at = name_len;
-    match name_key(name.as_bytes()) {
+    let directives = &mut record.directives;
+    match key {
         ALL => {
-            if args.is_empty() {
-                Ok(Mechanism::All)
-            } else {
-                Err((ParseErrorKind::UnexpectedArgument("all"), args_at))
+            if !args.is_empty() {
+                return Err((ParseErrorKind::UnexpectedArgument("all"), args_at));
             }
+            record.has_all = true;
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::All,
+            });
         }
         which @ (INCLUDE | EXISTS) => {
-            let Some(spec) = args.strip_prefix(':') else {
+            let Some(spec) = args.strip_prefix(b":") else {
                 let name = if which == INCLUDE {
                     "include"
                 } else {
@@ -664,15 +701,21 @@ fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> 
                 return Err((ParseErrorKind::MissingArgument(name), args_at));
             };
             let d = domain_spec(spec, args_at + 1)?;
-            Ok(if which == INCLUDE {
-                Mechanism::Include(d)
+            if which == INCLUDE {
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Include(d),
+                });
             } else {
-                Mechanism::Exists(d)
-            })
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Exists(d),
+                });
+            }
         }
         which @ (A | MX) => {
             let (rest, cidr) = split_dual_cidr(args, args_at)?;
-            let domain = match rest.strip_prefix(':') {
+            let domain = match rest.strip_prefix(b":") {
                 Some(spec) => Some(domain_spec(spec, args_at + 1)?),
                 None if rest.is_empty() => None,
                 None => {
@@ -680,49 +723,80 @@ fn parse_mechanism(body: &str, name_len: usize) -> Result<Mechanism, TermError> 
                     return Err((ParseErrorKind::UnexpectedArgument(name), args_at));
                 }
             };
-            Ok(if which == A {
-                Mechanism::A { domain, cidr }
+            if which == A {
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::A { domain, cidr },
+                });
             } else {
-                Mechanism::Mx { domain, cidr }
-            })
+                directives.push(Directive {
+                    qualifier,
+                    mechanism: Mechanism::Mx { domain, cidr },
+                });
+            }
         }
-        PTR => match args.strip_prefix(':') {
-            Some(spec) => Ok(Mechanism::Ptr(Some(domain_spec(spec, args_at + 1)?))),
-            None if args.is_empty() => Ok(Mechanism::Ptr(None)),
-            None => Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
-        },
+        PTR => {
+            let domain = match args.strip_prefix(b":") {
+                Some(spec) => Some(domain_spec(spec, args_at + 1)?),
+                None if args.is_empty() => None,
+                None => return Err((ParseErrorKind::UnexpectedArgument("ptr"), args_at)),
+            };
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ptr(domain),
+            });
+        }
         IP4 => {
-            let Some(net) = args.strip_prefix(':') else {
+            let Some(net) = args.strip_prefix(b":") else {
                 return Err((ParseErrorKind::MissingArgument("ip4"), args_at));
             };
-            if let Some((addr, prefix)) = ip4_network(net.as_bytes()) {
-                return Ok(Mechanism::Ip4 { addr, prefix });
-            }
-            // Not a valid network: find out what is wrong.
-            let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
-            let addr = parse_ipv4(addr_text).ok_or_else(|| {
-                (
-                    ParseErrorKind::InvalidIp4(addr_text.to_owned()),
-                    args_at + 1,
-                )
-            })?;
-            Ok(Mechanism::Ip4 { addr, prefix })
+            let (addr, prefix) = match ip4_network(net) {
+                Some(network) => network,
+                // Not a valid network: find out what is wrong.
+                None => {
+                    let (addr_text, prefix) = split_prefix(net, 32, args_at + 1)?;
+                    let addr = ipv4_bytes(addr_text).ok_or_else(|| {
+                        (
+                            ParseErrorKind::InvalidIp4(ascii(addr_text).to_owned()),
+                            args_at + 1,
+                        )
+                    })?;
+                    (addr, prefix)
+                }
+            };
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ip4 { addr, prefix },
+            });
         }
         IP6 => {
-            let Some(net) = args.strip_prefix(':') else {
+            let Some(net) = args.strip_prefix(b":") else {
                 return Err((ParseErrorKind::MissingArgument("ip6"), args_at));
             };
-            let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
-            let addr = parse_ipv6(addr_text).ok_or_else(|| {
-                (
-                    ParseErrorKind::InvalidIp6(addr_text.to_owned()),
-                    args_at + 1,
-                )
-            })?;
-            Ok(Mechanism::Ip6 { addr, prefix })
+            let (addr, prefix) = match ip6_network(net) {
+                Some(network) => network,
+                // An embedded IPv4 address, or not a valid network: the long way.
+                None => {
+                    let (addr_text, prefix) = split_prefix(net, 128, args_at + 1)?;
+                    let addr = ipv6_bytes(addr_text).ok_or_else(|| {
+                        (
+                            ParseErrorKind::InvalidIp6(ascii(addr_text).to_owned()),
+                            args_at + 1,
+                        )
+                    })?;
+                    (addr, prefix)
+                }
+            };
+            directives.push(Directive {
+                qualifier,
+                mechanism: Mechanism::Ip6 { addr, prefix },
+            });
         }
-        _ => Err((ParseErrorKind::UnknownMechanism(name.to_owned()), 0)),
+        _ => {
+            return Err((ParseErrorKind::UnknownMechanism(ascii(name).to_owned()), 0));
+        }
     }
+    Ok(())
 }
 
 /// A valid `ip4-network` with its optional prefix length (`<address>[/<len>]`, RFC 7208
@@ -738,8 +812,14 @@ fn ip4_network(net: &[u8]) -> Option<(Ipv4Addr, Option<u8>)> {
 
 /// An `ip4-network` (RFC 7208 §5.6): four decimal octets of one to three digits, at most 255,
 /// without leading zeros: the text [`Ipv4Addr`]'s `FromStr` accepts, read in one pass.
+#[cfg(test)]
 fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
-    match read_ipv4(text.as_bytes()) {
+    ipv4_bytes(text.as_bytes())
+}
+
+/// [`parse_ipv4`] on bytes.
+fn ipv4_bytes(text: &[u8]) -> Option<Ipv4Addr> {
+    match read_ipv4(text) {
         Some((addr, len)) if len == text.len() => Some(addr),
         _ => None,
     }
@@ -748,61 +828,86 @@ fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
 /// An `ip4-network` at the start of `text`, ended by its end or a '/': the address and its
 /// length in bytes. `None` for any other byte, or when the address is not valid.
 fn read_ipv4(text: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0u8;
-    let mut len = text.len();
-    for (i, &b) in text.iter().enumerate() {
-        if b == b'.' {
-            if digits == 0 || index == 3 {
+    // Octet by octet, each shifted into a register (octets written one by one into an array
+    // and read back whole made a store-forwarding stall).
+    let mut addr: u32 = 0;
+    let mut at = 0;
+    for part in 0..4 {
+        if part > 0 {
+            if text.get(at) != Some(&b'.') {
                 return None;
             }
-            *octets.get_mut(index)? = u8::try_from(value).ok()?;
-            index += 1;
-            value = 0;
-            digits = 0;
-        } else if b.is_ascii_digit() {
-            if digits == 3 || (digits == 1 && value == 0) {
-                return None;
-            }
-            digits += 1;
-            value = value * 10 + u16::from(b - b'0');
-        } else if b == b'/' {
-            len = i;
-            break;
-        } else {
-            return None;
+            at += 1;
         }
+        let (octet, len) = read_octet(text.get(at..)?)?;
+        addr = addr << 8 | u32::from(octet);
+        at += len;
     }
-    if digits == 0 || index != 3 {
-        return None;
+    match text.get(at) {
+        None | Some(b'/') => Some((Ipv4Addr::from(addr), at)),
+        _ => None,
     }
-    *octets.get_mut(3)? = u8::try_from(value).ok()?;
-    Some((Ipv4Addr::from(octets), len))
+}
+
+/// A decimal octet at the start of `text` (one to three digits, no leading zero, at most 255)
+/// and its length. A digit after it is left to the caller, which refuses it (`01`, `2555`).
+#[inline(always)]
+fn read_octet(text: &[u8]) -> Option<(u8, usize)> {
+    let digit = |i: usize| {
+        text.get(i)
+            .map(|&b| b.wrapping_sub(b'0'))
+            .filter(|&d| d < 10)
+    };
+    let first = digit(0)?;
+    if first == 0 {
+        return Some((0, 1));
+    }
+    let Some(second) = digit(1) else {
+        return Some((first, 1));
+    };
+    let Some(third) = digit(2) else {
+        return Some((first * 10 + second, 2));
+    };
+    let value = u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third);
+    Some((u8::try_from(value).ok()?, 3))
 }
 
 /// An `ip6-network` (RFC 7208 §5.6, RFC 4291 §2.2): what [`Ipv6Addr`]'s `FromStr` accepts.
 /// The common forms (hexadecimal groups, at most one `::`) are read in one pass; anything
 /// else (an embedded IPv4 address, or an error) is left to the standard parser.
+#[cfg(test)]
 fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
-    ipv6_groups(text).or_else(|| text.parse().ok())
+    ipv6_bytes(text.as_bytes())
+}
+
+/// [`parse_ipv6`] on bytes.
+fn ipv6_bytes(text: &[u8]) -> Option<Ipv6Addr> {
+    ipv6_groups(text).or_else(|| std::str::from_utf8(text).ok()?.parse().ok())
 }
 
 /// The plain forms of an IPv6 address: eight groups of one to four hexadecimal digits, or
 /// fewer around one `::` that stands for at least one zero group. `None` for anything else.
-fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
-    let b = text.as_bytes();
-    let mut head = [0u16; 8];
-    let mut tail = [0u16; 8];
-    let (mut n_head, mut n_tail) = (0usize, 0usize);
+fn ipv6_groups(b: &[u8]) -> Option<Ipv6Addr> {
+    read_ipv6(b)
+        .filter(|&(_, len)| len == b.len())
+        .map(|(addr, _)| addr)
+}
+
+/// An IPv6 address in one of the plain forms of [`ipv6_groups`] at the start of `b`, ended by
+/// its end or a '/': the address and its length in bytes. The groups are shifted into two
+/// registers, the ones before `::` and the ones after it (written into arrays and read back
+/// whole, they made a store-forwarding stall).
+fn read_ipv6(b: &[u8]) -> Option<(Ipv6Addr, usize)> {
+    let at_end = |i: usize| matches!(b.get(i), None | Some(b'/'));
+    let (mut head, mut tail) = (0u128, 0u128);
+    let (mut n_head, mut n_tail) = (0u32, 0u32);
     let mut gap = false;
     let mut i = 0;
     if b.starts_with(b"::") {
         gap = true;
         i = 2;
-        if i == b.len() {
-            return Some(Ipv6Addr::UNSPECIFIED);
+        if at_end(i) {
+            return Some((Ipv6Addr::UNSPECIFIED, i));
         }
     }
     loop {
@@ -822,18 +927,18 @@ fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
             digits += 1;
             i += 1;
         }
-        if digits == 0 {
+        if digits == 0 || n_head + n_tail == 8 {
             return None;
         }
         if gap {
-            *tail.get_mut(n_tail)? = value;
+            tail = tail << 16 | u128::from(value);
             n_tail += 1;
         } else {
-            *head.get_mut(n_head)? = value;
+            head = head << 16 | u128::from(value);
             n_head += 1;
         }
         match b.get(i) {
-            None => break,
+            None | Some(b'/') => break,
             Some(b':') => {
                 i += 1;
                 if b.get(i) == Some(&b':') {
@@ -842,7 +947,7 @@ fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
                     }
                     gap = true;
                     i += 1;
-                    if i == b.len() {
+                    if at_end(i) {
                         break;
                     }
                 }
@@ -861,26 +966,28 @@ fn ipv6_groups(text: &str) -> Option<Ipv6Addr> {
     if !fits {
         return None;
     }
-    let mut groups = [0u16; 8];
-    groups
-        .get_mut(..n_head)?
-        .copy_from_slice(head.get(..n_head)?);
-    groups
-        .get_mut(8 - n_tail..)?
-        .copy_from_slice(tail.get(..n_tail)?);
-    Some(Ipv6Addr::from(groups))
+    // The groups before `::` go to the top; with none, nothing is shifted in.
+    let head = head.checked_shl(16 * (8 - n_head)).unwrap_or(0);
+    Some((Ipv6Addr::from(head | tail), i))
 }
 
-fn domain_spec(text: &str, at: usize) -> Result<DomainSpec, TermError> {
+/// A valid `ip6-network` in a plain form with its optional prefix length (`<address>[/<len>]`,
+/// RFC 7208 §5.6), read in one pass; `None` when anything is wrong or unusual (the caller then
+/// reads it the long way).
+fn ip6_network(net: &[u8]) -> Option<(Ipv6Addr, Option<u8>)> {
+    let (addr, len) = read_ipv6(net)?;
+    match net.get(len..)? {
+        [] => Some((addr, None)),
+        [b'/', digits @ ..] => Some((addr, non_default(prefix_len(digits, 128)?, 128))),
+        _ => None,
+    }
+}
+
+fn domain_spec(text: &[u8], at: usize) -> Result<DomainSpec, TermError> {
     DomainSpec::parse_in_record(text).map_err(|(e, off)| (ParseErrorKind::DomainSpec(e), at + off))
 }
 
 /// Parses a prefix length: `"0"` or a number without leading zeros, at most `max`.
-fn parse_len(digits: &str, max: u8) -> Option<u8> {
-    prefix_len(digits.as_bytes(), max)
-}
-
-/// [`parse_len`] on bytes.
 fn prefix_len(digits: &[u8], max: u8) -> Option<u8> {
     let digit = |b: u8| b.is_ascii_digit().then(|| b - b'0');
     let value = match *digits {
@@ -900,14 +1007,14 @@ fn non_default(len: u8, default: u8) -> Option<u8> {
 }
 
 /// Splits `ip4`/`ip6` arguments at the first '/': the address and an optional single prefix.
-fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), TermError> {
-    let slash = net.bytes().position(|b| b == b'/');
+fn split_prefix(net: &[u8], max: u8, at: usize) -> Result<(&[u8], Option<u8>), TermError> {
+    let slash = net.iter().position(|&b| b == b'/');
     match slash.and_then(|p| Some((net.get(..p)?, net.get(p + 1..)?))) {
         None => Ok((net, None)),
-        Some((addr, len)) => match parse_len(len, max) {
+        Some((addr, len)) => match prefix_len(len, max) {
             Some(v) => Ok((addr, non_default(v, max))),
             None => Err((
-                ParseErrorKind::InvalidCidr(format!("/{len}")),
+                ParseErrorKind::InvalidCidr(format!("/{}", ascii(len))),
                 at + addr.len(),
             )),
         },
@@ -917,41 +1024,41 @@ fn split_prefix(net: &str, max: u8, at: usize) -> Result<(&str, Option<u8>), Ter
 /// Takes a trailing `dual-cidr-length` off `a`/`mx` arguments. A suffix counts as a prefix
 /// length only when it is all digits after its slash(es); then it must also be valid. Anything
 /// else stays part of the domain-spec (which may contain '/', RFC 7208 §7.1 macro-literal).
-fn split_dual_cidr(args: &str, at: usize) -> Result<(&str, DualCidr), TermError> {
-    fn trailing_digits(s: &str) -> Option<(&str, &str)> {
-        let pos = s.bytes().rposition(|b| b == b'/')?;
+fn split_dual_cidr(args: &[u8], at: usize) -> Result<(&[u8], DualCidr), TermError> {
+    fn trailing_digits(s: &[u8]) -> Option<(&[u8], &[u8])> {
+        let pos = s.iter().rposition(|&b| b == b'/')?;
         let digits = s.get(pos + 1..)?;
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
             Some((s.get(..pos)?, digits))
         } else {
             None
         }
     }
-    let bad = |rest: &str, digits: &str, slashes: &str| {
+    let bad = |rest: &[u8], digits: &[u8], slashes: &str| {
         (
-            ParseErrorKind::InvalidCidr(format!("{slashes}{digits}")),
+            ParseErrorKind::InvalidCidr(format!("{slashes}{}", ascii(digits))),
             at + rest.len(),
         )
     };
     let mut cidr = DualCidr::default();
     let mut rest = args;
     if let Some((before, digits)) = trailing_digits(rest) {
-        if let Some(before_v6) = before.strip_suffix('/') {
+        if let Some(before_v6) = before.strip_suffix(b"/") {
             cidr.v6 = non_default(
-                parse_len(digits, 128).ok_or_else(|| bad(before_v6, digits, "//"))?,
+                prefix_len(digits, 128).ok_or_else(|| bad(before_v6, digits, "//"))?,
                 128,
             );
             rest = before_v6;
             if let Some((before_v4, digits4)) = trailing_digits(rest) {
                 cidr.v4 = non_default(
-                    parse_len(digits4, 32).ok_or_else(|| bad(before_v4, digits4, "/"))?,
+                    prefix_len(digits4, 32).ok_or_else(|| bad(before_v4, digits4, "/"))?,
                     32,
                 );
                 rest = before_v4;
             }
         } else {
             cidr.v4 = non_default(
-                parse_len(digits, 32).ok_or_else(|| bad(before, digits, "/"))?,
+                prefix_len(digits, 32).ok_or_else(|| bad(before, digits, "/"))?,
                 32,
             );
             rest = before;
@@ -1235,6 +1342,16 @@ mod tests {
             " 1.2.3.4",
             "999.1.1.1",
             "1.2.3.999999999999",
+            "1.2.3.4.5",
+            "1.2.3",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4/",
+            "1.2.3.4.",
+            "25.255.2550.1",
+            "0.00.0.0",
+            "",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -1326,8 +1443,19 @@ mod tests {
             let std = text.parse::<Ipv6Addr>().ok();
             valid += usize::from(std.is_some());
             assert_eq!(parse_ipv6(text), std, "{text:?}");
-            if let Some(fast) = ipv6_groups(text) {
+            if let Some(fast) = ipv6_groups(text.as_bytes()) {
                 assert_eq!(Some(fast), std, "{text:?}");
+            }
+            // The one-pass network reader accepts only what the long way (split at the first
+            // '/', then address and prefix length) accepts, with the same result.
+            for suffix in ["", "/0", "/64", "/128", "/129", "/064", "/", "/6/4", "//64"] {
+                let net = format!("{text}{suffix}");
+                if let Some(fast) = ip6_network(net.as_bytes()) {
+                    let long = split_prefix(net.as_bytes(), 128, 0)
+                        .ok()
+                        .and_then(|(addr, prefix)| Some((ipv6_bytes(addr)?, prefix)));
+                    assert_eq!(Some(fast), long, "{net:?}");
+                }
             }
         }
         assert!(valid > 1000, "the cases include valid addresses ({valid})");
@@ -1423,6 +1551,9 @@ mod tests {
             ":CAFE::",
             "example.com",
             "_spf.example.net",
+            "spf.protection.outlook.com",
+            "a.twenty-two-bytes.com",
+            "a.twenty-three-bytes.com",
             ".",
             "..",
             "-",
