@@ -249,7 +249,7 @@ impl PublicKey {
     ) -> Result<PublicKey, Result<usize, KeyRecordError>> {
         match key_type {
             KeyType::Rsa => {
-                let der_bytes = crate::b64::decode(value).map_err(Ok)?;
+                let der_bytes = crate::b64::decode_usually_strict(value).map_err(Ok)?;
                 PublicKey::rsa_from_der(der_bytes).map_err(Err)
             }
             KeyType::Ed25519 => {
@@ -383,14 +383,27 @@ impl<'a> KeyTags<'a> {
     /// Reads the tag list as [`TagList::parse`] does (the same errors, duplicates included).
     /// A tag the record knows is a duplicate when its slot is already taken; the names of
     /// other tags are kept on the stack to be compared, and a record of more such tags than
-    /// that is read through [`TagList::parse`].
-    fn parse(txt: &'a [u8]) -> Result<KeyTags<'a>, TagListError> {
+    /// that is read through [`TagList::parse`]. With `unchecked_p`, the value of a plain
+    /// `p=` is not checked for refused bytes (see [`TagIter`]).
+    fn parse(txt: &'a [u8], unchecked_p: bool) -> Result<KeyTags<'a>, TagListError> {
+        match unchecked_p {
+            true => KeyTags::read(TagIter::<b'p'>::new(txt), txt),
+            false => KeyTags::read(TagIter::<0>::new(txt), txt),
+        }
+    }
+
+    /// [`KeyTags::parse`] with the given iterator over `txt`.
+    #[inline(always)]
+    fn read<const UNCHECKED: u8>(
+        iter: TagIter<'a, UNCHECKED>,
+        txt: &'a [u8],
+    ) -> Result<KeyTags<'a>, TagListError> {
         const ON_STACK: usize = 8;
         let mut others = [""; ON_STACK];
         let mut n_others = 0;
         let mut dup = None;
         let mut tags = KeyTags::default();
-        for tag in TagIter::new(txt) {
+        for tag in iter {
             let tag = tag?;
             let seen = match tags.slot(tag.name) {
                 Some(slot) => slot.replace(Value {
@@ -473,7 +486,18 @@ impl KeyRecord {
     /// assert!(KeyRecord::parse(b"v=DKIM1; p=").unwrap().is_revoked());
     /// ```
     pub fn parse(txt: &[u8]) -> Result<KeyRecord, KeyRecordError> {
-        let tags = KeyTags::parse(txt).map_err(|error| KeyRecordError::Syntax { error })?;
+        // First with `p=` read up to its `;` without the tag reader's check for refused bytes
+        // (the key's own scan of hundreds of bytes): base64 refuses every such byte itself,
+        // so a record read this way is exactly the record read with the check. On any error,
+        // the record is read again with the check, which gives the error it always gave (a
+        // refused byte in `p=` is a syntax error, named as such).
+        KeyRecord::parse_tags(txt, true).or_else(|_| KeyRecord::parse_tags(txt, false))
+    }
+
+    /// [`KeyRecord::parse`], with `p=` read unchecked or not ([`KeyTags::parse`]).
+    fn parse_tags(txt: &[u8], unchecked_p: bool) -> Result<KeyRecord, KeyRecordError> {
+        let tags =
+            KeyTags::parse(txt, unchecked_p).map_err(|error| KeyRecordError::Syntax { error })?;
         if let Some(v) = tags.v
             && v.value != b"DKIM1"
         {
@@ -815,8 +839,89 @@ mod tests {
             txt in proptest::collection::vec(proptest::sample::select(b"abkvp1=; \t\r\n\x01".to_vec()), 0..80)
         ) {
             proptest::prop_assert_eq!(
-                KeyTags::parse(&txt).err(),
+                KeyTags::parse(&txt, false).err(),
                 TagList::parse(&txt).err()
+            );
+        }
+    }
+
+    #[test]
+    fn refused_bytes_in_p_are_still_syntax_errors() {
+        // Read first without the tag reader's check of `p=`, then again with it: the error
+        // is the tag list's, at the byte, as before.
+        for (txt, offset) in [
+            (
+                &b"v=DKIM1; p=11qYAYKxCrfVS/7TyWQH\x01Og7hcvPapiMlrwIaaPcHURo="[..],
+                31,
+            ),
+            (
+                b"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\x7f",
+                66,
+            ),
+            (b"p=MIGf\x00MA0; v=DKIM2", 6),
+        ] {
+            match KeyRecord::parse(txt) {
+                Err(KeyRecordError::Syntax { error }) => {
+                    assert!(
+                        matches!(error.kind, crate::TagListErrorKind::InvalidValueByte { .. }),
+                        "{error:?}"
+                    );
+                    assert_eq!(error.offset, offset);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Whitespace and padding in `p=` are still read.
+        let folded = b"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQH\r\n Og7hcvPapiMlrwIaaPcHURo= ;";
+        assert_eq!(
+            KeyRecord::parse(folded).unwrap(),
+            KeyRecord::parse(ED_RECORD).unwrap()
+        );
+    }
+
+    proptest::proptest! {
+        /// Reading `p=` unchecked first changes nothing: the same record, or the same error,
+        /// as the checking reader alone, on records of the usual tags with bytes of every
+        /// kind put in anywhere.
+        #[test]
+        fn unchecked_p_reads_as_the_checking_reader(
+            pieces in proptest::collection::vec(0usize..9, 0..6),
+            noise in proptest::collection::vec(
+                (
+                    0usize..400,
+                    proptest::prop_oneof![
+                        3 => proptest::sample::select(b" \t\r\n;=\x00\x01\x7f\x80A".to_vec()),
+                        1 => proptest::prelude::any::<u8>(),
+                    ],
+                ),
+                0..3,
+            ),
+        ) {
+            let rsa_p = &RSA_RECORD[16..];
+            let ed_p = &ED_RECORD[20..];
+            let mut txt = Vec::new();
+            for (i, &piece) in pieces.iter().enumerate() {
+                if i > 0 {
+                    txt.extend_from_slice(b"; ");
+                }
+                txt.extend_from_slice(match piece {
+                    0 => &b"v=DKIM1"[..],
+                    1 => b"k=rsa",
+                    2 => b"k=ed25519",
+                    3 => rsa_p,
+                    4 => ed_p,
+                    5 => b"p=",
+                    6 => b"t=y:s",
+                    7 => b"h=sha256",
+                    _ => b"n=note",
+                });
+            }
+            for &(at, byte) in &noise {
+                txt.insert(at % (txt.len() + 1), byte);
+            }
+            proptest::prop_assert_eq!(
+                KeyRecord::parse(&txt),
+                KeyRecord::parse_tags(&txt, false)
             );
         }
     }

@@ -126,7 +126,7 @@ impl<'a> TagList<'a> {
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagListError> {
         let mut tags: Vec<Tag<'a>> = Vec::with_capacity(16);
-        for tag in TagIter::new(input) {
+        for tag in TagIter::<0>::new(input) {
             tags.push(tag?);
         }
         check_duplicates(&tags)?;
@@ -162,15 +162,23 @@ impl<'a> TagList<'a> {
 /// The tag-specs of a list one by one, each checked as [`TagList::parse`] checks it, without
 /// collecting them: for readers that keep only the tags they know. Duplicates are not
 /// detected here. After an error, the iterator ends.
-pub(crate) struct TagIter<'a> {
+///
+/// With `UNCHECKED` set to a letter, the value of a plain tag-spec of that one-letter name is
+/// taken up to the next `;` without looking for refused bytes in it (one `memchr`). That is
+/// for a reader whose use of the value refuses every such byte itself (base64, which takes
+/// only its alphabet, `=` and whitespace), and which reads the list again with the checking
+/// iterator (`UNCHECKED` = 0, [`TagIter::new`]) when that use, or anything else, fails: a
+/// value that passes it holds no refused byte, and is then the value the checking iterator
+/// gives. A constant, so that the checking iterator's code has no test for it.
+pub(crate) struct TagIter<'a, const UNCHECKED: u8 = 0> {
     input: &'a [u8],
     start: usize,
     seen: bool,
     done: bool,
 }
 
-impl<'a> TagIter<'a> {
-    pub(crate) fn new(input: &'a [u8]) -> TagIter<'a> {
+impl<'a, const UNCHECKED: u8> TagIter<'a, UNCHECKED> {
+    pub(crate) fn new(input: &'a [u8]) -> TagIter<'a, UNCHECKED> {
         TagIter {
             input,
             start: 0,
@@ -180,14 +188,14 @@ impl<'a> TagIter<'a> {
     }
 }
 
-impl<'a> Iterator for TagIter<'a> {
+impl<'a, const UNCHECKED: u8> Iterator for TagIter<'a, UNCHECKED> {
     type Item = Result<Tag<'a>, TagListError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        if let Some(tag) = plain_spec(self.input, self.start) {
+        if let Some(tag) = plain_spec::<UNCHECKED>(self.input, self.start) {
             let next = tag.spec_end + 1;
             self.done = next > self.input.len();
             self.start = next;
@@ -198,7 +206,7 @@ impl<'a> Iterator for TagIter<'a> {
     }
 }
 
-impl<'a> TagIter<'a> {
+impl<'a, const UNCHECKED: u8> TagIter<'a, UNCHECKED> {
     /// [`Iterator::next`] without the plain-spec shortcut: every case, errors included.
     fn next_general(&mut self) -> Option<Result<Tag<'a>, TagListError>> {
         if self.done {
@@ -242,9 +250,11 @@ impl<'a> TagIter<'a> {
 /// or the end. The same [`Tag`] the general reader gives for it, read in one pass forwards
 /// (the `;` and any bad byte found together, see [`value_len`]) and one backwards over the
 /// trailing whitespace. `None` for anything else (an empty spec, a missing `=`, a bad name or
-/// value byte): the general reader then finds the error, or the trailing `;`.
+/// value byte): the general reader then finds the error, or the trailing `;`. The value of a
+/// one-letter tag named `UNCHECKED` ends at the next `;`, whatever it holds (see
+/// [`TagIter`]).
 #[inline]
-fn plain_spec(input: &[u8], start: usize) -> Option<Tag<'_>> {
+fn plain_spec<const UNCHECKED: u8>(input: &[u8], start: usize) -> Option<Tag<'_>> {
     let rest = input.get(start..)?;
     let lead = rest.iter().position(|&b| !is_fws(b))?;
     let spec = rest.get(lead..)?;
@@ -263,7 +273,11 @@ fn plain_spec(input: &[u8], start: usize) -> Option<Tag<'_>> {
     let name_offset = start + lead;
     let after_equals = name_offset + name_len + gap + 1;
     let tail = input.get(after_equals..)?;
-    let value_len = value_len(tail)?;
+    let value_len = if UNCHECKED != 0 && name_len == 1 && first == UNCHECKED {
+        memchr::memchr(b';', tail).unwrap_or(tail.len())
+    } else {
+        value_len(tail)?
+    };
     let raw = tail.get(..value_len)?;
     // Trimmed as the general reader trims: the end first, then the start up to it, so that
     // an empty value sits just after the `=`.
@@ -562,7 +576,7 @@ mod tests {
 
     /// Every tag-spec read through the general reader only.
     fn general(input: &[u8]) -> Vec<Result<Tag<'_>, TagListError>> {
-        let mut iter = TagIter::new(input);
+        let mut iter = TagIter::<0>::new(input);
         std::iter::from_fn(|| iter.next_general()).collect()
     }
 
@@ -579,7 +593,7 @@ mod tests {
             b"abc",
             b"a =\t",
         ] {
-            assert_eq!(TagIter::new(input).collect::<Vec<_>>(), general(input));
+            assert_eq!(TagIter::<0>::new(input).collect::<Vec<_>>(), general(input));
         }
         let long = [b'x'; 40];
         for len in 0..40 {
@@ -632,6 +646,25 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The block scan finds what a plain loop finds, on random bytes of every kind
+        /// (the alphabet of `p=`, whitespace, `;`, the edges of the refused ranges, UTF-8) at
+        /// every length, the blocks and the overlapping last ones included.
+        #[test]
+        fn value_len_agrees_with_a_plain_loop(
+            tail in proptest::collection::vec(
+                proptest::prop_oneof![
+                    12 => proptest::sample::select(b"AZaz09+/=".to_vec()),
+                    1 => proptest::sample::select(
+                        b" \t\r\n;\x00\x01\x08\x0b\x0c\x1f\x21\x7e\x7f\x80\xff".to_vec()
+                    ),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..300,
+            )
+        ) {
+            proptest::prop_assert_eq!(value_len(&tail), value_len_reference(&tail));
+        }
+
         /// The plain-spec shortcut changes nothing: the same tags, offsets and errors as the
         /// general reader, on lists made mostly of the bytes tag lists are made of.
         #[test]
@@ -646,7 +679,7 @@ mod tests {
             )
         ) {
             proptest::prop_assert_eq!(
-                TagIter::new(&input).collect::<Vec<_>>(),
+                TagIter::<0>::new(&input).collect::<Vec<_>>(),
                 general(&input)
             );
         }
