@@ -221,6 +221,7 @@ pub(crate) fn decode_strict_short<'o>(value: &[u8], out: &'o mut [u8; 48]) -> Op
 /// decodes without the incremental decoder's work between runs. Whatever the strict form
 /// accepts, [`decode`] accepts with the same bytes (a property test checks it); anything else
 /// is read by [`decode_into`] into the same allocation.
+#[inline]
 pub(crate) fn decode_usually_strict(value: &[u8]) -> Result<Vec<u8>, usize> {
     let mut out = Vec::with_capacity(max_len(value));
     if encodify::base64::STANDARD

@@ -175,7 +175,10 @@ impl PublicKey {
         }
     }
 
-    /// An RSA key from DER it keeps (see [`PublicKey::from_der`]).
+    /// An RSA key from DER it keeps (see [`PublicKey::from_der`]). Inlined: its result,
+    /// returned through memory, was written in words and read back in wider loads, which
+    /// stalled (no store forwarding).
+    #[inline(always)]
     fn rsa_from_der(der_bytes: Vec<u8>) -> Result<PublicKey, KeyRecordError> {
         let invalid = |reason: String| KeyRecordError::InvalidKey {
             key_type: KeyType::Rsa,
@@ -242,7 +245,9 @@ impl PublicKey {
     }
 
     /// Decodes the base64 `p=` value (not empty) of a key record of `key_type` and parses the
-    /// key. `Err(Ok(index))` for invalid base64 at `index` of `value`.
+    /// key. `Err(Ok(index))` for invalid base64 at `index` of `value`. Inlined, as
+    /// [`PublicKey::rsa_from_der`] is.
+    #[inline(always)]
     fn from_base64(
         key_type: KeyType,
         value: &[u8],
