@@ -88,15 +88,25 @@ fn whole(b: &[u8], tag: u8) -> Option<&[u8]> {
 /// A value of tag `tag` at the start of `b`: `(content, what follows)`. The length is the
 /// short form or the minimal long form of one or two bytes.
 fn tlv(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (len, rest) = match *b {
-        [t, l, ref rest @ ..] if t == tag && l < 0x80 => (usize::from(l), rest),
-        [t, 0x81, l, ref rest @ ..] if t == tag && l >= 0x80 => (usize::from(l), rest),
-        [t, 0x82, h, l, ref rest @ ..] if t == tag && h != 0 => {
-            (usize::from(h) << 8 | usize::from(l), rest)
-        }
+    // Byte by byte rather than as slice patterns with guards, which compiled to a test of
+    // each pattern's length and tag in turn.
+    let (&[t, l], rest) = b.split_first_chunk::<2>()?;
+    if t != tag {
+        return None;
+    }
+    let (len, rest) = match l {
+        0..=0x7f => (usize::from(l), rest),
+        0x81 => match rest.split_first()? {
+            (&l, rest) if l >= 0x80 => (usize::from(l), rest),
+            _ => return None,
+        },
+        0x82 => match rest.split_first_chunk::<2>()? {
+            (&[h, l], rest) if h != 0 => (usize::from(h) << 8 | usize::from(l), rest),
+            _ => return None,
+        },
         _ => return None,
     };
-    (len <= rest.len()).then(|| rest.split_at(len))
+    rest.split_at_checked(len)
 }
 
 /// The magnitude of a positive INTEGER's content in minimal form: a leading zero only before a

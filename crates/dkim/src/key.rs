@@ -260,6 +260,12 @@ impl PublicKey {
             KeyType::Ed25519 => {
                 let mut short = [0u8; 48];
                 if let Some(bytes) = crate::b64::decode_strict_short(value, &mut short) {
+                    // The usual key made here, where it is built in place: through
+                    // `ed25519_from_bytes`, the key came back through memory and was read
+                    // back in wider loads than it was written with (no store forwarding).
+                    if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
+                        return Ok(PublicKey::from_ed25519_raw(raw));
+                    }
                     return PublicKey::ed25519_from_bytes(bytes).map_err(Err);
                 }
                 let bytes = crate::b64::decode(value).map_err(Ok)?;
@@ -269,6 +275,7 @@ impl PublicKey {
     }
 
     /// An Ed25519 key from its raw 32 bytes.
+    #[inline]
     pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
         PublicKey {
             material: Material::Ed25519(raw, Default::default()),

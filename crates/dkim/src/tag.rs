@@ -317,14 +317,33 @@ fn one_letter(letter: u8) -> &'static str {
 /// per byte; the first such byte decides. After the first sixteen bytes (where most values
 /// end), each block of 64 bytes is first tested as a whole for a `;`, DEL or any byte below
 /// `!` (whitespace included): a `p=` or `b=` value is mostly read in these large steps, and
-/// only a block that holds such a byte is flagged sixteen bytes at a time.
+/// only a block that holds such a byte is flagged sixteen bytes at a time. The first sixteen
+/// bytes are first looked at as two words ([`stop_candidates`]): a short value ends there,
+/// and its `;` is found with a few instructions instead of the sixteen flags.
 fn value_len(tail: &[u8]) -> Option<usize> {
     let decide = |i: usize| (tail.get(i) == Some(&b';')).then_some(i);
     let mut base = 0;
     if let Some(first) = tail.first_chunk::<16>() {
-        let mask = stop_mask(first);
-        if mask != 0 {
-            return decide(mask.trailing_zeros() as usize / 8);
+        let (lo, hi) = first.split_at(8);
+        let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, u64::from_le_bytes);
+        let candidate = match stop_candidates(word(lo)) {
+            0 => match stop_candidates(word(hi)) {
+                0 => None,
+                c => Some(8 + c.trailing_zeros() as usize / 8),
+            },
+            c => Some(c.trailing_zeros() as usize / 8),
+        };
+        // The first candidate is the first `;` or refused byte, unless it is whitespace.
+        match candidate.and_then(|i| Some((i, *tail.get(i)?))) {
+            Some((i, b';')) => return Some(i),
+            Some((_, b)) if !is_fws(b) => return None,
+            Some(_) => {
+                let mask = stop_mask(first);
+                if mask != 0 {
+                    return decide(mask.trailing_zeros() as usize / 8);
+                }
+            }
+            None => {}
         }
         base = 16;
         for block in tail.get(16..).unwrap_or_default().chunks_exact(64) {
@@ -370,6 +389,22 @@ fn value_len(tail: &[u8]) -> Option<usize> {
         None => Some(tail.len()),
         Some(i) => decide(base + i),
     }
+}
+
+/// The top bit of byte `i` of the result (little-endian) is set for some bytes of `word`
+/// that are below `!` (whitespace included), `;` or DEL, and the lowest byte so flagged is
+/// the first such byte of `word`: a byte below 0x21 borrows into its top bit when 0x21 is
+/// taken from it, and a byte equal to `;` or DEL does when it is xored with that byte and 1
+/// taken from it; a byte with its top bit already set is masked out. A borrow can carry into
+/// the next byte and flag it too, but only after a byte that is flagged itself.
+#[inline(always)]
+fn stop_candidates(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const TOPS: u64 = u64::from_le_bytes([0x80; 8]);
+    let semi = word ^ (ONES * u64::from(b';'));
+    let del = word ^ (ONES * 0x7f);
+    let low = word.wrapping_sub(ONES * 0x21) & !word;
+    (low | (semi.wrapping_sub(ONES) & !semi) | (del.wrapping_sub(ONES) & !del)) & TOPS
 }
 
 /// Byte `i` of the result (little-endian) is 1 when `chunk[i]` is `;` or refused in a value
@@ -643,6 +678,29 @@ mod tests {
             }
         }
         assert_eq!(one_letter(b'z'), "z");
+    }
+
+    #[test]
+    fn stop_candidates_flag_the_first_stop_of_a_word() {
+        let candidate = |b: u8| b < 0x21 || b == b';' || b == 0x7f;
+        for at in 0..8 {
+            for byte in 0..=255u8 {
+                for filler in [b'A', b'=', 0x7e, 0x80, 0xff] {
+                    let mut word = [filler; 8];
+                    word[at] = byte;
+                    let flags = stop_candidates(u64::from_le_bytes(word));
+                    let first = (flags != 0).then(|| flags.trailing_zeros() as usize / 8);
+                    assert_eq!(first, candidate(byte).then_some(at), "{byte:#x} at {at}");
+                    // A second candidate after it does not hide it.
+                    if at < 7 {
+                        word[7] = b';';
+                        let flags = stop_candidates(u64::from_le_bytes(word));
+                        let expected = if candidate(byte) { at } else { 7 };
+                        assert_eq!(flags.trailing_zeros() as usize / 8, expected);
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {
