@@ -532,18 +532,6 @@ impl KeyRecord {
             },
         };
         let p = tags.p.ok_or(KeyRecordError::MissingPublicKey)?;
-        let public_key = if p.value.iter().all(|&b| is_fws(b)) {
-            None
-        } else {
-            Some(
-                PublicKey::from_base64(key_type, p.value).map_err(|e| match e {
-                    Ok(i) => KeyRecordError::InvalidBase64 {
-                        offset: p.value_offset + i,
-                    },
-                    Err(e) => e,
-                })?,
-            )
-        };
         let mut flags = KeyFlags::default();
         if let Some(t) = tags.t {
             for flag in t.value.split(|&b| b == b':') {
@@ -561,15 +549,33 @@ impl KeyRecord {
                 }
             }
         }
+        let hash_algorithms = tags.h.map(|h| colon_list(h.value));
+        let service_types = tags.s.map(|s| colon_list(s.value));
+        let notes = tags
+            .n
+            .map(|n| String::from_utf8_lossy(n.value).into_owned());
+        // The key last, just before the record is made (the other tags give no error): made
+        // earlier, it was kept on the stack in words and copied into the record in wider
+        // loads, which stalled (no store forwarding).
+        let public_key = if p.value.iter().all(|&b| is_fws(b)) {
+            None
+        } else {
+            Some(
+                PublicKey::from_base64(key_type, p.value).map_err(|e| match e {
+                    Ok(i) => KeyRecordError::InvalidBase64 {
+                        offset: p.value_offset + i,
+                    },
+                    Err(e) => e,
+                })?,
+            )
+        };
         Ok(KeyRecord {
             key_type,
             public_key,
-            hash_algorithms: tags.h.map(|h| colon_list(h.value)),
-            service_types: tags.s.map(|s| colon_list(s.value)),
+            hash_algorithms,
+            service_types,
             flags,
-            notes: tags
-                .n
-                .map(|n| String::from_utf8_lossy(n.value).into_owned()),
+            notes,
         })
     }
 
