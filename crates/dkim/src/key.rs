@@ -407,7 +407,7 @@ impl<'a> KeyTags<'a> {
     /// [`KeyTags::parse`] with the given iterator over `txt`.
     #[inline(always)]
     fn read<const UNCHECKED: u8>(
-        iter: TagIter<'a, UNCHECKED>,
+        mut iter: TagIter<'a, UNCHECKED>,
         txt: &'a [u8],
     ) -> Result<KeyTags<'a>, TagListError> {
         const ON_STACK: usize = 8;
@@ -415,7 +415,7 @@ impl<'a> KeyTags<'a> {
         let mut n_others = 0;
         let mut dup = None;
         let mut tags = KeyTags::default();
-        for tag in iter {
+        while let Some(tag) = iter.next_inlined() {
             let tag = tag?;
             let seen = match tags.slot(tag.name) {
                 Some(slot) => slot.replace(Value {
