@@ -704,74 +704,64 @@ impl BulkSink<(u64, Result<Option<String>, BulkError>)> for Froms2 {
     }
 }
 
-#[test]
-fn bulk_render_that_panics_twice_stops_the_run_with_an_error() {
+/// A run of `messages` messages whose render step panics (whatever it holds, even an internal
+/// error) on the messages numbered in `bad`: the error and what reached the sink.
+fn run_with_bad_renders(
+    jobs: usize,
+    window: usize,
+    messages: usize,
+    bad: &'static [u64],
+) -> (std::io::Error, Vec<u64>) {
     let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&shared);
     let source = Mbox::new(
-        std::io::Cursor::new(mbox_of(12, 10)),
+        std::io::Cursor::new(mbox_of(messages, 10)),
         Origin::Stdin,
         MailboxOptions::default(),
     );
-    // The render step fails on the 5th message whatever it holds, even its internal error.
-    let render = |item: BulkItem| {
+    let render = move |item: BulkItem| {
         let index = item.position.mbox.map_or(0, |m| m.index);
         assert!(
-            index != 5,
+            !bad.contains(&index),
             "a render bug (this panic is expected by the test)"
         );
         index
     };
     let err = Bulk::new(
         Authenticator::offline(zone(), options()),
-        BulkOptions::new(1).with_window(1),
+        BulkOptions::new(jobs).with_window(window),
     )
     .run_with(source, render, move |index| {
         seen.lock().unwrap().push(index);
     })
     .map(|_| ())
     .unwrap_err();
+    let sunk = shared.lock().unwrap().clone();
+    (err, sunk)
+}
+
+#[test]
+fn bulk_render_that_panics_twice_stops_the_run_with_an_error() {
+    // The render step fails on the 5th message: the results before it reach the sink.
+    let (err, sunk) = run_with_bad_renders(1, 1, 12, &[5]);
     assert!(
         err.to_string()
             .contains("the result of message 5 could not be rendered"),
         "{err}"
     );
-    assert_eq!(*shared.lock().unwrap(), [1, 2, 3, 4]);
+    assert_eq!(sunk, [1, 2, 3, 4]);
 
     // Two jobs, lanes waiting for permits when the run stops, and two messages that cannot be
     // rendered: the run ends (no lane waits forever), the error names the earlier one, and
     // the sink got exactly the results before it.
     for jobs in [2, 3] {
-        let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = std::sync::Arc::clone(&shared);
-        let source = Mbox::new(
-            std::io::Cursor::new(mbox_of(30, 10)),
-            Origin::Stdin,
-            MailboxOptions::default(),
-        );
-        let render = |item: BulkItem| {
-            let index = item.position.mbox.map_or(0, |m| m.index);
-            assert!(
-                index != 9 && index != 7,
-                "a render bug (this panic is expected by the test)"
-            );
-            index
-        };
-        let err = Bulk::new(
-            Authenticator::offline(zone(), options()),
-            BulkOptions::new(jobs).with_window(4),
-        )
-        .run_with(source, render, move |index| {
-            seen.lock().unwrap().push(index);
-        })
-        .map(|_| ())
-        .unwrap_err();
+        let (err, sunk) = run_with_bad_renders(jobs, 4, 30, &[9, 7]);
         assert!(
             err.to_string()
                 .contains("the result of message 7 could not be rendered"),
             "jobs {jobs}: {err}"
         );
-        assert_eq!(*shared.lock().unwrap(), [1, 2, 3, 4, 5, 6], "jobs {jobs}");
+        assert_eq!(sunk, [1, 2, 3, 4, 5, 6], "jobs {jobs}");
     }
 }
 
