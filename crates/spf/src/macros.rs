@@ -187,6 +187,19 @@ impl Literal {
     /// a `Literal` takes 24 bytes, as a `String` does).
     pub const INLINE: usize = 22;
 
+    /// The text's length in bytes, without reading the text again.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            LiteralRepr::Inline { len, .. } => usize::from(*len),
+            LiteralRepr::Heap(text) => text.len(),
+        }
+    }
+
+    /// True for the empty text.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
@@ -830,9 +843,9 @@ fn is_toplabel_bytes(b: &[u8]) -> bool {
     }
 }
 
-/// True when every byte is visible ASCII other than `%` (a macro-literal, RFC 7208 §7.1),
+/// True when every byte is visible ASCII other than `%` (a macro-literal, RFC 7208 §7.1):
 /// eight bytes at a time (SWAR; no carry crosses a byte, every byte being masked to 7 bits
-/// first).
+/// first), the last word overlapping the one before it; fewer than eight bytes one by one.
 fn plain_visible(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;

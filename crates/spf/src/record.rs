@@ -927,7 +927,7 @@ fn read_ipv6(b: &[u8]) -> Option<(Ipv6Addr, usize)> {
             digits += 1;
             i += 1;
         }
-        if digits == 0 || n_head + n_tail == 8 {
+        if digits == 0 {
             return None;
         }
         if gap {
