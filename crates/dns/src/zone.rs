@@ -1,7 +1,7 @@
 //! An in-memory zone that answers queries like a recursive resolver would.
 
 use crate::{Answer, FailureKind, Name, Query, RData, Record, RecordType, Source, Txt};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, btree_map};
 
 /// Longest CNAME chain the zone follows before answering SERVFAIL, as resolvers do for loops.
 pub const MAX_CNAME_CHAIN: usize = 8;
@@ -138,14 +138,25 @@ impl Zone {
 
     /// Adds every record and failure marker of `other`.
     pub fn merge(&mut self, other: Zone) {
+        // `other.existing` holds its owners and their ancestors, which is what adding its
+        // entries one by one would add here.
+        self.existing.reserve(other.existing.len());
+        self.existing.extend(other.existing);
         for (name, entry) in other.entries {
-            let mine = self.entry(&name);
-            for (ttl, data) in entry.records {
-                if !mine.records.iter().any(|(_, d)| *d == data) {
-                    mine.records.push((ttl, data));
+            match self.entries.entry(name) {
+                btree_map::Entry::Vacant(slot) => {
+                    slot.insert(entry);
+                }
+                btree_map::Entry::Occupied(mut slot) => {
+                    let mine = slot.get_mut();
+                    for (ttl, data) in entry.records {
+                        if !mine.records.iter().any(|(_, d)| *d == data) {
+                            mine.records.push((ttl, data));
+                        }
+                    }
+                    mine.rules.extend(entry.rules);
                 }
             }
-            mine.rules.extend(entry.rules);
         }
     }
 
@@ -294,6 +305,35 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn merge_is_adding_one_by_one() {
+        let a1 = RData::A(Ipv4Addr::new(192, 0, 2, 1));
+        let a2 = RData::A(Ipv4Addr::new(192, 0, 2, 2));
+        let mut left = Zone::new();
+        left.insert(&n("a.example.com"), 60, a1.clone());
+        left.fail_type(&n("a.example.com"), RecordType::Txt, FailureKind::Timeout);
+        left.add_name(&n("empty.example.org"));
+        let mut right = Zone::new();
+        right.insert(&n("a.example.com"), 30, a1.clone());
+        right.insert(&n("a.example.com"), 30, a2.clone());
+        right.nxdomain(&n("a.example.com"));
+        right.insert(&n("x.y.example.net"), 10, a2.clone());
+        right.fail(&n("slow.example.com"), FailureKind::ServFail);
+        let mut one_by_one = left.clone();
+        one_by_one.insert(&n("a.example.com"), 30, a1);
+        one_by_one.insert(&n("a.example.com"), 30, a2.clone());
+        one_by_one.nxdomain(&n("a.example.com"));
+        one_by_one.insert(&n("x.y.example.net"), 10, a2);
+        one_by_one.fail(&n("slow.example.com"), FailureKind::ServFail);
+        let mut merged = left;
+        merged.merge(right);
+        assert_eq!(merged, one_by_one);
+        assert_eq!(
+            merged.answer(&Query::new(n("y.example.net"), RecordType::A)),
+            Answer::NoData
+        );
     }
 
     #[test]
