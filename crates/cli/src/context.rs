@@ -166,6 +166,20 @@ impl Context {
         Ok(self.resolver.get_or_init(|| resolver))
     }
 
+    /// Ends the context at the process's exit: the runtime shuts down as usual, but the
+    /// resolver (its caches and a loaded `--zone`) is left for the exit to give back instead
+    /// of being freed piece by piece: after a bulk run that is thousands of allocations,
+    /// several milliseconds of the run's serial tail (BENCHMARKS.md, issue 13, "Session 9").
+    pub fn end(self) {
+        let Context {
+            globals,
+            runtime,
+            resolver,
+        } = self;
+        drop((globals, runtime));
+        std::mem::forget(resolver);
+    }
+
     /// Work after the command: writes the `--dns-record` file.
     pub fn finish(&self) -> anyhow::Result<()> {
         let (Some(path), Some(resolver)) = (&self.globals.dns_record, self.resolver.get()) else {

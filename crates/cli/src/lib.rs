@@ -45,10 +45,8 @@ pub fn command() -> clap::Command {
 
 /// Parses the process arguments, runs the command and returns the exit status.
 ///
-/// This is the process's `main`, called once: the context (the resolver, its caches and a
-/// loaded `--zone`) is left for the process's exit to give back, not freed piece by piece.
-/// After a bulk run that is thousands of allocations, several milliseconds of a run's serial
-/// tail (BENCHMARKS.md, issue 13, "Session 9").
+/// This is the process's `main`, called once: the resolver (its caches and a loaded
+/// `--zone`) is left for the process's exit to give back ([`Context::end`]).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -67,9 +65,7 @@ pub fn main() -> ExitCode {
         let exit = commands::run(&cli.command, &ctx);
         // Record mode writes what was received even when the command failed.
         let finished = ctx.finish();
-        // Output is written and flushed by the commands, and record mode's file by `finish`;
-        // nothing else in the context has to run at its end.
-        std::mem::forget(ctx);
+        ctx.end();
         let exit = exit?;
         finished.map(|()| exit)
     });
