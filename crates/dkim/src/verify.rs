@@ -600,9 +600,9 @@ pub fn check_signature(
 ) -> bool {
     match (algorithm, key.ed25519_kept()) {
         (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, _) => {
-            key.rsa_components().is_some_and(|n_e| {
+            key.rsa_parts().is_some_and(|(n_e, prepared)| {
                 crate::crypto::verify_rsa(
-                    key.prepared(),
+                    prepared,
                     n_e,
                     key.bits(),
                     algorithm == SigningAlgorithm::RsaSha1,
