@@ -121,6 +121,7 @@ pub mod crypto;
 mod crypto_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod header_names;
 mod key;
 mod keys;
 mod names;
@@ -137,6 +138,7 @@ pub use canon::{
     BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization,
     Canonicalizations, UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
 };
+pub use header_names::{HeaderNames, Names};
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,
