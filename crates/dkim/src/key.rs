@@ -952,4 +952,3 @@ mod tests {
         assert_eq!(cache.len(), 1);
     }
 }
-
