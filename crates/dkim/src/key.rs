@@ -145,11 +145,14 @@ impl PartialEq for Material {
 
 impl Eq for Material {}
 
+/// An RSA key's modulus and exponent, big-endian, without leading zeros.
+type RsaNumbers<'a> = (&'a [u8], &'a [u8]);
+
 /// The modulus and exponent (big-endian, without leading zeros) of an RSA key's DER: a
 /// SubjectPublicKeyInfo of rsaEncryption or a bare RSAPublicKey (both occur in the wild), or
 /// why the DER is neither. The usual form is read by [`asn1::rsa_spki_usual`], inlined here.
 #[inline(always)]
-fn rsa_numbers(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
+fn rsa_numbers(der: &[u8]) -> Result<RsaNumbers<'_>, String> {
     match asn1::rsa_spki_usual(der) {
         Some(n_e) => Ok(n_e),
         None => rsa_numbers_in_full(der),
@@ -159,7 +162,7 @@ fn rsa_numbers(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
 /// [`rsa_numbers`] for any other form, through the `der` crate's readers.
 #[cold]
 #[inline(never)]
-fn rsa_numbers_in_full(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
+fn rsa_numbers_in_full(der: &[u8]) -> Result<RsaNumbers<'_>, String> {
     let rsa = match asn1::spki(der) {
         Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
         Some((oid, _)) => {
@@ -276,12 +279,13 @@ impl PublicKey {
     }
 
     /// RSA modulus and exponent.
-    pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+    #[cfg(test)]
+    pub(crate) fn rsa_components(&self) -> Option<RsaNumbers<'_>> {
         self.rsa_parts().map(|(n_e, _)| n_e)
     }
 
     /// RSA modulus and exponent, and what the signature backend keeps for the key.
-    pub(crate) fn rsa_parts(&self) -> Option<((&[u8], &[u8]), &crate::crypto::Prepared)> {
+    pub(crate) fn rsa_parts(&self) -> Option<(RsaNumbers<'_>, &crate::crypto::Prepared)> {
         match &self.material {
             // Read when the key was made: `None` only for an Ed25519 key.
             Material::Rsa(der, prepared) => rsa_numbers(der).ok().map(|n_e| (n_e, prepared)),
