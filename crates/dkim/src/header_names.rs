@@ -73,8 +73,8 @@ impl HeaderNames {
     }
 
     /// The names, in order.
-    pub fn iter(&self) -> Names<'_> {
-        Names {
+    pub fn iter(&self) -> HeaderNameIter<'_> {
+        HeaderNameIter {
             split: (self.len > 0).then(|| self.joined.split(':')),
             left: self.len,
         }
@@ -88,12 +88,12 @@ impl HeaderNames {
 
 /// The names of a [`HeaderNames`], in order ([`HeaderNames::iter`]).
 #[derive(Debug, Clone)]
-pub struct Names<'a> {
+pub struct HeaderNameIter<'a> {
     split: Option<std::str::Split<'a, char>>,
     left: usize,
 }
 
-impl<'a> Iterator for Names<'a> {
+impl<'a> Iterator for HeaderNameIter<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
@@ -107,7 +107,7 @@ impl<'a> Iterator for Names<'a> {
     }
 }
 
-impl DoubleEndedIterator for Names<'_> {
+impl DoubleEndedIterator for HeaderNameIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let name = self.split.as_mut()?.next_back()?;
         self.left -= 1;
@@ -115,15 +115,15 @@ impl DoubleEndedIterator for Names<'_> {
     }
 }
 
-impl ExactSizeIterator for Names<'_> {}
+impl ExactSizeIterator for HeaderNameIter<'_> {}
 
-impl std::iter::FusedIterator for Names<'_> {}
+impl std::iter::FusedIterator for HeaderNameIter<'_> {}
 
 impl<'a> IntoIterator for &'a HeaderNames {
     type Item = &'a str;
-    type IntoIter = Names<'a>;
+    type IntoIter = HeaderNameIter<'a>;
 
-    fn into_iter(self) -> Names<'a> {
+    fn into_iter(self) -> HeaderNameIter<'a> {
         self.iter()
     }
 }
