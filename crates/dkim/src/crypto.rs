@@ -197,8 +197,11 @@ mod ed25519 {
 
     /// dalek's decompressed key (`None`: the bytes are no point of the curve), made at the
     /// first verification and kept with the [`PublicKey`](crate::PublicKey): a key cached by
-    /// [`crate::KeyCache`] is decompressed once.
-    pub(crate) type Kept = std::sync::OnceLock<Option<Box<dalek::VerifyingKey>>>;
+    /// [`crate::KeyCache`] is decompressed once. A `OnceBox` (one pointer, where a `OnceLock`
+    /// of a box takes two words), so that a key record is at most 128 bytes, which the
+    /// compiler moves without a `memmove` call. Two threads verifying with a new key at once
+    /// may both decompress it; one result is kept.
+    pub(crate) type Kept = once_cell::race::OnceBox<Option<dalek::VerifyingKey>>;
 
     /// dalek's `verify`, not `verify_strict`: the cofactorless check `[S]B = R + [k]A` with
     /// `S` below the group order and `R` compared as encoded, as ring checks it. It accepts
@@ -208,9 +211,9 @@ mod ed25519 {
         let Ok(signature) = dalek::Signature::from_slice(signature) else {
             return false; // not 64 bytes
         };
-        kept.get_or_init(|| dalek::VerifyingKey::from_bytes(key).ok().map(Box::new))
+        kept.get_or_init(|| Box::new(dalek::VerifyingKey::from_bytes(key).ok()))
             .as_ref()
-            .is_some_and(|k| dalek::Verifier::verify(&**k, message, &signature).is_ok())
+            .is_some_and(|k| dalek::Verifier::verify(k, message, &signature).is_ok())
     }
 }
 
@@ -269,9 +272,9 @@ mod ed25519 {
 /// made on first use (one per parameter set: `rsa-sha1` and `rsa-sha256` use the same key with
 /// different digests). Nothing under ring, whose API parses the components at each
 /// verification. The slots are allocated at the first verification, not when the key record
-/// is read, and shared by the clones made after it. (An Ed25519 key keeps its own,
-/// [`Ed25519Kept`], inside the key's Ed25519 variant, where it adds nothing to the key's size:
-/// a field here made every key record larger and measured slower to parse.)
+/// is read, and shared by the clones made after it. Kept in the key's RSA variant, as an
+/// Ed25519 key keeps its [`Ed25519Kept`] in its own: beside the key's material it made every
+/// key record 16 bytes larger under `aws-lc`, too large to be moved without a `memmove` call.
 #[derive(Default, Clone)]
 pub(crate) struct Prepared {
     #[cfg(feature = "aws-lc")]

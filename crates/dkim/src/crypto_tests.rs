@@ -12,9 +12,9 @@ fn verify_rsa_key(
     data: &[u8],
     signature: &[u8],
 ) -> bool {
-    key.rsa_components().is_some_and(|ne| {
+    key.rsa_parts().is_some_and(|(ne, prepared)| {
         verify_rsa(
-            key.prepared(),
+            prepared,
             ne,
             key.bits(),
             algorithm == SigningAlgorithm::RsaSha1,

@@ -5,7 +5,6 @@ use crate::tag::{Tag, TagIter, TagList, TagListError, duplicate, is_fws, same_na
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
 /// Key type (`k=` of a key record, RFC 6376 §3.6.1; RFC 8463 §4 adds `ed25519`).
@@ -112,24 +111,21 @@ pub enum KeyRecordError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     material: Material,
-    /// The signature backend's own form of the key, made on first use ([`crate::crypto`]).
-    prepared: crate::crypto::Prepared,
 }
 
+/// The key. Small, so that a [`KeyRecord`] (and its `Result`) is moved in a few registers'
+/// worth of copies rather than by a `memmove` call: the RSA variant keeps only the DER and
+/// reads its numbers again when they are needed (a few dozen instructions, against the
+/// signature check's hundreds of thousands).
 #[derive(Debug, Clone)]
 enum Material {
-    /// The DER the key was read from (decoded once from `p=` and kept whole, so that reading a
-    /// key record allocates once), with the ranges in it of the modulus and the exponent
-    /// (big-endian, without leading zeros).
-    Rsa {
-        der: Vec<u8>,
-        n: Range<usize>,
-        e: Range<usize>,
-        bits: usize,
-    },
+    /// The DER the key was read from, a SubjectPublicKeyInfo or a bare RSAPublicKey (decoded
+    /// once from `p=` and kept whole, so that reading a key record allocates once; its modulus
+    /// and exponent are read again by [`rsa_numbers`]), and what the signature backend keeps
+    /// for it (made on first use, [`crate::crypto`]).
+    Rsa(Vec<u8>, crate::crypto::Prepared),
     /// The raw 32-byte key, and what the signature backend keeps for it (made on first use,
-    /// [`crate::crypto`]; in this variant, which is smaller than the RSA one, it costs the
-    /// key nothing in size).
+    /// [`crate::crypto`]).
     Ed25519([u8; 32], crate::crypto::Ed25519Kept),
 }
 
@@ -138,15 +134,9 @@ enum Material {
 impl PartialEq for Material {
     fn eq(&self, other: &Material) -> bool {
         match (self, other) {
-            (
-                Material::Rsa { der, n, e, .. },
-                Material::Rsa {
-                    der: der2,
-                    n: n2,
-                    e: e2,
-                    ..
-                },
-            ) => der[n.clone()] == der2[n2.clone()] && der[e.clone()] == der2[e2.clone()],
+            (Material::Rsa(a, _), Material::Rsa(b, _)) => {
+                rsa_numbers(a).ok() == rsa_numbers(b).ok()
+            }
             (Material::Ed25519(a, _), Material::Ed25519(b, _)) => a == b,
             _ => false,
         }
@@ -155,14 +145,37 @@ impl PartialEq for Material {
 
 impl Eq for Material {}
 
-/// The position of `inner` in `outer`, when `inner` is a part of it.
-fn range_in(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
-    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
-    let range = start..start.checked_add(inner.len())?;
-    outer
-        .get(range.clone())
-        .is_some_and(|s| std::ptr::eq(s, inner))
-        .then_some(range)
+/// An RSA key's modulus and exponent, big-endian, without leading zeros.
+type RsaNumbers<'a> = (&'a [u8], &'a [u8]);
+
+/// The modulus and exponent (big-endian, without leading zeros) of an RSA key's DER: a
+/// SubjectPublicKeyInfo of rsaEncryption or a bare RSAPublicKey (both occur in the wild), or
+/// why the DER is neither. The usual form is read by [`asn1::rsa_spki_usual`], inlined here.
+#[inline(always)]
+fn rsa_numbers(der: &[u8]) -> Result<RsaNumbers<'_>, String> {
+    match asn1::rsa_spki_usual(der) {
+        Some(n_e) => Ok(n_e),
+        None => rsa_numbers_in_full(der),
+    }
+}
+
+/// [`rsa_numbers`] for any other form, through the `der` crate's readers.
+#[cold]
+#[inline(never)]
+fn rsa_numbers_in_full(der: &[u8]) -> Result<RsaNumbers<'_>, String> {
+    let rsa = match asn1::spki(der) {
+        Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
+        Some((oid, _)) => {
+            return Err(format!(
+                "the SubjectPublicKeyInfo holds {} key",
+                asn1::oid_name(oid)
+            ));
+        }
+        None => der,
+    };
+    asn1::rsa_public_key(rsa).ok_or_else(|| {
+        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure".to_owned()
+    })
 }
 
 impl PublicKey {
@@ -180,47 +193,14 @@ impl PublicKey {
     /// stalled (no store forwarding).
     #[inline(always)]
     fn rsa_from_der(der_bytes: Vec<u8>) -> Result<PublicKey, KeyRecordError> {
-        let invalid = |reason: String| KeyRecordError::InvalidKey {
-            key_type: KeyType::Rsa,
-            reason,
-        };
-        let (n, e) = match asn1::rsa_spki_usual(&der_bytes) {
-            Some(n_e) => n_e,
-            None => {
-                let rsa = match asn1::spki(&der_bytes) {
-                    Some((oid, key)) if oid == asn1::OID_RSA_ENCRYPTION => key,
-                    Some((oid, _)) => {
-                        return Err(invalid(format!(
-                            "the SubjectPublicKeyInfo holds {} key",
-                            asn1::oid_name(oid)
-                        )));
-                    }
-                    None => &der_bytes,
-                };
-                asn1::rsa_public_key(rsa).ok_or_else(|| {
-                    invalid(
-                        "neither a SubjectPublicKeyInfo nor an RSAPublicKey (DER) structure"
-                            .to_owned(),
-                    )
-                })?
-            }
-        };
-        let bits = asn1::bit_len(n);
-        let ranges = range_in(&der_bytes, n).zip(range_in(&der_bytes, e));
-        let (der, n, e) = match ranges {
-            // The reader hands back parts of its input: keep the DER whole, with the ranges.
-            Some((n, e)) => (der_bytes, n, e),
-            // Otherwise keep copies of the two numbers.
-            None => {
-                let split = n.len();
-                let own = [n, e].concat();
-                let end = own.len();
-                (own, 0..split, split..end)
-            }
-        };
+        if let Err(reason) = rsa_numbers(&der_bytes) {
+            return Err(KeyRecordError::InvalidKey {
+                key_type: KeyType::Rsa,
+                reason,
+            });
+        }
         Ok(PublicKey {
-            material: Material::Rsa { der, n, e, bits },
-            prepared: crate::crypto::Prepared::default(),
+            material: Material::Rsa(der_bytes, crate::crypto::Prepared::default()),
         })
     }
 
@@ -279,19 +259,13 @@ impl PublicKey {
     pub(crate) fn from_ed25519_raw(raw: [u8; 32]) -> PublicKey {
         PublicKey {
             material: Material::Ed25519(raw, Default::default()),
-            prepared: crate::crypto::Prepared::default(),
         }
-    }
-
-    /// What the signature backend keeps for this key.
-    pub(crate) fn prepared(&self) -> &crate::crypto::Prepared {
-        &self.prepared
     }
 
     /// The key type.
     pub fn key_type(&self) -> KeyType {
         match self.material {
-            Material::Rsa { .. } => KeyType::Rsa,
+            Material::Rsa(..) => KeyType::Rsa,
             Material::Ed25519(..) => KeyType::Ed25519,
         }
     }
@@ -299,15 +273,22 @@ impl PublicKey {
     /// Key size in bits: the RSA modulus length, or 256 for Ed25519.
     pub fn bits(&self) -> usize {
         match &self.material {
-            Material::Rsa { bits, .. } => *bits,
+            Material::Rsa(der, _) => rsa_numbers(der).map_or(0, |(n, _)| asn1::bit_len(n)),
             Material::Ed25519(..) => 256,
         }
     }
 
     /// RSA modulus and exponent.
-    pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+    #[cfg(test)]
+    pub(crate) fn rsa_components(&self) -> Option<RsaNumbers<'_>> {
+        self.rsa_parts().map(|(n_e, _)| n_e)
+    }
+
+    /// RSA modulus and exponent, and what the signature backend keeps for the key.
+    pub(crate) fn rsa_parts(&self) -> Option<(RsaNumbers<'_>, &crate::crypto::Prepared)> {
         match &self.material {
-            Material::Rsa { der, n, e, .. } => Some((&der[n.clone()], &der[e.clone()])),
+            // Read when the key was made: `None` only for an Ed25519 key.
+            Material::Rsa(der, prepared) => rsa_numbers(der).ok().map(|n_e| (n_e, prepared)),
             Material::Ed25519(..) => None,
         }
     }
@@ -316,7 +297,7 @@ impl PublicKey {
     pub(crate) fn ed25519_kept(&self) -> Option<(&[u8; 32], &crate::crypto::Ed25519Kept)> {
         match &self.material {
             Material::Ed25519(k, kept) => Some((k, kept)),
-            Material::Rsa { .. } => None,
+            Material::Rsa(..) => None,
         }
     }
 
@@ -324,9 +305,10 @@ impl PublicKey {
     /// the raw key for Ed25519.
     pub fn to_record_der(&self) -> Vec<u8> {
         match &self.material {
-            Material::Rsa { der, n, e, .. } => {
-                asn1::rsa_spki(&der[n.clone()], &der[e.clone()]).unwrap_or_default()
-            }
+            Material::Rsa(der, _) => rsa_numbers(der)
+                .ok()
+                .and_then(|(n, e)| asn1::rsa_spki(n, e))
+                .unwrap_or_default(),
             Material::Ed25519(k, _) => k.to_vec(),
         }
     }
@@ -675,6 +657,14 @@ mod tests {
     // RFC 8463 A.2
     const ED_RECORD: &[u8] = b"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
     const RSA_RECORD: &[u8] = b"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+
+    /// A key record, and the `Result` that returns it, is at most 128 bytes, which the
+    /// compiler moves with a few register-wide copies; larger, it was moved by a `memmove`
+    /// call that read back what the parse had just written (BENCHMARKS.md, session 9).
+    #[test]
+    fn a_key_record_is_moved_without_memmove() {
+        assert!(std::mem::size_of::<Result<KeyRecord, KeyRecordError>>() <= 128);
+    }
 
     #[test]
     fn rfc8463_a2_records_parse() {

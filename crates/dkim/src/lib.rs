@@ -17,7 +17,7 @@
 //!   record to publish ([`KeyRecordText`], [`split_txt`]) and checking a published record
 //!   against a private key ([`check_key`]).
 //! * **Building blocks**: tag lists ([`TagList`], RFC 6376 §3.2), signatures ([`Signature`],
-//!   §3.5), key records ([`KeyRecord`], §3.6.1), canonicalization ([`canonicalize_header`],
+//!   §3.5, its `h=` names kept in one string as [`HeaderNames`]), key records ([`KeyRecord`], §3.6.1), canonicalization ([`canonicalize_header`],
 //!   [`canonicalize_body`], §3.4) and streaming body hashes ([`BodyHashSet`], §3.7).
 //!
 //! ring performs the RSA operations by default, and ed25519-dalek the Ed25519 ones (measured
@@ -121,6 +121,7 @@ pub mod crypto;
 mod crypto_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod header_names;
 mod key;
 mod keys;
 mod names;
@@ -137,6 +138,7 @@ pub use canon::{
     BodyHash, BodyHashSet, BodyHashSpec, BodyHashes, BodySource, Canonicalization,
     Canonicalizations, UnknownCanonicalization, body_hash, canonicalize_body, canonicalize_header,
 };
+pub use header_names::{HeaderNameIter, HeaderNames};
 pub use key::{HashAlgorithm, KeyCache, KeyFlags, KeyRecord, KeyRecordError, KeyType, PublicKey};
 pub use keys::{
     GeneratedKey, KeyCheck, KeyFinding, KeyRecordText, KeygenError, MAX_TXT_STRING, RSA_KEY_SIZES,

@@ -1,6 +1,7 @@
 //! Verification results: the RFC 8601 result token, the problem, and the details.
 
 use crate::canon::Canonicalizations;
+use crate::header_names::HeaderNames;
 use crate::key::{KeyRecordError, KeyType};
 use crate::signature::SignatureError;
 use mailstamp_dns::{FailureKind, Name};
@@ -451,7 +452,7 @@ pub struct SignatureDetails {
     /// Canonicalizations (`c=`).
     pub canonicalization: Option<Canonicalizations>,
     /// Signed header field names (`h=`), as written.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: HeaderNames,
     /// Signature timestamp (`t=`).
     pub timestamp: Option<u64>,
     /// Expiration (`x=`).

@@ -350,12 +350,13 @@ impl Folder {
     }
 }
 
-/// Appends the canonical form of the fields named in `names` (an `h=` list), each occurrence
+/// Appends the canonical form of the fields named in `names` (an `h=` list: a
+/// [`HeaderNames`](crate::HeaderNames), or any strings), each occurrence
 /// taken bottom-up (RFC 6376 §5.4.2), each with its CRLF: the header part of the data a DKIM
 /// (or ARC-Message-Signature, RFC 8617 §4.1.2) signature covers.
-pub fn append_signed_fields(
+pub fn append_signed_fields<N: AsRef<str>>(
     message: &Message<'_>,
-    names: &[String],
+    names: impl IntoIterator<Item = N>,
     canon: Canonicalization,
     out: &mut Vec<u8>,
 ) {
@@ -370,6 +371,7 @@ pub fn append_signed_fields(
         }
     };
     for name in names {
+        let name = name.as_ref();
         if let Some(f) = message
             .fields()
             .rev()

@@ -1,6 +1,7 @@
 //! The DKIM-Signature header field (RFC 6376 §3.5) and its validation (§6.1.1).
 
 use crate::canon::{Canonicalization, Canonicalizations};
+use crate::header_names::HeaderNames;
 use crate::key::{HashAlgorithm, KeyType};
 use crate::names::dns_labels;
 use crate::tag::{Tag, TagList, TagListError, is_fws};
@@ -188,7 +189,7 @@ pub struct Signature {
     /// `s=`, the selector, as written.
     pub selector: String,
     /// `h=`, the signed header field names, as written.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: HeaderNames,
     /// `bh=`, decoded.
     pub body_hash: Vec<u8>,
     /// `b=`, decoded.
@@ -418,14 +419,14 @@ impl Signature {
         check_labels(s.value).map_err(|r| invalid("s", s, r))?;
         let selector = text(s.value);
 
-        let mut signed_headers = Vec::with_capacity(32);
+        let mut signed_headers = HeaderNames::with_capacity(h.value.len());
         for name in h.value.split(|&c| c == b':') {
             let name = trim_fws(name);
             if name.is_empty() || !name.iter().all(|&c| (33..=126).contains(&c)) {
                 return Err(invalid("h", h, "empty or invalid header field name"));
             }
             // printable ASCII, checked above
-            signed_headers.push(std::str::from_utf8(name).unwrap_or_default().to_owned());
+            signed_headers.push_plain(std::str::from_utf8(name).unwrap_or_default());
         }
         if !signed_headers
             .iter()

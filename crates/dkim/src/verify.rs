@@ -1,6 +1,7 @@
 //! Verification (RFC 6376 §6) as a sans-I/O state machine.
 
 use crate::canon::{BodyHash, BodyHashSet, BodyHashSpec, BodySource, canonicalize_header_cut};
+use crate::header_names::HeaderNames;
 use crate::key::{KeyCache, KeyRecord, KeyType, PublicKey};
 use crate::result::{DkimProblem, DkimReport, DkimVerdict, Forensics, SignatureDetails};
 use crate::sign::append_signed_fields;
@@ -457,14 +458,14 @@ fn details_from_tags(tags: &TagList<'_>, d: &mut SignatureDetails) {
     d.algorithm = tags.get("a").map(lossy);
     d.identity = tags.get("i").map(lossy);
     if let Some(h) = tags.get("h") {
-        d.signed_headers = h
-            .split(|&c| c == b':')
-            .map(|n| {
-                lossy(n)
-                    .trim_matches(|c: char| c.is_ascii() && is_fws(c as u8))
-                    .to_owned()
-            })
-            .collect();
+        let mut names = HeaderNames::with_capacity(h.len());
+        for n in h.split(|&c| c == b':') {
+            // No `:` in a piece of the split; none in a replacement character either.
+            names.push_plain(
+                String::from_utf8_lossy(n).trim_matches(|c: char| c.is_ascii() && is_fws(c as u8)),
+            );
+        }
+        d.signed_headers = names;
     }
 }
 
@@ -600,9 +601,9 @@ pub fn check_signature(
 ) -> bool {
     match (algorithm, key.ed25519_kept()) {
         (SigningAlgorithm::RsaSha256 | SigningAlgorithm::RsaSha1, _) => {
-            key.rsa_components().is_some_and(|n_e| {
+            key.rsa_parts().is_some_and(|(n_e, prepared)| {
                 crate::crypto::verify_rsa(
-                    key.prepared(),
+                    prepared,
                     n_e,
                     key.bits(),
                     algorithm == SigningAlgorithm::RsaSha1,
