@@ -70,7 +70,7 @@
 //! let report = auth.check_with(message, Some(&envelope), &zone);
 //! assert_eq!(report.outcome(), Outcome::Pass); // SPF passes and aligns with From
 //! assert_eq!(
-//!     report.authentication_results.to_field(),
+//!     report.authentication_results().to_field(),
 //!     "Authentication-Results: mx.example.net;\r\n  \
 //!      spf=pass smtp.mailfrom=example.org;\r\n  \
 //!      spf=pass smtp.helo=mail.example.org;\r\n  \
@@ -82,7 +82,7 @@
 //! // The same through the resolver and its cache, on a runtime:
 //! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! let again = runtime.block_on(auth.check(message, Some(&envelope)));
-//! assert_eq!(again.authentication_results, report.authentication_results);
+//! assert_eq!(again.authentication_results(), report.authentication_results());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -249,6 +249,9 @@ struct Inner {
     spf_options: mailstamp_spf::Options,
     /// The resolver as DMARC's record parser (made once: DMARC takes it shared).
     dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser>,
+    /// [`CheckOptions::authserv_id`], shared by every report (which writes its
+    /// Authentication-Results field when asked).
+    authserv_id: Arc<str>,
 }
 
 /// Checks messages: SPF, DKIM and DMARC through one shared resolver. Cheap to clone (an
@@ -318,12 +321,14 @@ impl Authenticator {
     pub fn new(resolver: Resolver, options: CheckOptions) -> Authenticator {
         let spf_options = mailstamp_spf::Options::default().with_receiver(&options.authserv_id);
         let dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
+        let authserv_id = Arc::from(options.authserv_id.as_str());
         Authenticator {
             inner: Arc::new(Inner {
                 resolver,
                 options,
                 spf_options,
                 dmarc_parser,
+                authserv_id,
             }),
         }
     }
@@ -1068,6 +1073,7 @@ fn finish(
     };
     Report::new(
         &inner.options,
+        &inner.authserv_id,
         carry,
         spf,
         helo.map(SpfCheck::checked),

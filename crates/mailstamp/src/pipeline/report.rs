@@ -11,6 +11,7 @@ use mailstamp_message::{Anomaly, Authors};
 use mailstamp_spf::{Identity, SpfResult, SpfVerdict};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 const SPF: Keyword = Keyword::from_static("spf");
 const DKIM: Keyword = Keyword::from_static("dkim");
@@ -330,6 +331,10 @@ pub struct MessageSummary {
 /// `alignment`, ...), `dmarc_override` (a [`DmarcOverride`] or null), `arc` ([`ArcSummary`]:
 /// `result`, `instances`, `oldest_pass`, `sealers`, ...), `from` (authors, domains, problems), `envelope`, `message`, `now` and
 /// `authentication_results` (the whole field, CRLF folds included).
+///
+/// The Authentication-Results field is written when asked for
+/// ([`Report::authentication_results`]), from the verdicts the report holds: a caller that
+/// only reads the verdicts (a bulk run's summary line) does not pay for it.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The time of the check (Unix seconds).
@@ -355,13 +360,15 @@ pub struct Report {
     pub dmarc_override: Option<DmarcOverride>,
     /// The ARC chain (RFC 8617 §5.2).
     pub arc: ArcVerdict,
-    /// The Authentication-Results field (RFC 8601).
-    pub authentication_results: AuthenticationResults,
+    /// The authserv-id the Authentication-Results field names ([`CheckOptions::authserv_id`],
+    /// shared with the authenticator).
+    authserv_id: Arc<str>,
 }
 
 impl Report {
     pub(super) fn new(
         options: &CheckOptions,
+        authserv_id: &Arc<str>,
         carry: Carry,
         spf: SpfCheck,
         spf_helo: Option<SpfCheck>,
@@ -369,7 +376,6 @@ impl Report {
         arc: ArcVerdict,
         dmarc: DmarcVerdict,
     ) -> Report {
-        let authserv_id = options.authserv_id.as_str();
         let Carry {
             now,
             envelope,
@@ -402,7 +408,7 @@ impl Report {
                 check.header_b = Some(prefix);
             }
         }
-        let mut report = Report {
+        Report {
             now,
             envelope,
             message,
@@ -413,12 +419,23 @@ impl Report {
             dmarc_override: arc_override(&options.arc_trusted_sealers, &dmarc, &arc),
             dmarc,
             arc,
-            // Written below, once the report it describes is whole (an empty authserv-id
-            // costs no allocation).
-            authentication_results: AuthenticationResults::new(String::new()),
-        };
-        report.authentication_results = report.write_authentication_results(authserv_id);
-        report
+            authserv_id: Arc::clone(authserv_id),
+        }
+    }
+
+    /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5):
+    /// [`CheckOptions::authserv_id`].
+    pub fn authserv_id(&self) -> &str {
+        &self.authserv_id
+    }
+
+    /// The Authentication-Results field (RFC 8601): `spf=` for MAIL FROM (and HELO when
+    /// checked separately), one `dkim=` per checked signature (`dkim=none` for an unsigned
+    /// message, and one `dkim=neutral` summing up the signatures beyond the cap), then
+    /// `dmarc=`, then `arc=`. Written from the report's verdicts each time it is called, so
+    /// two calls give equal fields.
+    pub fn authentication_results(&self) -> AuthenticationResults {
+        self.write_authentication_results(&self.authserv_id)
     }
 
     /// The disposition to apply: DMARC's, or `none` when a local-policy override applies
@@ -490,10 +507,7 @@ impl Report {
         )
     }
 
-    /// The Authentication-Results field: `spf=` for MAIL FROM (and HELO when checked
-    /// separately), one `dkim=` per checked signature (`dkim=none` for an unsigned message,
-    /// and one `dkim=neutral` summing up the signatures beyond the cap), then `dmarc=`, then
-    /// `arc=`.
+    /// The Authentication-Results field, as [`Report::authentication_results`] describes it.
     fn write_authentication_results(&self, authserv_id: &str) -> AuthenticationResults {
         let mut ar = AuthenticationResults::new(authserv_id);
         ar = ar.with(self.spf_resinfo());
@@ -726,7 +740,7 @@ impl Serialize for Report {
         m.serialize_entry("now", &self.now)?;
         m.serialize_entry(
             "authentication_results",
-            &self.authentication_results.to_field(),
+            &self.authentication_results().to_field(),
         )?;
         m.end()
     }
