@@ -491,12 +491,18 @@ fn push_verdict_line(line: &mut String, report: &Report) {
         report.dmarc.result,
         report.disposition()
     );
-    match report.header_from() {
-        Some(from) => {
-            line.push_str(" from=");
-            line.extend(sanitized(&from));
+    // Report::header_from, written in place.
+    let domains = report.header_from_domains();
+    if domains.is_empty() {
+        line.push_str(" from=(none)");
+    } else {
+        line.push_str(" from=");
+        for (i, domain) in domains.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.extend(sanitized(domain.as_str()));
         }
-        None => line.push_str(" from=(none)"),
     }
 }
 

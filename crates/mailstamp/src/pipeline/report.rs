@@ -2,7 +2,9 @@
 
 use super::{Carry, CheckOptions};
 use mailstamp_arc::{ArcResult, ArcVerdict};
-use mailstamp_authres::{AuthenticationResults, Keyword, Property, ResInfo, header_b_prefixes};
+use mailstamp_authres::{
+    AuthenticationResults, Keyword, Property, ResInfo, header_b_prefix, header_b_prefixes,
+};
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, DkimVerdict};
 use mailstamp_dmarc::{Disposition, DmarcProblem, DmarcResult, DmarcVerdict};
 use mailstamp_dns::Name;
@@ -391,23 +393,7 @@ impl Report {
                 header_b: None,
             })
             .collect();
-        // header.b for every reported signature that has a b= (RFC 6008 §4), from the value
-        // the verifier read (the signatures are not parsed again here).
-        let reported: Vec<(usize, &str)> = dkim
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.is_not_checked())
-            .filter_map(|(i, c)| Some((i, c.verdict.details.signature_b.as_deref()?)))
-            .collect();
-        let values: Vec<&str> = reported.iter().map(|(_, b)| *b).collect();
-        let reported: Vec<usize> = reported.into_iter().map(|(i, _)| i).collect();
-        for (i, prefix) in reported.iter().zip(header_b_prefixes(&values)) {
-            if let Some(check) = dkim.get_mut(*i)
-                && !prefix.is_empty()
-            {
-                check.header_b = Some(prefix);
-            }
-        }
+        set_header_b(&mut dkim);
         Report {
             now,
             envelope,
@@ -491,20 +477,27 @@ impl Report {
     /// The author domain(s) as `header.from` writes them: the one DMARC evaluated, else every
     /// distinct domain of the From field(s), comma-separated.
     pub fn header_from(&self) -> Option<String> {
-        if let Some(d) = self.dmarc.author_domain() {
-            return Some(d.as_str().to_owned());
+        match self.header_from_domains() {
+            [] => None,
+            [one] => Some(one.as_str().to_owned()),
+            domains => Some(
+                domains
+                    .iter()
+                    .map(mailstamp_dns::Name::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         }
-        let domains = self.from.domains();
-        if domains.is_empty() {
-            return None;
+    }
+
+    /// The domains [`Report::header_from`] joins with commas, without writing them: the one
+    /// DMARC evaluated, else every distinct domain of the From field(s); empty when there is
+    /// none.
+    pub fn header_from_domains(&self) -> &[Name] {
+        match self.dmarc.author_domain() {
+            Some(d) => std::slice::from_ref(d),
+            None => self.from.domains(),
         }
-        Some(
-            domains
-                .iter()
-                .map(mailstamp_dns::Name::as_str)
-                .collect::<Vec<_>>()
-                .join(","),
-        )
     }
 
     /// The Authentication-Results field, as [`Report::authentication_results`] describes it.
@@ -620,6 +613,45 @@ impl Report {
             ri = ri.with_property(Property::header_from(from));
         }
         ri.with_property(Property::policy(DMARC, self.disposition().as_str()))
+    }
+}
+
+/// Sets `header.b` for every reported signature that has a `b=` (RFC 6008 §4), from the value
+/// the verifier read (the signatures are not parsed again here): the shortest prefix that
+/// tells it apart from the others ([`header_b_prefixes`]).
+fn set_header_b(dkim: &mut [DkimCheck]) {
+    let mut reported = dkim.iter().filter_map(b_of);
+    let (Some(first), second) = (reported.next(), reported.next()) else {
+        return;
+    };
+    if second.is_none() {
+        // The usual message, one signature: nothing to tell it apart from, and no list of
+        // values to build.
+        let prefix = header_b_prefix(first);
+        if let Some(check) = dkim.iter_mut().find(|c| b_of(c).is_some())
+            && !prefix.is_empty()
+        {
+            check.header_b = Some(prefix);
+        }
+        return;
+    }
+    let values: Vec<&str> = dkim.iter().filter_map(b_of).collect();
+    let prefixes = header_b_prefixes(&values);
+    let reported = dkim.iter_mut().filter(|c| b_of(c).is_some());
+    for (check, prefix) in reported.zip(prefixes) {
+        if !prefix.is_empty() {
+            check.header_b = Some(prefix);
+        }
+    }
+}
+
+/// The `b=` value `header.b` is written for: that of a checked signature (RFC 6376 §6.1: those
+/// beyond the cap are summed up, not reported).
+fn b_of(check: &DkimCheck) -> Option<&str> {
+    if check.is_not_checked() {
+        None
+    } else {
+        check.verdict.details.signature_b.as_deref()
     }
 }
 
