@@ -319,7 +319,10 @@ struct Carry {
 impl Authenticator {
     /// An authenticator over `resolver`.
     pub fn new(resolver: Resolver, options: CheckOptions) -> Authenticator {
-        let spf_options = mailstamp_spf::Options::default().with_receiver(&options.authserv_id);
+        // Records are kept parsed by the resolver (`ParsedRecords`), not from the verdicts.
+        let spf_options = mailstamp_spf::Options::default()
+            .with_receiver(&options.authserv_id)
+            .with_fetched_records(false);
         let dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
         let authserv_id = Arc::from(options.authserv_id.as_str());
         Authenticator {
