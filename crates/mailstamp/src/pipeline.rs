@@ -543,9 +543,15 @@ impl Authenticator {
     /// concurrently, within [`CheckOptions::time_limit`]), the DKIM signature checks, DMARC and
     /// the report.
     pub async fn complete(&self, prepared: Prepared) -> Report {
+        *self.complete_boxed(prepared).await
+    }
+
+    /// [`Authenticator::complete`] with the report left in the box the check built it in
+    /// (a bulk run hands it on boxed: no second allocation and copy).
+    pub(crate) async fn complete_boxed(&self, prepared: Prepared) -> Box<Report> {
         let (requests, message) = prepared.into_parts();
         let limit = self.inner.options.time_limit;
-        *crate::drive_within(self.start(&requests, message), &self.inner.resolver, limit).await
+        crate::drive_within(self.start(&requests, message), &self.inner.resolver, limit).await
     }
 
     /// Starts the DNS part of a check for a caller that owns its event loop (the other half of

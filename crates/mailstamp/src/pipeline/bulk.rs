@@ -245,12 +245,12 @@ where
                     let check = CatchUnwind(Box::pin(async {
                         let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
                         crate::mailbox::recycle(bytes);
-                        self.authenticator.complete(prepared).await
+                        self.authenticator.complete_boxed(prepared).await
                     }));
                     match check.await {
                         Ok(report) => BulkItem {
                             position: source,
-                            result: Ok(Box::new(report)),
+                            result: Ok(report),
                         },
                         Err(()) => BulkItem {
                             result: Err(BulkError::Internal(source.clone())),
