@@ -940,7 +940,10 @@ fn cname_chains_and_loops() {
 #[test]
 fn fetched_records_can_be_left_out_without_changing_the_verdict() {
     let z = Z::default()
-        .txt("example.com", "v=spf1 include:a.example.net redirect=b.example.net")
+        .txt(
+            "example.com",
+            "v=spf1 include:a.example.net redirect=b.example.net",
+        )
         .txt("a.example.net", "v=spf1 -all")
         .txt("b.example.net", "v=spf1 ip4:192.0.2.0/24 -all");
     let kept = check_with(&z, "192.0.2.1", "x@example.com", &Options::default());

@@ -667,9 +667,13 @@ fn mixed_mbox() -> Vec<u8> {
     let long = "x".repeat(300);
     let mut data = Vec::new();
     for i in 0..6 {
-        data.extend_from_slice(format!("From s{i}@example.org Mon Jan  5 10:00:00 2026\n").as_bytes());
+        data.extend_from_slice(
+            format!("From s{i}@example.org Mon Jan  5 10:00:00 2026\n").as_bytes(),
+        );
         data.extend_from_slice(b"From: a@example.org\r\nSubject: s\r\n\r\n");
-        data.extend_from_slice(format!("line {i}\n>From quoted\nFrom: not a From_ line\n").as_bytes());
+        data.extend_from_slice(
+            format!("line {i}\n>From quoted\nFrom: not a From_ line\n").as_bytes(),
+        );
         data.extend_from_slice(format!("{long}\r\n\r\n\n>>From deep\nFinal\n").as_bytes());
         data.extend_from_slice(b"\r\nplain\n\n");
     }
@@ -695,12 +699,19 @@ fn buffer_boundaries_do_not_change_messages_or_positions() {
             let reader = std::io::BufReader::with_capacity(capacity, data.as_slice());
             let items: Vec<_> = Mbox::new(reader, Origin::Stdin, options).collect();
             let expected: Vec<_> = read_mbox(&data, options);
-            assert_eq!(items.len(), expected.len(), "capacity {capacity}, limit {limit}");
+            assert_eq!(
+                items.len(),
+                expected.len(),
+                "capacity {capacity}, limit {limit}"
+            );
             for (got, want) in items.iter().zip(&expected) {
                 assert_eq!(location(got), location(want), "capacity {capacity}");
                 match (got, want) {
                     (Ok(g), Ok(w)) => assert_eq!(g.bytes, w.bytes, "capacity {capacity}"),
-                    (Err(MailboxError::TooLarge { size: g, .. }), Err(MailboxError::TooLarge { size: w, .. })) => {
+                    (
+                        Err(MailboxError::TooLarge { size: g, .. }),
+                        Err(MailboxError::TooLarge { size: w, .. }),
+                    ) => {
                         assert_eq!(g, w, "capacity {capacity}");
                     }
                     other => panic!("capacity {capacity}, limit {limit}: {other:?}"),
@@ -735,7 +746,11 @@ fn newline_count_and_blank_last_line_match_the_line_by_line_reading() {
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(run, |i| &run[i + 1..]);
-            let blank = if super::is_blank_line(last) { last.len() } else { 0 };
+            let blank = if super::is_blank_line(last) {
+                last.len()
+            } else {
+                0
+            };
             assert_eq!(super::last_line_blank_len(run), blank, "end {end}");
         }
     }

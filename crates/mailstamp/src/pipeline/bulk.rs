@@ -3,8 +3,8 @@
 use super::{Authenticator, EnvelopeSource, Outcome, Report};
 use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
-use mailstamp_spf::{SpfProblem, SpfResult};
 use mailstamp_dns::Name;
+use mailstamp_spf::{SpfProblem, SpfResult};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

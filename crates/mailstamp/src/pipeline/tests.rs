@@ -327,7 +327,11 @@ fn rfc5322_3_6_no_from_ten_from_and_garbage_give_clear_verdicts() {
     let r = check(&zone(), no_from, Some(&env));
     assert_eq!(r.dmarc.result, DmarcResult::None);
     assert_eq!(r.outcome(), Outcome::NotPass);
-    assert!(!r.authentication_results().to_value().contains("header.from"));
+    assert!(
+        !r.authentication_results()
+            .to_value()
+            .contains("header.from")
+    );
 
     let mut ten = Vec::new();
     for i in 0..10 {
@@ -1183,7 +1187,10 @@ fn streamed_body_hashes_give_the_same_report() {
         for header in [header, &header[..header.len() - 2]] {
             let prepared = auth.prepare_streamed(header, Some(&env), streamed);
             let report = auth.complete_with(prepared, &z);
-            assert_eq!(report.authentication_results(), whole.authentication_results());
+            assert_eq!(
+                report.authentication_results(),
+                whole.authentication_results()
+            );
             assert_eq!(report.message.size, whole.message.size);
         }
     }
