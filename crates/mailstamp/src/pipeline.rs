@@ -1081,8 +1081,7 @@ fn finish(
         None => SpfCheck::skipped(carry.spf_skip.clone().unwrap_or(SpfSkip::NoEnvelope)),
     };
     Report::new(
-        &inner.options,
-        &inner.authserv_id,
+        inner,
         carry,
         spf,
         helo.map(SpfCheck::checked),

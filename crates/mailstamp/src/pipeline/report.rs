@@ -1,6 +1,6 @@
 //! The report of one check: every verdict, the Authentication-Results field and the outcome.
 
-use super::{Carry, CheckOptions};
+use super::{Carry, Inner};
 use mailstamp_arc::{ArcResult, ArcVerdict};
 use mailstamp_authres::{
     AuthenticationResults, Keyword, Property, ResInfo, header_b_prefix, header_b_prefixes,
@@ -359,18 +359,19 @@ pub struct Report {
     pub dmarc: DmarcVerdict,
     /// The local-policy override of the DMARC disposition, when a trusted ARC sealer vouches
     /// for the message ([`CheckOptions::arc_trusted_sealers`]).
+    ///
+    /// [`CheckOptions::arc_trusted_sealers`]: super::CheckOptions::arc_trusted_sealers
     pub dmarc_override: Option<DmarcOverride>,
     /// The ARC chain (RFC 8617 §5.2).
     pub arc: ArcVerdict,
-    /// The authserv-id the Authentication-Results field names ([`CheckOptions::authserv_id`],
+    /// The authserv-id the Authentication-Results field names (`CheckOptions::authserv_id`,
     /// shared with the authenticator).
     authserv_id: Arc<str>,
 }
 
 impl Report {
     pub(super) fn new(
-        options: &CheckOptions,
-        authserv_id: &Arc<str>,
+        inner: &Inner,
         carry: Carry,
         spf: SpfCheck,
         spf_helo: Option<SpfCheck>,
@@ -402,15 +403,17 @@ impl Report {
             spf,
             spf_helo,
             dkim,
-            dmarc_override: arc_override(&options.arc_trusted_sealers, &dmarc, &arc),
+            dmarc_override: arc_override(&inner.options.arc_trusted_sealers, &dmarc, &arc),
             dmarc,
             arc,
-            authserv_id: Arc::clone(authserv_id),
+            authserv_id: Arc::clone(&inner.authserv_id),
         }
     }
 
     /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5):
     /// [`CheckOptions::authserv_id`].
+    ///
+    /// [`CheckOptions::authserv_id`]: super::CheckOptions::authserv_id
     pub fn authserv_id(&self) -> &str {
         &self.authserv_id
     }
