@@ -547,7 +547,7 @@ fn main() {
                 &mut |i| {
                     let item = pick(rsa_only, i);
                     let report = rt.block_on(a.check(item.bytes, Some(&item.envelope)));
-                    std::hint::black_box(report.authentication_results.to_field());
+                    std::hint::black_box(report.authentication_results().to_field());
                 },
                 &mut |i| {
                     let item = pick(rsa_only, i);

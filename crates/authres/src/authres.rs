@@ -475,9 +475,7 @@ pub const MIN_HEADER_B_LEN: usize = 8;
 /// signature) cannot be told apart and are reported whole. Runs in O(n log n) comparisons.
 pub fn header_b_prefixes<S: AsRef<str>>(signatures: &[S]) -> Vec<String> {
     if let [only] = signatures {
-        // The common case, one signature: nothing to tell apart, so its first
-        // MIN_HEADER_B_LEN characters, without cleaning the whole value.
-        return vec![lone_prefix(only.as_ref())];
+        return vec![header_b_prefix(only.as_ref())];
     }
     let sigs: Vec<String> = signatures
         .iter()
@@ -508,6 +506,23 @@ pub fn header_b_prefixes<S: AsRef<str>>(signatures: &[S]) -> Vec<String> {
             sig.get(..len).unwrap_or(sig).to_owned()
         })
         .collect()
+}
+
+/// [`header_b_prefixes`] of a message's only reported DKIM signature, without the list: its
+/// first [`MIN_HEADER_B_LEN`] characters once whitespace is removed (nothing to tell it apart
+/// from), or all of it when it is not longer than that.
+///
+/// ```
+/// use mailstamp_authres::{header_b_prefix, header_b_prefixes};
+///
+/// let b = "dGhpcyBp cyBub3Qg YSBzaWdu";
+/// assert_eq!(header_b_prefix(b), "dGhpcyBp");
+/// assert_eq!(header_b_prefixes(&[b]), [header_b_prefix(b)]);
+/// assert_eq!(header_b_prefix("c2Vj b25k"), "c2Vjb25k");
+/// ```
+pub fn header_b_prefix(signature: &str) -> String {
+    // Its first MIN_HEADER_B_LEN characters, without cleaning the whole value.
+    lone_prefix(signature)
 }
 
 /// `s` without its whitespace (`char::is_whitespace`).

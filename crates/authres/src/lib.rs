@@ -105,7 +105,7 @@ mod write;
 
 pub use authres::{
     AUTHENTICATION_RESULTS, AuthenticationResults, AuthservClaim, MIN_HEADER_B_LEN, Property,
-    ResInfo, authserv_claim, header_b_prefixes,
+    ResInfo, authserv_claim, header_b_prefix, header_b_prefixes,
 };
 pub use error::{ParseError, ParseErrorKind};
 pub use keyword::{Keyword, KeywordError, MAX_KEYWORD_LEN};

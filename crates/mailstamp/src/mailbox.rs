@@ -805,6 +805,8 @@ pub struct Mbox<R> {
     last_len: usize,
     /// The first bytes of the current line.
     head: Vec<u8>,
+    /// Finds where a line that needs the careful path starts ([`plain_run`]).
+    special_line: SpecialLine,
 }
 
 impl<R> fmt::Debug for Mbox<R> {
@@ -865,6 +867,7 @@ impl<R: BufRead> Mbox<R> {
             done: false,
             last_len: 0,
             head: Vec::with_capacity(LINE_HEAD),
+            special_line: SpecialLine::new(),
         }
     }
 
@@ -997,37 +1000,20 @@ impl<R: BufRead> Mbox<R> {
                 Err(e) => return Err(e),
             };
             let allowed = room.saturating_sub(bytes.len());
-            let mut taken = 0usize;
-            let mut lines = 0u64;
-            let mut blank = *last_blank;
-            // Whether the scan stopped at a line that needs the careful path.
-            let mut careful = false;
-            while let Some(rest) = available.get(taken..).filter(|r| !r.is_empty()) {
-                if matches!(rest.first(), Some(b'F' | b'>')) {
-                    careful = true;
-                    break;
-                }
-                let Some(end) = memchr::memchr(b'\n', rest) else {
-                    careful = true;
-                    break;
-                };
-                let len = end.saturating_add(1);
-                if taken.saturating_add(len) > allowed {
-                    careful = true;
-                    break;
-                }
-                blank = if is_blank_line(rest.get(..len).unwrap_or_default()) {
-                    len
-                } else {
-                    0
-                };
-                taken = taken.saturating_add(len);
-                lines = lines.saturating_add(1);
-            }
+            // Only whole lines that end within the allowance are taken.
+            let window = available
+                .get(..available.len().min(allowed))
+                .unwrap_or(available);
+            let (taken, stopped) = plain_run(window, &self.special_line);
             if taken == 0 {
                 return Ok(());
             }
-            bytes.extend_from_slice(available.get(..taken).unwrap_or_default());
+            // Not at the end of the buffer: at a line that needs the careful path.
+            let careful = stopped || taken < available.len();
+            let run = available.get(..taken).unwrap_or_default();
+            let lines = count(count_newlines(run));
+            let blank = last_line_blank_len(run);
+            bytes.extend_from_slice(run);
             self.reader.consume(taken);
             self.offset = self.offset.saturating_add(count(taken));
             self.line = self.line.saturating_add(lines);
@@ -1160,6 +1146,78 @@ impl<R: BufRead> Iterator for Mbox<R> {
 }
 
 impl<R: BufRead> FusedIterator for Mbox<R> {}
+
+/// The searchers for the starts of lines that may be From_ lines or quoted ones: a newline
+/// followed by `F` or by `>`.
+struct SpecialLine {
+    from: memchr::memmem::Finder<'static>,
+    quoted: memchr::memmem::Finder<'static>,
+}
+
+impl SpecialLine {
+    fn new() -> Self {
+        SpecialLine {
+            from: memchr::memmem::Finder::new(b"\nF").into_owned(),
+            quoted: memchr::memmem::Finder::new(b"\n>").into_owned(),
+        }
+    }
+}
+
+/// The run of whole plain lines at the start of `window` (which starts at the start of a
+/// line): lines that start with neither `F` nor `>` (so can be neither a From_ line nor a
+/// quoted one) and end with a newline inside `window`. Returns the run's length and whether
+/// it stopped at a line that starts with `F` or `>`; a run that stops short of the end of
+/// `window` for no such line stopped at a line that does not end inside it.
+///
+/// One vector search for each kind of line start, instead of one newline search per line:
+/// mail lines are short (about 50 bytes in the benchmark corpus).
+fn plain_run(window: &[u8], special: &SpecialLine) -> (usize, bool) {
+    if matches!(window.first(), None | Some(b'F' | b'>')) {
+        return (0, !window.is_empty());
+    }
+    let mut end = window.len();
+    let mut stopped = false;
+    if let Some(at) = special.from.find(window) {
+        end = at.saturating_add(1);
+        stopped = true;
+    }
+    if let Some(at) = special.quoted.find(window.get(..end).unwrap_or(window)) {
+        end = at.saturating_add(1);
+        stopped = true;
+    }
+    if stopped {
+        // `end` follows a newline: every line before it is whole.
+        return (end, true);
+    }
+    // Up to the last newline: the rest is a line that does not end inside the window.
+    let whole = memchr::memrchr(b'\n', window).map_or(0, |i| i.saturating_add(1));
+    (whole, false)
+}
+
+/// How many newlines `bytes` holds, counted in blocks the compiler turns into vector code.
+fn count_newlines(bytes: &[u8]) -> usize {
+    const BLOCK: usize = 128;
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut n = 0usize;
+    for block in &mut blocks {
+        // At most BLOCK (< 256) per block: a byte counter cannot overflow.
+        let in_block = block
+            .iter()
+            .fold(0u8, |acc, &b| acc.wrapping_add(u8::from(b == b'\n')));
+        n = n.saturating_add(usize::from(in_block));
+    }
+    n.saturating_add(blocks.remainder().iter().filter(|&&b| b == b'\n').count())
+}
+
+/// The length of the last line of `run` (whole lines, so it ends with a newline) if it is
+/// blank (`\n` or `\r\n` after the previous newline or the start), else 0.
+fn last_line_blank_len(run: &[u8]) -> usize {
+    match run {
+        [b'\n'] | [.., b'\n', b'\n'] => 1,
+        [b'\r', b'\n'] | [.., b'\n', b'\r', b'\n'] => 2,
+        _ => 0,
+    }
+}
 
 /// `n` as a byte count.
 fn count(n: usize) -> u64 {

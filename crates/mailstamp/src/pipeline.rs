@@ -70,7 +70,7 @@
 //! let report = auth.check_with(message, Some(&envelope), &zone);
 //! assert_eq!(report.outcome(), Outcome::Pass); // SPF passes and aligns with From
 //! assert_eq!(
-//!     report.authentication_results.to_field(),
+//!     report.authentication_results().to_field(),
 //!     "Authentication-Results: mx.example.net;\r\n  \
 //!      spf=pass smtp.mailfrom=example.org;\r\n  \
 //!      spf=pass smtp.helo=mail.example.org;\r\n  \
@@ -82,7 +82,7 @@
 //! // The same through the resolver and its cache, on a runtime:
 //! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! let again = runtime.block_on(auth.check(message, Some(&envelope)));
-//! assert_eq!(again.authentication_results, report.authentication_results);
+//! assert_eq!(again.authentication_results(), report.authentication_results());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -249,6 +249,9 @@ struct Inner {
     spf_options: mailstamp_spf::Options,
     /// The resolver as DMARC's record parser (made once: DMARC takes it shared).
     dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser>,
+    /// [`CheckOptions::authserv_id`], shared by every report (which writes its
+    /// Authentication-Results field when asked).
+    authserv_id: Arc<str>,
 }
 
 /// Checks messages: SPF, DKIM and DMARC through one shared resolver. Cheap to clone (an
@@ -316,14 +319,19 @@ struct Carry {
 impl Authenticator {
     /// An authenticator over `resolver`.
     pub fn new(resolver: Resolver, options: CheckOptions) -> Authenticator {
-        let spf_options = mailstamp_spf::Options::default().with_receiver(&options.authserv_id);
+        // Records are kept parsed by the resolver (`ParsedRecords`), not from the verdicts.
+        let spf_options = mailstamp_spf::Options::default()
+            .with_receiver(&options.authserv_id)
+            .with_fetched_records(false);
         let dmarc_parser: Arc<dyn mailstamp_dmarc::RecordParser> = Arc::new(resolver.clone());
+        let authserv_id = Arc::from(options.authserv_id.as_str());
         Authenticator {
             inner: Arc::new(Inner {
                 resolver,
                 options,
                 spf_options,
                 dmarc_parser,
+                authserv_id,
             }),
         }
     }
@@ -535,9 +543,15 @@ impl Authenticator {
     /// concurrently, within [`CheckOptions::time_limit`]), the DKIM signature checks, DMARC and
     /// the report.
     pub async fn complete(&self, prepared: Prepared) -> Report {
+        *self.complete_boxed(prepared).await
+    }
+
+    /// [`Authenticator::complete`] with the report left in the box the check built it in
+    /// (a bulk run hands it on boxed: no second allocation and copy).
+    pub(crate) async fn complete_boxed(&self, prepared: Prepared) -> Box<Report> {
         let (requests, message) = prepared.into_parts();
         let limit = self.inner.options.time_limit;
-        *crate::drive_within(self.start(&requests, message), &self.inner.resolver, limit).await
+        crate::drive_within(self.start(&requests, message), &self.inner.resolver, limit).await
     }
 
     /// Starts the DNS part of a check for a caller that owns its event loop (the other half of
@@ -1067,7 +1081,7 @@ fn finish(
         None => SpfCheck::skipped(carry.spf_skip.clone().unwrap_or(SpfSkip::NoEnvelope)),
     };
     Report::new(
-        &inner.options,
+        inner,
         carry,
         spf,
         helo.map(SpfCheck::checked),

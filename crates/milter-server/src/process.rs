@@ -732,7 +732,7 @@ async fn verify(
         metrics.dns_errors.inc();
     }
     out.results = format!("spf={spf} dkim={dkim} dmarc={dmarc}");
-    let value = report.authentication_results.to_value();
+    let value = report.authentication_results().to_value();
     out.modifications.push(Modification::InsertHeader {
         index: 0,
         name: b"Authentication-Results".to_vec(),

@@ -440,7 +440,8 @@ impl<'a> Machine<'a> {
                 source,
             });
         }
-        let from_dns = source == RecordSource::Dns;
+        // Only what goes to `fetched_records` needs to know.
+        let from_dns = source == RecordSource::Dns && self.opts.fetched_records;
         match (purpose, self.frames.last_mut()) {
             (Purpose::Redirect, Some(frame)) => {
                 let old_domain = std::mem::replace(&mut frame.domain, domain);

@@ -938,6 +938,31 @@ fn cname_chains_and_loops() {
 }
 
 #[test]
+fn fetched_records_can_be_left_out_without_changing_the_verdict() {
+    let z = Z::default()
+        .txt(
+            "example.com",
+            "v=spf1 include:a.example.net redirect=b.example.net",
+        )
+        .txt("a.example.net", "v=spf1 -all")
+        .txt("b.example.net", "v=spf1 ip4:192.0.2.0/24 -all");
+    let kept = check_with(&z, "192.0.2.1", "x@example.com", &Options::default());
+    let opts = Options::default().with_fetched_records(false);
+    let left_out = check_with(&z, "192.0.2.1", "x@example.com", &opts);
+    assert_eq!(kept.fetched_records.len(), 3);
+    assert!(left_out.fetched_records.is_empty());
+    assert_eq!(left_out.result, SpfResult::Pass);
+    assert_eq!(
+        (left_out.result, left_out.lookups, left_out.void_lookups),
+        (kept.result, kept.lookups, kept.void_lookups)
+    );
+    assert_eq!(
+        serde_json::to_value(&left_out).unwrap(),
+        serde_json::to_value(&kept).unwrap()
+    );
+}
+
+#[test]
 fn record_cache_replaces_lookups() {
     let z = Z::default()
         .txt("example.com", "v=spf1 include:a.example.net -all")

@@ -349,6 +349,7 @@ pub struct Options {
     pub(crate) trace: bool,
     pub(crate) cache: Option<Arc<RecordCache>>,
     pub(crate) candidate: Option<String>,
+    pub(crate) fetched_records: bool,
 }
 
 impl Default for Options {
@@ -360,6 +361,7 @@ impl Default for Options {
             trace: false,
             cache: None,
             candidate: None,
+            fetched_records: true,
         }
     }
 }
@@ -393,6 +395,15 @@ impl Options {
     /// Records the evaluation step by step in [`crate::SpfVerdict::trace`].
     pub fn with_trace(mut self, trace: bool) -> Options {
         self.trace = trace;
+        self
+    }
+
+    /// Whether the verdict lists the records fetched from DNS
+    /// ([`crate::SpfVerdict::fetched_records`], for a caller that keeps a [`RecordCache`]);
+    /// on by default. A caller that keeps parsed records its own way (the `mailstamp` I/O
+    /// crate) turns it off and saves a list and a reference per record in every evaluation.
+    pub fn with_fetched_records(mut self, keep: bool) -> Options {
+        self.fetched_records = keep;
         self
     }
 

@@ -413,7 +413,8 @@ pub struct SpfVerdict {
     /// The records fetched from DNS and parsed during this evaluation, so a caller can keep
     /// them in a [`crate::RecordCache`]. Records taken from the cache are not repeated. In the
     /// order their evaluation finished (an included record before the record including it),
-    /// not the order they were fetched. Not serialized.
+    /// not the order they were fetched. Empty when [`crate::Options::with_fetched_records`]
+    /// turned it off. Not serialized.
     pub fetched_records: Vec<(Name, Arc<Record>)>,
 }
 

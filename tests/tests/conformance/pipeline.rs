@@ -61,7 +61,7 @@ fn check(file: &str, zone: &Zone) -> Report {
 
 /// The written field, parsed back: one `dmarc=` result with the given token.
 fn field_dmarc(report: &Report) -> (String, Option<String>) {
-    let ar = AuthenticationResults::parse(report.authentication_results.to_value()).unwrap();
+    let ar = AuthenticationResults::parse(report.authentication_results().to_value()).unwrap();
     let dmarc: Vec<_> = ar.results_for("dmarc").collect();
     assert_eq!(dmarc.len(), 1);
     (
@@ -149,7 +149,7 @@ fn rfc8301_blaze_001_sha1_signatures_are_policy_and_spf_carries_dmarc() {
     let env = r.envelope.as_ref().unwrap();
     assert_eq!(env.client_ip.to_string(), "192.254.112.98");
     assert_eq!(r.spf.domain(), Some("sgmail.github.com"));
-    let ar = r.authentication_results.to_value();
+    let ar = r.authentication_results().to_value();
     assert!(
         ar.contains("spf=pass smtp.mailfrom=sgmail.github.com"),
         "{ar}"

@@ -220,7 +220,7 @@ fn run_seal(args: &SealArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let authenticator = Authenticator::new(ctx.resolver()?.clone(), options);
     let report = ctx.block_on(authenticator.check(&raw, envelope.as_ref()));
     let verdict = &report.arc;
-    let payload = report.authentication_results.to_value();
+    let payload = report.authentication_results().to_value();
     let outcome = sealer.seal(&message, verdict.result, &payload, ctx.now())?;
     let mut out = std::io::stdout().lock();
     match outcome {

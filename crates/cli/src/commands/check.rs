@@ -250,7 +250,7 @@ fn run_one(
     } else if args.add_header {
         // The field in the message's own line-ending convention, then the message without the
         // fields that claim our authserv-id (RFC 8601 §5).
-        let authserv_id = &report.authentication_results.authserv_id;
+        let authserv_id = report.authserv_id();
         let stripped = remove_forged_authentication_results(&raw, authserv_id);
         if !stripped.removed.is_empty() {
             eprintln!(
@@ -265,7 +265,7 @@ fn run_one(
                     .join(", ")
             );
         }
-        let field = report.authentication_results.to_field();
+        let field = report.authentication_results().to_field();
         if report.message.line_endings_normalized {
             out.write_all(field.replace("\r\n", "\n").as_bytes())?;
         } else {
@@ -273,7 +273,7 @@ fn run_one(
         }
         out.write_all(&stripped.message)?;
     } else {
-        let field = report.authentication_results.to_field();
+        let field = report.authentication_results().to_field();
         out.write_all(field.replace("\r\n", "\n").as_bytes())?;
     }
     out.flush()?;
@@ -491,12 +491,18 @@ fn push_verdict_line(line: &mut String, report: &Report) {
         report.dmarc.result,
         report.disposition()
     );
-    match report.header_from() {
-        Some(from) => {
-            line.push_str(" from=");
-            line.extend(sanitized(&from));
+    // Report::header_from, written in place.
+    let domains = report.header_from_domains();
+    if domains.is_empty() {
+        line.push_str(" from=(none)");
+    } else {
+        line.push_str(" from=");
+        for (i, domain) in domains.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.extend(sanitized(domain.as_str()));
         }
-        None => line.push_str(" from=(none)"),
     }
 }
 

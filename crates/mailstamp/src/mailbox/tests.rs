@@ -659,3 +659,99 @@ fn recycled_buffers_are_reused_on_their_thread_and_huge_ones_are_freed() {
     .join()
     .unwrap();
 }
+
+/// An mbox with lines of every kind the plain-line scan stops at or runs over: CRLF and LF
+/// lines, blank lines of both kinds, lines starting with `F` and `>` (quoted and not), long
+/// lines, a final message without a newline.
+fn mixed_mbox() -> Vec<u8> {
+    let long = "x".repeat(300);
+    let mut data = Vec::new();
+    for i in 0..6 {
+        data.extend_from_slice(
+            format!("From s{i}@example.org Mon Jan  5 10:00:00 2026\n").as_bytes(),
+        );
+        data.extend_from_slice(b"From: a@example.org\r\nSubject: s\r\n\r\n");
+        data.extend_from_slice(
+            format!("line {i}\n>From quoted\nFrom: not a From_ line\n").as_bytes(),
+        );
+        data.extend_from_slice(format!("{long}\r\n\r\n\n>>From deep\nFinal\n").as_bytes());
+        data.extend_from_slice(b"\r\nplain\n\n");
+    }
+    data.extend_from_slice(b"From last@example.org Mon Jan  5 10:00:00 2026\nS: x\n\nno newline");
+    data
+}
+
+#[test]
+fn buffer_boundaries_do_not_change_messages_or_positions() {
+    let data = mixed_mbox();
+    let whole = read_mbox(&data, MailboxOptions::default());
+    assert_eq!(whole.len(), 7);
+    let summary = |items: &[Result<MailItem, MailboxError>]| {
+        items
+            .iter()
+            .map(|i| (location(i), i.as_ref().unwrap().bytes.clone()))
+            .collect::<Vec<_>>()
+    };
+    let want = summary(&whole);
+    for capacity in [1, 2, 3, 7, 16, 64, 129, 1000] {
+        for limit in [usize::MAX, 400] {
+            let options = MailboxOptions::default().with_max_message_size(limit);
+            let reader = std::io::BufReader::with_capacity(capacity, data.as_slice());
+            let items: Vec<_> = Mbox::new(reader, Origin::Stdin, options).collect();
+            let expected: Vec<_> = read_mbox(&data, options);
+            assert_eq!(
+                items.len(),
+                expected.len(),
+                "capacity {capacity}, limit {limit}"
+            );
+            for (got, want) in items.iter().zip(&expected) {
+                assert_eq!(location(got), location(want), "capacity {capacity}");
+                match (got, want) {
+                    (Ok(g), Ok(w)) => assert_eq!(g.bytes, w.bytes, "capacity {capacity}"),
+                    (
+                        Err(MailboxError::TooLarge { size: g, .. }),
+                        Err(MailboxError::TooLarge { size: w, .. }),
+                    ) => {
+                        assert_eq!(g, w, "capacity {capacity}");
+                    }
+                    other => panic!("capacity {capacity}, limit {limit}: {other:?}"),
+                }
+            }
+            if limit == usize::MAX {
+                assert_eq!(summary(&items), want, "capacity {capacity}");
+            }
+        }
+    }
+    // Quoting undone, the separating blank line dropped, CRLF kept.
+    let first = &whole[0].as_ref().unwrap().bytes;
+    assert!(first.starts_with(b"From: a@example.org\r\n"));
+    assert!(first.ends_with(b"From deep\nFinal\n\r\nplain\n"));
+    assert!(
+        first
+            .windows(b"\n>From deep".len())
+            .any(|w| w == b"\n>From deep")
+    );
+    assert_eq!(location(&whole[1]).line, 16);
+}
+
+#[test]
+fn newline_count_and_blank_last_line_match_the_line_by_line_reading() {
+    let data = mixed_mbox();
+    for end in 0..data.len() {
+        let run = &data[..end];
+        let naive = run.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(super::count_newlines(run), naive, "end {end}");
+        if run.ends_with(b"\n") {
+            let last = run[..run.len() - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(run, |i| &run[i + 1..]);
+            let blank = if super::is_blank_line(last) {
+                last.len()
+            } else {
+                0
+            };
+            assert_eq!(super::last_line_blank_len(run), blank, "end {end}");
+        }
+    }
+}

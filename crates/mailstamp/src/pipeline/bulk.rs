@@ -3,8 +3,8 @@
 use super::{Authenticator, EnvelopeSource, Outcome, Report};
 use crate::mailbox::{MailItem, MailboxError, Position};
 use mailstamp_dmarc::{DmarcProblem, DmarcResult};
+use mailstamp_dns::Name;
 use mailstamp_spf::{SpfProblem, SpfResult};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -245,12 +245,12 @@ where
                     let check = CatchUnwind(Box::pin(async {
                         let prepared = self.authenticator.prepare_from(&bytes, &self.envelope);
                         crate::mailbox::recycle(bytes);
-                        self.authenticator.complete(prepared).await
+                        self.authenticator.complete_boxed(prepared).await
                     }));
                     match check.await {
                         Ok(report) => BulkItem {
                             position: source,
-                            result: Ok(Box::new(report)),
+                            result: Ok(report),
                         },
                         Err(()) => BulkItem {
                             result: Err(BulkError::Internal(source.clone())),
@@ -558,14 +558,34 @@ struct Counted {
     spf: &'static str,
     /// The message has no DKIM signature (counted as DKIM `none`).
     unsigned: bool,
-    /// One per checked signature.
-    dkim: Vec<&'static str>,
+    /// The first checked signature's result (most messages have one signature).
+    dkim_first: Option<&'static str>,
+    /// One per further checked signature.
+    dkim_more: Vec<&'static str>,
     dmarc: &'static str,
     disposition: &'static str,
-    /// The From domain, `(none)` or `(multiple)`.
-    domain: Cow<'static, str>,
+    /// The From domain (shared with the report), `(none)` or `(multiple)`.
+    domain: TallyDomain,
     /// Empty unless the outcome is not pass.
     reasons: Vec<String>,
+}
+
+/// The From domain a [`Tally`] counts a message under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TallyDomain {
+    /// The one From domain.
+    One(Name),
+    /// A label: `(none)` or `(multiple)`.
+    Label(&'static str),
+}
+
+impl TallyDomain {
+    fn as_str(&self) -> &str {
+        match self {
+            TallyDomain::One(name) => name.as_str(),
+            TallyDomain::Label(label) => label,
+        }
+    }
 }
 
 impl Tally {
@@ -581,20 +601,21 @@ impl Tally {
     pub fn of_report(report: &Report) -> Tally {
         let outcome = report.outcome();
         let domain = match report.from.domains() {
-            [] => Cow::Borrowed("(none)"),
-            [one] => Cow::Owned(one.as_str().to_owned()),
-            _ => Cow::Borrowed("(multiple)"),
+            [] => TallyDomain::Label("(none)"),
+            [one] => TallyDomain::One(one.clone()),
+            _ => TallyDomain::Label("(multiple)"),
         };
+        let mut checked = report
+            .dkim
+            .iter()
+            .filter(|c| !c.is_not_checked())
+            .map(|c| c.result().as_str());
         Tally(Some(Counted {
             outcome,
             spf: report.spf.result.as_str(),
             unsigned: report.dkim.is_empty(),
-            dkim: report
-                .dkim
-                .iter()
-                .filter(|c| !c.is_not_checked())
-                .map(|c| c.result().as_str())
-                .collect(),
+            dkim_first: checked.next(),
+            dkim_more: checked.collect(),
             dmarc: report.dmarc.result.as_str(),
             disposition: report.disposition().as_str(),
             domain,
@@ -632,7 +653,8 @@ impl BulkSummary {
             outcome,
             spf,
             unsigned,
-            dkim,
+            dkim_first,
+            dkim_more,
             dmarc,
             disposition,
             domain,
@@ -644,18 +666,18 @@ impl BulkSummary {
         if unsigned {
             bump(&mut self.dkim, "none");
         }
-        for result in dkim {
+        for result in dkim_first.into_iter().chain(dkim_more) {
             bump(&mut self.dkim, result);
         }
         bump(&mut self.dmarc, dmarc);
         bump(&mut self.dispositions, disposition);
 
         // Looked up by reference first: a known domain is not stored again.
-        let stats = match self.domains.get_mut(&*domain) {
+        let stats = match self.domains.get_mut(domain.as_str()) {
             Some(stats) => stats,
             None => {
                 let key = if self.domains.len() < MAX_SUMMARY_DOMAINS {
-                    domain.into_owned()
+                    domain.as_str().to_owned()
                 } else {
                     "(other)".to_owned()
                 };

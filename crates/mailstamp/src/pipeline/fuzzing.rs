@@ -64,7 +64,7 @@ pub fn check(data: &[u8]) -> Report {
     let prepared = auth.prepare_from(message, &source);
     let report = auth.complete_with(prepared, zone);
 
-    let ar = &report.authentication_results;
+    let ar = report.authentication_results();
     let field = ar.to_field();
     let body = field
         .strip_suffix("\r\n")

@@ -1,8 +1,10 @@
 //! The report of one check: every verdict, the Authentication-Results field and the outcome.
 
-use super::{Carry, CheckOptions};
+use super::{Carry, Inner};
 use mailstamp_arc::{ArcResult, ArcVerdict};
-use mailstamp_authres::{AuthenticationResults, Keyword, Property, ResInfo, header_b_prefixes};
+use mailstamp_authres::{
+    AuthenticationResults, Keyword, Property, ResInfo, header_b_prefix, header_b_prefixes,
+};
 use mailstamp_dkim::{DkimProblem, DkimReport, DkimResult, DkimVerdict};
 use mailstamp_dmarc::{Disposition, DmarcProblem, DmarcResult, DmarcVerdict};
 use mailstamp_dns::Name;
@@ -11,6 +13,7 @@ use mailstamp_message::{Anomaly, Authors};
 use mailstamp_spf::{Identity, SpfResult, SpfVerdict};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 const SPF: Keyword = Keyword::from_static("spf");
 const DKIM: Keyword = Keyword::from_static("dkim");
@@ -330,6 +333,10 @@ pub struct MessageSummary {
 /// `alignment`, ...), `dmarc_override` (a [`DmarcOverride`] or null), `arc` ([`ArcSummary`]:
 /// `result`, `instances`, `oldest_pass`, `sealers`, ...), `from` (authors, domains, problems), `envelope`, `message`, `now` and
 /// `authentication_results` (the whole field, CRLF folds included).
+///
+/// The Authentication-Results field is written when asked for
+/// ([`Report::authentication_results`]), from the verdicts the report holds: a caller that
+/// only reads the verdicts (a bulk run's summary line) does not pay for it.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The time of the check (Unix seconds).
@@ -352,16 +359,19 @@ pub struct Report {
     pub dmarc: DmarcVerdict,
     /// The local-policy override of the DMARC disposition, when a trusted ARC sealer vouches
     /// for the message ([`CheckOptions::arc_trusted_sealers`]).
+    ///
+    /// [`CheckOptions::arc_trusted_sealers`]: super::CheckOptions::arc_trusted_sealers
     pub dmarc_override: Option<DmarcOverride>,
     /// The ARC chain (RFC 8617 §5.2).
     pub arc: ArcVerdict,
-    /// The Authentication-Results field (RFC 8601).
-    pub authentication_results: AuthenticationResults,
+    /// The authserv-id the Authentication-Results field names (`CheckOptions::authserv_id`,
+    /// shared with the authenticator).
+    authserv_id: Arc<str>,
 }
 
 impl Report {
     pub(super) fn new(
-        options: &CheckOptions,
+        inner: &Inner,
         carry: Carry,
         spf: SpfCheck,
         spf_helo: Option<SpfCheck>,
@@ -369,7 +379,6 @@ impl Report {
         arc: ArcVerdict,
         dmarc: DmarcVerdict,
     ) -> Report {
-        let authserv_id = options.authserv_id.as_str();
         let Carry {
             now,
             envelope,
@@ -385,24 +394,8 @@ impl Report {
                 header_b: None,
             })
             .collect();
-        // header.b for every reported signature that has a b= (RFC 6008 §4), from the value
-        // the verifier read (the signatures are not parsed again here).
-        let reported: Vec<(usize, &str)> = dkim
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.is_not_checked())
-            .filter_map(|(i, c)| Some((i, c.verdict.details.signature_b.as_deref()?)))
-            .collect();
-        let values: Vec<&str> = reported.iter().map(|(_, b)| *b).collect();
-        let reported: Vec<usize> = reported.into_iter().map(|(i, _)| i).collect();
-        for (i, prefix) in reported.iter().zip(header_b_prefixes(&values)) {
-            if let Some(check) = dkim.get_mut(*i)
-                && !prefix.is_empty()
-            {
-                check.header_b = Some(prefix);
-            }
-        }
-        let mut report = Report {
+        set_header_b(&mut dkim);
+        Report {
             now,
             envelope,
             message,
@@ -410,15 +403,28 @@ impl Report {
             spf,
             spf_helo,
             dkim,
-            dmarc_override: arc_override(&options.arc_trusted_sealers, &dmarc, &arc),
+            dmarc_override: arc_override(&inner.options.arc_trusted_sealers, &dmarc, &arc),
             dmarc,
             arc,
-            // Written below, once the report it describes is whole (an empty authserv-id
-            // costs no allocation).
-            authentication_results: AuthenticationResults::new(String::new()),
-        };
-        report.authentication_results = report.write_authentication_results(authserv_id);
-        report
+            authserv_id: Arc::clone(&inner.authserv_id),
+        }
+    }
+
+    /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5):
+    /// [`CheckOptions::authserv_id`].
+    ///
+    /// [`CheckOptions::authserv_id`]: super::CheckOptions::authserv_id
+    pub fn authserv_id(&self) -> &str {
+        &self.authserv_id
+    }
+
+    /// The Authentication-Results field (RFC 8601): `spf=` for MAIL FROM (and HELO when
+    /// checked separately), one `dkim=` per checked signature (`dkim=none` for an unsigned
+    /// message, and one `dkim=neutral` summing up the signatures beyond the cap), then
+    /// `dmarc=`, then `arc=`. Written from the report's verdicts each time it is called, so
+    /// two calls give equal fields.
+    pub fn authentication_results(&self) -> AuthenticationResults {
+        self.write_authentication_results(&self.authserv_id)
     }
 
     /// The disposition to apply: DMARC's, or `none` when a local-policy override applies
@@ -474,26 +480,30 @@ impl Report {
     /// The author domain(s) as `header.from` writes them: the one DMARC evaluated, else every
     /// distinct domain of the From field(s), comma-separated.
     pub fn header_from(&self) -> Option<String> {
-        if let Some(d) = self.dmarc.author_domain() {
-            return Some(d.as_str().to_owned());
+        match self.header_from_domains() {
+            [] => None,
+            [one] => Some(one.as_str().to_owned()),
+            domains => Some(
+                domains
+                    .iter()
+                    .map(mailstamp_dns::Name::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         }
-        let domains = self.from.domains();
-        if domains.is_empty() {
-            return None;
-        }
-        Some(
-            domains
-                .iter()
-                .map(mailstamp_dns::Name::as_str)
-                .collect::<Vec<_>>()
-                .join(","),
-        )
     }
 
-    /// The Authentication-Results field: `spf=` for MAIL FROM (and HELO when checked
-    /// separately), one `dkim=` per checked signature (`dkim=none` for an unsigned message,
-    /// and one `dkim=neutral` summing up the signatures beyond the cap), then `dmarc=`, then
-    /// `arc=`.
+    /// The domains [`Report::header_from`] joins with commas, without writing them: the one
+    /// DMARC evaluated, else every distinct domain of the From field(s); empty when there is
+    /// none.
+    pub fn header_from_domains(&self) -> &[Name] {
+        match self.dmarc.author_domain() {
+            Some(d) => std::slice::from_ref(d),
+            None => self.from.domains(),
+        }
+    }
+
+    /// The Authentication-Results field, as [`Report::authentication_results`] describes it.
     fn write_authentication_results(&self, authserv_id: &str) -> AuthenticationResults {
         let mut ar = AuthenticationResults::new(authserv_id);
         ar = ar.with(self.spf_resinfo());
@@ -606,6 +616,45 @@ impl Report {
             ri = ri.with_property(Property::header_from(from));
         }
         ri.with_property(Property::policy(DMARC, self.disposition().as_str()))
+    }
+}
+
+/// Sets `header.b` for every reported signature that has a `b=` (RFC 6008 §4), from the value
+/// the verifier read (the signatures are not parsed again here): the shortest prefix that
+/// tells it apart from the others ([`header_b_prefixes`]).
+fn set_header_b(dkim: &mut [DkimCheck]) {
+    let mut reported = dkim.iter().filter_map(b_of);
+    let (Some(first), second) = (reported.next(), reported.next()) else {
+        return;
+    };
+    if second.is_none() {
+        // The usual message, one signature: nothing to tell it apart from, and no list of
+        // values to build.
+        let prefix = header_b_prefix(first);
+        if let Some(check) = dkim.iter_mut().find(|c| b_of(c).is_some())
+            && !prefix.is_empty()
+        {
+            check.header_b = Some(prefix);
+        }
+        return;
+    }
+    let values: Vec<&str> = dkim.iter().filter_map(b_of).collect();
+    let prefixes = header_b_prefixes(&values);
+    let reported = dkim.iter_mut().filter(|c| b_of(c).is_some());
+    for (check, prefix) in reported.zip(prefixes) {
+        if !prefix.is_empty() {
+            check.header_b = Some(prefix);
+        }
+    }
+}
+
+/// The `b=` value `header.b` is written for: that of a checked signature (RFC 6376 §6.1: those
+/// beyond the cap are summed up, not reported).
+fn b_of(check: &DkimCheck) -> Option<&str> {
+    if check.is_not_checked() {
+        None
+    } else {
+        check.verdict.details.signature_b.as_deref()
     }
 }
 
@@ -726,7 +775,7 @@ impl Serialize for Report {
         m.serialize_entry("now", &self.now)?;
         m.serialize_entry(
             "authentication_results",
-            &self.authentication_results.to_field(),
+            &self.authentication_results().to_field(),
         )?;
         m.end()
     }

@@ -320,7 +320,10 @@ mod tests {
         assert_eq!(auth.resolver().parsed_records().len(), (2, 1));
         let again = runtime.block_on(auth.check(message, Some(&envelope)));
         assert_eq!(auth.resolver().parsed_records().len(), (2, 1));
-        assert_eq!(first.authentication_results, again.authentication_results);
+        assert_eq!(
+            first.authentication_results(),
+            again.authentication_results()
+        );
         assert_eq!(first.dmarc.result.as_str(), "pass");
     }
 }
