@@ -14,7 +14,9 @@
 //! `--features aws-lc` mailstamp signs and verifies with AWS-LC; `--combine RING.tsv AWS_LC.tsv`
 //! prints both runs side by side. `--count ours|theirs N` runs one side of the selected rows N
 //! times, untimed, for an instruction count under callgrind (two runs with different N). Whole process: `--write-bulk DIR [--bulk-messages N]` writes
-//! an mbox and its zone, `--bulk-mail-auth DIR` checks that mbox with mail-auth.
+//! an mbox and its zone, `--bulk-mail-auth DIR` checks that mbox with mail-auth and prints
+//! what `mailstamp check --mbox` prints (one verdict line per message);
+//! `--bulk-mail-auth-field DIR` prints each message's Authentication-Results field instead.
 
 use mail_auth::dkim::{DkimSigner, DomainKey};
 use mail_auth::dmarc::DmarcRecord;
@@ -440,7 +442,10 @@ fn main() {
         return write_bulk(std::path::Path::new(&dir), n);
     }
     if let Some(dir) = value("--bulk-mail-auth") {
-        return bulk_mail_auth(std::path::Path::new(&dir));
+        return bulk_mail_auth(std::path::Path::new(&dir), BulkOutput::Verdicts);
+    }
+    if let Some(dir) = value("--bulk-mail-auth-field") {
+        return bulk_mail_auth(std::path::Path::new(&dir), BulkOutput::Field);
     }
     let tsv = value("--tsv");
     eprintln!(
@@ -1244,12 +1249,23 @@ fn envelope_of(message: &[u8]) -> Option<(IpAddr, String, String)> {
     Some((ip, helo, mail_from))
 }
 
+/// What the mail-auth side of the whole-process run prints per message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BulkOutput {
+    /// What `mailstamp check --mbox` prints: the DMARC verdict, the SPF, DKIM and DMARC
+    /// results, the policy and the From domain, on one line.
+    Verdicts,
+    /// The Authentication-Results field (what `check --mbox --json` carries per message).
+    Field,
+}
+
 /// `--bulk-mail-auth DIR`: what `mailstamp check --mbox DIR/bulk.mbox --from-received` does,
 /// with mail-auth, as one process: read the DNS data (`DIR/bulk.zone`, parsed into mail-auth's
 /// caches as its own lookups would leave them), read the mbox, and for every message take the
 /// envelope from its trace fields, verify DKIM, SPF (HELO and MAIL FROM) and DMARC, and print
-/// the Authentication-Results field. Single-threaded, like `--jobs 1`.
-fn bulk_mail_auth(dir: &std::path::Path) {
+/// one line of verdicts (`--bulk-mail-auth-field`: the Authentication-Results field).
+/// Single-threaded, like `--jobs 1`.
+fn bulk_mail_auth(dir: &std::path::Path, output: BulkOutput) {
     use std::io::Write as _;
     let zone = std::fs::read_to_string(dir.join("bulk.zone")).expect("DIR/bulk.zone is readable");
     let caches = Dns::from_zone_text(&zone).caches();
@@ -1289,14 +1305,24 @@ fn bulk_mail_auth(dir: &std::path::Path) {
                 .await;
             let passed = matches!(dmarc.dkim_result(), mail_auth::DmarcResult::Pass)
                 || matches!(dmarc.spf_result(), mail_auth::DmarcResult::Pass);
-            Some((
-                passed,
-                AuthenticationResults::new(RECEIVER_HOST)
+            let line = match output {
+                BulkOutput::Verdicts => format!(
+                    "{} spf={} dkim={} dmarc={} ({}) from={}",
+                    if passed { "pass" } else { "fail" },
+                    spf.result(),
+                    dkim.first()
+                        .map_or_else(|| "none".to_owned(), |d| d.result().to_string()),
+                    if passed { "pass" } else { "fail" },
+                    dmarc.policy(),
+                    dmarc.domain(),
+                ),
+                BulkOutput::Field => AuthenticationResults::new(RECEIVER_HOST)
                     .with_dkim_results(&dkim, msg.first_from_address())
                     .with_spf_result(&spf, &params)
                     .with_dmarc_result(&dmarc)
                     .to_string(),
-            ))
+            };
+            Some((passed, line))
         });
         match line {
             Some((passed, field)) => {
