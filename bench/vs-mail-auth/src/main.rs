@@ -1306,16 +1306,51 @@ fn bulk_mail_auth(dir: &std::path::Path, output: BulkOutput) {
             let passed = matches!(dmarc.dkim_result(), mail_auth::DmarcResult::Pass)
                 || matches!(dmarc.spf_result(), mail_auth::DmarcResult::Pass);
             let line = match output {
-                BulkOutput::Verdicts => format!(
-                    "{} spf={} dkim={} dmarc={} ({}) from={}",
-                    if passed { "pass" } else { "fail" },
-                    spf.result(),
-                    dkim.first()
-                        .map_or_else(|| "none".to_owned(), |d| d.result().to_string()),
-                    if passed { "pass" } else { "fail" },
-                    dmarc.policy(),
-                    dmarc.domain(),
-                ),
+                BulkOutput::Verdicts => {
+                    use mail_auth::{DkimResult, DmarcResult};
+                    use std::fmt::Write as _;
+                    // The words mailstamp's line holds: the DMARC result (pass, else the
+                    // worse of the two mechanisms, none without a record), every signature's
+                    // result, the disposition (none for a pass) and the From domain.
+                    let dmarc_word =
+                        match (passed, dmarc.dkim_result(), dmarc.spf_result()) {
+                            (true, _, _) => "pass",
+                            (_, DmarcResult::TempError(_), _)
+                            | (_, _, DmarcResult::TempError(_)) => "temperror",
+                            (_, DmarcResult::PermError(_), _)
+                            | (_, _, DmarcResult::PermError(_)) => "permerror",
+                            _ if dmarc.record().is_none() => "none",
+                            _ => "fail",
+                        };
+                    let mut line = String::with_capacity(96);
+                    let _ = write!(line, "{dmarc_word} spf={} dkim=", spf.result());
+                    for (i, d) in dkim.iter().enumerate() {
+                        line.push_str(if i == 0 { "" } else { "," });
+                        line.push_str(match d.result() {
+                            DkimResult::Pass => "pass",
+                            DkimResult::Fail(_) => "fail",
+                            DkimResult::Neutral(_) => "neutral",
+                            DkimResult::TempError(_) => "temperror",
+                            DkimResult::PermError(_) => "permerror",
+                            DkimResult::None => "none",
+                        });
+                    }
+                    if dkim.is_empty() {
+                        line.push_str("none");
+                    }
+                    let from = match dmarc.domain() {
+                        "" => "(none)",
+                        d => d,
+                    };
+                    let _ = write!(line, " dmarc={dmarc_word} (");
+                    if passed {
+                        line.push_str("none");
+                    } else {
+                        let _ = write!(line, "{}", dmarc.policy());
+                    }
+                    let _ = write!(line, ") from={from}");
+                    line
+                }
                 BulkOutput::Field => AuthenticationResults::new(RECEIVER_HOST)
                     .with_dkim_results(&dkim, msg.first_from_address())
                     .with_spf_result(&spf, &params)

@@ -43,7 +43,8 @@ impl HeaderNames {
     }
 
     /// Appends `name`. A `:` in it separates names, as in `h=`: `push("a:b")` adds two names,
-    /// `a` and `b`.
+    /// `a` and `b`. Names are kept as given: whitespace around them is not removed here
+    /// (`push("a: b")` adds `a` and ` b`); the signature parser trims what it reads from `h=`.
     pub fn push(&mut self, name: &str) {
         if self.len > 0 {
             self.joined.push(':');

@@ -1175,24 +1175,33 @@ fn plain_run(window: &[u8], special: &SpecialLine) -> (usize, bool) {
     if matches!(window.first(), None | Some(b'F' | b'>')) {
         return (0, !window.is_empty());
     }
-    let mut end = window.len();
-    let mut stopped = false;
-    if let Some(at) = special.from.find(window) {
-        end = at.saturating_add(1);
-        stopped = true;
-    }
-    if let Some(at) = special.quoted.find(window.get(..end).unwrap_or(window)) {
-        end = at.saturating_add(1);
-        stopped = true;
-    }
-    if stopped {
-        // `end` follows a newline: every line before it is whole.
-        return (end, true);
+    // Both kinds of line start are looked for chunk by chunk, so that a run costs its own
+    // length and one chunk, whatever follows it. (Looking for each kind in the whole window
+    // made every run that stops early pay for the rest of the window: quadratic on `>` lines
+    // close together and no `F` line after them.) A chunk reaches one byte into the next, so
+    // a two-byte pattern across their border is found in the first.
+    let mut start = 0;
+    while start < window.len() {
+        let next = start.saturating_add(PLAIN_CHUNK).min(window.len());
+        let chunk = window
+            .get(start..next.saturating_add(1).min(window.len()))
+            .unwrap_or_default();
+        let from = special.from.find(chunk);
+        let quoted = special.quoted.find(chunk);
+        if let Some(at) = from.into_iter().chain(quoted).min() {
+            // Just after the newline that ends the last plain line: every line before it is
+            // whole.
+            return (start.saturating_add(at).saturating_add(1), true);
+        }
+        start = next;
     }
     // Up to the last newline: the rest is a line that does not end inside the window.
     let whole = memchr::memrchr(b'\n', window).map_or(0, |i| i.saturating_add(1));
     (whole, false)
 }
+
+/// How much of the window [`plain_run`] searches at a time.
+const PLAIN_CHUNK: usize = 4096;
 
 /// How many newlines `bytes` holds, counted in blocks the compiler turns into vector code.
 fn count_newlines(bytes: &[u8]) -> usize {

@@ -735,6 +735,75 @@ fn buffer_boundaries_do_not_change_messages_or_positions() {
 }
 
 #[test]
+fn plain_runs_stop_at_the_first_special_line_across_chunk_borders() {
+    let special = SpecialLine::new();
+    // The reference: up to the first line that starts with `F` or `>`, else to the last
+    // newline.
+    let reference = |w: &[u8]| -> (usize, bool) {
+        if matches!(w.first(), None | Some(b'F' | b'>')) {
+            return (0, !w.is_empty());
+        }
+        match w.windows(2).position(|p| p == b"\nF" || p == b"\n>") {
+            Some(at) => (at + 1, true),
+            None => (
+                w.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
+                false,
+            ),
+        }
+    };
+    for len in [
+        PLAIN_CHUNK - 2,
+        PLAIN_CHUNK,
+        PLAIN_CHUNK + 3,
+        3 * PLAIN_CHUNK + 5,
+    ] {
+        for newline in (0..len).filter(|i| i % PLAIN_CHUNK < 3 || i % PLAIN_CHUNK > PLAIN_CHUNK - 3)
+        {
+            for (first, second) in [(b'F', b'>'), (b'>', b'F')] {
+                let mut w = vec![b'a'; len];
+                for i in (7..len).step_by(50) {
+                    w[i] = b'\n';
+                }
+                if let Some(place) = w.get_mut(newline) {
+                    *place = b'\n';
+                }
+                if let Some(place) = w.get_mut(newline + 1) {
+                    *place = first;
+                }
+                if let Some(place) = w.get_mut(newline + PLAIN_CHUNK + 2) {
+                    *place = second;
+                }
+                if let Some(place) = w.get_mut(newline + PLAIN_CHUNK + 1) {
+                    *place = b'\n';
+                }
+                w[0] = b'a';
+                assert_eq!(
+                    plain_run(&w, &special),
+                    reference(&w),
+                    "len {len}, newline at {newline}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn quoted_lines_close_together_are_read_in_one_pass() {
+    // Before, each run between two `>` lines searched the rest of the window for an `F` line:
+    // this message took time in its line count times its size.
+    let mut data = b"From a@example.org Mon Jan  5 10:00:00 2026\nS: x\n\n".to_vec();
+    for _ in 0..250_000 {
+        data.extend_from_slice(b"a\n>\n");
+    }
+    data.extend_from_slice(&[b'z'; 100_000]);
+    data.extend_from_slice(b"\n");
+    let items = read_mbox(&data, MailboxOptions::default());
+    assert_eq!(items.len(), 1);
+    let bytes = &items[0].as_ref().unwrap().bytes;
+    assert_eq!(bytes.len(), b"S: x\n\n".len() + 250_000 * 4 + 100_001);
+}
+
+#[test]
 fn newline_count_and_blank_last_line_match_the_line_by_line_reading() {
     let data = mixed_mbox();
     for end in 0..data.len() {
